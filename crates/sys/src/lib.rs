@@ -1,0 +1,37 @@
+//! `mproc-sys`: the platform layer of mproc, and the only crate that calls
+//! `libc`.
+//!
+//! Every function here is a small, documented, safe (where it can be) wrapper
+//! around one system call or one `/proc` read. Errors carry `errno` as a
+//! [`std::io::Error`]. Higher crates (`shm`, `sync`, `queue`, `dict`,
+//! `process`) build concepts on these and never touch `libc` themselves, so a
+//! port to another OS is this crate's work.
+//!
+//! # Examples
+//!
+//! ```
+//! use mproc_sys::ProcessId;
+//!
+//! let me = ProcessId::current().unwrap();
+//! assert_eq!(me.pid, mproc_sys::getpid());
+//! assert!(me.is_alive());
+//! ```
+
+mod cpu_time;
+mod futex;
+mod process;
+mod process_id;
+mod shm_fd;
+mod signal;
+
+pub use cpu_time::{process_cpu_time, thread_cpu_time};
+pub use futex::{FutexWait, futex_wait, futex_wake, futex_wake_all};
+pub use process::{
+    ExitStatus, ForkResult, exit_immediately, fork, getpid, getppid, getuid, kill,
+    set_parent_death_signal, setgid, setuid, waitpid,
+};
+pub use process_id::{ProcessId, process_start_time};
+pub use shm_fd::{
+    FileStat, SHM_DIR, fstat, ftruncate, memfd_create, shm_create, shm_open_existing, shm_unlink,
+};
+pub use signal::Signal;

@@ -1,0 +1,168 @@
+//! A process identity that survives pid reuse: the pid plus the process's
+//! start time, read from `/proc/<pid>/stat`.
+
+use std::io;
+
+use crate::process::{getpid, pid_exists};
+
+/// A process, named by its pid and its start time (clock ticks since boot).
+///
+/// Pids are reused; the pair is not. [`is_alive`](Self::is_alive) is true only
+/// if a process with this pid exists, is not a zombie, and started at the
+/// recorded time.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_sys::ProcessId;
+///
+/// let me = ProcessId::current().unwrap();
+/// assert!(me.is_alive());
+/// let impostor = ProcessId { pid: me.pid, start_time: me.start_time + 1 };
+/// assert!(!impostor.is_alive());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProcessId {
+    /// The process id.
+    pub pid: i32,
+    /// Start time in clock ticks after boot (field 22 of `/proc/<pid>/stat`).
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    /// The calling process.
+    ///
+    /// # Errors
+    ///
+    /// If `/proc/self/stat` cannot be read or parsed (no procfs mounted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let me = mproc_sys::ProcessId::current().unwrap();
+    /// assert_eq!(me.pid as u32, std::process::id());
+    /// ```
+    pub fn current() -> io::Result<ProcessId> {
+        let pid = getpid();
+        let stat = read_stat(pid)?;
+        Ok(ProcessId {
+            pid,
+            start_time: stat.start_time,
+        })
+    }
+
+    /// The process with this pid now, if it exists.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` if there is no such process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let me = mproc_sys::ProcessId::of(mproc_sys::getpid()).unwrap();
+    /// assert_eq!(me, mproc_sys::ProcessId::current().unwrap());
+    /// ```
+    pub fn of(pid: i32) -> io::Result<ProcessId> {
+        let stat = read_stat(pid)?;
+        Ok(ProcessId {
+            pid,
+            start_time: stat.start_time,
+        })
+    }
+
+    /// Whether this very process is still running (not dead, not a zombie,
+    /// and not another process that reused the pid).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ghost = mproc_sys::ProcessId { pid: i32::MAX, start_time: 0 };
+    /// assert!(!ghost.is_alive());
+    /// ```
+    pub fn is_alive(&self) -> bool {
+        if !pid_exists(self.pid) {
+            return false;
+        }
+        match read_stat(self.pid) {
+            Ok(stat) => stat.start_time == self.start_time && !stat.is_dead(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The start time (clock ticks after boot) of process `pid`.
+///
+/// # Errors
+///
+/// `NotFound` if there is no such process, `InvalidData` if its stat line
+/// cannot be parsed.
+///
+/// # Examples
+///
+/// ```
+/// let t = mproc_sys::process_start_time(mproc_sys::getpid()).unwrap();
+/// assert_eq!(t, mproc_sys::ProcessId::current().unwrap().start_time);
+/// ```
+pub fn process_start_time(pid: i32) -> io::Result<u64> {
+    Ok(read_stat(pid)?.start_time)
+}
+
+struct Stat {
+    state: u8,
+    start_time: u64,
+}
+
+impl Stat {
+    /// Zombie (`Z`) or dead (`X`/`x`): exited, merely not yet reaped.
+    fn is_dead(&self) -> bool {
+        matches!(self.state, b'Z' | b'X' | b'x')
+    }
+}
+
+fn read_stat(pid: i32) -> io::Result<Stat> {
+    if pid <= 0 {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no such process"));
+    }
+    let text = std::fs::read(format!("/proc/{pid}/stat"))?;
+    parse_stat(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unparsable /proc/<pid>/stat"))
+}
+
+/// Parses `pid (comm) state ppid ... starttime ...`; `comm` may itself hold
+/// spaces and parentheses, so fields are counted after the last `)`.
+fn parse_stat(text: &[u8]) -> Option<Stat> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    // `state` is field 3; `starttime` is field 22, the 19th after it.
+    let start_time = fields.nth(18)?.parse().ok()?;
+    Some(Stat { state, start_time })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_comm_with_parentheses_and_spaces() {
+        let line = b"123 (a) b (c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 19 20\n";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.state, b'S');
+        assert_eq!(s.start_time, 777);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_stat(b"").is_none());
+        assert!(parse_stat(b"1 (x) S 1 2").is_none());
+        assert!(parse_stat(b"1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 nan").is_none());
+    }
+
+    #[test]
+    fn zombie_is_dead() {
+        assert!(Stat { state: b'Z', start_time: 0 }.is_dead());
+        assert!(!Stat { state: b'R', start_time: 0 }.is_dead());
+    }
+}
