@@ -1,6 +1,24 @@
 //! mproc: Python's `multiprocessing`, done right, in Rust.
 //!
-//! This facade re-exports the workspace's crates.
-#![doc(html_root_url = "https://docs.rs/mproc")]
+//! Processes share memory instead of pickling through pipes. This facade
+//! re-exports the workspace's crates, so that one dependency gives all of
+//! it:
+//!
+//! | layer | crate | module here |
+//! | --- | --- | --- |
+//! | platform calls | `mproc-sys` | [`sys`] |
+//! | shared-memory segments | `mproc-shm` | [`shm`] |
+//!
+//! # Examples
+//!
+//! ```
+//! use mproc::shm::Segment;
+//!
+//! let seg = Segment::anonymous(64).unwrap();
+//! seg.payload().write_bytes(0, b"shared").unwrap();
+//! ```
 
+pub use mproc_shm as shm;
 pub use mproc_sys as sys;
+
+pub use mproc_shm::{Segment, SegmentKind, ShmError};

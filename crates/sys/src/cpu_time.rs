@@ -10,7 +10,10 @@ fn clock(id: libc::clockid_t) -> Duration {
     // SAFETY: `ts` is a valid, writable timespec; the clock ids used here
     // always exist on Linux, and on failure `ts` stays zero.
     unsafe { libc::clock_gettime(id, &mut ts) };
-    Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// CPU time (user + system) consumed by the whole calling process so far.

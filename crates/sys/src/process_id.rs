@@ -162,7 +162,19 @@ mod tests {
 
     #[test]
     fn zombie_is_dead() {
-        assert!(Stat { state: b'Z', start_time: 0 }.is_dead());
-        assert!(!Stat { state: b'R', start_time: 0 }.is_dead());
+        assert!(
+            Stat {
+                state: b'Z',
+                start_time: 0
+            }
+            .is_dead()
+        );
+        assert!(
+            !Stat {
+                state: b'R',
+                start_time: 0
+            }
+            .is_dead()
+        );
     }
 }

@@ -1,0 +1,137 @@
+//! The one error type of the `shm` crate.
+
+use std::io;
+
+use crate::SegmentKind;
+
+/// Everything that can go wrong creating, opening or reading a segment.
+///
+/// Every variant names what was wrong and with which value. A segment's bytes
+/// are untrusted input: anything inconsistent in them is one of these errors,
+/// never a panic or an out-of-bounds access.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_shm::{Segment, ShmError};
+///
+/// let err = Segment::open("no-such-segment-doc").unwrap_err();
+/// assert!(matches!(err, ShmError::NotFound { .. }));
+/// assert_eq!(err.to_string(), "no segment named `no-such-segment-doc`");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShmError {
+    /// No segment has this name.
+    #[error("no segment named `{name}`")]
+    NotFound {
+        /// The name asked for, without the `/mproc.` prefix.
+        name: String,
+    },
+    /// A segment with this name exists already.
+    #[error("a segment named `{name}` exists already")]
+    AlreadyExists {
+        /// The name asked for.
+        name: String,
+    },
+    /// The name is not a valid segment name.
+    #[error("invalid segment name {name:?}: {reason}")]
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The first eight bytes are not mproc's magic number.
+    #[error("not an mproc segment: magic {found:#018x}")]
+    BadMagic {
+        /// The magic number found.
+        found: u64,
+    },
+    /// The segment was laid out by another version of mproc.
+    #[error("segment layout version {found}, this build reads version {expected}")]
+    VersionMismatch {
+        /// The version in the segment.
+        found: u32,
+        /// The version this build understands.
+        expected: u32,
+    },
+    /// The segment holds another kind of object.
+    #[error("segment holds a {found:?}, expected a {expected:?}")]
+    WrongKind {
+        /// The kind in the header.
+        found: SegmentKind,
+        /// The kind asked for.
+        expected: SegmentKind,
+    },
+    /// The segment is shorter than its header or its layout needs.
+    #[error("segment is {len} bytes long, {needed} are needed")]
+    Truncated {
+        /// The real length.
+        len: u64,
+        /// The length needed.
+        needed: u64,
+    },
+    /// A field of the segment holds an impossible value.
+    #[error("segment field `{field}` holds an invalid value {value:#x}")]
+    Corrupt {
+        /// Which field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// An offset or range points outside its region.
+    #[error("range {offset}..{offset}+{len} is outside a region of {region_len} bytes")]
+    OutOfBounds {
+        /// Start of the range.
+        offset: u64,
+        /// Length of the range.
+        len: u64,
+        /// Length of the region.
+        region_len: u64,
+    },
+    /// An offset is not aligned for the type read at it.
+    #[error("offset {offset} is not aligned to {align} bytes")]
+    Misaligned {
+        /// The offset.
+        offset: u64,
+        /// The alignment required.
+        align: u64,
+    },
+    /// The creator died (or never finished) before the segment was ready.
+    #[error("segment `{name}` was abandoned while initializing (creator pid {creator_pid})")]
+    Abandoned {
+        /// The segment's name (empty for anonymous segments).
+        name: String,
+        /// The creator's pid, 0 if it never wrote one.
+        creator_pid: i32,
+    },
+    /// The caller may not open this segment (mode bits, owner).
+    #[error("permission denied for segment `{name}`")]
+    PermissionDenied {
+        /// The name asked for.
+        name: String,
+    },
+    /// Any other operating-system error.
+    #[error("operating system error: {0}")]
+    Os(#[from] io::Error),
+}
+
+/// `Result` with [`ShmError`].
+pub type Result<T, E = ShmError> = std::result::Result<T, E>;
+
+/// Maps the errno of an operation on a named segment to the right variant.
+pub(crate) fn os_error(err: io::Error, name: &str) -> ShmError {
+    match err.kind() {
+        io::ErrorKind::NotFound => ShmError::NotFound {
+            name: name.to_owned(),
+        },
+        io::ErrorKind::AlreadyExists => ShmError::AlreadyExists {
+            name: name.to_owned(),
+        },
+        io::ErrorKind::PermissionDenied => ShmError::PermissionDenied {
+            name: name.to_owned(),
+        },
+        _ => ShmError::Os(err),
+    }
+}

@@ -1,0 +1,202 @@
+//! The registry of live segments: every `/dev/shm/mproc.*` entry, what it
+//! holds, whether its creator lives; and removal of the stale ones.
+
+use memmap2::MmapOptions;
+use mproc_sys::ProcessId;
+
+use crate::header::{self, HeaderState};
+use crate::{Header, Region, Result, SegmentName, ShmError, error::os_error};
+
+/// What [`list`] found under one name.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_shm::{Segment, SegmentStatus};
+///
+/// let _s = Segment::create("doc-info", 16).unwrap();
+/// let info = mproc_shm::inspect("doc-info").unwrap();
+/// assert_eq!(info.len, 16 + mproc_shm::HEADER_LEN);
+/// assert!(info.creator_alive);
+/// assert!(matches!(info.status, SegmentStatus::Ready(_)));
+/// ```
+#[derive(Debug)]
+pub struct SegmentInfo {
+    /// The segment's name, without the prefix.
+    pub name: SegmentName,
+    /// The file's length in bytes.
+    pub len: u64,
+    /// The creator, if its identity was written.
+    pub creator: Option<ProcessId>,
+    /// Whether the creator is still running.
+    pub creator_alive: bool,
+    /// Whether the segment is marked persistent.
+    pub persistent: bool,
+    /// What the header says.
+    pub status: SegmentStatus,
+}
+
+/// The state of a listed segment's header.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_shm::SegmentStatus;
+/// let s = SegmentStatus::Unreadable("bad magic".into());
+/// assert!(matches!(s, SegmentStatus::Unreadable(_)));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SegmentStatus {
+    /// Ready, with its validated header.
+    Ready(Header),
+    /// Its creator is still laying it out (or died doing so).
+    Initializing,
+    /// Nothing was written to it yet.
+    Unset,
+    /// It cannot be parsed or opened: the reason.
+    Unreadable(String),
+}
+
+/// Reads what a segment holds without waiting and without changing it
+/// (mapped read-only).
+///
+/// # Errors
+///
+/// [`ShmError::InvalidName`], [`ShmError::NotFound`]; an unparsable or
+/// unreadable segment is not an error but a [`SegmentStatus::Unreadable`].
+///
+/// # Examples
+///
+/// ```
+/// assert!(mproc_shm::inspect("doc-inspect-missing").is_err());
+/// ```
+pub fn inspect(name: &str) -> Result<SegmentInfo> {
+    let name = SegmentName::new(name)?;
+    let fd = match mproc_sys::shm_open_existing(&name.os_name(), false) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return match os_error(e, name.as_str()) {
+                nf @ ShmError::NotFound { .. } => Err(nf),
+                other => Ok(unreadable(name, 0, &other)),
+            };
+        }
+    };
+    let len = match mproc_sys::fstat(&fd) {
+        Ok(st) => st.size,
+        Err(e) => return Ok(unreadable(name, 0, &ShmError::Os(e))),
+    };
+    if len < header::HEADER_LEN {
+        let e = ShmError::Truncated {
+            len,
+            needed: header::HEADER_LEN,
+        };
+        return Ok(unreadable(name, len, &e));
+    }
+    let map = match MmapOptions::new()
+        .len(header::HEADER_LEN as usize)
+        .map_raw_read_only(&fd)
+    {
+        Ok(map) => map,
+        Err(e) => return Ok(unreadable(name, len, &ShmError::Os(e))),
+    };
+    // SAFETY: the read-only mapping is valid for its length while `map`
+    // lives, and the view does not outlive this function; it is only read.
+    let region = unsafe { Region::from_raw_parts(map.as_mut_ptr(), map.len()) };
+    let persistent = header::is_persistent(&region);
+    // The mapping covers only the header; validate the length against the
+    // real file size.
+    let state = header::state(&region, len);
+    let creator = match &state {
+        Ok(HeaderState::Ready(h)) => Some(h.creator),
+        Ok(HeaderState::Initializing(c)) => Some(*c),
+        _ => None,
+    };
+    let status = match state {
+        Ok(HeaderState::Ready(h)) => SegmentStatus::Ready(h),
+        Ok(HeaderState::Initializing(_)) => SegmentStatus::Initializing,
+        Ok(HeaderState::Unset) => SegmentStatus::Unset,
+        Err(e) => SegmentStatus::Unreadable(e.to_string()),
+    };
+    Ok(SegmentInfo {
+        name,
+        len,
+        creator,
+        creator_alive: creator.is_some_and(|c| c.is_alive()),
+        persistent,
+        status,
+    })
+}
+
+fn unreadable(name: SegmentName, len: u64, err: &ShmError) -> SegmentInfo {
+    SegmentInfo {
+        name,
+        len,
+        creator: None,
+        creator_alive: false,
+        persistent: false,
+        status: SegmentStatus::Unreadable(err.to_string()),
+    }
+}
+
+/// Every mproc segment on this machine, sorted by name.
+///
+/// # Errors
+///
+/// [`ShmError::Os`] if `/dev/shm` cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// let _s = mproc_shm::Segment::create("doc-list", 8).unwrap();
+/// let all = mproc_shm::list().unwrap();
+/// assert!(all.iter().any(|i| i.name.as_str() == "doc-list"));
+/// ```
+pub fn list() -> Result<Vec<SegmentInfo>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(mproc_sys::SHM_DIR)? {
+        let entry = entry?;
+        let Some(file) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some(name) = SegmentName::from_file_name(&file) else {
+            continue;
+        };
+        match inspect(name.as_str()) {
+            Ok(info) => out.push(info),
+            // Removed between read_dir and open: not there any more.
+            Err(ShmError::NotFound { .. }) => {}
+            Err(e) => out.push(unreadable(name, 0, &e)),
+        }
+    }
+    out.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+    Ok(out)
+}
+
+/// Unlinks every segment whose creator is dead and that is not persistent;
+/// returns their names. Segments that cannot be parsed are left alone (the
+/// `mproc rm` command removes them by name).
+///
+/// # Errors
+///
+/// [`ShmError::Os`] if `/dev/shm` cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// let removed = mproc_shm::remove_stale().unwrap();
+/// assert!(removed.iter().all(|n| !n.as_str().is_empty()));
+/// ```
+pub fn remove_stale() -> Result<Vec<SegmentName>> {
+    let mut removed = Vec::new();
+    for info in list()? {
+        if info.creator.is_some() && !info.creator_alive && !info.persistent {
+            match mproc_sys::shm_unlink(&info.name.os_name()) {
+                Ok(()) => removed.push(info.name),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ShmError::Os(e)),
+            }
+        }
+    }
+    Ok(removed)
+}

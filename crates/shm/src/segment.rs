@@ -1,0 +1,659 @@
+//! [`Segment`]: a mapped shared-memory segment, named or anonymous.
+
+use std::os::fd::OwnedFd;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use memmap2::{MmapOptions, MmapRaw};
+use mproc_sys::ProcessId;
+
+use crate::error::os_error;
+use crate::header::{self, HEADER_LEN, Header, HeaderState, NewHeader, PARAM_COUNT};
+use crate::{Region, Result, SegmentKind, SegmentName, ShmError};
+
+/// How long [`Segment::open`] waits for a segment being created to become
+/// ready, by default.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The default permission bits of a named segment: owner read and write.
+pub const DEFAULT_MODE: u32 = 0o600;
+
+/// A shared-memory segment mapped into this process: a validated
+/// [`Header`] followed by a payload of bytes.
+///
+/// Named segments (`create`, `open`) can be opened by unrelated processes;
+/// anonymous ones (`anonymous`) are shared with children across `fork`. The
+/// process that created a named segment unlinks its name when the handle
+/// drops, unless it was made persistent; openers never unlink. Dropping
+/// unmaps.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_shm::Segment;
+///
+/// let seg = Segment::create("doc-segment-create", 64).unwrap();
+/// seg.payload().write_bytes(0, b"hi").unwrap();
+///
+/// let other = Segment::open("doc-segment-create").unwrap();
+/// let mut buf = [0u8; 2];
+/// other.payload().read_bytes(0, &mut buf).unwrap();
+/// assert_eq!(&buf, b"hi");
+/// drop(other);
+/// drop(seg); // the creator unlinks the name
+/// assert!(Segment::open("doc-segment-create").is_err());
+/// ```
+pub struct Segment {
+    map: MmapRaw,
+    name: Option<SegmentName>,
+    header: Header,
+    /// The pid that must unlink the name on drop: the creator's, `None` for
+    /// openers and anonymous segments. A forked child that inherits the
+    /// handle has another pid and so never unlinks.
+    unlink_by: Option<i32>,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("name", &self.name)
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Segment {
+    /// Creates a named segment of kind [`SegmentKind::Raw`] with `len`
+    /// payload bytes, mode 0600, unlinked when this handle drops.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::InvalidName`], [`ShmError::AlreadyExists`],
+    /// [`ShmError::PermissionDenied`], [`ShmError::Os`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::create("doc-create-len", 1000).unwrap();
+    /// assert_eq!(seg.payload().len(), 1000);
+    /// ```
+    pub fn create(name: &str, len: u64) -> Result<Segment> {
+        SegmentBuilder::new(SegmentKind::Raw, len).create(name)
+    }
+
+    /// Creates an anonymous segment of kind [`SegmentKind::Raw`]: no name,
+    /// shared with children forked after this call, gone when the last
+    /// process unmaps it.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::Os`] if the memory cannot be had.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::anonymous(4096).unwrap();
+    /// assert!(seg.name().is_none());
+    /// ```
+    pub fn anonymous(len: u64) -> Result<Segment> {
+        SegmentBuilder::new(SegmentKind::Raw, len).create_anonymous()
+    }
+
+    /// A builder for a segment of `kind` with `len` payload bytes: layout
+    /// parameters, mode, persistence, and an initializer that runs before
+    /// the segment becomes visible as ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    ///
+    /// let seg = Segment::builder(SegmentKind::Value, 8)
+    ///     .params([1, 2, 0, 0, 0, 0, 0, 0])
+    ///     .mode(0o660)
+    ///     .init(|payload| payload.write_pod(0, &42u64))
+    ///     .create("doc-builder")
+    ///     .unwrap();
+    /// let opened = Segment::opener("doc-builder").kind(SegmentKind::Value).open().unwrap();
+    /// assert_eq!(opened.header().params[1], 2);
+    /// assert_eq!(opened.payload().read_pod::<u64>(0).unwrap(), 42);
+    /// ```
+    pub fn builder<'f>(kind: SegmentKind, len: u64) -> SegmentBuilder<'f> {
+        SegmentBuilder::new(kind, len)
+    }
+
+    /// Opens an existing named segment read-write, of any kind, waiting up
+    /// to [`DEFAULT_READY_TIMEOUT`] for it to become ready.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::NotFound`], [`ShmError::PermissionDenied`], and every
+    /// validation error: [`ShmError::BadMagic`],
+    /// [`ShmError::VersionMismatch`], [`ShmError::Truncated`],
+    /// [`ShmError::Corrupt`], [`ShmError::Abandoned`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _a = mproc_shm::Segment::create("doc-open", 8).unwrap();
+    /// let b = mproc_shm::Segment::open("doc-open").unwrap();
+    /// assert_eq!(b.name().unwrap().as_str(), "doc-open");
+    /// ```
+    pub fn open(name: &str) -> Result<Segment> {
+        SegmentOpener::new(name).open()
+    }
+
+    /// A builder for opening: expected kind, read-only, ready timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind, ShmError};
+    ///
+    /// let _q = Segment::builder(SegmentKind::Queue, 64).create("doc-opener").unwrap();
+    /// let err = Segment::opener("doc-opener").kind(SegmentKind::Dict).open().unwrap_err();
+    /// assert!(matches!(err, ShmError::WrongKind { found: SegmentKind::Queue, expected: SegmentKind::Dict }));
+    /// ```
+    pub fn opener(name: &str) -> SegmentOpener<'_> {
+        SegmentOpener::new(name)
+    }
+
+    /// Removes a segment's name. Processes that have it mapped keep using
+    /// it; nobody can open it any more.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::InvalidName`], [`ShmError::NotFound`],
+    /// [`ShmError::PermissionDenied`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::create("doc-unlink", 8).unwrap();
+    /// seg.persist();
+    /// drop(seg);
+    /// mproc_shm::Segment::unlink("doc-unlink").unwrap();
+    /// assert!(mproc_shm::Segment::open("doc-unlink").is_err());
+    /// ```
+    pub fn unlink(name: &str) -> Result<()> {
+        let name = SegmentName::new(name)?;
+        mproc_sys::shm_unlink(&name.os_name()).map_err(|e| os_error(e, name.as_str()))
+    }
+
+    /// The segment's name, `None` if anonymous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::create("doc-name", 8).unwrap();
+    /// assert_eq!(seg.name().map(|n| n.as_str()), Some("doc-name"));
+    /// ```
+    pub fn name(&self) -> Option<&SegmentName> {
+        self.name.as_ref()
+    }
+
+    /// The header as validated when this handle was made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::anonymous(8).unwrap();
+    /// assert_eq!(seg.header().kind, mproc_shm::SegmentKind::Raw);
+    /// ```
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The whole segment, header included: offsets in a segment count from
+    /// here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::anonymous(64).unwrap();
+    /// assert_eq!(seg.region().len() as u64, 64 + mproc_shm::HEADER_LEN);
+    /// ```
+    pub fn region(&self) -> Region<'_> {
+        // SAFETY: the mapping is valid for reads and writes for as long as
+        // `self` lives (it is unmapped on drop), is page aligned, and every
+        // access through Region follows the shared-memory rules.
+        unsafe { Region::from_raw_parts(self.map.as_mut_ptr(), self.map.len()) }
+    }
+
+    /// The payload: everything after the header (64-byte aligned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::anonymous(64).unwrap();
+    /// assert_eq!(seg.payload().len(), 64);
+    /// ```
+    pub fn payload(&self) -> Region<'_> {
+        let len = self.header.total_len.saturating_sub(HEADER_LEN);
+        self.region()
+            .sub(HEADER_LEN, len)
+            .unwrap_or_else(|_| self.region().sub(0, 0).unwrap_or(self.region()))
+    }
+
+    /// Keeps the name after the creator's handle drops (and after the
+    /// creator dies: `remove_stale` leaves persistent segments alone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seg = mproc_shm::Segment::create("doc-persist", 8).unwrap();
+    /// seg.persist();
+    /// assert!(seg.is_persistent());
+    /// drop(seg);
+    /// assert!(mproc_shm::Segment::open("doc-persist").is_ok());
+    /// mproc_shm::Segment::unlink("doc-persist").unwrap();
+    /// ```
+    pub fn persist(&self) {
+        if let Ok(flags) = header::flags_word(&self.region()) {
+            flags.fetch_or(header::FLAG_PERSISTENT, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the segment is marked persistent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!mproc_shm::Segment::anonymous(8).unwrap().is_persistent());
+    /// ```
+    pub fn is_persistent(&self) -> bool {
+        header::is_persistent(&self.region())
+    }
+
+    /// Whether this handle created the segment (and so unlinks it on drop
+    /// unless persistent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_shm::Segment::create("doc-is-creator", 8).unwrap();
+    /// let b = mproc_shm::Segment::open("doc-is-creator").unwrap();
+    /// assert!(a.is_creator() && !b.is_creator());
+    /// ```
+    pub fn is_creator(&self) -> bool {
+        self.unlink_by.is_some()
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        if let (Some(pid), Some(name)) = (self.unlink_by, &self.name)
+            && pid == mproc_sys::getpid()
+            && !self.is_persistent()
+        {
+            // Ignore NotFound: someone may have removed it already.
+            let _ = mproc_sys::shm_unlink(&name.os_name());
+        }
+    }
+}
+
+/// An initializer run on the payload before a segment is marked ready.
+type Init<'f> = Box<dyn FnOnce(Region<'_>) -> Result<()> + 'f>;
+
+/// Creates segments: see [`Segment::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use mproc_shm::{Segment, SegmentKind};
+/// let seg = Segment::builder(SegmentKind::Raw, 128).create_anonymous().unwrap();
+/// assert_eq!(seg.payload().len(), 128);
+/// ```
+#[must_use]
+pub struct SegmentBuilder<'f> {
+    kind: SegmentKind,
+    len: u64,
+    params: [u64; PARAM_COUNT],
+    mode: u32,
+    persistent: bool,
+    init: Option<Init<'f>>,
+}
+
+impl<'f> SegmentBuilder<'f> {
+    fn new(kind: SegmentKind, len: u64) -> SegmentBuilder<'f> {
+        SegmentBuilder {
+            kind,
+            len,
+            params: [0; PARAM_COUNT],
+            mode: DEFAULT_MODE,
+            persistent: false,
+            init: None,
+        }
+    }
+
+    /// Kind-specific layout parameters, stored in the header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8).params([7; 8]).create_anonymous().unwrap();
+    /// assert_eq!(s.header().params, [7; 8]);
+    /// ```
+    pub fn params(mut self, params: [u64; PARAM_COUNT]) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// Permission bits of a named segment (default 0600).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8).mode(0o640).create("doc-mode").unwrap();
+    /// drop(s);
+    /// ```
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode & 0o777;
+        self
+    }
+
+    /// Keep the name when the creator's handle drops (see
+    /// [`Segment::persist`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8).persist(true).create("doc-persist-b").unwrap();
+    /// drop(s);
+    /// Segment::unlink("doc-persist-b").unwrap();
+    /// ```
+    pub fn persist(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
+    /// Lays the payload out before the segment becomes ready: openers wait
+    /// (bounded) until it returns. An error aborts the creation and removes
+    /// the name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8)
+    ///     .init(|p| p.write_pod(0, &1u64))
+    ///     .create_anonymous()
+    ///     .unwrap();
+    /// assert_eq!(s.payload().read_pod::<u64>(0).unwrap(), 1);
+    /// ```
+    pub fn init(mut self, init: impl FnOnce(Region<'_>) -> Result<()> + 'f) -> Self {
+        self.init = Some(Box::new(init));
+        self
+    }
+
+    /// Creates the named segment (`O_CREAT | O_EXCL`: exactly one of many
+    /// racing creators wins).
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::InvalidName`], [`ShmError::AlreadyExists`],
+    /// [`ShmError::PermissionDenied`], [`ShmError::Os`], or the
+    /// initializer's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind, ShmError};
+    /// let a = Segment::builder(SegmentKind::Raw, 8).create("doc-excl").unwrap();
+    /// let b = Segment::builder(SegmentKind::Raw, 8).create("doc-excl");
+    /// assert!(matches!(b, Err(ShmError::AlreadyExists { .. })));
+    /// ```
+    pub fn create(self, name: &str) -> Result<Segment> {
+        let name = SegmentName::new(name)?;
+        let os_name = name.os_name();
+        let fd =
+            mproc_sys::shm_create(&os_name, self.mode).map_err(|e| os_error(e, name.as_str()))?;
+        // From here on the name is ours: remove it again if anything fails.
+        match self.finish(fd, Some(name.clone())) {
+            Ok(seg) => Ok(seg),
+            Err(e) => {
+                let _ = mproc_sys::shm_unlink(&os_name);
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates an anonymous segment (a `memfd` mapped shared): no name,
+    /// shared with children forked later.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::Os`], or the initializer's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8).create_anonymous().unwrap();
+    /// assert!(s.name().is_none());
+    /// ```
+    pub fn create_anonymous(self) -> Result<Segment> {
+        let fd = mproc_sys::memfd_create(c"mproc-anonymous")?;
+        self.finish(fd, None)
+    }
+
+    fn finish(self, fd: OwnedFd, name: Option<SegmentName>) -> Result<Segment> {
+        let total_len = self
+            .len
+            .checked_add(HEADER_LEN)
+            .filter(|&t| usize::try_from(t).is_ok())
+            .ok_or(ShmError::Corrupt {
+                field: "len",
+                value: self.len,
+            })?;
+        mproc_sys::ftruncate(&fd, total_len)?;
+        let map = MmapOptions::new()
+            .len(total_len as usize)
+            .map_raw(&fd)
+            .map_err(ShmError::Os)?;
+        let creator = ProcessId::current()?;
+        let new = NewHeader {
+            kind: self.kind,
+            total_len,
+            creator,
+            params: self.params,
+            persistent: self.persistent,
+        };
+        let unlink_by = name.as_ref().map(|_| creator.pid);
+        let mut seg = Segment {
+            map,
+            name,
+            header: Header {
+                version: header::LAYOUT_VERSION,
+                kind: self.kind,
+                total_len,
+                creator,
+                params: self.params,
+            },
+            // Not yet: until the segment is complete, `create` unlinks on
+            // error itself.
+            unlink_by: None,
+        };
+        let region = seg.region();
+        header::write_initializing(&region, &new)?;
+        if let Some(init) = self.init {
+            init(seg.payload())?;
+        }
+        header::publish_ready(&region)?;
+        seg.unlink_by = unlink_by;
+        Ok(seg)
+    }
+}
+
+/// Opens segments: see [`Segment::opener`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use mproc_shm::{Segment, SegmentKind};
+///
+/// let _s = Segment::create("doc-opener-ro", 8).unwrap();
+/// let ro = Segment::opener("doc-opener-ro")
+///     .kind(SegmentKind::Raw)
+///     .read_only()
+///     .ready_timeout(Duration::from_millis(100))
+///     .open()
+///     .unwrap();
+/// assert_eq!(ro.payload().len(), 8);
+/// ```
+#[must_use]
+pub struct SegmentOpener<'n> {
+    name: &'n str,
+    kind: Option<SegmentKind>,
+    writable: bool,
+    ready_timeout: Duration,
+}
+
+impl<'n> SegmentOpener<'n> {
+    fn new(name: &'n str) -> SegmentOpener<'n> {
+        SegmentOpener {
+            name,
+            kind: None,
+            writable: true,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
+    }
+
+    /// Refuse a segment of another kind ([`ShmError::WrongKind`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let _s = Segment::create("doc-kind", 8).unwrap();
+    /// assert!(Segment::opener("doc-kind").kind(SegmentKind::Raw).open().is_ok());
+    /// assert!(Segment::opener("doc-kind").kind(SegmentKind::Lock).open().is_err());
+    /// ```
+    pub fn kind(mut self, kind: SegmentKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Map read-only: writes through the segment's regions fault. For
+    /// inspection tools.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::Segment;
+    /// let _s = Segment::create("doc-ro", 8).unwrap();
+    /// let ro = Segment::opener("doc-ro").read_only().open().unwrap();
+    /// assert_eq!(ro.payload().read_pod::<u64>(0).unwrap(), 0);
+    /// ```
+    pub fn read_only(mut self) -> Self {
+        self.writable = false;
+        self
+    }
+
+    /// How long to wait for a segment still being created (default
+    /// [`DEFAULT_READY_TIMEOUT`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = mproc_shm::Segment::opener("doc-timeout").ready_timeout(Duration::ZERO);
+    /// assert!(o.open().is_err());
+    /// ```
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// Opens and validates the segment.
+    ///
+    /// # Errors
+    ///
+    /// See [`Segment::open`], plus [`ShmError::WrongKind`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _s = mproc_shm::Segment::create("doc-opener-open", 8).unwrap();
+    /// assert!(mproc_shm::Segment::opener("doc-opener-open").open().is_ok());
+    /// ```
+    pub fn open(self) -> Result<Segment> {
+        let name = SegmentName::new(self.name)?;
+        let fd = mproc_sys::shm_open_existing(&name.os_name(), self.writable)
+            .map_err(|e| os_error(e, name.as_str()))?;
+        let deadline = Instant::now() + self.ready_timeout;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            let file_len = mproc_sys::fstat(&fd)?.size;
+            let outcome = self.try_map(&fd, file_len, &name);
+            let waiting_for = match outcome {
+                Ok(Some(seg)) => return Ok(seg),
+                Ok(None) => None,
+                Err(e @ ShmError::Truncated { .. }) if file_len < HEADER_LEN => Some(e),
+                Err(e) => return Err(e),
+            };
+            if Instant::now() >= deadline {
+                return Err(waiting_for.unwrap_or(ShmError::Abandoned {
+                    name: name.to_string(),
+                    creator_pid: 0,
+                }));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    /// One attempt: `Ok(None)` means "not ready yet, creator alive or
+    /// unknown: wait".
+    fn try_map(&self, fd: &OwnedFd, file_len: u64, name: &SegmentName) -> Result<Option<Segment>> {
+        if file_len < HEADER_LEN {
+            return Err(ShmError::Truncated {
+                len: file_len,
+                needed: HEADER_LEN,
+            });
+        }
+        let len = usize::try_from(file_len).map_err(|_| ShmError::Corrupt {
+            field: "file length",
+            value: file_len,
+        })?;
+        let mut options = MmapOptions::new();
+        options.len(len);
+        let map = if self.writable {
+            options.map_raw(fd)
+        } else {
+            options.map_raw_read_only(fd)
+        }
+        .map_err(ShmError::Os)?;
+        // SAFETY: the mapping is valid for `len` bytes while `map` lives;
+        // the view does not outlive this function.
+        let region = unsafe { Region::from_raw_parts(map.as_mut_ptr(), map.len()) };
+        let header = match header::state(&region, file_len)? {
+            HeaderState::Ready(h) => h,
+            HeaderState::Initializing(creator) if !creator.is_alive() => {
+                return Err(ShmError::Abandoned {
+                    name: name.to_string(),
+                    creator_pid: creator.pid,
+                });
+            }
+            HeaderState::Initializing(_) | HeaderState::Unset => return Ok(None),
+        };
+        if let Some(expected) = self.kind
+            && header.kind != expected
+        {
+            return Err(ShmError::WrongKind {
+                found: header.kind,
+                expected,
+            });
+        }
+        Ok(Some(Segment {
+            map,
+            name: Some(name.clone()),
+            header,
+            unlink_by: None,
+        }))
+    }
+}
