@@ -17,15 +17,23 @@
 //! assert!(me.is_alive());
 //! ```
 
+mod at_exit;
+mod cpu_count;
 mod cpu_time;
 mod futex;
+mod pidfd;
 mod process;
 mod process_id;
+mod rlimit;
 mod shm_fd;
 mod signal;
+mod subreaper;
 
+pub use at_exit::at_exit;
+pub use cpu_count::{affinity_cpu_count, online_cpu_count};
 pub use cpu_time::{process_cpu_time, thread_cpu_time};
 pub use futex::{FutexWait, futex_wait, futex_wake, futex_wake_all};
+pub use pidfd::{pidfd_open, wait_readable};
 pub use process::{
     ExitStatus, ForkResult, exit_immediately, fork, getpid, getppid, getuid, kill,
     set_parent_death_signal, setgid, setuid, waitpid,
@@ -34,4 +42,6 @@ pub use process_id::{ProcessId, process_start_time};
 pub use shm_fd::{
     FileStat, SHM_DIR, fstat, ftruncate, memfd_create, shm_create, shm_open_existing, shm_unlink,
 };
+pub use rlimit::{process_limit, set_process_limit};
 pub use signal::Signal;
+pub use subreaper::set_child_subreaper;

@@ -1,0 +1,1 @@
+//! Processes for mproc (work in progress).
