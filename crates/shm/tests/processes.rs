@@ -1,0 +1,249 @@
+//! Segments shared by real processes: fork, write, read, kill, clean up.
+//!
+//! Runs sequentially (`harness = false`) under a watchdog, so that no fork
+//! happens while another test thread holds a lock, and nothing can hang.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mproc_shm::{Segment, SegmentKind, ShmError};
+use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
+
+fn unique(tag: &str) -> String {
+    format!("t-shmproc-{tag}-{}", std::process::id())
+}
+
+/// Runs `f` in a forked child that `_exit`s with its return value.
+fn spawn_child(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the test binary runs its tests sequentially; the only other
+    // thread is the watchdog, which holds no lock. The child leaves through
+    // `exit_immediately`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let code = f();
+            exit_immediately(code)
+        }
+        ForkResult::Parent { child } => child,
+    }
+}
+
+/// Waits for `pid` at most `limit`; kills it if it overstays.
+fn wait_child(pid: i32, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = waitpid(pid, true).expect("waitpid") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = kill(pid, Signal::Kill);
+            let _ = waitpid(pid, false);
+            panic!("child {pid} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn child_writes_parent_reads() {
+    let name = unique("rw");
+    let seg = Segment::create(&name, 4096).unwrap();
+    let child = spawn_child(|| {
+        let Ok(s) = Segment::opener(&name).kind(SegmentKind::Raw).open() else {
+            return 10;
+        };
+        if s.payload().write_bytes(0, b"from the child").is_err() {
+            return 11;
+        }
+        0
+    });
+    assert_eq!(wait_child(child, Duration::from_secs(10)), ExitStatus::Exited(0));
+    let mut buf = [0u8; 14];
+    seg.payload().read_bytes(0, &mut buf).unwrap();
+    assert_eq!(&buf, b"from the child");
+}
+
+fn anonymous_segment_is_shared_across_fork() {
+    let seg = Segment::anonymous(64).unwrap();
+    let counter = seg.payload().get::<AtomicU64>(0).unwrap();
+    let children: Vec<i32> = (0..4)
+        .map(|_| {
+            spawn_child(|| {
+                for _ in 0..10_000 {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                0
+            })
+        })
+        .collect();
+    for c in children {
+        assert_eq!(wait_child(c, Duration::from_secs(10)), ExitStatus::Exited(0));
+    }
+    assert_eq!(counter.load(Ordering::Relaxed), 40_000);
+}
+
+fn racing_creators_exactly_one_wins() {
+    let name = unique("race");
+    let children: Vec<i32> = (0..8)
+        .map(|_| {
+            spawn_child(|| match Segment::create(&name, 64) {
+                // Leave without dropping: the name must outlive the child
+                // so the losers cannot win after the winner exits.
+                Ok(seg) => {
+                    std::mem::forget(seg);
+                    0
+                }
+                Err(ShmError::AlreadyExists { .. }) => 1,
+                Err(_) => 2,
+            })
+        })
+        .collect();
+    let codes: Vec<ExitStatus> = children
+        .into_iter()
+        .map(|c| wait_child(c, Duration::from_secs(10)))
+        .collect();
+    Segment::unlink(&name).unwrap();
+    let winners = codes.iter().filter(|s| **s == ExitStatus::Exited(0)).count();
+    let losers = codes.iter().filter(|s| **s == ExitStatus::Exited(1)).count();
+    assert_eq!((winners, losers), (1, 7), "{codes:?}");
+}
+
+fn creator_drop_removes_name_persisted_stays() {
+    let name = unique("drop");
+    drop(Segment::create(&name, 8).unwrap());
+    assert!(matches!(Segment::open(&name), Err(ShmError::NotFound { .. })));
+
+    let seg = Segment::create(&name, 8).unwrap();
+    seg.persist();
+    drop(seg);
+    assert!(Segment::open(&name).is_ok());
+    Segment::unlink(&name).unwrap();
+}
+
+fn opener_and_forked_copies_never_unlink() {
+    let name = unique("copies");
+    let seg = Segment::create(&name, 8).unwrap();
+    drop(Segment::open(&name).unwrap());
+    // A child that inherits the creator's handle and drops it normally.
+    let child = spawn_child(|| {
+        drop(Segment::open(&name));
+        0
+    });
+    assert_eq!(wait_child(child, Duration::from_secs(10)), ExitStatus::Exited(0));
+    assert!(Segment::open(&name).is_ok());
+    drop(seg);
+    assert!(Segment::open(&name).is_err());
+}
+
+fn killed_creator_is_stale_and_removed() {
+    let stale = unique("stale");
+    let kept = unique("kept");
+    let child = spawn_child(|| {
+        let a = Segment::create(&stale, 8);
+        let b = Segment::builder(SegmentKind::Raw, 8).persist(true).create(&kept);
+        if a.is_err() || b.is_err() {
+            return 3;
+        }
+        std::mem::forget((a, b));
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    // Wait until both exist, then kill the creator without its drop running.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(Segment::open(&stale).is_ok() && Segment::open(&kept).is_ok()) {
+        assert!(Instant::now() < deadline, "child never created its segments");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    kill(child, Signal::Kill).unwrap();
+    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Signaled(9));
+
+    let info = mproc_shm::inspect(&stale).unwrap();
+    assert_eq!(info.creator.map(|c| c.pid), Some(child));
+    assert!(!info.creator_alive);
+
+    let removed = mproc_shm::remove_stale().unwrap();
+    assert!(removed.iter().any(|n| n.as_str() == stale), "{removed:?}");
+    assert!(!removed.iter().any(|n| n.as_str() == kept));
+    assert!(matches!(Segment::open(&stale), Err(ShmError::NotFound { .. })));
+    assert!(mproc_shm::inspect(&kept).unwrap().persistent);
+    Segment::unlink(&kept).unwrap();
+}
+
+fn creator_dying_mid_init_is_abandoned() {
+    let name = unique("midinit");
+    let child = spawn_child(|| {
+        let _ = Segment::builder(SegmentKind::Raw, 64)
+            .init(|_| exit_immediately(0))
+            .create(&name);
+        1
+    });
+    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Exited(0));
+    let started = Instant::now();
+    let err = Segment::open(&name).unwrap_err();
+    assert!(
+        matches!(err, ShmError::Abandoned { creator_pid, .. } if creator_pid == child),
+        "{err:?}"
+    );
+    // Detected from the dead creator, not by running out the ready timeout.
+    assert!(started.elapsed() < mproc_shm::DEFAULT_READY_TIMEOUT);
+    assert!(mproc_shm::remove_stale().unwrap().iter().any(|n| n.as_str() == name));
+}
+
+fn open_waits_for_a_live_creator_to_finish() {
+    let name = unique("slowinit");
+    let child = spawn_child(|| {
+        let seg = Segment::builder(SegmentKind::Raw, 8)
+            .init(|p| {
+                std::thread::sleep(Duration::from_millis(150));
+                p.write_pod(0, &99u64)
+            })
+            .create(&name);
+        let Ok(seg) = seg else { return 1 };
+        std::thread::sleep(Duration::from_millis(500));
+        drop(seg);
+        0
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let seg = loop {
+        match Segment::open(&name) {
+            Ok(s) => break s,
+            Err(ShmError::NotFound { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(seg.payload().read_pod::<u64>(0).unwrap(), 99);
+    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Exited(0));
+}
+
+fn main() {
+    // Watchdog: a hung test kills the whole binary instead of hanging CI.
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(120));
+        eprintln!("watchdog: shm process tests exceeded 120 s");
+        std::process::exit(101);
+    });
+    let tests: &[(&str, fn())] = &[
+        ("child_writes_parent_reads", child_writes_parent_reads),
+        ("anonymous_segment_is_shared_across_fork", anonymous_segment_is_shared_across_fork),
+        ("racing_creators_exactly_one_wins", racing_creators_exactly_one_wins),
+        ("creator_drop_removes_name_persisted_stays", creator_drop_removes_name_persisted_stays),
+        ("opener_and_forked_copies_never_unlink", opener_and_forked_copies_never_unlink),
+        ("killed_creator_is_stale_and_removed", killed_creator_is_stale_and_removed),
+        ("creator_dying_mid_init_is_abandoned", creator_dying_mid_init_is_abandoned),
+        ("open_waits_for_a_live_creator_to_finish", open_waits_for_a_live_creator_to_finish),
+    ];
+    let mut failed = 0;
+    for (name, test) in tests {
+        let ok = std::panic::catch_unwind(test).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        failed += usize::from(!ok);
+    }
+    println!();
+    println!(
+        "test result: {}. {} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out",
+        if failed == 0 { "ok" } else { "FAILED" },
+        tests.len() - failed
+    );
+    std::process::exit(i32::from(failed > 0));
+}
