@@ -22,3 +22,8 @@ pub use mproc_shm as shm;
 pub use mproc_sys as sys;
 
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
+
+/// README.md's examples, compiled as doctests so the front door stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

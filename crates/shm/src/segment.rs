@@ -412,7 +412,11 @@ impl<'f> SegmentBuilder<'f> {
         let fd =
             mproc_sys::shm_create(&os_name, self.mode).map_err(|e| os_error(e, name.as_str()))?;
         // From here on the name is ours: remove it again if anything fails.
-        match self.finish(fd, Some(name.clone())) {
+        // `shm_open` applies the umask; the mode asked for is set exactly.
+        let made = mproc_sys::fchmod(&fd, self.mode)
+            .map_err(ShmError::Os)
+            .and_then(|()| self.finish(fd, Some(name.clone())));
+        match made {
             Ok(seg) => Ok(seg),
             Err(e) => {
                 let _ = mproc_sys::shm_unlink(&os_name);

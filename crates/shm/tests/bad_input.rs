@@ -11,7 +11,11 @@ use proptest::prelude::*;
 fn unique(tag: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("t-shm-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "t-shm-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A file under our prefix, removed on drop.
@@ -84,9 +88,18 @@ fn taken_name_is_already_exists() {
 fn invalid_names_are_refused_everywhere() {
     let long = "x".repeat(201);
     for bad in ["", "../x", "a/b", "a\0b", long.as_str()] {
-        assert!(matches!(Segment::create(bad, 8), Err(ShmError::InvalidName { .. })), "{bad:?}");
-        assert!(matches!(Segment::open(bad), Err(ShmError::InvalidName { .. })), "{bad:?}");
-        assert!(matches!(Segment::unlink(bad), Err(ShmError::InvalidName { .. })), "{bad:?}");
+        assert!(
+            matches!(Segment::create(bad, 8), Err(ShmError::InvalidName { .. })),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(Segment::open(bad), Err(ShmError::InvalidName { .. })),
+            "{bad:?}"
+        );
+        assert!(
+            matches!(Segment::unlink(bad), Err(ShmError::InvalidName { .. })),
+            "{bad:?}"
+        );
     }
 }
 
@@ -95,7 +108,9 @@ fn garbage_bytes_are_bad_magic() {
     let p = Planted::new("garbage", &[0xAB; 4096]);
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::BadMagic { found: 0xABAB_ABAB_ABAB_ABAB })
+        Err(ShmError::BadMagic {
+            found: 0xABAB_ABAB_ABAB_ABAB
+        })
     ));
 }
 
@@ -104,7 +119,10 @@ fn zero_length_is_truncated() {
     let p = Planted::new("empty", &[]);
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Truncated { len: 0, needed: HEADER_LEN })
+        Err(ShmError::Truncated {
+            len: 0,
+            needed: HEADER_LEN
+        })
     ));
 }
 
@@ -114,7 +132,10 @@ fn truncated_header_is_truncated() {
     let p = Planted::new("short", &bytes);
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Truncated { len: 100, needed: HEADER_LEN })
+        Err(ShmError::Truncated {
+            len: 100,
+            needed: HEADER_LEN
+        })
     ));
 }
 
@@ -138,7 +159,10 @@ fn future_version_is_version_mismatch() {
 
 #[test]
 fn wrong_kind_is_wrong_kind() {
-    let p = Planted::new("kind", &header(LAYOUT_VERSION, SegmentKind::Dict.as_raw(), 256, READY, 256));
+    let p = Planted::new(
+        "kind",
+        &header(LAYOUT_VERSION, SegmentKind::Dict.as_raw(), 256, READY, 256),
+    );
     let err = Segment::opener(&p.name)
         .kind(SegmentKind::Queue)
         .ready_timeout(Duration::ZERO)
@@ -146,16 +170,25 @@ fn wrong_kind_is_wrong_kind() {
         .unwrap_err();
     assert!(matches!(
         err,
-        ShmError::WrongKind { found: SegmentKind::Dict, expected: SegmentKind::Queue }
+        ShmError::WrongKind {
+            found: SegmentKind::Dict,
+            expected: SegmentKind::Queue
+        }
     ));
 }
 
 #[test]
 fn unknown_kind_is_corrupt() {
-    let p = Planted::new("unknown-kind", &header(LAYOUT_VERSION, 0xBEEF, 256, READY, 256));
+    let p = Planted::new(
+        "unknown-kind",
+        &header(LAYOUT_VERSION, 0xBEEF, 256, READY, 256),
+    );
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Corrupt { field: "kind", value: 0xBEEF })
+        Err(ShmError::Corrupt {
+            field: "kind",
+            value: 0xBEEF
+        })
     ));
 }
 
@@ -164,7 +197,10 @@ fn length_field_beyond_file_is_truncated() {
     let p = Planted::new("len", &header(LAYOUT_VERSION, RAW, 1 << 20, READY, 256));
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Truncated { len: 256, needed: 1_048_576 })
+        Err(ShmError::Truncated {
+            len: 256,
+            needed: 1_048_576
+        })
     ));
 }
 
@@ -173,7 +209,10 @@ fn length_field_below_header_is_corrupt() {
     let p = Planted::new("len-small", &header(LAYOUT_VERSION, RAW, 8, READY, 256));
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Corrupt { field: "total_len", value: 8 })
+        Err(ShmError::Corrupt {
+            field: "total_len",
+            value: 8
+        })
     ));
 }
 
@@ -182,7 +221,10 @@ fn impossible_init_word_is_corrupt() {
     let p = Planted::new("init", &header(LAYOUT_VERSION, RAW, 256, 77, 256));
     assert!(matches!(
         open_fast(&p.name),
-        Err(ShmError::Corrupt { field: "init", value: 77 })
+        Err(ShmError::Corrupt {
+            field: "init",
+            value: 77
+        })
     ));
 }
 
@@ -199,7 +241,9 @@ fn never_initialized_file_is_abandoned_after_the_wait() {
 fn inspect_reports_unreadable_segments_without_failing() {
     let p = Planted::new("inspect", &[0xCD; 300]);
     let info = mproc_shm::inspect(&p.name).unwrap();
-    assert!(matches!(info.status, mproc_shm::SegmentStatus::Unreadable(ref why) if why.contains("magic")));
+    assert!(
+        matches!(info.status, mproc_shm::SegmentStatus::Unreadable(ref why) if why.contains("magic"))
+    );
     assert!(info.creator.is_none());
 }
 
@@ -207,10 +251,20 @@ fn inspect_reports_unreadable_segments_without_failing() {
 fn out_of_range_offsets_are_errors() {
     let seg = Segment::anonymous(64).unwrap();
     let p = seg.payload();
-    assert!(matches!(p.sub(32, 64), Err(ShmError::OutOfBounds { offset: 32, len: 64, region_len: 64 })));
+    assert!(matches!(
+        p.sub(32, 64),
+        Err(ShmError::OutOfBounds {
+            offset: 32,
+            len: 64,
+            region_len: 64
+        })
+    ));
     assert!(matches!(
         p.get::<std::sync::atomic::AtomicU64>(3),
-        Err(ShmError::Misaligned { offset: 3, align: 8 })
+        Err(ShmError::Misaligned {
+            offset: 3,
+            align: 8
+        })
     ));
     assert!(p.read_pod::<u64>(u64::MAX - 2).is_err());
 }

@@ -55,7 +55,10 @@ fn child_writes_parent_reads() {
         }
         0
     });
-    assert_eq!(wait_child(child, Duration::from_secs(10)), ExitStatus::Exited(0));
+    assert_eq!(
+        wait_child(child, Duration::from_secs(10)),
+        ExitStatus::Exited(0)
+    );
     let mut buf = [0u8; 14];
     seg.payload().read_bytes(0, &mut buf).unwrap();
     assert_eq!(&buf, b"from the child");
@@ -75,7 +78,10 @@ fn anonymous_segment_is_shared_across_fork() {
         })
         .collect();
     for c in children {
-        assert_eq!(wait_child(c, Duration::from_secs(10)), ExitStatus::Exited(0));
+        assert_eq!(
+            wait_child(c, Duration::from_secs(10)),
+            ExitStatus::Exited(0)
+        );
     }
     assert_eq!(counter.load(Ordering::Relaxed), 40_000);
 }
@@ -101,15 +107,24 @@ fn racing_creators_exactly_one_wins() {
         .map(|c| wait_child(c, Duration::from_secs(10)))
         .collect();
     Segment::unlink(&name).unwrap();
-    let winners = codes.iter().filter(|s| **s == ExitStatus::Exited(0)).count();
-    let losers = codes.iter().filter(|s| **s == ExitStatus::Exited(1)).count();
+    let winners = codes
+        .iter()
+        .filter(|s| **s == ExitStatus::Exited(0))
+        .count();
+    let losers = codes
+        .iter()
+        .filter(|s| **s == ExitStatus::Exited(1))
+        .count();
     assert_eq!((winners, losers), (1, 7), "{codes:?}");
 }
 
 fn creator_drop_removes_name_persisted_stays() {
     let name = unique("drop");
     drop(Segment::create(&name, 8).unwrap());
-    assert!(matches!(Segment::open(&name), Err(ShmError::NotFound { .. })));
+    assert!(matches!(
+        Segment::open(&name),
+        Err(ShmError::NotFound { .. })
+    ));
 
     let seg = Segment::create(&name, 8).unwrap();
     seg.persist();
@@ -127,7 +142,10 @@ fn opener_and_forked_copies_never_unlink() {
         drop(Segment::open(&name));
         0
     });
-    assert_eq!(wait_child(child, Duration::from_secs(10)), ExitStatus::Exited(0));
+    assert_eq!(
+        wait_child(child, Duration::from_secs(10)),
+        ExitStatus::Exited(0)
+    );
     assert!(Segment::open(&name).is_ok());
     drop(seg);
     assert!(Segment::open(&name).is_err());
@@ -138,7 +156,9 @@ fn killed_creator_is_stale_and_removed() {
     let kept = unique("kept");
     let child = spawn_child(|| {
         let a = Segment::create(&stale, 8);
-        let b = Segment::builder(SegmentKind::Raw, 8).persist(true).create(&kept);
+        let b = Segment::builder(SegmentKind::Raw, 8)
+            .persist(true)
+            .create(&kept);
         if a.is_err() || b.is_err() {
             return 3;
         }
@@ -150,11 +170,17 @@ fn killed_creator_is_stale_and_removed() {
     // Wait until both exist, then kill the creator without its drop running.
     let deadline = Instant::now() + Duration::from_secs(5);
     while !(Segment::open(&stale).is_ok() && Segment::open(&kept).is_ok()) {
-        assert!(Instant::now() < deadline, "child never created its segments");
+        assert!(
+            Instant::now() < deadline,
+            "child never created its segments"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     kill(child, Signal::Kill).unwrap();
-    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Signaled(9));
+    assert_eq!(
+        wait_child(child, Duration::from_secs(5)),
+        ExitStatus::Signaled(9)
+    );
 
     let info = mproc_shm::inspect(&stale).unwrap();
     assert_eq!(info.creator.map(|c| c.pid), Some(child));
@@ -163,7 +189,10 @@ fn killed_creator_is_stale_and_removed() {
     let removed = mproc_shm::remove_stale().unwrap();
     assert!(removed.iter().any(|n| n.as_str() == stale), "{removed:?}");
     assert!(!removed.iter().any(|n| n.as_str() == kept));
-    assert!(matches!(Segment::open(&stale), Err(ShmError::NotFound { .. })));
+    assert!(matches!(
+        Segment::open(&stale),
+        Err(ShmError::NotFound { .. })
+    ));
     assert!(mproc_shm::inspect(&kept).unwrap().persistent);
     Segment::unlink(&kept).unwrap();
 }
@@ -176,7 +205,10 @@ fn creator_dying_mid_init_is_abandoned() {
             .create(&name);
         1
     });
-    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Exited(0));
+    assert_eq!(
+        wait_child(child, Duration::from_secs(5)),
+        ExitStatus::Exited(0)
+    );
     let started = Instant::now();
     let err = Segment::open(&name).unwrap_err();
     assert!(
@@ -185,7 +217,12 @@ fn creator_dying_mid_init_is_abandoned() {
     );
     // Detected from the dead creator, not by running out the ready timeout.
     assert!(started.elapsed() < mproc_shm::DEFAULT_READY_TIMEOUT);
-    assert!(mproc_shm::remove_stale().unwrap().iter().any(|n| n.as_str() == name));
+    assert!(
+        mproc_shm::remove_stale()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str() == name)
+    );
 }
 
 fn open_waits_for_a_live_creator_to_finish() {
@@ -213,7 +250,67 @@ fn open_waits_for_a_live_creator_to_finish() {
         }
     };
     assert_eq!(seg.payload().read_pod::<u64>(0).unwrap(), 99);
-    assert_eq!(wait_child(child, Duration::from_secs(5)), ExitStatus::Exited(0));
+    assert_eq!(
+        wait_child(child, Duration::from_secs(5)),
+        ExitStatus::Exited(0)
+    );
+}
+
+/// Drops to the unprivileged user `nobody` (65534), keeping group 0 unless
+/// `drop_group`. Returns false if the switch failed.
+fn become_nobody(drop_group: bool) -> bool {
+    (!drop_group || mproc_sys::setgid(65534).is_ok()) && mproc_sys::setuid(65534).is_ok()
+}
+
+fn mode_0600_denies_other_users_and_a_group_mode_admits_them() {
+    if mproc_sys::getuid() != 0 {
+        println!("(skipped: needs root to switch users)");
+        return;
+    }
+    let private = unique("private");
+    let shared = unique("group");
+    let _p = Segment::create(&private, 8).unwrap();
+    let _g = Segment::builder(SegmentKind::Raw, 8)
+        .mode(0o660)
+        .create(&shared)
+        .unwrap();
+    assert_eq!(
+        mproc_shm::inspect(&private).map(|i| i.len).unwrap(),
+        8 + mproc_shm::HEADER_LEN
+    );
+
+    // 0600: another user gets PermissionDenied.
+    let child = spawn_child(|| {
+        if !become_nobody(true) {
+            return 9;
+        }
+        match Segment::open(&private) {
+            Err(ShmError::PermissionDenied { .. }) => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        }
+    });
+    assert_eq!(
+        wait_child(child, Duration::from_secs(5)),
+        ExitStatus::Exited(0)
+    );
+
+    // 0660: another user in the owning group may open it; one outside may not.
+    let child = spawn_child(|| {
+        if !become_nobody(false) {
+            return 9;
+        }
+        match Segment::open(&shared) {
+            Ok(s) if s.payload().write_pod(0, &5u64).is_ok() => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        }
+    });
+    assert_eq!(
+        wait_child(child, Duration::from_secs(5)),
+        ExitStatus::Exited(0)
+    );
+    assert_eq!(_g.payload().read_pod::<u64>(0).unwrap(), 5);
 }
 
 fn main() {
@@ -225,13 +322,38 @@ fn main() {
     });
     let tests: &[(&str, fn())] = &[
         ("child_writes_parent_reads", child_writes_parent_reads),
-        ("anonymous_segment_is_shared_across_fork", anonymous_segment_is_shared_across_fork),
-        ("racing_creators_exactly_one_wins", racing_creators_exactly_one_wins),
-        ("creator_drop_removes_name_persisted_stays", creator_drop_removes_name_persisted_stays),
-        ("opener_and_forked_copies_never_unlink", opener_and_forked_copies_never_unlink),
-        ("killed_creator_is_stale_and_removed", killed_creator_is_stale_and_removed),
-        ("creator_dying_mid_init_is_abandoned", creator_dying_mid_init_is_abandoned),
-        ("open_waits_for_a_live_creator_to_finish", open_waits_for_a_live_creator_to_finish),
+        (
+            "anonymous_segment_is_shared_across_fork",
+            anonymous_segment_is_shared_across_fork,
+        ),
+        (
+            "racing_creators_exactly_one_wins",
+            racing_creators_exactly_one_wins,
+        ),
+        (
+            "creator_drop_removes_name_persisted_stays",
+            creator_drop_removes_name_persisted_stays,
+        ),
+        (
+            "opener_and_forked_copies_never_unlink",
+            opener_and_forked_copies_never_unlink,
+        ),
+        (
+            "killed_creator_is_stale_and_removed",
+            killed_creator_is_stale_and_removed,
+        ),
+        (
+            "creator_dying_mid_init_is_abandoned",
+            creator_dying_mid_init_is_abandoned,
+        ),
+        (
+            "open_waits_for_a_live_creator_to_finish",
+            open_waits_for_a_live_creator_to_finish,
+        ),
+        (
+            "mode_0600_denies_other_users_and_a_group_mode_admits_them",
+            mode_0600_denies_other_users_and_a_group_mode_admits_them,
+        ),
     ];
     let mut failed = 0;
     for (name, test) in tests {

@@ -39,9 +39,10 @@ pub use process::{
     set_parent_death_signal, setgid, setuid, waitpid,
 };
 pub use process_id::{ProcessId, process_start_time};
-pub use shm_fd::{
-    FileStat, SHM_DIR, fstat, ftruncate, memfd_create, shm_create, shm_open_existing, shm_unlink,
-};
 pub use rlimit::{process_limit, set_process_limit};
+pub use shm_fd::{
+    FileStat, SHM_DIR, fchmod, fstat, ftruncate, memfd_create, shm_create, shm_open_existing,
+    shm_unlink,
+};
 pub use signal::Signal;
 pub use subreaper::set_child_subreaper;

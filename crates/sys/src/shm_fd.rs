@@ -141,6 +141,29 @@ pub fn ftruncate(fd: &impl AsRawFd, len: u64) -> io::Result<()> {
     }
 }
 
+/// Sets a file's permission bits exactly (`fchmod`), whatever the umask.
+///
+/// # Errors
+///
+/// The `errno` of `fchmod` (`EPERM` if the caller does not own the file).
+///
+/// # Examples
+///
+/// ```
+/// let fd = mproc_sys::memfd_create(c"mproc-doc").unwrap();
+/// mproc_sys::fchmod(&fd, 0o640).unwrap();
+/// assert_eq!(mproc_sys::fstat(&fd).unwrap().mode, 0o640);
+/// ```
+pub fn fchmod(fd: &impl AsRawFd, mode: u32) -> io::Result<()> {
+    // SAFETY: `fd` is an open descriptor owned by the caller for the call.
+    let rc = unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// What [`fstat`] reports of a file.
 ///
 /// # Examples
