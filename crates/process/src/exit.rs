@@ -1,0 +1,93 @@
+//! Leaving a child process, and killing daemon children when a process
+//! exits.
+
+use std::io::Write;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use mproc_sys::Signal;
+
+use crate::child::ChildShared;
+use crate::table;
+
+/// How long daemon children get to honour `SIGTERM` before `SIGKILL`.
+const TERM_GRACE: Duration = Duration::from_millis(500);
+
+/// Terminates this process's daemon children that are still running, as
+/// Python does at exit: `SIGTERM`, a grace period, then `SIGKILL`; all are
+/// reaped. Non-daemon children are left running.
+pub(crate) fn terminate_daemons() {
+    let me = mproc_sys::getpid();
+    let daemons: Vec<Arc<ChildShared>> = table::lock()
+        .children
+        .iter()
+        .filter(|c| c.info.daemon && c.owner == me)
+        .cloned()
+        .collect();
+    for d in &daemons {
+        let _ = d.signal(Signal::Term);
+    }
+    let deadline = Instant::now() + TERM_GRACE;
+    for d in &daemons {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if matches!(d.wait(Some(left)), Ok(None)) {
+            let _ = d.signal(Signal::Kill);
+            // SIGKILL cannot be caught; bound the wait all the same.
+            let _ = d.wait(Some(Duration::from_secs(2)));
+        }
+    }
+}
+
+extern "C" fn at_exit_hook() {
+    // Unwinding out of an `extern "C" fn` aborts; swallow any panic.
+    let _ = std::panic::catch_unwind(terminate_daemons);
+}
+
+/// Makes sure daemon children are terminated when this process exits
+/// normally (`main` returns or `std::process::exit`).
+pub(crate) fn kill_daemons_at_exit() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // Without the hook, daemon children still die with this process
+        // through their parent-death signal; nothing more to do on failure.
+        let _ = mproc_sys::at_exit(at_exit_hook);
+    });
+}
+
+fn flush_stdio() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+/// Ends a forked child: terminates its daemon children, flushes stdio and
+/// `_exit`s, so that neither the parent's destructors nor its atexit hooks
+/// run in the child.
+pub(crate) fn finish_forked(code: i32) -> ! {
+    terminate_daemons();
+    flush_stdio();
+    mproc_sys::exit_immediately(code)
+}
+
+/// Ends a spawned child as a program ends: it is its own program, so its
+/// own atexit hooks run.
+pub(crate) fn finish_spawned(code: i32) -> ! {
+    terminate_daemons();
+    flush_stdio();
+    std::process::exit(code)
+}
+
+/// Makes a daemon child die with its parent: `PR_SET_PDEATHSIG`, then a
+/// check that the parent did not die before the request was made.
+pub(crate) fn die_with_parent(parent: i32) {
+    if mproc_sys::set_parent_death_signal(Some(Signal::Kill)).is_err()
+        || mproc_sys::getppid() != parent
+    {
+        die_now();
+    }
+}
+
+/// Dies as the parent-death signal would have made us.
+pub(crate) fn die_now() -> ! {
+    let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
+    mproc_sys::exit_immediately(137)
+}

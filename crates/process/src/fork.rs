@@ -1,0 +1,66 @@
+//! The fork start method.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use mproc_sys::ForkResult;
+
+use crate::body::Body;
+use crate::child::{Child, ChildShared};
+use crate::error::{ProcessError, Result};
+use crate::exit::{die_with_parent, finish_forked, kill_daemons_at_exit};
+use crate::info::ProcessInfo;
+use crate::outcome::run_guarded;
+use crate::start_method::StartMethod;
+use crate::table;
+
+/// Forks a child that runs `body` and `_exit`s.
+///
+/// stdout, stderr and the process table are locked across the `fork`, so
+/// no other thread of the parent holds them at that instant and the child
+/// inherits them unlocked; stdout is flushed first, so the child does not
+/// print the parent's pending output again.
+pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool) -> Result<Child> {
+    if daemon {
+        kill_daemons_at_exit();
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.flush();
+    let err = std::io::stderr().lock();
+    let mut table = table::lock();
+    let (identity, default_name) = table.next_child();
+    let parent = table.me().clone();
+    let mut info = ProcessInfo {
+        name: name.unwrap_or(default_name),
+        pid: 0,
+        daemon,
+        identity,
+    };
+    // SAFETY: the child touches only what this thread held locked (stdout,
+    // stderr, the table) or owns (`body`) before it runs the user's body,
+    // and leaves through `_exit`. Locks held by other threads at the fork
+    // (the allocator's aside, which glibc resets) are the documented hazard
+    // of the fork start method.
+    match unsafe { mproc_sys::fork() } {
+        Err(source) => Err(ProcessError::Fork { source }),
+        Ok(ForkResult::Child) => {
+            let parent_pid = parent.pid;
+            info.pid = mproc_sys::getpid();
+            table.become_child(info, parent);
+            drop(table);
+            drop(err);
+            drop(out);
+            if daemon {
+                die_with_parent(parent_pid);
+            }
+            let code = run_guarded(|| body.run());
+            finish_forked(code)
+        }
+        Ok(ForkResult::Parent { child }) => {
+            info.pid = child;
+            let shared = Arc::new(ChildShared::new(info));
+            table.children.push(Arc::clone(&shared));
+            Ok(Child::new(shared, StartMethod::Fork))
+        }
+    }
+}
