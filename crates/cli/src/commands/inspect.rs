@@ -1,0 +1,58 @@
+//! `mproc inspect NAME`: the header and every statistic of one segment.
+
+use crate::stats::yes_no;
+use crate::{Result, SegmentReport, Streams, human_bytes};
+
+/// Reports one segment, as labelled lines or JSON.
+pub(crate) fn run(io: &mut Streams<'_>, name: &str, json: bool) -> Result<()> {
+    let report = SegmentReport::new(&mproc_shm::inspect(name)?);
+    if json {
+        serde_json::to_writer_pretty(&mut *io.out, &report)?;
+        writeln!(io.out)?;
+        return Ok(());
+    }
+    for (label, value) in lines(&report) {
+        writeln!(io.out, "{label:<13}{value}")?;
+    }
+    if let Some(stats) = &report.stats {
+        writeln!(io.out, "statistics:")?;
+        for (label, value) in stats.fields() {
+            writeln!(io.out, "  {:<13}{value}", format!("{label}:"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The header lines of `inspect`.
+fn lines(r: &SegmentReport) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("name:", r.name.clone()),
+        ("kind:", r.kind.clone().unwrap_or_else(|| "?".to_owned())),
+        ("status:", r.status.as_str().to_owned()),
+    ];
+    if let Some(why) = &r.reason {
+        v.push(("reason:", why.clone()));
+    }
+    v.push((
+        "size:",
+        format!("{} bytes ({})", r.size, human_bytes(r.size)),
+    ));
+    if let Some(h) = &r.header {
+        v.push(("version:", h.version.to_string()));
+        v.push(("kind code:", h.kind_code.to_string()));
+        v.push(("params:", format!("{:?}", h.params)));
+    }
+    v.push((
+        "creator:",
+        r.creator.map_or_else(
+            || "unknown".to_owned(),
+            |c| {
+                let state = if c.alive { "running" } else { "dead" };
+                format!("pid {} ({state}, started at tick {})", c.pid, c.start_time)
+            },
+        ),
+    ));
+    v.push(("persistent:", yes_no(r.persistent).to_owned()));
+    v.push(("stale:", yes_no(r.is_stale()).to_owned()));
+    v
+}

@@ -1,0 +1,114 @@
+//! `mproc watch NAME`: live depth and message rates, refreshed in place.
+
+use std::time::{Duration, Instant};
+
+use mproc_shm::ShmError;
+
+use crate::{CliError, QueueStats, Result, SegmentReport, Streams, human_rate};
+
+/// Prints one status line of `name` every `interval`, `count` times (for
+/// ever without a count). On a terminal each line replaces the previous.
+pub(crate) fn run(
+    io: &mut Streams<'_>,
+    name: &str,
+    interval: Duration,
+    count: Option<u64>,
+) -> Result<()> {
+    let outcome = watch(io, name, interval, count);
+    if io.tty {
+        // Leave the last line in place and the cursor below it.
+        writeln!(io.out)?;
+    }
+    outcome
+}
+
+fn watch(io: &mut Streams<'_>, name: &str, interval: Duration, count: Option<u64>) -> Result<()> {
+    let mut previous: Option<(Instant, QueueStats)> = None;
+    let mut ticks = 0u64;
+    loop {
+        let info = match mproc_shm::inspect(name) {
+            Ok(info) => info,
+            Err(ShmError::NotFound { .. }) if ticks > 0 => {
+                return Err(CliError::Vanished {
+                    name: name.to_owned(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let now = Instant::now();
+        let report = SegmentReport::new(&info);
+        let queue = report.stats.as_ref().and_then(|s| s.as_queue().copied());
+        let line = match queue {
+            Some(q) => queue_line(name, &q, previous.map(|(at, p)| (now - at, p))),
+            None => format!("{name}  {}  {}", kind(&report), report.details()),
+        };
+        if io.tty {
+            write!(io.out, "\r\x1b[2K{}", line.trim_end())?;
+        } else {
+            writeln!(io.out, "{}", line.trim_end())?;
+        }
+        io.out.flush()?;
+        previous = queue.map(|q| (now, q));
+        ticks += 1;
+        if count.is_some_and(|c| ticks >= c) {
+            return Ok(());
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+fn kind(report: &SegmentReport) -> &str {
+    report.kind.as_deref().unwrap_or(report.status.as_str())
+}
+
+/// `jobs  depth 3/64  in 1.2k/s  out 1.1k/s  1 producer, 1 consumer,
+/// abandoned 0`; rates are `-` until there is a previous sample.
+fn queue_line(name: &str, q: &QueueStats, previous: Option<(Duration, QueueStats)>) -> String {
+    let rate = |now: u64, before: u64, elapsed: Duration| {
+        let secs = elapsed.as_secs_f64();
+        if secs > 0.0 {
+            human_rate(now.saturating_sub(before) as f64 / secs)
+        } else {
+            "-".to_owned()
+        }
+    };
+    let (sent, received) = match previous {
+        Some((elapsed, p)) => (
+            rate(q.sent, p.sent, elapsed),
+            rate(q.received, p.received, elapsed),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    format!(
+        "{name}  depth {}/{}  in {sent}  out {received}  producers {}  consumers {}  abandoned {}",
+        q.depth, q.capacity, q.producers, q.consumers, q.abandoned
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_come_from_the_previous_sample() {
+        let q = |sent, received| QueueStats {
+            capacity: 64,
+            slot_size: 8,
+            depth: sent - received,
+            producers: 1,
+            consumers: 2,
+            sent,
+            received,
+            abandoned: 0,
+        };
+        assert_eq!(
+            queue_line("j", &q(10, 7), None),
+            "j  depth 3/64  in -  out -  producers 1  consumers 2  abandoned 0"
+        );
+        let line = queue_line("j", &q(1010, 507), Some((Duration::from_secs(2), q(10, 7))));
+        assert_eq!(
+            line,
+            "j  depth 503/64  in 500/s  out 250/s  producers 1  consumers 2  abandoned 0"
+        );
+    }
+}
