@@ -1,0 +1,207 @@
+//! Handle records: who is attached to a queue, for liveness
+//! ([`ProcessId`], pid-reuse safe) and for finding the slot a dead process
+//! held.
+//!
+//! A record is 64 bytes: `state: u32`, `pid: u32`, `start_time: u64`,
+//! `claim_start: u64`, `claim_end: u64`, reserved. States:
+//!
+//! | state       | meaning                                                 |
+//! | ----------- | ------------------------------------------------------- |
+//! | `FREE`      | unused                                                  |
+//! | `ATTACHING` | taken by a process filling it in                        |
+//! | `PRODUCER`  | a producer handle of process `pid`                      |
+//! | `CONSUMER`  | a consumer handle of process `pid`                      |
+//!
+//! A record whose process died is reused once its last claim can no longer
+//! matter (every position it covers has been passed by the other side).
+
+use mproc_shm::Region;
+use mproc_sys::ProcessId;
+
+use crate::atomics::{AtomicU32, AtomicU64, Ordering};
+use crate::layout::RECORD;
+use crate::ring::ClaimWords;
+use crate::{QueueError, Result};
+
+const FREE: u32 = 0;
+const ATTACHING: u32 = 1;
+const PRODUCER: u32 = 2;
+const CONSUMER: u32 = 3;
+
+/// Which side of a queue a handle is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Sends.
+    Producer,
+    /// Receives.
+    Consumer,
+}
+
+impl Role {
+    fn state(self) -> u32 {
+        match self {
+            Role::Producer => PRODUCER,
+            Role::Consumer => CONSUMER,
+        }
+    }
+}
+
+/// One resolved handle record.
+#[derive(Clone, Copy)]
+pub(crate) struct Record<'a> {
+    state: &'a AtomicU32,
+    pid: &'a AtomicU32,
+    start_time: &'a AtomicU64,
+    claim_start: &'a AtomicU64,
+    claim_end: &'a AtomicU64,
+}
+
+impl<'a> Record<'a> {
+    /// The claim words of the record.
+    pub(crate) fn claim(&self) -> ClaimWords<'a> {
+        ClaimWords {
+            start: self.claim_start,
+            end: self.claim_end,
+        }
+    }
+
+    /// The end of the last claimed range.
+    pub(crate) fn claim_end(&self) -> u64 {
+        self.claim_end.load(Ordering::Relaxed)
+    }
+
+    fn process(&self) -> ProcessId {
+        ProcessId {
+            pid: self.pid.load(Ordering::Relaxed) as i32,
+            start_time: self.start_time.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the record's process is running (`me` is known alive).
+    fn alive(&self, me: ProcessId) -> bool {
+        let p = self.process();
+        p == me || p.is_alive()
+    }
+}
+
+/// The handle records of one queue area.
+#[derive(Clone, Copy)]
+pub(crate) struct Records<'a> {
+    region: Region<'a>,
+    count: u32,
+}
+
+impl<'a> Records<'a> {
+    /// `count` records in `region` (`count * 64` bytes).
+    pub(crate) fn new(region: Region<'a>, count: u32) -> Records<'a> {
+        Records { region, count }
+    }
+
+    /// How many records there are.
+    pub(crate) fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Record `i`.
+    pub(crate) fn get(&self, i: u32) -> Result<Record<'a>> {
+        let base = u64::from(i) * RECORD;
+        Ok(Record {
+            state: self.region.get(base)?,
+            pid: self.region.get(base + 4)?,
+            start_time: self.region.get(base + 8)?,
+            claim_start: self.region.get(base + 16)?,
+            claim_end: self.region.get(base + 24)?,
+        })
+    }
+
+    fn each(&self) -> impl Iterator<Item = Record<'a>> + '_ {
+        (0..self.count).filter_map(|i| self.get(i).ok())
+    }
+
+    /// Registers a handle of `me` in `role`. With `exclusive`, fails if
+    /// another live handle of that role exists (SPSC). `obsolete` says
+    /// whether a dead handle's last claim no longer matters.
+    pub(crate) fn attach(
+        &self,
+        role: Role,
+        me: ProcessId,
+        exclusive: bool,
+        obsolete: impl Fn(&Record<'a>) -> bool,
+    ) -> Result<u32> {
+        let want = role.state();
+        for i in 0..self.count {
+            let r = self.get(i)?;
+            let s = r.state.load(Ordering::SeqCst);
+            let reusable = s == FREE
+                || ((s == PRODUCER || s == CONSUMER) && !r.alive(me) && obsolete(&r));
+            if !reusable
+                || r.state
+                    .compare_exchange(s, ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_err()
+            {
+                continue;
+            }
+            r.pid.store(me.pid as u32, Ordering::Relaxed);
+            r.start_time.store(me.start_time, Ordering::Relaxed);
+            r.claim_start.store(0, Ordering::Relaxed);
+            r.claim_end.store(0, Ordering::Relaxed);
+            // SeqCst: two exclusive attachers each see the other's record
+            // in the scan below (store-then-load on both sides).
+            r.state.store(want, Ordering::SeqCst);
+            if exclusive && self.other_alive(role, me, i) {
+                self.detach(i);
+                return Err(QueueError::TooManyHandles { max: 1 });
+            }
+            return Ok(i);
+        }
+        if exclusive && self.other_alive(role, me, u32::MAX) {
+            return Err(QueueError::TooManyHandles { max: 1 });
+        }
+        Err(QueueError::TooManyHandles {
+            max: self.count.into(),
+        })
+    }
+
+    /// Whether a live handle of `role` other than record `me_index`
+    /// exists. Two racing exclusive attachers store their state before
+    /// scanning, so at least one sees the other; whoever sees one yields.
+    fn other_alive(&self, role: Role, me: ProcessId, me_index: u32) -> bool {
+        (0..self.count).any(|i| {
+            i != me_index
+                && self.get(i).is_ok_and(|r| {
+                    r.state.load(Ordering::SeqCst) == role.state() && r.alive(me)
+                })
+        })
+    }
+
+    /// Frees record `i`.
+    pub(crate) fn detach(&self, i: u32) {
+        if let Ok(r) = self.get(i) {
+            r.state.store(FREE, Ordering::SeqCst);
+        }
+    }
+
+    /// How many handles of `role` have a running process (slow: reads
+    /// `/proc` for each other process).
+    pub(crate) fn alive(&self, role: Role, me: ProcessId) -> u64 {
+        self.each()
+            .filter(|r| r.state.load(Ordering::Acquire) == role.state() && r.alive(me))
+            .count() as u64
+    }
+
+    /// Whether position `pos` is held by handles of `role` that are all
+    /// dead: at least one record of that role covers it, and every such
+    /// record's process is gone.
+    pub(crate) fn holders_dead(&self, role: Role, pos: u64, me: ProcessId) -> bool {
+        let mut any = false;
+        for r in self.each() {
+            if r.state.load(Ordering::Acquire) == role.state() && r.claim().covers(pos) {
+                if r.alive(me) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        any
+    }
+}

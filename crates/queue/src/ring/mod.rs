@@ -1,0 +1,122 @@
+//! The ring algorithms, on memory that knows nothing of segments: SPSC with
+//! cached head and tail (rtrb-style) and MPMC with per-slot sequence numbers
+//! (Vyukov-style). They run on a [`RegionRing`](memory::RegionRing) in a
+//! segment, on a heap region under miri, and on loom cells under loom.
+
+pub(crate) mod memory;
+pub(crate) mod mpmc;
+pub(crate) mod spsc;
+
+#[cfg(all(test, loom))]
+mod loom_models;
+#[cfg(all(test, not(loom)))]
+mod tests;
+
+use crate::atomics::{AtomicU32, AtomicU64, Ordering};
+
+/// A run of consecutive positions `pos..pos + n` reserved or claimed by one
+/// handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// The first position.
+    pub(crate) pos: u64,
+    /// How many positions (at least 1).
+    pub(crate) n: u64,
+}
+
+impl Span {
+    /// The positions of the span.
+    pub(crate) fn positions(self) -> std::ops::Range<u64> {
+        self.pos..self.pos.wrapping_add(self.n)
+    }
+}
+
+/// Why a ring operation could not proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RingError {
+    /// No free slot at producer position `pos`.
+    Full {
+        /// The producers' position.
+        pos: u64,
+    },
+    /// No message.
+    Empty,
+    /// Position `pos` was reserved by a producer that has not published it
+    /// yet, and later positions may be ready (MPMC only).
+    Stalled {
+        /// The stalled position.
+        pos: u64,
+    },
+    /// Empty, and the queue was closed.
+    Closed,
+    /// An index or sequence word holds an impossible value.
+    Corrupt {
+        /// Which word.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+    },
+}
+
+/// The range of positions a handle last tried to reserve or claim, kept in
+/// its handle record so that others can tell, once it has died, which
+/// stalled slot it held.
+///
+/// Stored `start` first: the intermediate range `[start, old_end)` is empty
+/// or a part of the previous range, so a reader never sees a range that the
+/// handle did not try to take.
+#[derive(Clone, Copy)]
+pub(crate) struct ClaimWords<'a> {
+    pub(crate) start: &'a AtomicU64,
+    pub(crate) end: &'a AtomicU64,
+}
+
+impl ClaimWords<'_> {
+    /// Records `span` before the compare-and-swap that takes it.
+    ///
+    /// Relaxed: the CAS on head or tail that follows is a Release, and the
+    /// stall detector reads these words after an Acquire load of that index
+    /// (SYNC POINT with `RingError::Stalled`/`Full` handling).
+    #[inline]
+    pub(crate) fn announce(&self, span: Span) {
+        self.start.store(span.pos, Ordering::Relaxed);
+        self.end.store(span.pos.wrapping_add(span.n), Ordering::Relaxed);
+    }
+
+    /// Whether the last announced range holds `pos`.
+    pub(crate) fn covers(&self, pos: u64) -> bool {
+        let start = self.start.load(Ordering::Relaxed);
+        let end = self.end.load(Ordering::Relaxed);
+        start <= pos && pos < end
+    }
+}
+
+/// Marks the queue closed: consumers drain, then get `Closed`.
+#[inline]
+pub(crate) fn close(closed: &AtomicU32) {
+    // SYNC POINT: Release pairs with the Acquire load in `claim_or_closed`:
+    // a consumer that sees the flag sees every message published before.
+    closed.store(1, Ordering::Release);
+}
+
+/// Whether the queue was closed.
+#[inline]
+pub(crate) fn is_closed(closed: &AtomicU32) -> bool {
+    closed.load(Ordering::Acquire) != 0
+}
+
+/// Runs `try_claim`; if the ring is empty and closed, tries once more (the
+/// closer's messages are visible once the flag is) and reports `Closed`.
+#[inline]
+pub(crate) fn claim_or_closed(
+    closed: &AtomicU32,
+    mut try_claim: impl FnMut() -> Result<Span, RingError>,
+) -> Result<Span, RingError> {
+    match try_claim() {
+        Err(RingError::Empty) if is_closed(closed) => match try_claim() {
+            Err(RingError::Empty) => Err(RingError::Closed),
+            other => other,
+        },
+        other => other,
+    }
+}

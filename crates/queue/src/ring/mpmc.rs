@@ -1,0 +1,309 @@
+//! Many producers, many consumers: Vyukov's bounded queue. Each slot has a
+//! sequence word saying whose turn it is; producers take positions with a
+//! compare-and-swap on the tail, consumers on the head.
+//!
+//! A slot is `[seq: u64 | len: u32 | reserved: u32 | payload]`. Sequence
+//! states of the slot that position `p` maps to (`cap` = capacity):
+//!
+//! | `seq`                  | meaning                                             |
+//! | ---------------------- | --------------------------------------------------- |
+//! | `2p`                   | free for the producer of `p` (or reserved by it)    |
+//! | `2p + 1`               | holds the message of `p`, for the consumer of `p`   |
+//! | `(2p + 1) \| TOMBSTONE` | `p`'s producer died before publishing: skip it      |
+//! | `2(p + cap)`           | released by `p`'s consumer: free for `p + cap`      |
+//!
+//! Doubling the position keeps "full for `p`" and "free for `p + 1`"
+//! distinct even with one slot, which plain Vyukov sequences cannot.
+
+use super::memory::RingMemory;
+use super::{ClaimWords, RingError, Span};
+use crate::atomics::Ordering;
+
+/// Set in a published sequence word whose message was abandoned.
+pub(crate) const TOMBSTONE: u64 = 1 << 63;
+
+#[inline]
+fn empty_seq(pos: u64) -> u64 {
+    pos.wrapping_mul(2) & !TOMBSTONE
+}
+
+#[inline]
+fn full_seq(pos: u64) -> u64 {
+    (pos.wrapping_mul(2) | 1) & !TOMBSTONE
+}
+
+/// Signed distance `a - b` in the 63-bit sequence space.
+#[inline]
+fn distance(a: u64, b: u64) -> i64 {
+    ((a.wrapping_sub(b)) << 1) as i64 >> 1
+}
+
+/// Lays out a fresh MPMC ring: slot `i` free for position `i`.
+pub(crate) fn init<M: RingMemory>(mem: &M) {
+    for i in 0..mem.capacity() {
+        mem.seq(i).store(empty_seq(i), Ordering::Relaxed);
+    }
+}
+
+/// The producing side of an MPMC ring (one per producer handle).
+pub(crate) struct MpmcWriter<M> {
+    mem: M,
+}
+
+impl<M: RingMemory> MpmcWriter<M> {
+    /// A writer on `mem`.
+    pub(crate) fn new(mem: M) -> MpmcWriter<M> {
+        MpmcWriter { mem }
+    }
+
+    /// The memory.
+    #[inline]
+    pub(crate) fn mem(&self) -> &M {
+        &self.mem
+    }
+
+    /// Reserves up to `max` consecutive free slots at the tail, announcing
+    /// the attempt in `claim` first. The slots are this writer's until it
+    /// publishes them; consumers wait for them (or skip them once this
+    /// process is dead).
+    #[inline]
+    pub(crate) fn try_reserve(&self, max: u64, claim: Option<ClaimWords<'_>>) -> Result<Span, RingError> {
+        let mem = &self.mem;
+        let cap = mem.capacity();
+        let mut tail = mem.tail().load(Ordering::Relaxed);
+        loop {
+            // SYNC POINT: Acquire pairs with the Release store in
+            // `MpmcReader::release` (and `force_release`): the last consumer
+            // of this slot is done reading it.
+            let seq = mem.seq(tail).load(Ordering::Acquire) & !TOMBSTONE;
+            let d = distance(seq, empty_seq(tail));
+            if d == 0 {
+                let mut n = 1;
+                while n < max.min(cap) {
+                    let next = tail.wrapping_add(n);
+                    if mem.seq(next).load(Ordering::Acquire) & !TOMBSTONE != empty_seq(next) {
+                        break;
+                    }
+                    n += 1;
+                }
+                let span = Span { pos: tail, n };
+                if let Some(c) = claim {
+                    c.announce(span);
+                }
+                // Release: publishes the claim words to stall detectors that
+                // load the tail with Acquire.
+                match mem.tail().compare_exchange_weak(
+                    tail,
+                    tail.wrapping_add(n),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(span),
+                    Err(now) => tail = now,
+                }
+            } else if d < 0 {
+                let now = mem.tail().load(Ordering::Relaxed);
+                if now == tail {
+                    return Err(RingError::Full { pos: tail });
+                }
+                tail = now;
+            } else {
+                // The slot is ahead of our tail: another producer took it, so
+                // the tail must have moved; if it has not, the word is bogus.
+                let now = mem.tail().load(Ordering::Relaxed);
+                if now == tail {
+                    return Err(RingError::Corrupt {
+                        field: "slot sequence",
+                        value: seq,
+                    });
+                }
+                tail = now;
+            }
+            crate::atomics::spin_loop();
+        }
+    }
+
+    /// Publishes reserved slots (their lengths written).
+    #[inline]
+    pub(crate) fn publish(&self, span: Span) {
+        for pos in span.positions() {
+            // SYNC POINT: Release pairs with the Acquire load of seq in
+            // `MpmcReader::try_claim`: the consumer sees the message bytes.
+            self.mem.seq(pos).store(full_seq(pos), Ordering::Release);
+        }
+    }
+
+    /// Whether the slot that blocks position `pos` (full at
+    /// [`RingError::Full`]) was claimed by a consumer that has not released
+    /// it yet, rather than merely unconsumed.
+    pub(crate) fn held_by_consumer(&self, pos: u64) -> bool {
+        let prev = pos.wrapping_sub(self.mem.capacity());
+        // SYNC POINT: Acquire pairs with the Release CAS of head in
+        // `MpmcReader::try_claim`, so that the claim words are visible.
+        let head = self.mem.head().load(Ordering::Acquire);
+        distance(head, prev) > 0
+            && self.mem.seq(pos).load(Ordering::Acquire) & !TOMBSTONE == full_seq(prev)
+    }
+
+    /// Frees the slot of position `pos - capacity` that a dead consumer
+    /// claimed and never released; its message is lost (it was in the dead
+    /// process's hands). Returns whether this call freed it.
+    pub(crate) fn force_release(&self, pos: u64) -> bool {
+        let prev = pos.wrapping_sub(self.mem.capacity());
+        let seq = self.mem.seq(pos);
+        let cur = seq.load(Ordering::Acquire);
+        if cur & !TOMBSTONE != full_seq(prev) {
+            return false;
+        }
+        // SYNC POINT: Release pairs with the Acquire load in `try_reserve`.
+        seq.compare_exchange(cur, empty_seq(pos), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+/// The consuming side of an MPMC ring (one per consumer handle).
+pub(crate) struct MpmcReader<M> {
+    mem: M,
+}
+
+impl<M: RingMemory> MpmcReader<M> {
+    /// A reader on `mem`.
+    pub(crate) fn new(mem: M) -> MpmcReader<M> {
+        MpmcReader { mem }
+    }
+
+    /// The memory.
+    #[inline]
+    pub(crate) fn mem(&self) -> &M {
+        &self.mem
+    }
+
+    /// Claims up to `max` consecutive published slots at the head,
+    /// announcing the attempt in `claim` first.
+    #[inline]
+    pub(crate) fn try_claim(&self, max: u64, claim: Option<ClaimWords<'_>>) -> Result<Span, RingError> {
+        let mem = &self.mem;
+        let cap = mem.capacity();
+        let mut head = mem.head().load(Ordering::Relaxed);
+        loop {
+            // SYNC POINT: Acquire pairs with the Release store in
+            // `MpmcWriter::publish` (and `abandon`).
+            let seq = mem.seq(head).load(Ordering::Acquire) & !TOMBSTONE;
+            let d = distance(seq, full_seq(head));
+            if d == 0 {
+                let mut n = 1;
+                while n < max.min(cap) {
+                    let next = head.wrapping_add(n);
+                    if mem.seq(next).load(Ordering::Acquire) & !TOMBSTONE != full_seq(next) {
+                        break;
+                    }
+                    n += 1;
+                }
+                let span = Span { pos: head, n };
+                if let Some(c) = claim {
+                    c.announce(span);
+                }
+                match mem.head().compare_exchange_weak(
+                    head,
+                    head.wrapping_add(n),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Ok(span),
+                    Err(now) => head = now,
+                }
+            } else if d < 0 {
+                let now = mem.head().load(Ordering::Relaxed);
+                if now != head {
+                    head = now;
+                    continue;
+                }
+                // SYNC POINT: Acquire pairs with the Release CAS of tail in
+                // `MpmcWriter::try_reserve` (claim words of the reserver).
+                let tail = mem.tail().load(Ordering::Acquire);
+                let ahead = distance(tail, head);
+                if ahead <= 0 {
+                    if ahead < 0 {
+                        return Err(RingError::Corrupt {
+                            field: "tail",
+                            value: tail,
+                        });
+                    }
+                    return Err(RingError::Empty);
+                }
+                if ahead as u64 > cap {
+                    return Err(RingError::Corrupt {
+                        field: "tail",
+                        value: tail,
+                    });
+                }
+                return Err(RingError::Stalled { pos: head });
+            } else {
+                let now = mem.head().load(Ordering::Relaxed);
+                if now == head {
+                    return Err(RingError::Corrupt {
+                        field: "slot sequence",
+                        value: seq,
+                    });
+                }
+                head = now;
+            }
+            crate::atomics::spin_loop();
+        }
+    }
+
+    /// Whether claimed slot `pos` holds an abandoned message (to skip).
+    #[inline]
+    pub(crate) fn is_tombstone(&self, pos: u64) -> bool {
+        self.mem.seq(pos).load(Ordering::Relaxed) & TOMBSTONE != 0
+    }
+
+    /// The length of the message in claimed slot `pos`.
+    #[inline]
+    pub(crate) fn message_len(&self, pos: u64) -> Result<usize, RingError> {
+        let len = self.mem.len(pos).load(Ordering::Relaxed);
+        if len as usize > self.mem.slot_size() && len != super::memory::CANCELLED_LEN {
+            return Err(RingError::Corrupt {
+                field: "message length",
+                value: len.into(),
+            });
+        }
+        Ok(len as usize)
+    }
+
+    /// Releases claimed slots to the producers of the next lap.
+    #[inline]
+    pub(crate) fn release(&self, span: Span) {
+        let cap = self.mem.capacity();
+        for pos in span.positions() {
+            // SYNC POINT: Release pairs with the Acquire load of seq in
+            // `MpmcWriter::try_reserve`: our reads of the slot are done.
+            self.mem
+                .seq(pos)
+                .store(empty_seq(pos.wrapping_add(cap)), Ordering::Release);
+        }
+    }
+
+    /// Publishes stalled position `pos` as a tombstone, for consumers to
+    /// skip, because its producer died holding it. Returns whether this
+    /// call did it (the producer may have published after all).
+    pub(crate) fn abandon(&self, pos: u64) -> bool {
+        // SYNC POINT: Release pairs with the Acquire load in `try_claim`.
+        self.mem
+            .seq(pos)
+            .compare_exchange(
+                empty_seq(pos),
+                full_seq(pos) | TOMBSTONE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Messages reserved and not yet claimed, as seen now.
+    pub(crate) fn depth(&self) -> u64 {
+        let head = self.mem.head().load(Ordering::Acquire);
+        let tail = self.mem.tail().load(Ordering::Acquire);
+        (distance(tail, head).max(0) as u64).min(self.mem.capacity())
+    }
+}

@@ -1,0 +1,163 @@
+//! Single producer, single consumer: head and tail positions, each side
+//! keeping a cached copy of the other's (rtrb's design), so that a side
+//! touches the other's cache line only when its cached view runs out.
+//!
+//! A slot is `[len: u32 | reserved: u32 | payload]`.
+
+use super::memory::RingMemory;
+use super::{RingError, Span};
+use crate::atomics::Ordering;
+
+/// The producing side of an SPSC ring.
+pub(crate) struct SpscWriter<M> {
+    mem: M,
+    /// Next position to write (our own copy of the shared tail).
+    tail: u64,
+    /// The consumer's head as last read.
+    cached_head: u64,
+}
+
+impl<M: RingMemory> SpscWriter<M> {
+    /// The writer, starting at the ring's current tail.
+    pub(crate) fn new(mem: M) -> SpscWriter<M> {
+        // Acquire: see what the previous writer published before its store.
+        let tail = mem.tail().load(Ordering::Acquire);
+        let cached_head = mem.head().load(Ordering::Acquire);
+        SpscWriter {
+            mem,
+            tail,
+            cached_head,
+        }
+    }
+
+    /// The memory.
+    #[inline]
+    pub(crate) fn mem(&self) -> &M {
+        &self.mem
+    }
+
+    /// Reserves up to `max` free slots starting at the tail; nothing is
+    /// visible to the consumer until [`publish`](Self::publish).
+    #[inline]
+    pub(crate) fn try_reserve(&mut self, max: u64) -> Result<Span, RingError> {
+        let cap = self.mem.capacity();
+        let mut used = self.tail.wrapping_sub(self.cached_head);
+        if used > cap || cap - used < max {
+            // SYNC POINT: Acquire pairs with the Release store of head in
+            // `SpscReader::release`: the consumer is done with every slot
+            // before the head, so they may be overwritten.
+            self.cached_head = self.mem.head().load(Ordering::Acquire);
+            used = self.tail.wrapping_sub(self.cached_head);
+            if used > cap {
+                return Err(RingError::Corrupt {
+                    field: "head",
+                    value: self.cached_head,
+                });
+            }
+        }
+        let free = cap - used;
+        if free == 0 {
+            return Err(RingError::Full { pos: self.tail });
+        }
+        Ok(Span {
+            pos: self.tail,
+            n: free.min(max.max(1)),
+        })
+    }
+
+    /// Publishes the first `n` slots of the last reservation with one
+    /// store. Their lengths must have been written.
+    #[inline]
+    pub(crate) fn publish(&mut self, n: u64) {
+        self.tail = self.tail.wrapping_add(n);
+        // SYNC POINT: Release pairs with the Acquire load of tail in
+        // `SpscReader::try_claim`: the consumer sees the slots' bytes.
+        self.mem.tail().store(self.tail, Ordering::Release);
+    }
+}
+
+/// The consuming side of an SPSC ring.
+pub(crate) struct SpscReader<M> {
+    mem: M,
+    /// Next position to read (our own copy of the shared head).
+    head: u64,
+    /// The producer's tail as last read.
+    cached_tail: u64,
+}
+
+impl<M: RingMemory> SpscReader<M> {
+    /// The reader, starting at the ring's current head.
+    pub(crate) fn new(mem: M) -> SpscReader<M> {
+        let head = mem.head().load(Ordering::Acquire);
+        let cached_tail = mem.tail().load(Ordering::Acquire);
+        SpscReader {
+            mem,
+            head,
+            cached_tail,
+        }
+    }
+
+    /// The memory.
+    #[inline]
+    pub(crate) fn mem(&self) -> &M {
+        &self.mem
+    }
+
+    /// Claims up to `max` published slots starting at the head; they stay
+    /// the reader's until [`release`](Self::release).
+    #[inline]
+    pub(crate) fn try_claim(&mut self, max: u64) -> Result<Span, RingError> {
+        let cap = self.mem.capacity();
+        let mut avail = self.cached_tail.wrapping_sub(self.head);
+        if avail > cap || avail < max {
+            // SYNC POINT: Acquire pairs with the Release store of tail in
+            // `SpscWriter::publish`.
+            self.cached_tail = self.mem.tail().load(Ordering::Acquire);
+            avail = self.cached_tail.wrapping_sub(self.head);
+            if avail > cap {
+                return Err(RingError::Corrupt {
+                    field: "tail",
+                    value: self.cached_tail,
+                });
+            }
+        }
+        if avail == 0 {
+            return Err(RingError::Empty);
+        }
+        Ok(Span {
+            pos: self.head,
+            n: avail.min(max.max(1)),
+        })
+    }
+
+    /// The length of the message in claimed slot `pos`.
+    #[inline]
+    pub(crate) fn message_len(&self, pos: u64) -> Result<usize, RingError> {
+        let len = self.mem.len(pos).load(Ordering::Relaxed);
+        if len as usize > self.mem.slot_size() {
+            return Err(RingError::Corrupt {
+                field: "message length",
+                value: len.into(),
+            });
+        }
+        Ok(len as usize)
+    }
+
+    /// Releases the first `n` claimed slots to the producer with one store.
+    #[inline]
+    pub(crate) fn release(&mut self, n: u64) {
+        self.head = self.head.wrapping_add(n);
+        // SYNC POINT: Release pairs with the Acquire load of head in
+        // `SpscWriter::try_reserve`: our reads of the slots are done.
+        self.mem.head().store(self.head, Ordering::Release);
+    }
+
+    /// Messages published and not yet released, as last seen.
+    pub(crate) fn depth(&self) -> u64 {
+        self.mem
+            .tail()
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.head)
+            .min(self.mem.capacity())
+    }
+}

@@ -1,0 +1,470 @@
+//! The ring algorithms on heap memory: edge cases, threads, corruption, and
+//! a model check against `VecDeque`. Runs under miri
+//! (`cargo +nightly miri test -p mproc-queue --lib ring::`).
+
+use std::collections::VecDeque;
+
+use mproc_shm::HeapRegion;
+
+use super::memory::{MPMC_SLOT_HEADER, RegionRing, RingMemory, SPSC_SLOT_HEADER, stride};
+use super::mpmc::{self, MpmcReader, MpmcWriter};
+use super::spsc::{SpscReader, SpscWriter};
+use super::{ClaimWords, RingError, Span, claim_or_closed, close};
+use crate::atomics::{AtomicU32, AtomicU64, Ordering};
+
+const COUNT: u64 = if cfg!(miri) { 200 } else { 100_000 };
+
+/// Heap memory for one ring: head at 0, tail at 128, slots from 256.
+struct Heap {
+    heap: HeapRegion,
+    capacity: u64,
+    slot_size: usize,
+    header: usize,
+}
+
+impl Heap {
+    fn new(capacity: u64, slot_size: usize, header: usize) -> Heap {
+        let len = 256 + capacity as usize * stride(header, slot_size);
+        Heap {
+            heap: HeapRegion::new(len),
+            capacity,
+            slot_size,
+            header,
+        }
+    }
+    fn ring(&self) -> RegionRing<'_> {
+        let r = self.heap.region();
+        let slots = r.sub(256, r.len() as u64 - 256).unwrap();
+        RegionRing::new(
+            r.get::<AtomicU64>(0).unwrap(),
+            r.get::<AtomicU64>(128).unwrap(),
+            slots,
+            self.capacity,
+            self.slot_size,
+            self.header,
+        )
+        .unwrap()
+    }
+}
+
+fn spsc_push<M: RingMemory>(w: &mut SpscWriter<M>, msg: &[u8]) -> Result<(), RingError> {
+    let span = w.try_reserve(1)?;
+    // SAFETY: the slot is reserved by this writer; msg fits the slot.
+    unsafe { w.mem().write(span.pos, msg) };
+    w.mem().len(span.pos).store(msg.len() as u32, Ordering::Relaxed);
+    w.publish(1);
+    Ok(())
+}
+
+fn spsc_pop<M: RingMemory>(r: &mut SpscReader<M>) -> Result<Vec<u8>, RingError> {
+    let span = r.try_claim(1)?;
+    let len = r.message_len(span.pos)?;
+    // SAFETY: the slot is claimed by this reader; len <= slot_size.
+    let v = unsafe { r.mem().read(span.pos, len, |b| b.to_vec()) };
+    r.release(1);
+    Ok(v)
+}
+
+fn mpmc_push<M: RingMemory>(w: &MpmcWriter<M>, msg: &[u8]) -> Result<(), RingError> {
+    let span = w.try_reserve(1, None)?;
+    // SAFETY: reserved by this writer.
+    unsafe { w.mem().write(span.pos, msg) };
+    w.mem().len(span.pos).store(msg.len() as u32, Ordering::Relaxed);
+    w.publish(span);
+    Ok(())
+}
+
+fn mpmc_pop<M: RingMemory>(r: &MpmcReader<M>) -> Result<Option<Vec<u8>>, RingError> {
+    let span = r.try_claim(1, None)?;
+    let out = if r.is_tombstone(span.pos) {
+        None
+    } else {
+        let len = r.message_len(span.pos)?;
+        // SAFETY: claimed by this reader.
+        Some(unsafe { r.mem().read(span.pos, len, |b| b.to_vec()) })
+    };
+    r.release(span);
+    Ok(out)
+}
+
+#[test]
+fn spsc_capacity_one_and_wrap_around() {
+    let heap = Heap::new(1, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    for i in 0..10u8 {
+        assert_eq!(r.try_claim(1), Err(RingError::Empty));
+        spsc_push(&mut w, &[i; 3]).unwrap();
+        assert_eq!(spsc_push(&mut w, &[9]), Err(RingError::Full { pos: i as u64 + 1 }));
+        assert_eq!(spsc_pop(&mut r).unwrap(), vec![i; 3]);
+    }
+}
+
+#[test]
+fn spsc_zero_length_and_largest_message() {
+    let heap = Heap::new(4, 13, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    spsc_push(&mut w, &[]).unwrap();
+    spsc_push(&mut w, &[7; 13]).unwrap();
+    assert_eq!(spsc_pop(&mut r).unwrap(), Vec::<u8>::new());
+    assert_eq!(spsc_pop(&mut r).unwrap(), vec![7; 13]);
+}
+
+#[test]
+fn spsc_batches_publish_and_release_with_one_store() {
+    let heap = Heap::new(8, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    let span = w.try_reserve(5).unwrap();
+    assert_eq!(span, Span { pos: 0, n: 5 });
+    for p in span.positions() {
+        w.mem().len(p).store(p as u32, Ordering::Relaxed);
+    }
+    assert_eq!(r.try_claim(8), Err(RingError::Empty), "nothing visible before publish");
+    w.publish(5);
+    assert_eq!(w.try_reserve(8).unwrap(), Span { pos: 5, n: 3 });
+    let got = r.try_claim(8).unwrap();
+    assert_eq!(got, Span { pos: 0, n: 5 });
+    r.release(5);
+    assert_eq!(w.try_reserve(100).unwrap(), Span { pos: 5, n: 8 });
+}
+
+#[test]
+fn spsc_corrupt_indices_are_errors() {
+    let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    heap.ring().tail().store(1000, Ordering::Relaxed);
+    assert!(matches!(r.try_claim(1), Err(RingError::Corrupt { field: "tail", .. })));
+    heap.ring().tail().store(1, Ordering::Relaxed);
+    heap.ring().len(0).store(9, Ordering::Relaxed);
+    let span = r.try_claim(1).unwrap();
+    assert!(matches!(r.message_len(span.pos), Err(RingError::Corrupt { .. })));
+    heap.ring().head().store(u64::MAX - 3, Ordering::Relaxed);
+    for _ in 0..4 {
+        if let Ok(s) = w.try_reserve(1) {
+            w.publish(s.n);
+        }
+    }
+    assert!(matches!(w.try_reserve(1), Err(RingError::Corrupt { field: "head", .. })));
+}
+
+#[test]
+fn spsc_threads_keep_order() {
+    let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for i in 0..COUNT {
+                while spsc_push(&mut w, &i.to_le_bytes()).is_err() {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        for i in 0..COUNT {
+            loop {
+                match spsc_pop(&mut r) {
+                    Ok(v) => {
+                        assert_eq!(v, i.to_le_bytes());
+                        break;
+                    }
+                    Err(RingError::Empty) => std::thread::yield_now(),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn mpmc_capacity_one_alternates() {
+    let heap = Heap::new(1, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    for i in 0..10u8 {
+        assert_eq!(r.try_claim(1, None), Err(RingError::Empty));
+        mpmc_push(&w, &[i]).unwrap();
+        assert_eq!(mpmc_push(&w, &[0]), Err(RingError::Full { pos: i as u64 + 1 }));
+        assert_eq!(mpmc_pop(&r).unwrap(), Some(vec![i]));
+    }
+}
+
+#[test]
+fn mpmc_batches_wrap_around() {
+    let heap = Heap::new(4, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    for round in 0..5u64 {
+        let span = w.try_reserve(3, None).unwrap();
+        assert_eq!(span, Span { pos: round * 3, n: 3 });
+        for p in span.positions() {
+            w.mem().len(p).store(p as u32 % 8, Ordering::Relaxed);
+        }
+        w.publish(span);
+        let got = r.try_claim(10, None).unwrap();
+        assert_eq!(got, span);
+        for p in got.positions() {
+            assert_eq!(r.message_len(p).unwrap(), p as usize % 8);
+        }
+        r.release(got);
+    }
+}
+
+#[test]
+fn mpmc_stall_abandon_and_force_release() {
+    let heap = Heap::new(2, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    let start = AtomicU64::new(0);
+    let end = AtomicU64::new(0);
+    let claim = ClaimWords { start: &start, end: &end };
+    // A producer reserves position 0 and "dies"; another publishes 1.
+    let dead = w.try_reserve(1, Some(claim)).unwrap();
+    assert!(claim.covers(dead.pos) && !claim.covers(1));
+    mpmc_push(&w, b"one").unwrap();
+    assert_eq!(r.try_claim(1, None), Err(RingError::Stalled { pos: 0 }));
+    assert!(r.abandon(0));
+    assert!(!r.abandon(0), "only once");
+    assert_eq!(mpmc_pop(&r).unwrap(), None, "tombstone skipped");
+    assert_eq!(mpmc_pop(&r).unwrap(), Some(b"one".to_vec()));
+    // A consumer claims position 2 and "dies": the producer of 4 is blocked.
+    mpmc_push(&w, b"two").unwrap();
+    mpmc_push(&w, b"three").unwrap();
+    assert_eq!(mpmc_push(&w, b"x"), Err(RingError::Full { pos: 4 }));
+    assert!(!w.held_by_consumer(4), "merely unconsumed");
+    let held = r.try_claim(1, None).unwrap();
+    assert_eq!(held.pos, 2);
+    assert_eq!(mpmc_pop(&r).unwrap(), Some(b"three".to_vec()));
+    assert_eq!(w.try_reserve(1, None), Err(RingError::Full { pos: 4 }));
+    assert!(w.held_by_consumer(4));
+    assert!(w.force_release(4));
+    assert!(!w.force_release(4), "only once");
+    mpmc_push(&w, b"four").unwrap();
+    assert_eq!(mpmc_pop(&r).unwrap(), Some(b"four".to_vec()));
+    assert_eq!(r.try_claim(1, None), Err(RingError::Empty));
+}
+
+#[test]
+fn mpmc_corrupt_words_are_errors() {
+    let heap = Heap::new(4, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    heap.ring().seq(0).store(999, Ordering::Relaxed);
+    assert!(matches!(r.try_claim(1, None), Err(RingError::Corrupt { .. })));
+    assert!(matches!(w.try_reserve(1, None), Err(RingError::Corrupt { .. })));
+    mpmc::init(&heap.ring());
+    heap.ring().tail().store(1 << 40, Ordering::Relaxed);
+    assert!(matches!(r.try_claim(1, None), Err(RingError::Corrupt { field: "tail", .. })));
+    mpmc::init(&heap.ring());
+    heap.ring().tail().store(0, Ordering::Relaxed);
+    mpmc_push(&w, b"x").unwrap();
+    heap.ring().len(0).store(100, Ordering::Relaxed);
+    let span = r.try_claim(1, None).unwrap();
+    assert!(matches!(r.message_len(span.pos), Err(RingError::Corrupt { .. })));
+}
+
+#[test]
+fn mpmc_two_producers_two_consumers() {
+    let heap = Heap::new(4, 16, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let per = COUNT / 2;
+    let seen = std::sync::Mutex::new(Vec::new());
+    let taken = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for id in 0..2u64 {
+            let w = MpmcWriter::new(heap.ring());
+            s.spawn(move || {
+                for i in 0..per {
+                    let mut msg = [0u8; 16];
+                    msg[..8].copy_from_slice(&id.to_le_bytes());
+                    msg[8..].copy_from_slice(&i.to_le_bytes());
+                    while mpmc_push(&w, &msg).is_err() {
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+        for _ in 0..2 {
+            let r = MpmcReader::new(heap.ring());
+            let (seen, taken) = (&seen, &taken);
+            s.spawn(move || {
+                let mut last = [None::<u64>; 2];
+                let mut mine = Vec::new();
+                while taken.load(Ordering::Relaxed) < 2 * per {
+                    match mpmc_pop(&r) {
+                        Ok(Some(v)) => {
+                            taken.fetch_add(1, Ordering::Relaxed);
+                            let id = u64::from_le_bytes(v[..8].try_into().unwrap()) as usize;
+                            let i = u64::from_le_bytes(v[8..].try_into().unwrap());
+                            assert!(last[id].is_none_or(|l| l < i), "per-producer order");
+                            last[id] = Some(i);
+                            mine.push((id, i));
+                        }
+                        Ok(None) => panic!("no tombstones here"),
+                        Err(RingError::Empty | RingError::Stalled { .. }) => std::thread::yield_now(),
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+                seen.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let mut seen = seen.into_inner().unwrap();
+    seen.sort_unstable();
+    let want: Vec<_> = (0..2).flat_map(|id| (0..per).map(move |i| (id, i))).collect();
+    assert_eq!(seen, want, "none lost, none twice");
+}
+
+#[test]
+fn close_is_seen_after_the_last_message() {
+    let heap = Heap::new(4, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let closed = AtomicU32::new(0);
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    mpmc_push(&w, b"a").unwrap();
+    close(&closed);
+    let span = claim_or_closed(&closed, || r.try_claim(1, None)).unwrap();
+    r.release(span);
+    assert_eq!(claim_or_closed(&closed, || r.try_claim(1, None)), Err(RingError::Closed));
+}
+
+#[cfg(not(miri))]
+mod model {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Push(Vec<u8>),
+        PushBatch(u8),
+        Pop,
+        PopBatch(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..=12).prop_map(Op::Push),
+            (1u8..6).prop_map(Op::PushBatch),
+            Just(Op::Pop),
+            (1u8..6).prop_map(Op::PopBatch),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn spsc_matches_vecdeque(cap_log in 0u32..4, ops in proptest::collection::vec(op(), 1..200)) {
+            let cap = 1u64 << cap_log;
+            let heap = Heap::new(cap, 12, SPSC_SLOT_HEADER);
+            let mut w = SpscWriter::new(heap.ring());
+            let mut r = SpscReader::new(heap.ring());
+            let mut model = VecDeque::new();
+            let mut counter = 0u8;
+            for op in ops {
+                match op {
+                    Op::Push(m) => {
+                        let res = spsc_push(&mut w, &m);
+                        prop_assert_eq!(res.is_ok(), (model.len() as u64) < cap);
+                        if res.is_ok() { model.push_back(m) }
+                    }
+                    Op::PushBatch(n) => match w.try_reserve(n.into()) {
+                        Ok(span) => {
+                            prop_assert_eq!(span.n, u64::from(n).min(cap - model.len() as u64));
+                            for p in span.positions() {
+                                counter = counter.wrapping_add(1);
+                                // SAFETY: reserved by this writer.
+                                unsafe { w.mem().write(p, &[counter]) };
+                                w.mem().len(p).store(1, Ordering::Relaxed);
+                                model.push_back(vec![counter]);
+                            }
+                            w.publish(span.n);
+                        }
+                        Err(e) => prop_assert_eq!((e, model.len() as u64), (RingError::Full { pos: e_pos(e) }, cap)),
+                    },
+                    Op::Pop => match spsc_pop(&mut r) {
+                        Ok(v) => prop_assert_eq!(Some(v), model.pop_front()),
+                        Err(e) => prop_assert_eq!((e, model.len()), (RingError::Empty, 0)),
+                    },
+                    Op::PopBatch(n) => match r.try_claim(n.into()) {
+                        Ok(span) => {
+                            prop_assert_eq!(span.n as usize, usize::from(n).min(model.len()));
+                            for p in span.positions() {
+                                let len = r.message_len(p).unwrap();
+                                // SAFETY: claimed by this reader.
+                                let v = unsafe { r.mem().read(p, len, |b| b.to_vec()) };
+                                prop_assert_eq!(Some(v), model.pop_front());
+                            }
+                            r.release(span.n);
+                        }
+                        Err(e) => prop_assert_eq!((e, model.len()), (RingError::Empty, 0)),
+                    },
+                }
+            }
+        }
+
+        #[test]
+        fn mpmc_matches_vecdeque(cap_log in 0u32..4, ops in proptest::collection::vec(op(), 1..200)) {
+            let cap = 1u64 << cap_log;
+            let heap = Heap::new(cap, 12, MPMC_SLOT_HEADER);
+            mpmc::init(&heap.ring());
+            let w = MpmcWriter::new(heap.ring());
+            let r = MpmcReader::new(heap.ring());
+            let mut model = VecDeque::new();
+            let mut counter = 0u8;
+            for op in ops {
+                match op {
+                    Op::Push(m) => {
+                        let res = mpmc_push(&w, &m);
+                        prop_assert_eq!(res.is_ok(), (model.len() as u64) < cap);
+                        if res.is_ok() { model.push_back(m) }
+                    }
+                    Op::PushBatch(n) => match w.try_reserve(n.into(), None) {
+                        Ok(span) => {
+                            prop_assert_eq!(span.n, u64::from(n).min(cap - model.len() as u64));
+                            for p in span.positions() {
+                                counter = counter.wrapping_add(1);
+                                // SAFETY: reserved by this writer.
+                                unsafe { w.mem().write(p, &[counter]) };
+                                w.mem().len(p).store(1, Ordering::Relaxed);
+                                model.push_back(vec![counter]);
+                            }
+                            w.publish(span);
+                        }
+                        Err(e) => prop_assert_eq!((e, model.len() as u64), (RingError::Full { pos: e_pos(e) }, cap)),
+                    },
+                    Op::Pop => match mpmc_pop(&r) {
+                        Ok(v) => prop_assert_eq!(v, model.pop_front()),
+                        Err(e) => prop_assert_eq!((e, model.len()), (RingError::Empty, 0)),
+                    },
+                    Op::PopBatch(n) => match r.try_claim(n.into(), None) {
+                        Ok(span) => {
+                            prop_assert_eq!(span.n as usize, usize::from(n).min(model.len()));
+                            for p in span.positions() {
+                                let len = r.message_len(p).unwrap();
+                                // SAFETY: claimed by this reader.
+                                let v = unsafe { r.mem().read(p, len, |b| b.to_vec()) };
+                                prop_assert_eq!(Some(v), model.pop_front());
+                            }
+                            r.release(span);
+                        }
+                        Err(e) => prop_assert_eq!((e, model.len()), (RingError::Empty, 0)),
+                    },
+                }
+            }
+        }
+    }
+
+    fn e_pos(e: RingError) -> u64 {
+        match e {
+            RingError::Full { pos } => pos,
+            _ => u64::MAX,
+        }
+    }
+}

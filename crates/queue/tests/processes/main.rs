@@ -1,0 +1,2 @@
+//! Real-process tests (filled in below).
+fn main() {}
