@@ -1,0 +1,515 @@
+//! The fork start method with real processes and real signals. Sequential
+//! (`harness = false`): see `common`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{JOIN, assert_no_children, join};
+use mproc_process::{
+    Process, ProcessError, Target, active_children, cpu_count, current_process, parent_process,
+    process_cpu_count,
+};
+
+fn main() {
+    mproc_process::init();
+    if let Some(scenario) = scenario_arg() {
+        return run_scenario(&scenario);
+    }
+    common::run(
+        &[
+            ("exit_code_zero", exit_code_zero),
+            ("exit_code_three", exit_code_three),
+            ("panic_exits_one", panic_exits_one),
+            ("err_exits_one", err_exits_one),
+            ("terminate_reads_minus_15", terminate_reads_minus_15),
+            ("kill_reads_minus_9", kill_reads_minus_9),
+            ("join_timeout_then_terminate", join_timeout_then_terminate),
+            (
+                "is_alive_and_exitcode_transitions",
+                is_alive_and_exitcode_transitions,
+            ),
+            ("join_twice_is_an_error", join_twice_is_an_error),
+            ("no_signal_to_a_reaped_pid", no_signal_to_a_reaped_pid),
+            ("names_and_parents", names_and_parents),
+            ("target_runs_in_the_child", target_runs_in_the_child),
+            ("closure_may_borrow", closure_may_borrow),
+            (
+                "active_children_lists_the_running",
+                active_children_lists_the_running,
+            ),
+            ("dropped_handles_are_reaped", dropped_handles_are_reaped),
+            (
+                "two_hundred_cycles_leave_no_zombie",
+                two_hundred_cycles_leave_no_zombie,
+            ),
+            (
+                "child_output_and_exit_hygiene",
+                child_output_and_exit_hygiene,
+            ),
+            ("fork_failure_is_an_os_error", fork_failure_is_an_os_error),
+            ("threads_holding_stdio_locks", threads_holding_stdio_locks),
+            (
+                "join_and_terminate_from_two_threads",
+                join_and_terminate_from_two_threads,
+            ),
+            ("cpu_counts", cpu_counts),
+        ],
+        Duration::from_secs(240),
+    );
+}
+
+fn sleeper() -> Process<'static> {
+    Process::new(|| std::thread::sleep(Duration::from_secs(30)))
+}
+
+fn exit_code_zero() {
+    let c = Process::new(|| ()).start().unwrap();
+    assert_eq!(join(&c), 0);
+    let c = Process::new(|| Ok::<_, String>(17)).start().unwrap();
+    assert_eq!(join(&c), 0);
+}
+
+fn exit_code_three() {
+    let c = Process::new(|| std::process::exit(3)).start().unwrap();
+    assert_eq!(join(&c), 3);
+    assert_eq!(c.exitcode(), Some(3));
+}
+
+fn panic_exits_one() {
+    // Keep the expected panic's report off the test output.
+    let c = Process::new(|| {
+        std::panic::set_hook(Box::new(|_| {}));
+        panic!("expected")
+    })
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 1);
+}
+
+fn err_exits_one() {
+    // The message itself is checked in `child_output_and_exit_hygiene`.
+    let c = Process::new(|| Err::<(), _>(std::io::Error::other("x")))
+        .start()
+        .unwrap();
+    let code = join(&c);
+    assert_eq!(code, 1);
+}
+
+fn terminate_reads_minus_15() {
+    let c = sleeper().start().unwrap();
+    c.terminate().unwrap();
+    assert_eq!(join(&c), -15);
+    assert_eq!(c.exitcode(), Some(-15));
+}
+
+fn kill_reads_minus_9() {
+    let c = sleeper().start().unwrap();
+    c.kill().unwrap();
+    assert_eq!(join(&c), -9);
+}
+
+fn join_timeout_then_terminate() {
+    let c = sleeper().start().unwrap();
+    let t0 = Instant::now();
+    assert_eq!(c.join_timeout(Duration::from_millis(200)).unwrap(), None);
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200),
+        "returned early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(2), "overslept: {waited:?}");
+    assert_eq!(c.join_timeout(Duration::ZERO).unwrap(), None);
+    c.terminate().unwrap();
+    assert_eq!(c.join_timeout(JOIN).unwrap(), Some(-15));
+}
+
+fn is_alive_and_exitcode_transitions() {
+    let c = sleeper().start().unwrap();
+    assert!(c.is_alive());
+    assert_eq!(c.exitcode(), None);
+    c.kill().unwrap();
+    // Dead but not yet reaped still reads alive until polled after death.
+    let deadline = Instant::now() + JOIN;
+    while c.is_alive() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(c.exitcode(), Some(-9));
+    // is_alive reaped it; join still reports the code, once.
+    assert_eq!(c.join().unwrap(), -9);
+    assert!(!c.is_alive());
+}
+
+fn join_twice_is_an_error() {
+    let c = Process::new(|| std::process::exit(4)).start().unwrap();
+    assert_eq!(join(&c), 4);
+    let pid = c.pid();
+    match c.join() {
+        Err(ProcessError::AlreadyJoined {
+            pid: p,
+            exitcode: 4,
+        }) => assert_eq!(p, pid),
+        other => panic!("expected AlreadyJoined, got {other:?}"),
+    }
+    assert!(matches!(
+        c.join_timeout(Duration::from_millis(1)),
+        Err(ProcessError::AlreadyJoined { .. })
+    ));
+}
+
+/// After a child is reaped its pid is free; make a stranger take it (by
+/// steering the kernel's next pid when allowed), then terminate and kill
+/// the stale handle: the stranger must not notice.
+fn no_signal_to_a_reaped_pid() {
+    let c = Process::new(|| ()).start().unwrap();
+    assert_eq!(join(&c), 0);
+    let stale = c.pid();
+    let mut stranger = None;
+    for _ in 0..50 {
+        if std::fs::write("/proc/sys/kernel/ns_last_pid", (stale - 1).to_string()).is_err() {
+            break;
+        }
+        let s = sleeper().start().unwrap();
+        if s.pid() == stale {
+            stranger = Some(s);
+            break;
+        }
+        s.kill().unwrap();
+        join(&s);
+    }
+    c.terminate().unwrap();
+    c.kill().unwrap();
+    c.send_signal(mproc_sys::Signal::Usr1).unwrap();
+    match stranger {
+        Some(s) => {
+            std::thread::sleep(Duration::from_millis(100));
+            assert!(
+                s.is_alive(),
+                "a signal reached the process that reused the pid"
+            );
+            s.kill().unwrap();
+            assert_eq!(join(&s), -9);
+        }
+        None => eprint!("(pid could not be steered; checked no error only) "),
+    }
+}
+
+fn names_and_parents() {
+    assert_eq!(current_process().name(), "MainProcess");
+    assert!(parent_process().is_none());
+    let main_pid = mproc_sys::getpid();
+    // A named child sees its name, its parent, and its daemon flag.
+    let c = Process::new(move || {
+        let me = current_process();
+        let parent = parent_process().ok_or("no parent")?;
+        if me.name() != "worker" || !me.daemon() || me.pid() != mproc_sys::getpid() {
+            return Err(format!("wrong self: {me:?}"));
+        }
+        if parent.name() != "MainProcess" || parent.pid() != main_pid {
+            return Err(format!("wrong parent: {parent:?}"));
+        }
+        Ok(())
+    })
+    .name("worker")
+    .daemon(true)
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 0);
+
+    // Default names follow Python: Process-N, and Process-N:M below it.
+    let c = Process::new(|| {
+        let me = current_process();
+        if !me.name().starts_with("Process-") || me.identity().len() != 1 {
+            return Err(format!("wrong default name: {me:?}"));
+        }
+        let expected = format!("{}:1", me.name());
+        let grandchild = Process::new(move || {
+            let g = current_process();
+            if g.name() == expected && parent_process().is_some_and(|p| p.name() != "MainProcess") {
+                Ok(())
+            } else {
+                Err(format!("grandchild named {}", g.name()))
+            }
+        })
+        .start()
+        .map_err(|e| e.to_string())?;
+        match grandchild.join_timeout(JOIN).map_err(|e| e.to_string())? {
+            Some(0) => Ok(()),
+            other => Err(format!("grandchild ended with {other:?}")),
+        }
+    })
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 0);
+    assert_eq!(c.name(), format!("Process-{}", c.info().identity()[0]));
+}
+
+struct Accumulator {
+    items: Vec<i32>,
+    total: i32,
+}
+
+impl Target for Accumulator {
+    fn run(&mut self) {
+        self.total = self.items.iter().sum();
+        if current_process().name() != "acc" {
+            std::process::exit(99);
+        }
+        std::process::exit(self.total);
+    }
+}
+
+struct Quiet;
+
+impl Target for Quiet {
+    fn run(&mut self) {}
+}
+
+struct Panicky;
+
+impl Target for Panicky {
+    fn run(&mut self) {
+        std::panic::set_hook(Box::new(|_| {}));
+        panic!("target failed");
+    }
+}
+
+fn target_runs_in_the_child() {
+    let acc = Accumulator {
+        items: vec![10, 20, 12],
+        total: 0,
+    };
+    let c = Process::from_target(acc).name("acc").start().unwrap();
+    assert_eq!(join(&c), 42);
+    assert_eq!(join(&Process::from_target(Quiet).start().unwrap()), 0);
+    assert_eq!(join(&Process::from_target(Panicky).start().unwrap()), 1);
+}
+
+fn closure_may_borrow() {
+    let data = vec![5u8; 11];
+    let mut local = 0;
+    let c = Process::new(|| {
+        local += 1; // the child's copy; the parent's stays 0
+        std::process::exit(i32::from(data.iter().sum::<u8>()) + local)
+    })
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 56);
+    assert_eq!(local, 0);
+}
+
+fn active_children_lists_the_running() {
+    let a = sleeper().start().unwrap();
+    let b = Process::new(|| ()).start().unwrap();
+    assert_eq!(join(&b), 0);
+    let live = active_children();
+    assert!(
+        live.iter()
+            .any(|p| p.pid() == a.pid() && p.name() == a.name())
+    );
+    assert!(!live.iter().any(|p| p.pid() == b.pid()));
+    a.kill().unwrap();
+    join(&a);
+    assert!(active_children().is_empty());
+}
+
+fn dropped_handles_are_reaped() {
+    for code in 0..5 {
+        drop(
+            Process::new(move || std::process::exit(code))
+                .start()
+                .unwrap(),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // Asking reaps the ended; none is listed and none is left a zombie.
+    assert!(active_children().is_empty());
+    assert_no_children("after active_children");
+}
+
+fn two_hundred_cycles_leave_no_zombie() {
+    for i in 0..200 {
+        let c = Process::new(move || std::process::exit(i % 7))
+            .start()
+            .unwrap();
+        assert_eq!(join(&c), i % 7);
+    }
+    let zombies: Vec<_> = common::children_of(mproc_sys::getpid())
+        .into_iter()
+        .filter(|(_, s)| *s == 'Z')
+        .collect();
+    assert!(zombies.is_empty(), "zombies: {zombies:?}");
+}
+
+/// Runs this test binary as a separate parent process (so that its stdout,
+/// stderr, destructors and exit hooks can be observed).
+fn run_self(scenario: &str) -> std::process::Output {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["--scenario", scenario])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    child.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    std::process::Output {
+        status,
+        stdout: out,
+        stderr: err,
+    }
+}
+
+fn child_output_and_exit_hygiene() {
+    let out = run_self("output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scenario failed: {stderr}");
+    // The parent's unflushed "P" is printed once, before the child's "C";
+    // the child's unterminated "C" is flushed at its exit; the parent's
+    // destructor and exit hook run once, in the parent only.
+    assert_eq!(stdout, "PC\nDROP\nATEXIT\n", "stderr: {stderr}");
+    assert!(
+        stderr.contains("Process Process-2: boom-message"),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("panicked") && stderr.contains("panic-message"),
+        "stderr: {stderr}"
+    );
+}
+
+fn fork_failure_is_an_os_error() {
+    // In a child: become an unprivileged user, allow it no processes, and
+    // try to start one.
+    let c = Process::new(|| -> Result<(), String> {
+        mproc_sys::setgid(65534).map_err(|e| e.to_string())?;
+        mproc_sys::setuid(65534).map_err(|e| e.to_string())?;
+        mproc_sys::set_process_limit(0, 0).map_err(|e| e.to_string())?;
+        match Process::new(|| ()).start() {
+            Err(ProcessError::Fork { source }) if source.raw_os_error() == Some(11) => Ok(()),
+            Err(e) => Err(format!("wrong error: {e}")),
+            Ok(c) => {
+                let _ = c.join();
+                Err("fork succeeded beyond the limit".into())
+            }
+        }
+    })
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 0);
+}
+
+/// Threads that keep taking the stdout and stderr locks while children are
+/// forked: the children write to both and must not deadlock.
+fn threads_holding_stdio_locks() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let stop = Arc::clone(&stop);
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if i % 2 == 0 {
+                        let _out = std::io::stdout().lock();
+                        std::thread::sleep(Duration::from_micros(300));
+                    } else {
+                        let _err = std::io::stderr().lock();
+                        shared.lock().unwrap().push(i);
+                        std::thread::sleep(Duration::from_micros(300));
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..40 {
+        let c = Process::new(|| {
+            let mut out = std::io::stdout().lock();
+            out.write_all(b"").unwrap();
+            out.flush().unwrap();
+            eprint!("");
+        })
+        .start()
+        .unwrap();
+        assert_eq!(join(&c), 0);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+fn join_and_terminate_from_two_threads() {
+    let c = Arc::new(sleeper().start().unwrap());
+    let joiner = {
+        let c = Arc::clone(&c);
+        std::thread::spawn(move || c.join_timeout(JOIN).unwrap())
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    c.terminate().unwrap();
+    assert_eq!(joiner.join().unwrap(), Some(-15));
+    assert_eq!(c.exitcode(), Some(-15));
+}
+
+fn cpu_counts() {
+    let n = cpu_count();
+    assert!(n >= 1);
+    assert!(process_cpu_count() >= 1);
+    assert_eq!(
+        n,
+        std::fs::read_to_string("/proc/cpuinfo")
+            .map(|s| s.lines().filter(|l| l.starts_with("processor")).count())
+            .unwrap_or(n)
+    );
+}
+
+fn scenario_arg() -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != "--scenario");
+    args.next()?;
+    args.next()
+}
+
+fn run_scenario(name: &str) {
+    match name {
+        "output" => scenario_output(),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+struct PrintOnDrop;
+
+impl Drop for PrintOnDrop {
+    fn drop(&mut self) {
+        println!("DROP");
+    }
+}
+
+extern "C" fn print_at_exit() {
+    let _ = std::io::stdout().write_all(b"ATEXIT\n");
+    let _ = std::io::stdout().flush();
+}
+
+fn scenario_output() {
+    let _guard = PrintOnDrop;
+    mproc_sys::at_exit(print_at_exit).unwrap();
+    print!("P");
+    let c = Process::new(|| print!("C")).start().unwrap();
+    assert_eq!(join(&c), 0);
+    let e = Process::new(|| Err::<(), _>("boom-message"))
+        .start()
+        .unwrap();
+    assert_eq!(join(&e), 1);
+    let p = Process::new(|| panic!("panic-message")).start().unwrap();
+    assert_eq!(join(&p), 1);
+    println!();
+}
