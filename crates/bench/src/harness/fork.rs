@@ -1,0 +1,92 @@
+//! Forked children: run a closure in a child process that leaves with
+//! `_exit`, and never leave one behind.
+//!
+//! The harness forks only while it has no other thread (threads of the
+//! in-process peers are joined before their measurement returns), so the
+//! child inherits no held lock.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use mproc_sys::{ExitStatus, ForkResult, Signal};
+
+/// A child process forked by [`fork_child`]; killed and reaped on drop if
+/// not joined.
+#[derive(Debug)]
+pub(crate) struct ForkedChild {
+    pid: i32,
+    reaped: bool,
+}
+
+/// Exit status of a child whose closure returned an error or panicked.
+const FAILED: i32 = 70;
+
+/// Forks; the child runs `body` and exits 0 on `Ok`, [`FAILED`] otherwise.
+/// The child is killed if the harness dies.
+///
+/// # Errors
+///
+/// When `fork` fails.
+pub(crate) fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<ForkedChild> {
+    // SAFETY: the harness has no other thread when it forks (see the module
+    // docs), and the child leaves through `exit_immediately`.
+    match unsafe { mproc_sys::fork() }.context("fork")? {
+        ForkResult::Child => {
+            let _ = mproc_sys::set_parent_death_signal(Some(Signal::Kill));
+            let ok = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+                Ok(Ok(())) => true,
+                Ok(Err(e)) => {
+                    eprintln!("mproc-bench child process: {e:#}");
+                    false
+                }
+                Err(_) => false,
+            };
+            mproc_sys::exit_immediately(if ok { 0 } else { FAILED })
+        }
+        ForkResult::Parent { child } => Ok(ForkedChild {
+            pid: child,
+            reaped: false,
+        }),
+    }
+}
+
+impl ForkedChild {
+    /// The child's pid.
+    #[allow(dead_code)]
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Waits up to `limit` for the child to exit 0.
+    ///
+    /// # Errors
+    ///
+    /// When it exits otherwise, or is still running at `limit` (then it is
+    /// killed).
+    pub(crate) fn join(mut self, limit: Duration) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = mproc_sys::waitpid(self.pid, true).context("waitpid")? {
+                self.reaped = true;
+                return match status {
+                    ExitStatus::Exited(0) => Ok(()),
+                    ExitStatus::Exited(FAILED) => bail!("the child process's side failed"),
+                    other => bail!("child process ended with {other:?}"),
+                };
+            }
+            if start.elapsed() > limit {
+                bail!("child process still running after {}s", limit.as_secs());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+impl Drop for ForkedChild {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = mproc_sys::kill(self.pid, Signal::Kill);
+            let _ = mproc_sys::waitpid(self.pid, false);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The Python peers: stdlib-only scripts shipped in this crate, written to
+//! the output folder and run with `python3`, each printing one JSON object.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// The scripts, by file name.
+const SCRIPTS: [(&str, &str); 6] = [
+    ("common.py", include_str!("../python/common.py")),
+    ("pipe_queue.py", include_str!("../python/pipe_queue.py")),
+    ("lock.py", include_str!("../python/lock.py")),
+    ("manager_dict.py", include_str!("../python/manager_dict.py")),
+    ("pool.py", include_str!("../python/pool.py")),
+    (
+        "process_start.py",
+        include_str!("../python/process_start.py"),
+    ),
+];
+
+/// How long one script run may take.
+const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
+
+/// Runs the Python peers, or says why it cannot.
+#[derive(Debug)]
+pub(crate) struct Python {
+    ready: std::result::Result<(PathBuf, String), String>,
+}
+
+impl Python {
+    /// Finds `python3` and writes the scripts under `dir`.
+    pub(crate) fn new(dir: &Path) -> Python {
+        Python {
+            ready: Self::prepare(dir),
+        }
+    }
+
+    fn prepare(dir: &Path) -> std::result::Result<(PathBuf, String), String> {
+        let out = Command::new("python3")
+            .arg("--version")
+            .output()
+            .map_err(|e| format!("python3 not found: {e}"))?;
+        if !out.status.success() {
+            return Err("python3 --version failed".to_string());
+        }
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for (name, text) in SCRIPTS {
+            std::fs::write(dir.join(name), text)
+                .map_err(|e| format!("cannot write {name}: {e}"))?;
+        }
+        Ok((dir.to_path_buf(), version))
+    }
+
+    /// `Python 3.x.y`, or why there is no Python.
+    pub(crate) fn version(&self) -> std::result::Result<&str, &str> {
+        match &self.ready {
+            Ok((_, v)) => Ok(v),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `script` with `args` and parses the JSON object it prints.
+    ///
+    /// # Errors
+    ///
+    /// When there is no python3, the script fails or times out, or prints
+    /// something else than JSON.
+    pub(crate) fn run(&self, script: &str, args: &[String]) -> Result<Value> {
+        let (dir, _) = match &self.ready {
+            Ok(r) => r,
+            Err(e) => bail!("{e}"),
+        };
+        let mut child = Command::new("python3")
+            .arg(dir.join(script))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting python3")?;
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if start.elapsed() > SCRIPT_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("{script} timed out after {}s", SCRIPT_LIMIT.as_secs());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let Some(mut s) = child.stdout.take() {
+            s.read_to_string(&mut stdout)?;
+        }
+        if let Some(mut s) = child.stderr.take() {
+            s.read_to_string(&mut stderr)?;
+        }
+        if !status.success() {
+            let last = stderr.lines().last().unwrap_or("").to_string();
+            bail!("{script} exited with {status}: {last}");
+        }
+        serde_json::from_str(stdout.trim()).with_context(|| format!("{script} printed no JSON"))
+    }
+}
+
+/// The list of numbers under `key` in a script's output.
+///
+/// # Errors
+///
+/// When the key is missing or not a list of numbers.
+pub(crate) fn numbers(v: &Value, key: &str) -> Result<Vec<f64>> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .with_context(|| format!("no list {key:?} in the script's output"))?
+        .iter()
+        .map(|x| x.as_f64().with_context(|| format!("non-number in {key:?}")))
+        .collect()
+}

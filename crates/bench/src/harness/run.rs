@@ -1,0 +1,126 @@
+//! The run: pick the scenarios, measure, print the table, write the JSON,
+//! Markdown and SVG outputs, and clean up.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::Args;
+use crate::harness::context::Ctx;
+use crate::harness::python::Python;
+use crate::peers;
+use crate::profile::Profile;
+use crate::report::{chart, json, machine::Machine, table};
+use crate::scenarios::{ALL, Scenario};
+
+/// Where outputs go by default: `target/mproc-bench/` of this workspace, or
+/// under `$CARGO_TARGET_DIR` when that is set.
+fn default_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("mproc-bench")
+}
+
+fn selected(args: &Args) -> Vec<&'static Scenario> {
+    ALL.iter()
+        .filter(|s| {
+            args.filter.is_empty() || args.filter.iter().any(|f| s.name.contains(f.as_str()))
+        })
+        .collect()
+}
+
+/// Runs the harness as `args` say.
+///
+/// # Errors
+///
+/// When no scenario matches the filter, or an output cannot be written.
+pub(crate) fn run(args: &Args) -> Result<()> {
+    if args.list {
+        for s in &ALL {
+            println!("{:<18} {}", s.name, s.about);
+        }
+        return Ok(());
+    }
+    let scenarios = selected(args);
+    if scenarios.is_empty() {
+        bail!("no scenario matches {:?}; see --list", args.filter);
+    }
+    let profile = if args.full {
+        Profile::full()
+    } else {
+        Profile::quick()
+    };
+    let dir = default_dir();
+    let python = Python::new(&dir.join("python"));
+    let python_line = match python.version() {
+        Ok(v) => v.to_string(),
+        Err(e) => format!("no Python peers: {e}"),
+    };
+    let progress = if args.no_progress || !std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden())
+    } else {
+        ProgressBar::new(0)
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut ctx = Ctx {
+        profile,
+        python,
+        progress,
+        rows: Vec::new(),
+    };
+    let start = Instant::now();
+    for s in &scenarios {
+        (s.run)(&mut ctx);
+    }
+    ctx.progress.finish_and_clear();
+    peers::iceoryx2::cleanup();
+
+    let machine = Machine::read(python_line);
+    let tables = table::render(&ctx.rows);
+    let command = format!(
+        "cargo run --release -p mproc-bench --{}{}",
+        if args.full { " --full" } else { "" },
+        args.filter
+            .iter()
+            .map(|f| format!(" --filter {f}"))
+            .collect::<String>()
+    );
+    let heading = format!(
+        "mproc-bench ({} profile, {:.0} s): `{}`\n\n{}\n",
+        ctx.profile.name,
+        start.elapsed().as_secs_f64(),
+        command.trim_end_matches(" --"),
+        machine.summary()
+    );
+    println!("{heading}\n{tables}");
+
+    let json_path = args
+        .json
+        .clone()
+        .unwrap_or_else(|| dir.join("results.json"));
+    let svg_path = args.svg.clone().unwrap_or_else(|| dir.join("charts.svg"));
+    let md_path = args
+        .markdown
+        .clone()
+        .unwrap_or_else(|| dir.join("table.md"));
+    json::write(&json_path, &machine, &ctx.profile, &ctx.rows)?;
+    std::fs::write(&md_path, format!("{heading}\n{tables}"))?;
+    if let Err(e) = chart::write(&svg_path, &ctx.rows, &machine.summary()) {
+        eprintln!("charts not written: {e:#}");
+    }
+    eprintln!(
+        "wrote {}, {} and {}",
+        json_path.display(),
+        md_path.display(),
+        svg_path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! `mproc-bench`: mproc against its peers and floors, in one run.
+//!
+//! Every scenario measures mproc and each peer on the same work (same message
+//! sizes, same counts) in the same run, prints a table with the ratios, and
+//! writes every figure to JSON and the charts to SVG. See `--help`.
+
+mod cli;
+mod harness;
+mod mproc_side;
+mod peers;
+mod profile;
+mod report;
+mod scenarios;
+
+use anyhow::Result;
+use clap::Parser;
+
+fn main() -> Result<()> {
+    // A child started by a spawn-start measurement re-executes this binary:
+    // it must do nothing but leave.
+    if std::env::args().nth(1).as_deref() == Some(harness::spawn_noop::NOOP_ARG) {
+        return Ok(());
+    }
+    let args = cli::Args::parse();
+    harness::run::run(&args)
+}

@@ -1,0 +1,97 @@
+//! In-process ceiling for the dict: a `HashMap<Vec<u8>, Vec<u8>>` behind a
+//! `std::sync::Mutex`, used by one thread, or by two threads each on half of
+//! the keys. Same keys and values as every dict: 8-byte keys `k0000042`,
+//! 8-byte values.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::harness::context::Figures;
+use crate::report::model::Runs;
+
+/// The key of index `i`, the same for every dict system.
+pub(crate) fn key(i: usize) -> [u8; 8] {
+    let mut k = *b"k0000000";
+    let digits = format!("{:07}", i % 10_000_000);
+    k[1..].copy_from_slice(digits.as_bytes());
+    k
+}
+
+/// The value first inserted, and the one updates write.
+pub(crate) const VALUE: [u8; 8] = [1; 8];
+/// The value updates write.
+pub(crate) const NEWER: [u8; 8] = [2; 8];
+
+/// Time spent in insert, get and update over keys `lo..hi`.
+fn phases(map: &Mutex<HashMap<Vec<u8>, Vec<u8>>>, lo: usize, hi: usize) -> Result<[Duration; 3]> {
+    let lock = || map.lock().map_err(|_| anyhow::anyhow!("poisoned"));
+    let t0 = Instant::now();
+    for i in lo..hi {
+        lock()?.insert(key(i).to_vec(), VALUE.to_vec());
+    }
+    let t1 = Instant::now();
+    for i in lo..hi {
+        let got = lock()?.get(&key(i)[..]).cloned();
+        if got.as_deref() != Some(&VALUE[..]) {
+            bail!("wrong value for key {i}");
+        }
+    }
+    let t2 = Instant::now();
+    for i in lo..hi {
+        if let Some(v) = lock()?.get_mut(&key(i)[..]) {
+            v.copy_from_slice(&NEWER);
+        }
+    }
+    Ok([t1 - t0, t2 - t1, t2.elapsed()])
+}
+
+/// Operations per second of insert, get and update; `threads` is 1 or 2.
+///
+/// # Errors
+///
+/// When a value read back is wrong.
+pub(crate) fn ops(keys: usize, repeats: usize, threads: usize) -> Result<Figures> {
+    let once = || -> Result<[f64; 3]> {
+        let map = Mutex::new(HashMap::new());
+        let per = keys / threads;
+        let times: Vec<[Duration; 3]> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let map = &map;
+                    s.spawn(move || phases(map, t * per, (t + 1) * per))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().map_err(|_| anyhow::anyhow!("thread panicked"))?)
+                .collect::<Result<_>>()
+        })?;
+        let n = (per * threads) as f64;
+        // Threads work at once: a phase lasts as long as its slower side.
+        Ok(std::array::from_fn(|p| {
+            n / times
+                .iter()
+                .map(|t| t[p])
+                .max()
+                .unwrap_or_default()
+                .as_secs_f64()
+                .max(1e-9)
+        }))
+    };
+    once()?;
+    let mut runs = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..repeats {
+        for (p, v) in once()?.into_iter().enumerate() {
+            runs[p].push(v);
+        }
+    }
+    let [i, g, u] = runs;
+    Ok(vec![
+        ("insert".into(), Runs(i)),
+        ("get".into(), Runs(g)),
+        ("update".into(), Runs(u)),
+    ])
+}

@@ -1,0 +1,92 @@
+//! In-process ceiling: `rtrb` (a wait-free SPSC byte ring) between two
+//! threads. Copied: the producer copies each message into a chunk of the ring
+//! and the consumer copies it out. Loaned: both sides use the chunk in
+//! place, writing and reading only the 8-byte sequence stamp.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
+use crate::harness::wait::{Deadline, spin_until};
+use crate::profile::Profile;
+use crate::report::model::Runs;
+
+/// Throughput of `n` messages of `size` bytes per repeat.
+///
+/// # Errors
+///
+/// When a wait times out or the consumer sees a wrong message.
+pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs> {
+    let slots = Profile::capacity_for(size);
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u8>::new(slots * size);
+    let rounds = profile.repeats + 1;
+    let done = AtomicUsize::new(0);
+    let bad = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let consumer = s.spawn(|| -> Result<()> {
+            let deadline = Deadline::after_limit();
+            let mut out = vec![0u8; size];
+            let mut seq = 0u64;
+            for round in 1..=rounds {
+                for _ in 0..n {
+                    seq += 1;
+                    spin_until(deadline, "a message", || rx.slots() >= size)?;
+                    let chunk = rx.read_chunk(size)?;
+                    let (a, b) = chunk.as_slices();
+                    let got = if loaned {
+                        read_stamp(a)
+                    } else {
+                        out[..a.len()].copy_from_slice(a);
+                        out[a.len()..].copy_from_slice(b);
+                        read_stamp(&out)
+                    };
+                    // Messages never straddle the ring's end: its length is a
+                    // multiple of the message size.
+                    if !b.is_empty() || !stamp_matches(got, seq, size) {
+                        bad.fetch_add(1, Ordering::Relaxed);
+                    }
+                    chunk.commit_all();
+                }
+                done.store(round, Ordering::Release);
+            }
+            Ok(())
+        });
+        let src = vec![1u8; size];
+        let mut seq = 0u64;
+        let result = measure_rounds(profile.repeats, n, size, in_bytes(size), |r| {
+            let deadline = Deadline::after_limit();
+            let t0 = Instant::now();
+            for _ in 0..n {
+                seq += 1;
+                spin_until(deadline, "ring space", || tx.slots() >= size)?;
+                let mut chunk = tx.write_chunk(size)?;
+                let (a, _) = chunk.as_mut_slices();
+                if loaned {
+                    stamp(a, seq);
+                } else {
+                    a.copy_from_slice(&src);
+                    stamp(a, seq);
+                }
+                chunk.commit_all();
+            }
+            // SYNC POINT with the consumer's Release store of `done`.
+            spin_until(deadline, "the consumer", || {
+                done.load(Ordering::Acquire) > r
+            })?;
+            Ok(t0.elapsed())
+        });
+        let consumed = consumer
+            .join()
+            .map_err(|_| anyhow::anyhow!("consumer panicked"))?;
+        consumed?;
+        if bad.load(Ordering::Relaxed) != 0 {
+            bail!(
+                "consumer saw {} wrong messages",
+                bad.load(Ordering::Relaxed)
+            );
+        }
+        result
+    })
+}

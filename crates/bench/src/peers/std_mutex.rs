@@ -1,0 +1,60 @@
+//! In-process ceiling for locks: `std::sync::Mutex` locked and unlocked by
+//! one thread, and contended by two threads incrementing a counter.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::report::model::Runs;
+
+/// Nanoseconds per lock + unlock, no contention.
+///
+/// # Errors
+///
+/// When the mutex is poisoned (never here).
+pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
+    let m = Mutex::new(0u64);
+    let once = || -> Result<f64> {
+        let t0 = Instant::now();
+        for _ in 0..ops {
+            let mut g = m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            *g = std::hint::black_box(*g + 1);
+        }
+        Ok(t0.elapsed().as_nanos() as f64 / ops as f64)
+    };
+    once()?;
+    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+}
+
+/// Nanoseconds per acquisition with two threads each doing `ops`
+/// lock + increment + unlock.
+///
+/// # Errors
+///
+/// When updates are lost (never, for a correct mutex).
+pub(crate) fn contended(ops: usize, repeats: usize) -> Result<Runs> {
+    let once = || -> Result<f64> {
+        let m = Mutex::new(0u64);
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..ops {
+                        if let Ok(mut g) = m.lock() {
+                            *g += 1;
+                        }
+                    }
+                });
+            }
+        });
+        let took = t0.elapsed();
+        let total = *m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        if total != 2 * ops as u64 {
+            bail!("lost updates: {total} != {}", 2 * ops);
+        }
+        Ok(took.as_nanos() as f64 / (2 * ops) as f64)
+    };
+    once()?;
+    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+}

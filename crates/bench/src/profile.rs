@@ -1,0 +1,76 @@
+//! How much work each measurement does: `--quick` and `--full`.
+
+use serde::Serialize;
+
+/// Counts shared by every system in a scenario: a peer never gets fewer or
+/// more messages than mproc.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Profile {
+    /// `quick` or `full`.
+    pub(crate) name: &'static str,
+    /// Measured repeats; the median is reported.
+    pub(crate) repeats: usize,
+    /// Round trips per ping-pong repeat (after as many warm-up round trips).
+    pub(crate) round_trips: usize,
+    /// Upper bound on messages per throughput repeat.
+    pub(crate) max_messages: usize,
+    /// Upper bound on bytes per throughput repeat (large messages send fewer).
+    pub(crate) bytes_per_repeat: usize,
+    /// Lock acquisitions per process per repeat.
+    pub(crate) lock_ops: usize,
+    /// Keys per dict phase (insert, get, update).
+    pub(crate) dict_keys: usize,
+    /// Child processes started per process-start repeat.
+    pub(crate) process_starts: usize,
+    /// Tasks per pool map.
+    pub(crate) pool_tasks: usize,
+    /// Pools started and torn down per repeat.
+    pub(crate) pool_starts: usize,
+}
+
+impl Profile {
+    /// About a minute on 2 cores.
+    pub(crate) fn quick() -> Profile {
+        Profile {
+            name: "quick",
+            repeats: 3,
+            round_trips: 20_000,
+            max_messages: 50_000,
+            bytes_per_repeat: 64 << 20,
+            lock_ops: 50_000,
+            dict_keys: 5_000,
+            process_starts: 20,
+            pool_tasks: 10_000,
+            pool_starts: 3,
+        }
+    }
+
+    /// Several minutes: ten times the work, five repeats.
+    pub(crate) fn full() -> Profile {
+        Profile {
+            name: "full",
+            repeats: 5,
+            round_trips: 200_000,
+            max_messages: 500_000,
+            bytes_per_repeat: 512 << 20,
+            lock_ops: 500_000,
+            dict_keys: 50_000,
+            process_starts: 100,
+            pool_tasks: 100_000,
+            pool_starts: 10,
+        }
+    }
+
+    /// Messages per throughput repeat for `size`-byte messages.
+    pub(crate) fn messages_for(&self, size: usize) -> usize {
+        (self.bytes_per_repeat / size.max(1)).clamp(64, self.max_messages)
+    }
+
+    /// Ring capacity (slots) for `size`-byte messages, the same for every
+    /// bounded system: about 16 MiB of slots, between 16 and 1024.
+    pub(crate) fn capacity_for(size: usize) -> usize {
+        ((16usize << 20) / size.max(1))
+            .clamp(16, 1024)
+            .next_power_of_two()
+    }
+}

@@ -1,0 +1,52 @@
+"""Helpers shared by the Python peer scripts (standard library only)."""
+
+import json
+import sys
+import time
+
+PERCENTILES = (("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999))
+
+
+def quantile(sorted_ns, q):
+    """The value at quantile q of an ascending list (nearest rank)."""
+    if not sorted_ns:
+        return 0.0
+    i = min(len(sorted_ns) - 1, max(0, int(q * len(sorted_ns) + 0.5) - 1))
+    return float(sorted_ns[i])
+
+
+def latency_runs(rounds, repeats, round_trip):
+    """Warm-up then per-repeat percentiles of round_trip() in nanoseconds."""
+    for _ in range(rounds):
+        round_trip()
+    out = {k: [] for k, _ in PERCENTILES}
+    now = time.perf_counter_ns
+    for _ in range(repeats):
+        samples = []
+        append = samples.append
+        for _ in range(rounds):
+            t0 = now()
+            round_trip()
+            append(now() - t0)
+        samples.sort()
+        for k, q in PERCENTILES:
+            out[k].append(quantile(samples, q))
+    return out
+
+
+def timed_runs(repeats, work):
+    """Warm-up then per-repeat elapsed seconds of work()."""
+    work()
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        work()
+        runs.append(time.perf_counter() - t0)
+    return runs
+
+
+def emit(obj):
+    """Prints the result object as one JSON line."""
+    json.dump(obj, sys.stdout)
+    sys.stdout.write("\n")
+    sys.stdout.flush()

@@ -1,0 +1,65 @@
+"""multiprocessing.Lock: uncontended acquire+release, and two processes
+contending for it (each incrementing a shared counter under the lock).
+
+usage: lock.py (uncontended|contended) COUNT REPEATS
+"""
+
+import multiprocessing as mp
+import sys
+
+from common import emit, timed_runs
+
+
+def uncontended(count, repeats):
+    lock = mp.Lock()
+
+    def work():
+        acquire, release = lock.acquire, lock.release
+        for _ in range(count):
+            acquire()
+            release()
+
+    runs = timed_runs(repeats, work)
+    return {"ns_per_op": [t * 1e9 / count for t in runs]}
+
+
+def hammer(lock, counter, count, start):
+    start.wait()
+    for _ in range(count):
+        with lock:
+            counter.value += 1
+
+
+def contended(count, repeats):
+    lock = mp.Lock()
+    counter = mp.Value("q", 0, lock=False)
+
+    def work():
+        counter.value = 0
+        start = mp.Event()
+        procs = [mp.Process(target=hammer, args=(lock, counter, count, start)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        import time
+
+        t0 = time.perf_counter()
+        start.set()
+        for p in procs:
+            p.join()
+        took = time.perf_counter() - t0
+        if counter.value != 2 * count:
+            raise SystemExit("lost updates: %d != %d" % (counter.value, 2 * count))
+        return took
+
+    work()
+    runs = [work() for _ in range(repeats)]
+    return {"ns_per_op": [t * 1e9 / (2 * count) for t in runs]}
+
+
+def main():
+    mode, count, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    emit(uncontended(count, repeats) if mode == "uncontended" else contended(count, repeats))
+
+
+if __name__ == "__main__":
+    main()

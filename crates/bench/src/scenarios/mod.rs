@@ -1,0 +1,67 @@
+//! The scenarios, in run order. Each measures mproc and its peers on the same
+//! work and appends rows to the context.
+
+use crate::harness::context::Ctx;
+
+mod dict;
+mod lock;
+mod mpmc;
+mod ping_pong;
+mod pool;
+mod process;
+mod throughput;
+
+/// A scenario: its name (what `--filter` matches), what it measures, and
+/// how to run it.
+pub(crate) struct Scenario {
+    /// Short name, e.g. `ping-pong`.
+    pub(crate) name: &'static str,
+    /// One line on what is measured.
+    pub(crate) about: &'static str,
+    /// Runs it.
+    pub(crate) run: fn(&mut Ctx),
+}
+
+/// Every scenario, in run order.
+pub(crate) const ALL: [Scenario; 8] = [
+    Scenario {
+        name: "ping-pong",
+        about: "round trip of an 8-byte message between two processes (p50, p99, p99.9)",
+        run: ping_pong::run,
+    },
+    Scenario {
+        name: "throughput-copied",
+        about: "one-way messages/s between two processes, each message copied in and out",
+        run: throughput::run_copied,
+    },
+    Scenario {
+        name: "throughput-loaned",
+        about: "one-way messages/s between two processes, written and read in place (loan)",
+        run: throughput::run_loaned,
+    },
+    Scenario {
+        name: "mpmc-2x2",
+        about: "2 producer processes, 2 consumer processes, 64-byte messages",
+        run: mpmc::run,
+    },
+    Scenario {
+        name: "lock",
+        about: "lock+unlock uncontended, and two processes contending (handoffs)",
+        run: lock::run,
+    },
+    Scenario {
+        name: "dict",
+        about: "insert/get/update ops/s from one process and from two",
+        run: dict::run,
+    },
+    Scenario {
+        name: "pool",
+        about: "per-task overhead of map over trivial tasks, pool start+teardown",
+        run: pool::run,
+    },
+    Scenario {
+        name: "process",
+        about: "start+join of a no-op child, fork and spawn",
+        run: process::run,
+    },
+];

@@ -1,0 +1,38 @@
+//! Process: start + join of a child that does nothing, with the fork and the
+//! spawn start methods.
+
+use crate::harness::context::{Case, Ctx, System};
+use crate::mproc_side;
+use crate::peers;
+use crate::report::model::{Role, Unit};
+
+/// Runs the scenario.
+pub(crate) fn run(ctx: &mut Ctx) {
+    let cases = [
+        Case::new("fork", None, Unit::Nanos),
+        Case::new("spawn", None, Unit::Nanos),
+    ];
+    let mut systems = mproc_side::process_systems();
+    systems.extend([
+        System::new("Python Process", Role::Peer, |c: &Ctx| {
+            Ok(vec![
+                ("fork".into(), peers::python::process_start(c, "fork")?),
+                ("spawn".into(), peers::python::process_start(c, "spawn")?),
+            ])
+        }),
+        System::new("fork+_exit / exec (floor)", Role::Floor, |c: &Ctx| {
+            let p = &c.profile;
+            Ok(vec![
+                (
+                    "fork".into(),
+                    peers::fork_floor::fork_join(p.process_starts, p.repeats)?,
+                ),
+                (
+                    "spawn".into(),
+                    peers::fork_floor::exec_join(p.process_starts, p.repeats)?,
+                ),
+            ])
+        }),
+    ]);
+    ctx.table("process", &cases, systems);
+}
