@@ -1,0 +1,654 @@
+//! [`Dict`]: a dict of byte keys and values in shared memory.
+
+use std::sync::atomic::Ordering;
+
+use crate::generation::segment_len;
+use crate::handle::{Handle, Step, unlink_all};
+use crate::hash::hash_key;
+use crate::shard::Probe;
+use crate::stats::DictStats;
+use crate::{DictError, DictOptions, Result};
+
+/// A hash map of byte strings in shared memory: Python's
+/// `Manager().dict()` without the server process.
+///
+/// Every process that has a handle (inherited across `fork` from
+/// [`Dict::new`], or from [`Dict::open`] by name) reads and writes the same
+/// entries. Each operation locks one shard of the table (a robust,
+/// cross-process lock: a holder killed mid-operation is detected and its
+/// shard repaired), so operations on different shards run in parallel.
+/// The table grows by itself into a new segment generation when it fills
+/// (unless a memory cap says otherwise); every handle follows.
+///
+/// A `Dict` handle is `Send` but not `Sync`: give each thread its own
+/// [`clone`](Clone::clone), which shares the mapping. Closures passed to
+/// [`get_with`](Dict::get_with) and [`update`](Dict::update) run under the
+/// shard lock: they must not call into the same dict.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_dict::{Dict, DictOptions};
+///
+/// let d = Dict::new(DictOptions::new()).unwrap();
+/// d.insert(b"apple", b"red").unwrap();
+/// assert_eq!(d.get(b"apple").unwrap().as_deref(), Some(&b"red"[..]));
+/// assert_eq!(d.get_with(b"apple", |v| v.len()).unwrap(), Some(3));
+/// d.update(b"hits", |v| {
+///     let n = v.map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()));
+///     Some((n + 1).to_le_bytes())
+/// })
+/// .unwrap();
+/// assert_eq!(d.len().unwrap(), 2);
+/// ```
+#[derive(Debug)]
+pub struct Dict {
+    handle: Handle,
+}
+
+impl Clone for Dict {
+    fn clone(&self) -> Self {
+        Dict {
+            handle: self.handle.duplicate(),
+        }
+    }
+}
+
+impl Dict {
+    /// A new anonymous dict, shared with the children this process forks
+    /// afterwards (its growth segments get generated names, removed when
+    /// this handle, the creator's, and its clones drop).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::InvalidOption`], [`DictError::Shm`] if the memory cannot
+    /// be had.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// assert!(d.is_empty().unwrap());
+    /// ```
+    pub fn new(opts: DictOptions) -> Result<Dict> {
+        Ok(Dict {
+            handle: Handle::create(None, &opts, false)?,
+        })
+    }
+
+    /// Creates a dict named `name` that other processes can [`open`]. The
+    /// names (`name` and the generations `name.gN`) are removed when this
+    /// handle and its clones drop.
+    ///
+    /// [`open`]: Dict::open
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Shm`] with `AlreadyExists` or `InvalidName`,
+    /// [`DictError::NameTooLong`], [`DictError::InvalidOption`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_dict::{Dict, DictOptions};
+    /// let a = Dict::create("doc-dict-create", DictOptions::new()).unwrap();
+    /// a.insert(b"k", b"v").unwrap();
+    /// let b = Dict::open("doc-dict-create").unwrap();
+    /// assert_eq!(b.get(b"k").unwrap(), Some(b"v".to_vec()));
+    /// ```
+    pub fn create(name: &str, opts: DictOptions) -> Result<Dict> {
+        Ok(Dict {
+            handle: Handle::create(Some(name), &opts, false)?,
+        })
+    }
+
+    /// Like [`create`](Dict::create), but the names outlive this handle
+    /// until [`Dict::unlink`] removes them.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Dict::create).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_dict::{Dict, DictOptions};
+    /// drop(Dict::create_persistent("doc-dict-persist", DictOptions::new()).unwrap());
+    /// assert!(Dict::open("doc-dict-persist").is_ok());
+    /// Dict::unlink("doc-dict-persist").unwrap();
+    /// assert!(Dict::open("doc-dict-persist").is_err());
+    /// ```
+    pub fn create_persistent(name: &str, opts: DictOptions) -> Result<Dict> {
+        Ok(Dict {
+            handle: Handle::create(Some(name), &opts, true)?,
+        })
+    }
+
+    /// Opens the dict another process created as `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Shm`] (`NotFound`, `WrongKind` for a segment that is not
+    /// a dict, ...), [`DictError::Corrupt`] for a root or table segment whose
+    /// layout makes no sense.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Dict::open("doc-no-such-dict").is_err());
+    /// ```
+    pub fn open(name: &str) -> Result<Dict> {
+        Ok(Dict {
+            handle: Handle::open(name)?,
+        })
+    }
+
+    /// Removes the names of dict `name` (its root and every generation).
+    /// Processes that have it open keep using it.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Dict::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_dict::{Dict, DictOptions};
+    /// let _d = Dict::create("doc-dict-unlink", DictOptions::new()).unwrap();
+    /// Dict::unlink("doc-dict-unlink").unwrap();
+    /// assert!(Dict::open("doc-dict-unlink").is_err());
+    /// ```
+    pub fn unlink(name: &str) -> Result<()> {
+        unlink_all(name)
+    }
+
+    /// The dict's name, `None` if anonymous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Dict::new(Default::default()).unwrap().name(), None);
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.handle.root().name().map(|n| n.as_str())
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        let max = self.handle.shared.info.first.max_key;
+        if key.len() as u64 > max {
+            return Err(DictError::KeyTooLarge {
+                len: key.len() as u64,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<()> {
+        let max = self.handle.shared.info.first.max_value;
+        if value.len() as u64 > max {
+            return Err(DictError::ValueTooLarge {
+                len: value.len() as u64,
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    fn too_long(&self, key: &[u8]) -> bool {
+        key.len() as u64 > self.handle.shared.info.first.max_key
+    }
+
+    /// Stores `value` under `key` (Python's `d[key] = value`). Returns
+    /// whether the key is new.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::KeyTooLarge`], [`DictError::ValueTooLarge`],
+    /// [`DictError::Full`] (only with a memory cap), [`DictError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// assert!(d.insert(b"a", b"1").unwrap());
+    /// assert!(!d.insert(b"a", b"2").unwrap());
+    /// assert_eq!(d.get(b"a").unwrap(), Some(b"2".to_vec()));
+    /// ```
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        self.check_value(value)?;
+        let h = hash_key(key);
+        self.handle.with_shard(
+            |l| h & (l.shards() - 1),
+            |g, _| {
+                let probe = g.find(key, h)?;
+                Ok(match g.put(probe, key, h, value)? {
+                    Ok(new) => Step::Done(new),
+                    Err(no_room) => Step::NoRoom(no_room),
+                })
+            },
+        )
+    }
+
+    /// Calls `f` with the value of `key` read in place (no copy, no
+    /// allocation), under the shard lock.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`] if the entry's bytes are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"k", b"hello").unwrap();
+    /// assert_eq!(d.get_with(b"k", |v| v[0]).unwrap(), Some(b'h'));
+    /// assert_eq!(d.get_with(b"x", |v| v[0]).unwrap(), None);
+    /// ```
+    pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        if self.too_long(key) {
+            return Ok(None);
+        }
+        let h = hash_key(key);
+        let mut f = Some(f);
+        self.handle.with_shard(
+            |l| h & (l.shards() - 1),
+            |g, _| {
+                Ok(Step::Done(match g.find(key, h)? {
+                    Probe::Found { off, hdr, .. } => {
+                        let v = g.value_of(off, &hdr)?;
+                        f.take().map(|f| f(v))
+                    }
+                    Probe::Vacant { .. } => None,
+                }))
+            },
+        )
+    }
+
+    /// A copy of the value of `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// assert_eq!(d.get(b"k").unwrap(), None);
+    /// d.insert(b"k", b"v").unwrap();
+    /// assert_eq!(d.get(b"k").unwrap(), Some(b"v".to_vec()));
+    /// ```
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.get_with(key, <[u8]>::to_vec)
+    }
+
+    /// Whether `key` is present.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"k", b"").unwrap();
+    /// assert!(d.contains_key(b"k").unwrap());
+    /// assert!(!d.contains_key(b"j").unwrap());
+    /// ```
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.get_with(key, |_| ())?.is_some())
+    }
+
+    /// Removes `key`; returns its value (Python's `d.pop(key, None)`).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"k", b"v").unwrap();
+    /// assert_eq!(d.remove(b"k").unwrap(), Some(b"v".to_vec()));
+    /// assert_eq!(d.remove(b"k").unwrap(), None);
+    /// ```
+    pub fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if self.too_long(key) {
+            return Ok(None);
+        }
+        let h = hash_key(key);
+        self.handle.with_shard(
+            |l| h & (l.shards() - 1),
+            |g, _| {
+                Ok(Step::Done(match g.find(key, h)? {
+                    Probe::Found { idx, off, hdr } => {
+                        let v = g.value_of(off, &hdr)?.to_vec();
+                        g.delete(idx, off, &hdr)?;
+                        Some(v)
+                    }
+                    Probe::Vacant { .. } => None,
+                }))
+            },
+        )
+    }
+
+    /// Reads and writes `key` atomically: `f` gets the current value (or
+    /// `None`) and returns the new one (`None` removes the key). Nobody
+    /// else reads or writes the key in between: the `d[k] += 1` that
+    /// Python's manager dict gets wrong. Allocates nothing unless the
+    /// value's type does.
+    ///
+    /// `f` may be called more than once, when the table must grow first
+    /// (like [`AtomicU64::fetch_update`](std::sync::atomic::AtomicU64::fetch_update));
+    /// only its last result is stored.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::KeyTooLarge`], [`DictError::ValueTooLarge`],
+    /// [`DictError::Full`], [`DictError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// for _ in 0..3 {
+    ///     d.update(b"n", |v| Some([v.map_or(0, |b| b[0]) + 1])).unwrap();
+    /// }
+    /// assert_eq!(d.get(b"n").unwrap(), Some(vec![3]));
+    /// d.update(b"n", |_| None::<[u8; 1]>).unwrap();
+    /// assert!(!d.contains_key(b"n").unwrap());
+    /// ```
+    pub fn update<V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        mut f: impl FnMut(Option<&[u8]>) -> Option<V>,
+    ) -> Result<()> {
+        self.update_with(key, |cur| Ok(f(cur)))
+    }
+
+    /// [`update`](Dict::update) whose closure may fail (nothing is changed
+    /// then).
+    pub(crate) fn update_with<V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        mut f: impl FnMut(Option<&[u8]>) -> Result<Option<V>>,
+    ) -> Result<()> {
+        self.check_key(key)?;
+        let h = hash_key(key);
+        self.handle.with_shard(
+            |l| h & (l.shards() - 1),
+            |g, _| {
+                let probe = g.find(key, h)?;
+                let current = match probe {
+                    Probe::Found { off, hdr, .. } => Some(g.value_of(off, &hdr)?),
+                    Probe::Vacant { .. } => None,
+                };
+                match (f(current)?, probe) {
+                    (Some(new), probe) => {
+                        let new = new.as_ref();
+                        self.check_value(new)?;
+                        Ok(match g.put(probe, key, h, new)? {
+                            Ok(_) => Step::Done(()),
+                            Err(no_room) => Step::NoRoom(no_room),
+                        })
+                    }
+                    (None, Probe::Found { idx, off, hdr }) => {
+                        g.delete(idx, off, &hdr)?;
+                        Ok(Step::Done(()))
+                    }
+                    (None, Probe::Vacant { .. }) => Ok(Step::Done(())),
+                }
+            },
+        )
+    }
+
+    /// The value of `key`, inserting `f()` first if it is absent (Python's
+    /// `d.setdefault(key, f())`, with `f` called only when needed and at
+    /// most once).
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Dict::insert).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// assert_eq!(d.get_or_insert_with(b"k", || b"first".to_vec()).unwrap(), b"first");
+    /// assert_eq!(d.get_or_insert_with(b"k", || b"second".to_vec()).unwrap(), b"first");
+    /// ```
+    pub fn get_or_insert_with<V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce() -> V,
+    ) -> Result<Vec<u8>> {
+        self.check_key(key)?;
+        let h = hash_key(key);
+        let mut f = Some(f);
+        let mut made: Option<V> = None;
+        self.handle.with_shard(
+            |l| h & (l.shards() - 1),
+            |g, _| {
+                let probe = g.find(key, h)?;
+                if let Probe::Found { off, hdr, .. } = probe {
+                    return Ok(Step::Done(g.value_of(off, &hdr)?.to_vec()));
+                }
+                if made.is_none() {
+                    made = f.take().map(|f| f());
+                }
+                let value = made.as_ref().map_or(&[][..], |v| v.as_ref());
+                self.check_value(value)?;
+                Ok(match g.put(probe, key, h, value)? {
+                    Ok(_) => Step::Done(value.to_vec()),
+                    Err(no_room) => Step::NoRoom(no_room),
+                })
+            },
+        )
+    }
+
+    /// Inserts every pair.
+    ///
+    /// # Errors
+    ///
+    /// As [`insert`](Dict::insert); pairs before the failing one stay.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.extend([(b"a", b"1"), (b"b", b"2")]).unwrap();
+    /// assert_eq!(d.len().unwrap(), 2);
+    /// ```
+    pub fn extend<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<()> {
+        for (k, v) in pairs {
+            self.insert(k.as_ref(), v.as_ref())?;
+        }
+        Ok(())
+    }
+
+    fn each_shard<R>(
+        &self,
+        mut op: impl FnMut(&crate::table::ShardGuard<'_>, &crate::layout::TableLayout) -> Result<R>,
+    ) -> Result<Vec<R>> {
+        let shards = self.handle.shared.info.first.shards();
+        let mut out = Vec::with_capacity(shards as usize);
+        for s in 0..shards {
+            out.push(self.handle.with_shard(|_| s, |g, l| Ok(Step::Done(op(g, l)?)))?);
+        }
+        Ok(out)
+    }
+
+    /// Number of entries (each shard counted under its lock).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`], [`DictError::Shm`] if a new generation cannot
+    /// be mapped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"a", b"").unwrap();
+    /// assert_eq!(d.len().unwrap(), 1);
+    /// ```
+    pub fn len(&self) -> Result<usize> {
+        let counts = self.each_shard(|g, _| Ok(g.ctl.len.load(Ordering::Relaxed)))?;
+        Ok(counts.iter().sum::<u64>() as usize)
+    }
+
+    /// Whether there are no entries.
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Dict::new(Default::default()).unwrap().is_empty().unwrap());
+    /// ```
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Removes every entry (shard by shard).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"a", b"").unwrap();
+    /// d.clear().unwrap();
+    /// assert!(d.is_empty().unwrap());
+    /// ```
+    pub fn clear(&self) -> Result<()> {
+        self.each_shard(|g, _| g.clear())?;
+        Ok(())
+    }
+
+    /// A snapshot of every `(key, value)` pair. Each shard is read under its
+    /// lock; writes to other shards may land while the snapshot is taken.
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"a", b"1").unwrap();
+    /// assert_eq!(d.items().unwrap(), vec![(b"a".to_vec(), b"1".to_vec())]);
+    /// ```
+    pub fn items(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let parts = self.each_shard(|g, _| {
+            let mut part = Vec::new();
+            g.for_each(false, |k, v| part.push((k.to_vec(), v.to_vec())))?;
+            Ok(part)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// A snapshot of the keys (see [`items`](Dict::items)).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"a", b"1").unwrap();
+    /// assert_eq!(d.keys().unwrap(), vec![b"a".to_vec()]);
+    /// ```
+    pub fn keys(&self) -> Result<Vec<Vec<u8>>> {
+        let parts = self.each_shard(|g, _| {
+            let mut part = Vec::new();
+            g.for_each(false, |k, _| part.push(k.to_vec()))?;
+            Ok(part)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// A snapshot of the values (see [`items`](Dict::items)).
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"a", b"1").unwrap();
+    /// assert_eq!(d.values().unwrap(), vec![b"1".to_vec()]);
+    /// ```
+    pub fn values(&self) -> Result<Vec<Vec<u8>>> {
+        let parts = self.each_shard(|g, _| {
+            let mut part = Vec::new();
+            g.for_each(false, |_, v| part.push(v.to_vec()))?;
+            Ok(part)
+        })?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+
+    /// Memory use: live, free and total bytes, entries, shape.
+    ///
+    /// # Errors
+    ///
+    /// As [`len`](Dict::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+    /// d.insert(b"key", b"value").unwrap();
+    /// let s = d.stats().unwrap();
+    /// assert_eq!(s.entries, 1);
+    /// assert_eq!(s.live_bytes, 16); // 8-byte header + 3 + 5, one 16-byte class
+    /// assert!(s.total_bytes > s.live_bytes + s.free_bytes);
+    /// ```
+    pub fn stats(&self) -> Result<DictStats> {
+        let parts = self.each_shard(|g, l| {
+            Ok(DictStats {
+                entries: g.ctl.len.load(Ordering::Relaxed),
+                live_bytes: g.ctl.live_bytes.load(Ordering::Relaxed),
+                free_bytes: g.ctl.free_bytes.load(Ordering::Relaxed),
+                unused_bytes: g.available() - g.ctl.free_bytes.load(Ordering::Relaxed).min(g.available()),
+                total_bytes: segment_len(l),
+                generation: l.generation,
+                shards: l.shards(),
+                buckets: l.buckets() * l.shards(),
+            })
+        })?;
+        let mut total = DictStats::default();
+        for p in &parts {
+            total.entries += p.entries;
+            total.live_bytes += p.live_bytes;
+            total.free_bytes += p.free_bytes;
+            total.unused_bytes += p.unused_bytes;
+            // Shards may be read in two generations if the table grows
+            // meanwhile: report the newest.
+            if p.generation >= total.generation {
+                total.generation = p.generation;
+                total.total_bytes = p.total_bytes;
+                total.shards = p.shards;
+                total.buckets = p.buckets;
+            }
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,295 @@
+//! The machinery behind a [`Dict`](crate::Dict) handle: the root, the
+//! mapped generation, and the retry loop every operation runs in (lock the
+//! key's shard; if the generation is stale, remap; if there is no room,
+//! grow).
+
+use std::cell::{Ref, RefCell};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mproc_shm::{Segment, ShmError};
+
+use crate::generation::{Generation, segment_len};
+use crate::grow::{Trigger, grow};
+use crate::layout::TableLayout;
+use crate::root::{self, FLAG_ANON_GEN0, RootInfo};
+use crate::shard::NoRoom;
+use crate::table::ShardGuard;
+use crate::{DictError, DictOptions, Result, identity};
+
+/// What an operation did in one attempt.
+pub(crate) enum Step<R> {
+    /// Finished with this result.
+    Done(R),
+    /// Needs a bigger table: grow, then try again.
+    NoRoom(NoRoom),
+}
+
+/// The part of a dict handle shared by its clones.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    root: Segment,
+    pub(crate) info: RootInfo,
+    /// The pid that removes the generation names on drop: the creator's,
+    /// unless persistent.
+    remove_by: Option<i32>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self.remove_by == Some(mproc_sys::getpid()) {
+            let first = u64::from(self.info.flags & FLAG_ANON_GEN0 != 0);
+            let last = root::current_generation(&self.root).unwrap_or(0);
+            root::unlink_generations(&self.info, first, last);
+        }
+    }
+}
+
+/// The dict handle's state: shared part and this handle's mapping of the
+/// current generation.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+    current: RefCell<Arc<Generation>>,
+}
+
+enum GenRef<'a> {
+    Cell(Ref<'a, Arc<Generation>>),
+    Local(Arc<Generation>),
+}
+
+impl Deref for GenRef<'_> {
+    type Target = Generation;
+    fn deref(&self) -> &Generation {
+        match self {
+            GenRef::Cell(r) => r,
+            GenRef::Local(g) => g,
+        }
+    }
+}
+
+enum Next {
+    Remap,
+    Install(Generation),
+}
+
+static ANON_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh base name for an anonymous dict's generation segments.
+fn anonymous_base() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "mproc-dict.{}.{:x}.{}",
+        mproc_sys::getpid(),
+        nanos,
+        ANON_COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The first layout, shrunk to fit a memory cap.
+fn first_layout(opts: &DictOptions) -> Result<TableLayout> {
+    let mut layout = opts.initial_layout()?;
+    if let Some(cap) = opts.max_bytes
+        && segment_len(&layout) > cap
+    {
+        let mut small = layout;
+        small.arena_len = 64;
+        let fixed = segment_len(&small);
+        if fixed > cap || (cap - fixed) / small.shards() < 192 {
+            return Err(DictError::InvalidOption {
+                option: "max_bytes",
+                value: cap,
+            });
+        }
+        layout.arena_len = 64 + (cap - fixed) / small.shards() / 64 * 64;
+    }
+    Ok(layout)
+}
+
+impl Handle {
+    /// A new dict: anonymous if `name` is `None`.
+    pub(crate) fn create(name: Option<&str>, opts: &DictOptions, persist: bool) -> Result<Handle> {
+        let layout = first_layout(opts)?;
+        let info = RootInfo {
+            base: name.map_or_else(anonymous_base, str::to_owned),
+            first: layout,
+            max_bytes: opts.max_bytes,
+            flags: if name.is_none() { FLAG_ANON_GEN0 } else { 0 },
+        };
+        let (root, gen0) = match name {
+            None => {
+                let root = info.create(None)?;
+                (root, Generation::create(None, layout, |_| Ok(()))?)
+            }
+            Some(_) => {
+                // Generation 0 is made inside the root's initializer, so an
+                // opener that sees the root ready finds it.
+                let mut gen0 = None;
+                let root = info.create_with(name, || {
+                    gen0 = Some(Generation::create(Some(&info.gen_name(0)), layout, |_| Ok(()))?);
+                    Ok(())
+                })?;
+                let gen0 = gen0.ok_or(DictError::Corrupt {
+                    what: "generation 0 not made",
+                    offset: 0,
+                    value: 0,
+                })?;
+                if persist {
+                    root.persist();
+                }
+                (root, gen0)
+            }
+        };
+        identity::current()?;
+        Ok(Handle {
+            shared: Arc::new(Shared {
+                root,
+                info,
+                remove_by: (!persist).then(mproc_sys::getpid),
+            }),
+            current: RefCell::new(Arc::new(gen0)),
+        })
+    }
+
+    /// Opens a named dict.
+    pub(crate) fn open(name: &str) -> Result<Handle> {
+        let root = Segment::opener(name).kind(mproc_shm::SegmentKind::Dict).open()?;
+        let info = RootInfo::read(&root)?;
+        let shared = Arc::new(Shared {
+            root,
+            info,
+            remove_by: None,
+        });
+        let generation = open_latest(&shared)?;
+        Ok(Handle {
+            shared,
+            current: RefCell::new(Arc::new(generation)),
+        })
+    }
+
+    /// Another handle on the same dict.
+    pub(crate) fn duplicate(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+            current: RefCell::new(self.current.borrow().clone()),
+        }
+    }
+
+    /// The root's generation word.
+    pub(crate) fn generation_word(&self) -> Result<&AtomicU64> {
+        root::generation_word(&self.shared.root)
+    }
+
+    /// The root segment.
+    pub(crate) fn root(&self) -> &Segment {
+        &self.shared.root
+    }
+
+    /// Runs `op` on the locked shard `pick` chooses, remapping and growing
+    /// as needed. `op` runs again after a remap or a growth.
+    pub(crate) fn with_shard<R>(
+        &self,
+        pick: impl Fn(&TableLayout) -> u64,
+        mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
+    ) -> Result<R> {
+        let me = identity::current()?;
+        let word = self.generation_word()?;
+        let mut local: Option<Arc<Generation>> = None;
+        loop {
+            let next = {
+                let generation = match &local {
+                    Some(g) => GenRef::Local(g.clone()),
+                    None => GenRef::Cell(self.current.borrow()),
+                };
+                let table = generation.table(word)?;
+                let s = pick(&generation.layout);
+                match table.lock(s, me)? {
+                    None => Next::Remap,
+                    Some(guard) => match op(&guard, &generation.layout)? {
+                        Step::Done(r) => return Ok(r),
+                        Step::NoRoom(why) => {
+                            let available = guard.available();
+                            drop(guard);
+                            let t = Trigger {
+                                shard: s,
+                                why,
+                                available,
+                            };
+                            match grow(&self.shared.info, word, &generation, me, t)? {
+                                Some(new) => Next::Install(new),
+                                None => Next::Remap,
+                            }
+                        }
+                    },
+                }
+            };
+            let generation = match next {
+                Next::Remap => open_latest(&self.shared)?,
+                Next::Install(g) => g,
+            };
+            let generation = Arc::new(generation);
+            match self.current.try_borrow_mut() {
+                Ok(mut c) => {
+                    *c = generation;
+                    local = None;
+                }
+                // A call from inside an operation's closure: use the new
+                // mapping for this call only.
+                Err(_) => local = Some(generation),
+            }
+        }
+    }
+
+    /// The generation this handle maps now.
+    pub(crate) fn mapped(&self) -> Arc<Generation> {
+        self.current.borrow().clone()
+    }
+}
+
+/// Opens the current generation named by the root (retrying if it moves
+/// on while being opened).
+fn open_latest(shared: &Shared) -> Result<Generation> {
+    let word = root::generation_word(&shared.root)?;
+    let mut last = None;
+    for _ in 0..200 {
+        // SYNC POINT: Acquire pairs with the Release store in `grow`.
+        let g = word.load(Ordering::Acquire);
+        if g == 0 && shared.info.flags & FLAG_ANON_GEN0 != 0 {
+            return Err(DictError::Corrupt {
+                what: "anonymous generation 0 cannot be reopened",
+                offset: 0,
+                value: 0,
+            });
+        }
+        match Generation::open(&shared.info.gen_name(g), g) {
+            Ok(generation) => return Ok(generation),
+            Err(e @ DictError::Shm(ShmError::NotFound { .. })) => {
+                if word.load(Ordering::Acquire) == g {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(DictError::Corrupt {
+        what: "generation",
+        offset: 0,
+        value: 0,
+    }))
+}
+
+/// Removes every name of the named dict `name`.
+pub(crate) fn unlink_all(name: &str) -> Result<()> {
+    let root = Segment::opener(name).kind(mproc_shm::SegmentKind::Dict).open()?;
+    let info = RootInfo::read(&root)?;
+    let last = root::current_generation(&root)?;
+    root::unlink_generations(&info, 0, last);
+    drop(root);
+    Segment::unlink(name)?;
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Repairs a shard whose lock holder died mid-operation, or whose bytes are
+//! inconsistent: rebuilds its free lists and counters from the arena and
+//! the buckets. Idempotent, so a recovery that is itself killed is redone
+//! by the next locker.
+//!
+//! 1. Walk the arena from its start to `bump`: every block has a header
+//!    (allocation writes it before moving `bump`). A bad header ends the
+//!    walk there.
+//! 2. Check every live bucket: it must name a live block found by the walk,
+//!    not named by another bucket, whose key hashes to this shard, this
+//!    tag, and which probing from its home reaches. Anything else becomes a
+//!    tombstone.
+//! 3. Every block no bucket names (an insert killed before it published, a
+//!    replace or remove killed before it freed) goes on its free list.
+//! 4. Recount entries, tombstones, live and free bytes.
+
+use std::sync::atomic::Ordering;
+
+use crate::block::BlockHeader;
+use crate::hash::hash_key;
+use crate::layout::ARENA_START;
+use crate::shard::{EMPTY, Shard, TOMB, is_live};
+use crate::Result;
+
+/// What a recovery found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Recovered {
+    /// Live entries kept.
+    pub(crate) entries: u64,
+    /// Blocks put back on free lists that were on none (leaks reclaimed).
+    pub(crate) reclaimed: u64,
+    /// Buckets turned into tombstones because they named nothing valid.
+    pub(crate) dropped: u64,
+}
+
+/// Repairs `shard` (its lock held).
+pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
+    let ctl = shard.ctl;
+    // 1. Walk.
+    let bump = ctl.bump.load(Ordering::Relaxed).clamp(ARENA_START, shard.arena_len()) & !7;
+    let mut blocks: Vec<(u64, BlockHeader)> = Vec::new();
+    let mut pos = ARENA_START;
+    while pos < bump {
+        match shard.header_at(pos) {
+            Ok(h) if pos + h.size <= bump => {
+                blocks.push((pos, h));
+                pos += h.size;
+            }
+            _ => break,
+        }
+    }
+    ctl.bump.store(pos, Ordering::Relaxed);
+    // Blocks that were on a free list before: to count reclaimed leaks.
+    let was_free: Vec<bool> = blocks.iter().map(|(_, h)| !h.live).collect();
+
+    // 2. Buckets.
+    let mut named = vec![false; blocks.len()];
+    let mut out = Recovered::default();
+    let mut tombstones = 0;
+    for idx in 0..shard.bucket_count() {
+        let bucket = shard.bucket(idx)?;
+        let word = bucket.load(Ordering::Relaxed);
+        if word == TOMB {
+            tombstones += 1;
+            continue;
+        }
+        if !is_live(word) {
+            continue;
+        }
+        let off = (word & 0xffff_ffff) * 8;
+        let keep = match blocks.binary_search_by_key(&off, |(o, _)| *o) {
+            Ok(i) if blocks[i].1.live && !named[i] && entry_belongs(shard, shard_mask, idx, word, off, &blocks[i].1)? => {
+                named[i] = true;
+                true
+            }
+            _ => false,
+        };
+        if keep {
+            out.entries += 1;
+        } else {
+            bucket.store(TOMB, Ordering::Release);
+            tombstones += 1;
+            out.dropped += 1;
+        }
+    }
+
+    // 3. Free lists, rebuilt from scratch.
+    for head in &ctl.heads {
+        head.store(0, Ordering::Relaxed);
+    }
+    let (mut live_bytes, mut free_bytes) = (0, 0);
+    for (i, (off, h)) in blocks.iter().enumerate() {
+        if named[i] {
+            live_bytes += h.size;
+            continue;
+        }
+        if !was_free[i] {
+            out.reclaimed += 1;
+        }
+        let head = &ctl.heads[usize::from(h.class)];
+        shard.arena_word(*off)?.store(BlockHeader::free(h.class), Ordering::Relaxed);
+        shard.arena_u32(*off + 8)?.store(head.load(Ordering::Relaxed), Ordering::Relaxed);
+        head.store((*off / 8) as u32, Ordering::Relaxed);
+        free_bytes += h.size;
+    }
+
+    // 4. Counters.
+    ctl.len.store(out.entries, Ordering::Relaxed);
+    ctl.tombstones.store(tombstones, Ordering::Relaxed);
+    ctl.live_bytes.store(live_bytes, Ordering::Relaxed);
+    ctl.free_bytes.store(free_bytes, Ordering::Relaxed);
+    Ok(out)
+}
+
+/// Whether the live entry in bucket `idx` really belongs there.
+fn entry_belongs(
+    shard: &Shard<'_>,
+    shard_mask: u64,
+    idx: u64,
+    word: u64,
+    off: u64,
+    hdr: &BlockHeader,
+) -> Result<bool> {
+    let Ok(key) = shard.key_of(off, hdr) else {
+        return Ok(false);
+    };
+    let hash = hash_key(key);
+    if hash & shard_mask != shard.index || hash >> 32 != word >> 32 {
+        return Ok(false);
+    }
+    // Reachable: no empty bucket between its home and it.
+    let mut i = shard.home(hash);
+    while i != idx {
+        if shard.bucket(i)?.load(Ordering::Relaxed) == EMPTY {
+            return Ok(false);
+        }
+        i = (i + 1) % shard.bucket_count();
+    }
+    Ok(true)
+}
+

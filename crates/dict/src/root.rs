@@ -1,0 +1,152 @@
+//! The root segment of a dict: what every handle opens first. It holds the
+//! current generation number (the one word every operation loads), the
+//! base name of the generation segments, and the options.
+//!
+//! Payload: `generation: AtomicU64` on its own line; then the base name's
+//! length (u64) and bytes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mproc_shm::{MAX_NAME_LEN, Segment, SegmentKind, ShmError};
+
+use crate::error::corrupt;
+use crate::layout::TableLayout;
+use crate::{DictError, Result};
+
+/// `params[0]` of a root segment.
+pub(crate) const ROOT_ROLE: u64 = 0x524f_4f54; // "ROOT"
+/// Payload bytes of a root segment.
+pub(crate) const ROOT_LEN: u64 = 64 + 8 + MAX_NAME_LEN as u64;
+const NAME_OFF: u64 = 64;
+/// Longest base name: room for `.g` and a 20-digit generation.
+pub(crate) const MAX_BASE_LEN: usize = MAX_NAME_LEN - 22;
+/// Flag: generation 0 is an anonymous segment (no name).
+pub(crate) const FLAG_ANON_GEN0: u64 = 1;
+
+/// What a root segment records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RootInfo {
+    /// Base of the generation segment names.
+    pub(crate) base: String,
+    /// Layout of generation 0 (limits and shard count hold for all).
+    pub(crate) first: TableLayout,
+    /// The memory cap, if any.
+    pub(crate) max_bytes: Option<u64>,
+    /// `FLAG_*` bits.
+    pub(crate) flags: u64,
+}
+
+impl RootInfo {
+    /// Header parameters.
+    fn params(&self) -> [u64; 8] {
+        [
+            ROOT_ROLE,
+            self.first.max_key,
+            self.first.max_value,
+            self.max_bytes.unwrap_or(0),
+            self.first.shard_bits.into(),
+            self.first.bucket_bits.into(),
+            self.first.arena_len,
+            self.flags,
+        ]
+    }
+
+    /// The name of generation `g`'s segment.
+    pub(crate) fn gen_name(&self, g: u64) -> String {
+        format!("{}.g{g}", self.base)
+    }
+
+    /// Creates the root segment (named, or anonymous if `name` is `None`).
+    pub(crate) fn create(&self, name: Option<&str>) -> Result<Segment> {
+        self.create_with(name, || Ok(()))
+    }
+
+    /// Creates the root segment and runs `more` before it becomes ready.
+    pub(crate) fn create_with(
+        &self,
+        name: Option<&str>,
+        more: impl FnOnce() -> Result<()>,
+    ) -> Result<Segment> {
+        if self.base.len() > MAX_BASE_LEN {
+            return Err(DictError::NameTooLong {
+                name: self.base.clone(),
+                max: MAX_BASE_LEN as u64,
+            });
+        }
+        let base = self.base.as_bytes();
+        let mut failure = None;
+        let builder = Segment::builder(SegmentKind::Dict, ROOT_LEN)
+            .params(self.params())
+            .init(|p| {
+                p.write_pod(NAME_OFF, &(base.len() as u64))?;
+                p.write_bytes(NAME_OFF + 8, base)?;
+                more().map_err(|e| {
+                    failure = Some(e);
+                    ShmError::Corrupt {
+                        field: "dict generation 0",
+                        value: 0,
+                    }
+                })
+            });
+        let made = match name {
+            Some(n) => builder.create(n),
+            None => builder.create_anonymous(),
+        };
+        made.map_err(|e| failure.take().unwrap_or(e.into()))
+    }
+
+    /// Reads and checks what an opened root segment records.
+    pub(crate) fn read(seg: &Segment) -> Result<RootInfo> {
+        let p = seg.header().params;
+        if p[0] != ROOT_ROLE {
+            return Err(corrupt("root role (not a dict's root segment)", 0, p[0]));
+        }
+        let small = |what, v: u64| u32::try_from(v).map_err(|_| corrupt(what, 0, v));
+        let first = TableLayout {
+            generation: 0,
+            shard_bits: small("shard_bits", p[4])?,
+            bucket_bits: small("bucket_bits", p[5])?,
+            arena_len: p[6],
+            max_key: p[1],
+            max_value: p[2],
+        };
+        first.validate()?;
+        let payload = seg.payload();
+        let len: u64 = payload.read_pod(NAME_OFF)?;
+        if len == 0 || len > MAX_BASE_LEN as u64 {
+            return Err(corrupt("root base name length", NAME_OFF, len));
+        }
+        let mut buf = vec![0u8; len as usize];
+        payload.read_bytes(NAME_OFF + 8, &mut buf)?;
+        let base = String::from_utf8(buf)
+            .ok()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+            .ok_or(corrupt("root base name", NAME_OFF + 8, len))?;
+        Ok(RootInfo {
+            base,
+            first,
+            max_bytes: (p[3] != 0).then_some(p[3]),
+            flags: p[7],
+        })
+    }
+}
+
+/// The current-generation word of a root segment.
+pub(crate) fn generation_word(seg: &Segment) -> Result<&AtomicU64> {
+    Ok(seg.payload().get::<AtomicU64>(0)?)
+}
+
+/// Removes the names of generations `first..=last+1` (the one past the
+/// last may be a half-made generation of a grower that died).
+pub(crate) fn unlink_generations(info: &RootInfo, first: u64, last: u64) {
+    for g in first.max(last.saturating_sub(64))..=last.saturating_add(1) {
+        // NotFound is the common case (a grower removed it already).
+        let _: std::result::Result<(), ShmError> = Segment::unlink(&info.gen_name(g));
+    }
+}
+
+/// Reads the current generation of an opened root.
+pub(crate) fn current_generation(seg: &Segment) -> Result<u64> {
+    // SYNC POINT: Acquire pairs with the Release store in `grow::publish`.
+    Ok(generation_word(seg)?.load(Ordering::Acquire))
+}
