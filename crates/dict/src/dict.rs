@@ -628,6 +628,8 @@ impl Dict {
                 live_bytes: g.ctl.live_bytes.load(Ordering::Relaxed),
                 free_bytes: g.ctl.free_bytes.load(Ordering::Relaxed),
                 unused_bytes: g.available() - g.ctl.free_bytes.load(Ordering::Relaxed).min(g.available()),
+                arena_bytes: l.arena_len - crate::layout::ARENA_START,
+                recoveries: g.ctl.recoveries.load(Ordering::Relaxed),
                 total_bytes: segment_len(l),
                 generation: l.generation,
                 shards: l.shards(),
@@ -640,6 +642,8 @@ impl Dict {
             total.live_bytes += p.live_bytes;
             total.free_bytes += p.free_bytes;
             total.unused_bytes += p.unused_bytes;
+            total.arena_bytes += p.arena_bytes;
+            total.recoveries += p.recoveries;
             // Shards may be read in two generations if the table grows
             // meanwhile: report the newest.
             if p.generation >= total.generation {

@@ -45,7 +45,9 @@ pub(crate) struct ShardCtl {
     pub(crate) live_bytes: AtomicU64,
     /// Bytes in free blocks.
     pub(crate) free_bytes: AtomicU64,
-    _pad: [AtomicU64; 3],
+    /// Times this shard was repaired after its lock holder died.
+    pub(crate) recoveries: AtomicU64,
+    _pad: [AtomicU64; 2],
     /// Free-list heads per size class: block unit offsets, 0 = empty.
     pub(crate) heads: [AtomicU32; CLASS_COUNT + 5],
 }

@@ -109,6 +109,7 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     ctl.tombstones.store(tombstones, Ordering::Relaxed);
     ctl.live_bytes.store(live_bytes, Ordering::Relaxed);
     ctl.free_bytes.store(free_bytes, Ordering::Relaxed);
+    ctl.recoveries.fetch_add(1, Ordering::Relaxed);
     Ok(out)
 }
 

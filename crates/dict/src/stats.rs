@@ -27,6 +27,11 @@ pub struct DictStats {
     pub free_bytes: u64,
     /// Arena bytes not handed out yet.
     pub unused_bytes: u64,
+    /// Arena bytes over all shards: `live + free + unused` when no block
+    /// is lost.
+    pub arena_bytes: u64,
+    /// Shard repairs after a lock holder died, in this generation.
+    pub recoveries: u64,
     /// Bytes of the current table segment, header included.
     pub total_bytes: u64,
     /// Generation number (0 until the first growth).

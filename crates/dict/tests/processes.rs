@@ -1,1 +1,299 @@
-fn main() {}
+//! Real processes: forked children share dicts (and values and arrays)
+//! with the parent. Run sequentially from a plain `main` (no test harness
+//! threads, so forking is safe); children do their work and leave through
+//! `exit_immediately`; every wait is bounded, and a watchdog process kills
+//! the whole run if it hangs.
+//!
+//! `MPROC_TORTURE_ROUNDS` sets the rounds of the crash loop (default 50;
+//! the torture size is 200).
+
+use std::time::{Duration, Instant};
+
+use mproc_dict::{Dict, DictOptions};
+use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
+
+const WATCHDOG: Duration = Duration::from_secs(150);
+
+/// Forks a child that runs `f` and exits with its status (101 if it
+/// panics).
+fn spawn(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: this test binary is single-threaded when it forks (no harness
+    // threads); the child runs `f` and leaves through `_exit`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let _ = mproc_sys::set_parent_death_signal(Some(Signal::Kill));
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+            exit_immediately(code)
+        }
+        ForkResult::Parent { child } => child,
+    }
+}
+
+/// Waits for every child, at most `limit`; kills them all past it.
+fn wait_all(pids: &[i32], limit: Duration) -> Vec<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    let mut out = vec![None; pids.len()];
+    while out.iter().any(Option::is_none) {
+        for (i, &pid) in pids.iter().enumerate() {
+            if out[i].is_none() {
+                out[i] = waitpid(pid, true).expect("waitpid");
+            }
+        }
+        if Instant::now() > deadline {
+            for &pid in pids {
+                let _ = kill(pid, Signal::Kill);
+                let _ = waitpid(pid, false);
+            }
+            panic!("children did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    out.into_iter().flatten().collect()
+}
+
+fn assert_all_ok(statuses: &[ExitStatus]) {
+    for s in statuses {
+        assert_eq!(*s, ExitStatus::Exited(0), "a child failed: {statuses:?}");
+    }
+}
+
+/// A forked process that kills this one if it runs past `limit`.
+fn watchdog(limit: Duration) -> i32 {
+    let parent = mproc_sys::getpid();
+    spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!("watchdog: the test run hung for {limit:?}, killing it");
+        let _ = kill(parent, Signal::Kill);
+        0
+    })
+}
+
+fn run(name: &str, test: fn()) {
+    let t = Instant::now();
+    eprint!("test {name} ... ");
+    test();
+    eprintln!("ok ({:.2?})", t.elapsed());
+}
+
+fn u64_of(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]))
+}
+
+fn disjoint_and_overlapping_inserts() {
+    let d = Dict::new(DictOptions::new().capacity(64)).unwrap();
+    let pids: Vec<i32> = (0u64..4)
+        .map(|p| {
+            let d = d.clone();
+            spawn(move || {
+                for j in 0u64..3000 {
+                    let k = (p * 1_000_000 + j).to_le_bytes();
+                    if d.insert(&k, &(p * 7 + j).to_le_bytes()).is_err() {
+                        return 1;
+                    }
+                    // Overlapping keys: every process writes its id.
+                    if d.insert(format!("o{j}").as_bytes(), &p.to_le_bytes()).is_err() {
+                        return 2;
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
+    assert_eq!(d.len().unwrap(), 4 * 3000 + 3000);
+    for p in 0u64..4 {
+        for j in 0u64..3000 {
+            let v = d.get(&(p * 1_000_000 + j).to_le_bytes()).unwrap().unwrap();
+            assert_eq!(u64_of(&v), p * 7 + j);
+        }
+    }
+    for j in 0u64..3000 {
+        let v = d.get(format!("o{j}").as_bytes()).unwrap().unwrap();
+        assert!(u64_of(&v) < 4);
+    }
+}
+
+fn update_counter_exact() {
+    const PER: u64 = 100_000;
+    let d = Dict::new(DictOptions::new()).unwrap();
+    let pids: Vec<i32> = (0..4)
+        .map(|p: u64| {
+            let d = d.clone();
+            spawn(move || {
+                for i in 0..PER {
+                    // One key everybody hammers, one per process.
+                    let r = d.update(b"total", |v| Some((v.map_or(0, u64_of) + 1).to_le_bytes()));
+                    let s = d.update(&p.to_le_bytes(), |v| Some((v.map_or(0, u64_of) + 1).to_le_bytes()));
+                    if r.is_err() || s.is_err() {
+                        return 1;
+                    }
+                    if i % 10_000 == 0 && d.get(b"total").ok().flatten().is_none() {
+                        return 2;
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(90)));
+    assert_eq!(u64_of(&d.get(b"total").unwrap().unwrap()), 4 * PER);
+    for p in 0u64..4 {
+        assert_eq!(u64_of(&d.get(&p.to_le_bytes()).unwrap().unwrap()), PER);
+    }
+}
+
+fn growth_while_others_read_and_write() {
+    let d = Dict::new(DictOptions::new().capacity(1)).unwrap();
+    for k in 0u64..100 {
+        d.insert(&k.to_le_bytes(), &(k * 3).to_le_bytes()).unwrap();
+    }
+    let mut pids = Vec::new();
+    for w in 0u64..2 {
+        let d = d.clone();
+        // Writers: many new keys with growing values: the table grows
+        // many times.
+        pids.push(spawn(move || {
+            for j in 0u64..4000 {
+                let k = (1_000 + w * 100_000 + j).to_le_bytes();
+                if d.insert(&k, &vec![w as u8; (j % 300) as usize]).is_err() {
+                    return 1;
+                }
+            }
+            0
+        }));
+    }
+    for _ in 0..2 {
+        let d = d.clone();
+        // Readers and updaters of the first keys, all through growth.
+        pids.push(spawn(move || {
+            for round in 0..300u64 {
+                for k in 0u64..100 {
+                    match d.get(&k.to_le_bytes()) {
+                        Ok(Some(v)) if u64_of(&v) % 3 == 0 => {}
+                        _ => return 3,
+                    }
+                }
+                if d.update(&(round % 100).to_le_bytes(), |v| Some((v.map_or(0, u64_of) + 3).to_le_bytes())).is_err() {
+                    return 4;
+                }
+            }
+            0
+        }));
+    }
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(90)));
+    assert_eq!(d.len().unwrap(), 100 + 2 * 4000);
+    let s = d.stats().unwrap();
+    assert!(s.generation >= 5, "{s:?}");
+    let bumps: u64 = (0u64..100).map(|k| u64_of(&d.get(&k.to_le_bytes()).unwrap().unwrap()) - k * 3).sum();
+    assert_eq!(bumps, 2 * 300 * 3);
+}
+
+/// A value the crash loop writes: self-describing, so that a torn or
+/// foreign value is caught.
+fn crash_value(key: u64, nonce: u64) -> Vec<u8> {
+    let len = 16 + (nonce % 700) as usize;
+    let mut v = Vec::with_capacity(len);
+    v.extend_from_slice(&key.to_le_bytes());
+    v.extend_from_slice(&nonce.to_le_bytes());
+    v.extend((16..len).map(|i| (key as usize ^ nonce as usize ^ i) as u8));
+    v
+}
+
+fn crash_value_ok(key: u64, v: &[u8]) -> bool {
+    v.len() >= 16 && u64_of(&v[..8]) == key && crash_value(key, u64_of(&v[8..16])) == v
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn crash_loop() {
+    let rounds: u64 = std::env::var("MPROC_TORTURE_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut d = Dict::new(DictOptions::new().capacity(1)).unwrap();
+    let mut recoveries_seen = 0;
+    let mut last_recoveries = 0;
+    for round in 0..rounds {
+        if round % 10 == 0 {
+            // A fresh tiny dict now and then, so kills land in growth too.
+            d = Dict::new(DictOptions::new().capacity(1)).unwrap();
+            last_recoveries = 0;
+        }
+        let seed = rng.next() | 1;
+        let child = {
+            let d = d.clone();
+            spawn(move || {
+                let mut r = Rng(seed);
+                loop {
+                    let key = r.next() % 300;
+                    let k = key.to_le_bytes();
+                    let nonce = r.next();
+                    let ok = match r.next() % 4 {
+                        0 | 1 => d.insert(&k, &crash_value(key, nonce)).is_ok(),
+                        2 => d.remove(&k).is_ok(),
+                        _ => d
+                            .update(&k, |cur| match cur {
+                                Some(_) if nonce % 3 == 0 => None,
+                                _ => Some(crash_value(key, nonce)),
+                            })
+                            .is_ok(),
+                    };
+                    if !ok {
+                        return 1;
+                    }
+                }
+            })
+        };
+        let delay = Duration::from_micros(200 + rng.next() % 3000);
+        std::thread::sleep(delay);
+        kill(child, Signal::Kill).unwrap();
+        let status = waitpid(child, false).unwrap();
+        assert_eq!(status, Some(ExitStatus::Signaled(9)), "the writer failed on its own");
+
+        // Everything works, every value is complete, len is exact, and no
+        // arena byte is lost.
+        let items = d.items().unwrap();
+        for (k, v) in &items {
+            assert!(crash_value_ok(u64_of(k), v), "round {round}: torn value for {k:?}");
+        }
+        assert_eq!(d.len().unwrap(), items.len(), "round {round}");
+        let mut present = 0;
+        for key in 0u64..300 {
+            if let Some(v) = d.get(&key.to_le_bytes()).unwrap() {
+                assert!(crash_value_ok(key, &v));
+                present += 1;
+            }
+        }
+        assert_eq!(present, items.len());
+        let s = d.stats().unwrap();
+        assert_eq!(s.entries as usize, items.len());
+        assert_eq!(s.live_bytes + s.free_bytes + s.unused_bytes, s.arena_bytes, "round {round}: {s:?}");
+        if s.recoveries > last_recoveries {
+            recoveries_seen += 1;
+        }
+        last_recoveries = s.recoveries;
+        // And the dict still takes writes.
+        d.insert(b"after", &round.to_le_bytes()).unwrap();
+        assert!(d.remove(b"after").unwrap().is_some());
+    }
+    eprint!("({rounds} rounds, recovery ran after {recoveries_seen}) ");
+}
+
+fn main() {
+    let dog = watchdog(WATCHDOG);
+    run("disjoint_and_overlapping_inserts", disjoint_and_overlapping_inserts);
+    run("update_counter_exact", update_counter_exact);
+    run("growth_while_others_read_and_write", growth_while_others_read_and_write);
+    run("crash_loop", crash_loop);
+    let _ = kill(dog, Signal::Kill);
+    let _ = waitpid(dog, false);
+}
