@@ -16,8 +16,11 @@ use anyhow::Result;
 use clap::Parser;
 
 fn main() -> Result<()> {
-    // A child started by a spawn-start measurement re-executes this binary:
-    // it must do nothing but leave.
+    // A child started with the spawn start method re-executes this binary:
+    // `init` runs its work and exits there. Before anything else, no thread.
+    mproc_process::init();
+    // The process-start floor re-executes this binary with this argument: it
+    // must do nothing but leave.
     if std::env::args().nth(1).as_deref() == Some(harness::spawn_noop::NOOP_ARG) {
         return Ok(());
     }

@@ -1,7 +1,12 @@
 //! mproc's own side of each scenario. A scenario whose mproc crate is not in
 //! this build yet gets a row saying so, never a silent gap.
 
-use crate::harness::context::System;
+mod dict;
+mod process;
+
+use mproc_process::StartMethod;
+
+use crate::harness::context::{Ctx, System};
 use crate::report::model::Role;
 
 fn pending<'a>(name: &str, what: &str) -> System<'a> {
@@ -40,8 +45,10 @@ pub(crate) fn lock_systems<'a>() -> Vec<System<'a>> {
 }
 
 /// mproc's systems in the dict scenario.
-pub(crate) fn dict_systems<'a>(_two: bool) -> Vec<System<'a>> {
-    vec![pending("mproc Dict", "mproc-dict")]
+pub(crate) fn dict_systems<'a>(two: bool) -> Vec<System<'a>> {
+    vec![System::new("mproc Dict", Role::Mproc, move |c: &Ctx| {
+        dict::ops(c.profile.dict_keys, c.profile.repeats, two)
+    })]
 }
 
 /// mproc's systems in the pool scenario.
@@ -51,5 +58,17 @@ pub(crate) fn pool_systems<'a>(_workers: usize) -> Vec<System<'a>> {
 
 /// mproc's systems in the process scenario.
 pub(crate) fn process_systems<'a>() -> Vec<System<'a>> {
-    vec![pending("mproc Process", "mproc-process")]
+    vec![System::new("mproc Process", Role::Mproc, |c: &Ctx| {
+        let p = &c.profile;
+        Ok(vec![
+            (
+                "fork".into(),
+                process::start_join_runs(StartMethod::Fork, p.process_starts, p.repeats)?,
+            ),
+            (
+                "spawn".into(),
+                process::start_join_runs(StartMethod::Spawn, p.process_starts, p.repeats)?,
+            ),
+        ])
+    })]
 }
