@@ -29,6 +29,7 @@ mod rlimit;
 mod shm_fd;
 mod signal;
 mod subreaper;
+mod thread_id;
 
 pub use at_exit::at_exit;
 pub use cpu_count::{affinity_cpu_count, online_cpu_count};
@@ -48,3 +49,4 @@ pub use shm_fd::{
 };
 pub use signal::Signal;
 pub use subreaper::set_child_subreaper;
+pub use thread_id::{gettid, gettid_cached, thread_is_alive, thread_start_time};

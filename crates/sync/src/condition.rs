@@ -1,0 +1,461 @@
+//! [`RawCondition`] and [`Condition`]: Python's `multiprocessing.Condition`,
+//! over its own robust lock.
+
+use std::time::{Duration, Instant};
+
+use crate::loom::atomic::{AtomicU32, Ordering};
+use crate::tag::{check_tag, tag};
+use crate::{LockGuard, LockResult, OwnerDied, RawLock, Result, WaitOutcome, WaitWord};
+
+const CONDITION_TAG: u32 = tag(b"COND");
+
+/// Whether a timed wait on a [`RawCondition`] returned because its timeout
+/// passed (std's `WaitTimeoutResult`).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let cond = mproc_sync::RawCondition::new();
+/// let g = cond.lock().unwrap();
+/// let (_g, r) = cond.wait_timeout(g, Duration::from_millis(1)).unwrap();
+/// assert!(r.timed_out());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the wait ended by its timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let cond = mproc_sync::RawCondition::new();
+    /// # let g = cond.lock().unwrap();
+    /// let (_g, r) = cond.wait_timeout(g, std::time::Duration::ZERO).unwrap();
+    /// assert!(r.timed_out());
+    /// ```
+    pub fn timed_out(self) -> bool {
+        self.0
+    }
+}
+
+/// A process-shared condition variable with its own [`RawLock`], 32 bytes
+/// `#[repr(C)]`: the lock, a [`WaitWord`] holding a notification sequence
+/// number, a tag.
+///
+/// A waiter reads the sequence number while it holds the lock, releases the
+/// lock, and sleeps until the number changes; `notify` bumps it and wakes.
+/// So a notification that follows a state change made under the lock is
+/// never missed. As with every condition variable, a wait may end without a
+/// matching notification (and `notify(n)` may wake more than `n`): re-check
+/// the condition, or use [`wait_while`](Self::wait_while).
+///
+/// If the lock's holder died, re-acquiring it after a wait reports
+/// `Err(OwnerDied(..))` like [`RawLock::lock`].
+///
+/// # Examples
+///
+/// ```
+/// let heap = mproc_shm::HeapRegion::new(64);
+/// let cond = mproc_sync::RawCondition::init_in_place(&heap.region(), 0).unwrap();
+/// let g = cond.lock().unwrap();
+/// cond.notify_all(); // nobody waits: no system call
+/// drop(g);
+/// ```
+#[repr(C, align(8))]
+pub struct RawCondition {
+    lock: RawLock,
+    seq: WaitWord,
+    tag: AtomicU32,
+    _reserved: AtomicU32,
+}
+
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::size_of::<RawCondition>() == 32);
+
+// SAFETY: repr(C) of ShmSafe parts (RawLock, WaitWord, atomics): no
+// padding, any bit pattern is a valid value, no pointers, no Drop.
+#[cfg(not(loom))]
+unsafe impl mproc_shm::ShmSafe for RawCondition {}
+
+impl RawCondition {
+    /// Bytes a `RawCondition` occupies in a region.
+    pub const SIZE: u64 = 32;
+
+    /// A condition with an unlocked lock (for memory that is not a
+    /// segment: tests, loom).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// assert!(!cond.raw_lock().is_locked());
+    /// ```
+    pub fn new() -> RawCondition {
+        RawCondition {
+            lock: RawLock::new(),
+            seq: WaitWord::new(0),
+            tag: AtomicU32::new(CONDITION_TAG),
+            _reserved: AtomicU32::new(0),
+        }
+    }
+
+    /// Writes a condition at `offset` in `region` and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let heap = mproc_shm::HeapRegion::new(32);
+    /// assert!(mproc_sync::RawCondition::init_in_place(&heap.region(), 0).is_ok());
+    /// ```
+    #[cfg(not(loom))]
+    pub fn init_in_place<'a>(
+        region: &mproc_shm::Region<'a>,
+        offset: u64,
+    ) -> Result<&'a RawCondition> {
+        let cond = region.get::<RawCondition>(offset)?;
+        RawLock::init_in_place(region, offset)?;
+        cond.seq.value().store(0, Ordering::Relaxed);
+        cond.tag.store(CONDITION_TAG, Ordering::Relaxed);
+        Ok(cond)
+    }
+
+    /// The condition at `offset` in `region`, after checking its bytes (and
+    /// its lock's).
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Shm`](crate::SyncError::Shm),
+    /// [`SyncError::Corrupt`](crate::SyncError::Corrupt).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let heap = mproc_shm::HeapRegion::new(32);
+    /// assert!(mproc_sync::RawCondition::attach(&heap.region(), 0).is_err());
+    /// ```
+    #[cfg(not(loom))]
+    pub fn attach<'a>(region: &mproc_shm::Region<'a>, offset: u64) -> Result<&'a RawCondition> {
+        let cond = region.get::<RawCondition>(offset)?;
+        check_tag(
+            "condition",
+            offset,
+            cond.tag.load(Ordering::Relaxed),
+            CONDITION_TAG,
+        )?;
+        cond.lock.validate(offset)?;
+        Ok(cond)
+    }
+
+    /// The condition's lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let _g = cond.raw_lock().lock().unwrap();
+    /// ```
+    pub fn raw_lock(&self) -> &RawLock {
+        &self.lock
+    }
+
+    /// Acquires the condition's lock (see [`RawLock::lock`]).
+    ///
+    /// # Errors
+    ///
+    /// `Err(OwnerDied(guard))` if a holder died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// assert!(cond.lock().is_ok());
+    /// ```
+    pub fn lock(&self) -> LockResult<LockGuard<'_>> {
+        self.lock.lock()
+    }
+
+    /// Releases the lock held by `guard`, sleeps until notified, and
+    /// re-acquires the lock.
+    ///
+    /// # Errors
+    ///
+    /// `Err(OwnerDied(guard))` if the lock's holder died while this waiter
+    /// slept (the guard holds the lock again).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` holds another lock than this condition's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let ready = AtomicBool::new(false);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let _g = cond.lock().unwrap();
+    ///         ready.store(true, Ordering::Relaxed);
+    ///         cond.notify_all();
+    ///     });
+    ///     let mut g = cond.lock().unwrap();
+    ///     while !ready.load(Ordering::Relaxed) {
+    ///         g = cond.wait(g).unwrap();
+    ///     }
+    /// });
+    /// ```
+    pub fn wait<'a>(&'a self, guard: LockGuard<'a>) -> LockResult<LockGuard<'a>> {
+        match self.wait_until(guard, None) {
+            Ok((g, _)) => Ok(g),
+            Err(OwnerDied((g, _))) => Err(OwnerDied(g)),
+        }
+    }
+
+    /// [`wait`](Self::wait), for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let g = cond.lock().unwrap();
+    /// let (g, r) = cond.wait_timeout(g, std::time::Duration::from_millis(2)).unwrap();
+    /// assert!(r.timed_out() && g.is_consistent());
+    /// ```
+    pub fn wait_timeout<'a>(
+        &'a self,
+        guard: LockGuard<'a>,
+        timeout: Duration,
+    ) -> LockResult<(LockGuard<'a>, WaitTimeoutResult)> {
+        self.wait_until(guard, Instant::now().checked_add(timeout))
+    }
+
+    /// [`wait`](Self::wait), until `deadline` (`None`: no limit).
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let g = cond.lock().unwrap();
+    /// let (_g, r) = cond.wait_until(g, Some(std::time::Instant::now())).unwrap();
+    /// assert!(r.timed_out());
+    /// ```
+    pub fn wait_until<'a>(
+        &'a self,
+        guard: LockGuard<'a>,
+        deadline: Option<Instant>,
+    ) -> LockResult<(LockGuard<'a>, WaitTimeoutResult)> {
+        assert!(
+            std::ptr::eq(guard.raw(), &self.lock),
+            "Condition::wait with a guard of another lock"
+        );
+        // Read while holding the lock: a notify that follows a state change
+        // made under the lock bumps it after this read.
+        let seq = self.seq.value().load(Ordering::Relaxed);
+        let lock = guard.unlock_into_raw();
+        let outcome = self.seq.wait_while(seq, deadline);
+        let timed_out = WaitTimeoutResult(outcome == WaitOutcome::TimedOut);
+        match lock.lock() {
+            Ok(g) => Ok((g, timed_out)),
+            Err(OwnerDied(g)) => Err(OwnerDied((g, timed_out))),
+        }
+    }
+
+    /// Waits while `condition()` holds (std's `wait_while`; Python's
+    /// `wait_for(p)` is `wait_while(guard, || !p())`). Checks first, so
+    /// returns at once if it does not hold.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let g = cond.lock().unwrap();
+    /// let g = cond.wait_while(g, || false).unwrap();
+    /// drop(g);
+    /// ```
+    pub fn wait_while<'a>(
+        &'a self,
+        guard: LockGuard<'a>,
+        mut condition: impl FnMut() -> bool,
+    ) -> LockResult<LockGuard<'a>> {
+        let mut guard = guard;
+        while condition() {
+            guard = self.wait(guard)?;
+        }
+        Ok(guard)
+    }
+
+    /// [`wait_while`](Self::wait_while) for at most `timeout`; the result
+    /// says whether it gave up with the condition still holding.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait`](Self::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// let g = cond.lock().unwrap();
+    /// let (_g, r) = cond.wait_timeout_while(g, std::time::Duration::from_millis(2), || true).unwrap();
+    /// assert!(r.timed_out());
+    /// ```
+    pub fn wait_timeout_while<'a>(
+        &'a self,
+        guard: LockGuard<'a>,
+        timeout: Duration,
+        mut condition: impl FnMut() -> bool,
+    ) -> LockResult<(LockGuard<'a>, WaitTimeoutResult)> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut guard = guard;
+        loop {
+            if !condition() {
+                return Ok((guard, WaitTimeoutResult(false)));
+            }
+            let (g, r) = self.wait_until(guard, deadline)?;
+            guard = g;
+            if r.timed_out() {
+                let still = condition();
+                return Ok((guard, WaitTimeoutResult(still)));
+            }
+        }
+    }
+
+    /// Wakes up to `n` waiters (Python's `notify(n)`). Call it holding the
+    /// lock, after changing the state the waiters test.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = mproc_sync::RawCondition::new();
+    /// cond.notify(1);
+    /// ```
+    pub fn notify(&self, n: u32) {
+        // Release: a waiter that sees the new number (Acquire in
+        // `wait_while`) also sees what the notifier wrote before; the lock
+        // orders the protected state itself.
+        self.seq.value().fetch_add(1, Ordering::Release);
+        self.seq.wake_n(n);
+    }
+
+    /// Wakes every waiter, in every process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// mproc_sync::RawCondition::new().notify_all();
+    /// ```
+    pub fn notify_all(&self) {
+        self.seq.value().fetch_add(1, Ordering::Release);
+        self.seq.wake_all();
+    }
+}
+
+#[cfg(not(loom))]
+impl Default for RawCondition {
+    fn default() -> RawCondition {
+        RawCondition::new()
+    }
+}
+
+impl std::fmt::Debug for RawCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawCondition")
+            .field("lock", &self.lock)
+            .field("waiters", &self.seq.waiters())
+            .finish()
+    }
+}
+
+/// Python's `multiprocessing.Condition` in its own segment, with its own
+/// robust lock (see [`RawCondition`], to which it dereferences).
+///
+/// # Examples
+///
+/// ```
+/// let cond = mproc_sync::Condition::create("doc-cond").unwrap();
+/// let same = mproc_sync::Condition::open("doc-cond").unwrap();
+/// let g = same.lock().unwrap();
+/// cond.notify(1);
+/// drop(g);
+/// ```
+#[cfg(not(loom))]
+pub struct Condition {
+    shared: crate::shared::Shared<RawCondition>,
+}
+
+#[cfg(not(loom))]
+impl Condition {
+    /// A condition in an anonymous segment shared with children forked
+    /// later.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Shm`](crate::SyncError::Shm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_sync::Condition::new().is_ok());
+    /// ```
+    pub fn new() -> Result<Condition> {
+        Condition::from_segment(Condition::builder().create_anonymous()?)
+    }
+
+    /// A condition in a new named segment.
+    ///
+    /// # Errors
+    ///
+    /// [`SyncError::Shm`](crate::SyncError::Shm).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_sync::Condition::create("doc-cond-create").is_ok());
+    /// ```
+    pub fn create(name: &str) -> Result<Condition> {
+        Condition::from_segment(Condition::builder().create(name)?)
+    }
+
+    fn builder() -> mproc_shm::SegmentBuilder<'static> {
+        crate::shared::builder(mproc_shm::SegmentKind::Condition, 64, [0; 8], |p| {
+            RawCondition::init_in_place(p, 0).map(drop)
+        })
+    }
+}
+
+#[cfg(not(loom))]
+crate::shared::handle_common!(Condition, RawCondition, Condition, |_| Ok(()));

@@ -1,0 +1,112 @@
+//! [`LockGuard`]: proof of holding a [`RawLock`]; unlocks on drop.
+
+use std::marker::PhantomData;
+
+use crate::RawLock;
+
+/// Holds a [`RawLock`] (of a [`Lock`](crate::Lock), a
+/// [`Condition`](crate::Condition), or an embedded one) until dropped.
+///
+/// Not `Send`: the lock word names the thread that holds it, and a waiter
+/// that finds that thread gone recovers the lock.
+///
+/// # Examples
+///
+/// ```
+/// let lock = mproc_sync::Lock::new().unwrap();
+/// let guard = lock.lock().unwrap();
+/// assert!(guard.is_consistent());
+/// drop(guard); // unlocks
+/// assert!(!lock.is_locked());
+/// ```
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a RawLock,
+    died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<'a> LockGuard<'a> {
+    /// # Safety
+    ///
+    /// The calling thread holds `lock`, and from now on only this guard
+    /// releases it.
+    pub(crate) unsafe fn new(lock: &'a RawLock, died: bool) -> LockGuard<'a> {
+        LockGuard {
+            lock,
+            died,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether the data is vouched for: false after a holder died, until
+    /// [`make_consistent`](Self::make_consistent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = mproc_sync::RawLock::new();
+    /// assert!(lock.lock().unwrap().is_consistent());
+    /// ```
+    pub fn is_consistent(&self) -> bool {
+        !self.died
+    }
+
+    /// Declares the protected data repaired after a holder's death: later
+    /// lockers get `Ok` again. Without it, every later locker is told
+    /// `OwnerDied` too (the lock itself keeps working either way).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = mproc_sync::RawLock::new();
+    /// let mut g = lock.lock().unwrap();
+    /// g.make_consistent(); // harmless when nothing died
+    /// assert!(g.is_consistent());
+    /// ```
+    pub fn make_consistent(&mut self) {
+        if self.died {
+            // SAFETY: this guard proves the calling thread holds the lock.
+            unsafe { self.lock.make_consistent() };
+            self.died = false;
+        }
+    }
+
+    /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = mproc_sync::RawLock::new();
+    /// let g = lock.lock().unwrap();
+    /// assert!(std::ptr::eq(g.raw(), &lock));
+    /// ```
+    pub fn raw(&self) -> &'a RawLock {
+        self.lock
+    }
+
+    /// Releases the lock and hands back the lock it held (for
+    /// [`Condition`](crate::Condition), which re-acquires it).
+    pub(crate) fn unlock_into_raw(self) -> &'a RawLock {
+        let lock = self.lock;
+        std::mem::drop(self);
+        lock
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard proves the calling thread holds the lock, and it
+        // is dropped only once.
+        unsafe { self.lock.unlock() };
+    }
+}
+
+impl std::fmt::Debug for LockGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("consistent", &!self.died)
+            .finish()
+    }
+}

@@ -1,0 +1,232 @@
+//! Every primitive between threads of one process: the same futexes and
+//! state machines processes use, easy to run and debug.
+#![cfg(not(loom))]
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mproc_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, OwnerDied, RLock, Semaphore,
+    SyncError, TryLockError,
+};
+
+const SECS_10: Duration = Duration::from_secs(10);
+
+#[test]
+fn lock_excludes_threads() {
+    let lock = Lock::new().unwrap();
+    let counter = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..20_000 {
+                    let _g = lock.lock().unwrap();
+                    // A non-atomic increment: lost updates if exclusion fails.
+                    let v = counter.load(Ordering::Relaxed);
+                    counter.store(v + 1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.load(Ordering::Relaxed), 80_000);
+    assert!(!lock.is_locked());
+}
+
+#[test]
+fn holder_thread_exit_is_owner_death() {
+    let m = Mutex::new(0u64).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut g = m.lock().unwrap();
+            *g = 41; // half-done update, then the thread ends holding the lock
+            std::mem::forget(g);
+        });
+    });
+    let start = Instant::now();
+    let mut g = match m.lock() {
+        Err(OwnerDied(g)) => g,
+        Ok(_) => panic!("a dead holder was not reported"),
+    };
+    assert!(start.elapsed() < Duration::from_millis(100), "{:?}", start.elapsed());
+    assert_eq!(*g, 41);
+    *g = 42;
+    drop(g);
+    // Not made consistent: the next locker is told too.
+    let mut g = m.lock().unwrap_err().into_inner();
+    g.make_consistent();
+    drop(g);
+    assert_eq!(*m.lock().unwrap(), 42);
+}
+
+#[test]
+fn try_lock_and_timeout() {
+    let lock = Lock::new().unwrap();
+    let g = lock.lock().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            assert!(matches!(lock.try_lock(), Err(TryLockError::WouldBlock)));
+            let start = Instant::now();
+            let r = lock.lock_timeout(Duration::from_millis(30));
+            assert!(matches!(r, Err(TryLockError::TimedOut { timeout }) if timeout == Duration::from_millis(30)));
+            let took = start.elapsed();
+            assert!(took >= Duration::from_millis(30) && took < Duration::from_millis(300), "{took:?}");
+        });
+    });
+    drop(g);
+    assert!(lock.try_lock().is_ok());
+}
+
+#[test]
+fn rlock_is_reentrant_per_thread() {
+    let r = RLock::new().unwrap();
+    let counter = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..10_000 {
+                    let _a = r.lock().unwrap();
+                    let _b = r.lock().unwrap();
+                    let v = counter.load(Ordering::Relaxed);
+                    counter.store(v + 1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.load(Ordering::Relaxed), 30_000);
+    // Outer guard dropped first: still held until the inner one drops.
+    let a = r.lock().unwrap();
+    let b = r.lock().unwrap();
+    drop(a);
+    assert!(r.is_locked());
+    assert!(std::thread::scope(|s| s.spawn(|| r.try_lock().is_err()).join().unwrap()));
+    drop(b);
+    assert!(!r.is_locked());
+}
+
+#[test]
+fn semaphore_bounds_concurrency() {
+    let sem = BoundedSemaphore::new(2).unwrap();
+    let inside = AtomicU32::new(0);
+    let most = AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..2_000 {
+                    sem.acquire();
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    sem.release().unwrap();
+                }
+            });
+        }
+    });
+    assert!(most.load(Ordering::SeqCst) <= 2);
+    assert_eq!(sem.value(), 2);
+    assert!(matches!(sem.release(), Err(SyncError::ReleasedTooMany { bound: 2 })));
+    let plain = Semaphore::new(0).unwrap();
+    assert!(!plain.acquire_timeout(Duration::from_millis(5)));
+    plain.release_n(2).unwrap();
+    assert!(plain.try_acquire() && plain.try_acquire() && !plain.try_acquire());
+}
+
+#[test]
+fn condition_hands_items_over() {
+    let cond = Condition::new().unwrap();
+    let queued = AtomicU64::new(0);
+    let total = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 1..=1000u64 {
+                let g = cond.lock().unwrap();
+                let g = cond.wait_while(g, || queued.load(Ordering::Relaxed) != 0).unwrap();
+                queued.store(i, Ordering::Relaxed);
+                cond.notify_all();
+                drop(g);
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..1000 {
+                let g = cond.lock().unwrap();
+                let (g, r) = cond
+                    .wait_timeout_while(g, SECS_10, || queued.load(Ordering::Relaxed) == 0)
+                    .unwrap();
+                assert!(!r.timed_out());
+                total.fetch_add(queued.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+                cond.notify_all();
+                drop(g);
+            }
+        });
+    });
+    assert_eq!(total.load(Ordering::Relaxed), 1000 * 1001 / 2);
+}
+
+#[test]
+fn event_wakes_every_thread() {
+    let ev = Event::new().unwrap();
+    std::thread::scope(|s| {
+        let waiters: Vec<_> = (0..4).map(|_| s.spawn(|| ev.wait_timeout(SECS_10))).collect();
+        std::thread::sleep(Duration::from_millis(20));
+        ev.set();
+        for w in waiters {
+            assert!(w.join().unwrap());
+        }
+    });
+    ev.clear();
+    assert!(!ev.wait_timeout(Duration::from_millis(5)));
+}
+
+#[test]
+fn barrier_rounds_and_timeout() {
+    let b = Barrier::new(3).unwrap();
+    let masks: Vec<AtomicU32> = (0..200).map(|_| AtomicU32::new(0)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for m in &masks {
+                    let idx = b.wait_timeout(SECS_10).unwrap();
+                    m.fetch_or(1 << idx, Ordering::Relaxed);
+                }
+                b.leave().unwrap(); // done: its end is not a death
+            });
+        }
+    });
+    assert!(masks.iter().all(|m| m.load(Ordering::Relaxed) == 0b111));
+    // New threads take over: the barrier is not broken by the old ones.
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| b.wait_timeout(SECS_10).unwrap());
+        }
+    });
+    assert!(!b.broken());
+    let b = Barrier::new(3).unwrap();
+    // One party times out: it and the other waiter see a broken barrier.
+    std::thread::scope(|s| {
+        let other = s.spawn(|| b.wait_timeout(SECS_10));
+        let start = Instant::now();
+        assert!(matches!(b.wait_timeout(Duration::from_millis(20)), Err(SyncError::BrokenBarrier { parties: 3 })));
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(matches!(other.join().unwrap(), Err(SyncError::BrokenBarrier { .. })));
+    });
+    assert!(b.broken());
+    b.reset().unwrap();
+    assert!(!b.broken());
+}
+
+/// A registered party (thread) that ends without arriving breaks the
+/// barrier for the others within the detection interval.
+#[test]
+fn barrier_party_death_breaks_it() {
+    let b = Barrier::new(2).unwrap();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Two rounds with the main thread, then the party ends.
+            b.wait_timeout(SECS_10).unwrap();
+        });
+        b.wait_timeout(SECS_10).unwrap();
+    });
+    let start = Instant::now();
+    let r = b.wait_timeout(SECS_10);
+    assert!(matches!(r, Err(SyncError::BrokenBarrier { parties: 2 })), "{r:?}");
+    assert!(start.elapsed() < Duration::from_millis(200), "{:?}", start.elapsed());
+}

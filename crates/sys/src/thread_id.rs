@@ -1,0 +1,171 @@
+//! Thread ids and thread liveness, for locks whose word names the thread
+//! that holds them.
+
+use std::cell::Cell;
+use std::io;
+use std::sync::Once;
+
+/// The calling thread's kernel thread id (`gettid`): unique among the
+/// live threads of the whole system (of one pid namespace), equal to the
+/// pid for a process's main thread.
+///
+/// # Examples
+///
+/// ```
+/// let main = mproc_sys::gettid();
+/// assert!(main > 0);
+/// let other = std::thread::spawn(mproc_sys::gettid).join().unwrap();
+/// assert_ne!(main, other);
+/// ```
+pub fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::gettid() }
+}
+
+thread_local! {
+    /// This thread's id, 0 until first asked for.
+    static CACHED_TID: Cell<i32> = const { Cell::new(0) };
+}
+static FORGET_IN_CHILD: Once = Once::new();
+
+/// Runs in the child of every `fork`, in its only thread: the one that
+/// called `fork`, whose cached id is the parent's.
+extern "C" fn forget_cached_tid() {
+    // `try_with`: never panics, even during thread teardown.
+    let _ = CACHED_TID.try_with(|c| c.set(0));
+}
+
+/// [`gettid`] without a system call after the first: the id is cached per
+/// thread, and the cache is cleared in a forked child by a `pthread_atfork`
+/// handler (registered by the first call).
+///
+/// # Examples
+///
+/// ```
+/// use mproc_sys::{fork, gettid, gettid_cached, waitpid, exit_immediately, ExitStatus, ForkResult};
+///
+/// assert_eq!(gettid_cached(), gettid());
+/// // SAFETY: the child only compares ids and calls `_exit`.
+/// match unsafe { fork() }.unwrap() {
+///     ForkResult::Child => exit_immediately(if gettid_cached() == gettid() { 0 } else { 1 }),
+///     ForkResult::Parent { child } => {
+///         assert_eq!(waitpid(child, false).unwrap(), Some(ExitStatus::Exited(0)));
+///     }
+/// }
+/// ```
+#[inline]
+pub fn gettid_cached() -> i32 {
+    let cached = CACHED_TID.with(Cell::get);
+    if cached != 0 {
+        return cached;
+    }
+    fill_cached_tid()
+}
+
+#[cold]
+fn fill_cached_tid() -> i32 {
+    FORGET_IN_CHILD.call_once(|| {
+        // SAFETY: the handler only writes a thread-local Cell (no locks, no
+        // allocation) and lives for the whole program.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forget_cached_tid));
+        }
+    });
+    let tid = gettid();
+    CACHED_TID.with(|c| c.set(tid));
+    tid
+}
+
+/// A thread's start time in clock ticks after boot (field 22 of
+/// `/proc/<tid>/stat`, which exists for every thread id, listed or not).
+///
+/// # Errors
+///
+/// `NotFound` if no thread has this id, `InvalidData` if its stat line
+/// cannot be parsed.
+///
+/// # Examples
+///
+/// ```
+/// let t = mproc_sys::thread_start_time(mproc_sys::gettid()).unwrap();
+/// assert!(t > 0 || t == 0);
+/// assert!(mproc_sys::thread_start_time(-1).is_err());
+/// ```
+pub fn thread_start_time(tid: i32) -> io::Result<u64> {
+    Ok(read_thread_stat(tid)?.1)
+}
+
+/// Whether thread `tid` is running: it exists, is not a zombie or dead, and
+/// (when `start_time` is given) started at that time, so that a reused id
+/// does not pass for the thread that held it.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_sys::{gettid, thread_is_alive, thread_start_time};
+/// let me = gettid();
+/// let start = thread_start_time(me).unwrap();
+/// assert!(thread_is_alive(me, Some(start)));
+/// assert!(thread_is_alive(me, None));
+/// assert!(!thread_is_alive(me, Some(start + 1)));
+/// assert!(!thread_is_alive(0, None));
+/// ```
+pub fn thread_is_alive(tid: i32, start_time: Option<u64>) -> bool {
+    match read_thread_stat(tid) {
+        Ok((state, start)) => {
+            !matches!(state, b'Z' | b'X' | b'x') && start_time.is_none_or(|s| s == start)
+        }
+        // A /proc we cannot read says nothing: only a missing entry is death.
+        Err(e) => e.kind() != io::ErrorKind::NotFound && e.kind() != io::ErrorKind::InvalidInput,
+    }
+}
+
+fn read_thread_stat(tid: i32) -> io::Result<(u8, u64)> {
+    if tid <= 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a thread id",
+        ));
+    }
+    let text = std::fs::read(format!("/proc/{tid}/stat"))?;
+    parse(&text)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unparsable /proc/<tid>/stat"))
+}
+
+/// `tid (comm) state ... starttime ...`, fields counted after the last `)`.
+fn parse(text: &[u8]) -> Option<(u8, u64)> {
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let state = *fields.next()?.as_bytes().first()?;
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_threads_are_visible_and_die() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(gettid()).unwrap();
+            done_rx.recv().unwrap();
+        });
+        let tid = rx.recv().unwrap();
+        let start = thread_start_time(tid).unwrap();
+        assert!(thread_is_alive(tid, Some(start)));
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
+        assert!(!thread_is_alive(tid, Some(start)));
+    }
+
+    #[test]
+    fn parses_state_and_start() {
+        let line = b"9 (a (b)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 19\n";
+        assert_eq!(parse(line), Some((b'S', 4242)));
+        assert_eq!(parse(b"9 (x) S 1"), None);
+    }
+}
