@@ -426,6 +426,16 @@ impl Dict {
         key: &[u8],
         f: impl FnOnce() -> V,
     ) -> Result<Vec<u8>> {
+        self.get_or_try_insert_with(key, || Ok(f()))
+    }
+
+    /// [`get_or_insert_with`](Dict::get_or_insert_with) whose `f` may fail
+    /// (nothing is inserted then).
+    pub(crate) fn get_or_try_insert_with<V: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce() -> Result<V>,
+    ) -> Result<Vec<u8>> {
         self.check_key(key)?;
         let h = hash_key(key);
         let mut f = Some(f);
@@ -437,8 +447,10 @@ impl Dict {
                 if let Probe::Found { off, hdr, .. } = probe {
                     return Ok(Step::Done(g.value_of(off, &hdr)?.to_vec()));
                 }
-                if made.is_none() {
-                    made = f.take().map(|f| f());
+                if made.is_none()
+                    && let Some(f) = f.take()
+                {
+                    made = Some(f()?);
                 }
                 let value = made.as_ref().map_or(&[][..], |v| v.as_ref());
                 self.check_value(value)?;

@@ -109,8 +109,4 @@ impl Generation {
         Table::new(self.seg.payload(), self.layout, current)
     }
 
-    /// Total bytes of the segment.
-    pub(crate) fn total_len(&self) -> u64 {
-        self.seg.header().total_len
-    }
 }

@@ -244,10 +244,6 @@ impl Handle {
         }
     }
 
-    /// The generation this handle maps now.
-    pub(crate) fn mapped(&self) -> Arc<Generation> {
-        self.current.borrow().clone()
-    }
 }
 
 /// Opens the current generation named by the root (retrying if it moves

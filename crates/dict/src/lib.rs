@@ -58,6 +58,7 @@
 //! assert_eq!(d.get(b"n").unwrap(), Some(2000u64.to_le_bytes().to_vec()));
 //! ```
 
+mod array;
 mod block;
 mod class;
 mod dict;
@@ -69,14 +70,20 @@ mod hash;
 mod identity;
 mod layout;
 mod options;
+mod pod_segment;
 mod recovery;
 mod root;
 mod shard;
 mod shard_lock;
 mod stats;
 mod table;
+mod typed;
+mod value;
 
+pub use array::{Array, ArrayGuard};
 pub use dict::Dict;
 pub use error::{DictError, Result};
 pub use options::{DEFAULT_CAPACITY, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN, DictOptions};
 pub use stats::DictStats;
+pub use typed::TypedDict;
+pub use value::{Value, ValueGuard};

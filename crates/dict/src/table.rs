@@ -71,10 +71,6 @@ impl<'a> Table<'a> {
         Shard::new(self.region, &self.layout, s)
     }
 
-    /// The shard a hash belongs to.
-    pub(crate) fn shard_of(&self, hash: u64) -> u64 {
-        hash & (self.layout.shards() - 1)
-    }
 
     /// Locks shard `s` for `me`. `Ok(None)`: this generation is no longer
     /// the current one (the caller remaps and retries).

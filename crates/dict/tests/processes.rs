@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use mproc_dict::{Dict, DictOptions};
+use mproc_dict::{Array, Dict, DictOptions, TypedDict, Value};
 use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
 
 const WATCHDOG: Duration = Duration::from_secs(150);
@@ -288,11 +288,72 @@ fn crash_loop() {
     eprint!("({rounds} rounds, recovery ran after {recoveries_seen}) ");
 }
 
+fn value_and_array_across_processes() {
+    let counter = Value::new(0u64).unwrap();
+    let slots = Array::<u64>::new(4).unwrap();
+    let named = Value::create("test-dict-proc-value", 1.0f64).unwrap();
+    let pids: Vec<i32> = (0..4usize)
+        .map(|p| {
+            let (counter, slots) = (&counter, &slots);
+            spawn(move || {
+                let Ok(v) = Value::<f64>::open("test-dict-proc-value") else {
+                    return 5;
+                };
+                for _ in 0..5000 {
+                    // Python's `with v.get_lock(): v.value += 1`.
+                    let Ok(mut g) = counter.lock() else { return 1 };
+                    *g += 1;
+                    drop(g);
+                    if slots.update(p, |x| x + 2).is_err() {
+                        return 2;
+                    }
+                }
+                if v.update(|x| x * 2.0).is_err() {
+                    return 3;
+                }
+                0
+            })
+        })
+        .collect();
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
+    assert_eq!(counter.get().unwrap(), 20_000);
+    assert_eq!(slots.to_vec().unwrap(), vec![10_000; 4]);
+    assert_eq!(named.get().unwrap(), 16.0);
+}
+
+fn typed_dict_across_processes() {
+    let d: TypedDict<String, Vec<u32>> = TypedDict::new(DictOptions::new()).unwrap();
+    let pids: Vec<i32> = (0..3u32)
+        .map(|p| {
+            let d = d.clone();
+            spawn(move || {
+                for i in 0..200u32 {
+                    let ok = d.update(&format!("k{}", i % 10), |v| {
+                        let mut v = v.cloned().unwrap_or_default();
+                        v.push(p);
+                        Some(v)
+                    });
+                    if ok.is_err() {
+                        return 1;
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
+    let total: usize = d.values().unwrap().iter().map(Vec::len).sum();
+    assert_eq!(total, 600);
+    assert_eq!(d.len().unwrap(), 10);
+}
+
 fn main() {
     let dog = watchdog(WATCHDOG);
     run("disjoint_and_overlapping_inserts", disjoint_and_overlapping_inserts);
     run("update_counter_exact", update_counter_exact);
     run("growth_while_others_read_and_write", growth_while_others_read_and_write);
+    run("value_and_array_across_processes", value_and_array_across_processes);
+    run("typed_dict_across_processes", typed_dict_across_processes);
     run("crash_loop", crash_loop);
     let _ = kill(dog, Signal::Kill);
     let _ = waitpid(dog, false);

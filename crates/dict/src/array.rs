@@ -1,0 +1,327 @@
+//! [`Array`]: a fixed-length array of plain data with a lock, Python's
+//! `multiprocessing.Array`.
+
+use std::ops::{Deref, DerefMut, Range};
+
+use bytemuck::Pod;
+use mproc_shm::SegmentKind;
+
+use crate::Result;
+use crate::pod_segment::{PodLock, PodSegment};
+
+const ARRAY_ROLE: u64 = 0x4152_5231; // "ARR1"
+
+/// `len` elements of `T` in shared memory with a robust lock: Python's
+/// `multiprocessing.Array(typecode, n)`, for any [`Pod`] type.
+///
+/// Element and range accessors take the lock for their own duration;
+/// [`lock`](Array::lock) holds it and gives the whole slice in place.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_dict::Array;
+///
+/// let a = Array::from_slice(&[1u32, 2, 3]).unwrap();
+/// a.set(0, 10).unwrap();
+/// assert_eq!(a.get(0).unwrap(), 10);
+/// assert_eq!(a.to_vec().unwrap(), vec![10, 2, 3]);
+/// a.lock().unwrap().iter_mut().for_each(|x| *x *= 2);
+/// assert_eq!(a.get_range(1..3).unwrap(), vec![4, 6]);
+/// ```
+#[derive(Debug)]
+pub struct Array<T> {
+    inner: PodSegment<T>,
+}
+
+/// [`Array::lock`]'s guard: the elements, in place, under the lock.
+///
+/// # Examples
+///
+/// ```
+/// let a = mproc_dict::Array::<u8>::new(3).unwrap();
+/// let mut g = a.lock().unwrap();
+/// g.copy_from_slice(&[1, 2, 3]);
+/// assert_eq!(g.len(), 3);
+/// assert!(!g.owner_died());
+/// ```
+pub struct ArrayGuard<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    lock: PodLock<'a>,
+}
+
+impl<T> ArrayGuard<'_, T> {
+    /// Whether the previous holder died holding the lock (elements may be
+    /// half written).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::<u8>::new(1).unwrap();
+    /// assert!(!a.lock().unwrap().owner_died());
+    /// ```
+    pub fn owner_died(&self) -> bool {
+        self.lock.owner_died
+    }
+}
+
+impl<T> Deref for ArrayGuard<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `ptr..ptr+len` is in bounds and aligned (checked by
+        // `data_ptr`), the segment outlives the guard, every bit pattern is
+        // a valid `T` (Pod), and the held lock excludes other writers.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl<T> DerefMut for ArrayGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as in `deref`; the held lock makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl<T: Pod> Array<T> {
+    /// A new anonymous array of `len` zeroed elements.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Shm`](crate::DictError::Shm) if the memory cannot be
+    /// had.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::<f64>::new(4).unwrap();
+    /// assert_eq!(a.to_vec().unwrap(), vec![0.0; 4]);
+    /// ```
+    pub fn new(len: usize) -> Result<Array<T>> {
+        Self::from_slice(&vec![T::zeroed(); len])
+    }
+
+    /// A new anonymous array holding a copy of `data`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Array::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::from_slice(&[1i8, -1]).unwrap();
+    /// assert_eq!(a.len(), 2);
+    /// ```
+    pub fn from_slice(data: &[T]) -> Result<Array<T>> {
+        Ok(Array {
+            inner: PodSegment::create(SegmentKind::Array, ARRAY_ROLE, None, data)?,
+        })
+    }
+
+    /// Creates a named array holding a copy of `data` (removed when this
+    /// handle drops).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Array::new), plus name errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::create("doc-array", &[1u64, 2]).unwrap();
+    /// let b = mproc_dict::Array::<u64>::open("doc-array").unwrap();
+    /// a.set(1, 5).unwrap();
+    /// assert_eq!(b.to_vec().unwrap(), vec![1, 5]);
+    /// ```
+    pub fn create(name: &str, data: &[T]) -> Result<Array<T>> {
+        Ok(Array {
+            inner: PodSegment::create(SegmentKind::Array, ARRAY_ROLE, Some(name), data)?,
+        })
+    }
+
+    /// Opens a named array.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::TypeMismatch`](crate::DictError::TypeMismatch), segment
+    /// errors, [`DictError::Corrupt`](crate::DictError::Corrupt) if the
+    /// recorded length does not fit the segment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Array::<u8>::open("doc-array-none").is_err());
+    /// ```
+    pub fn open(name: &str) -> Result<Array<T>> {
+        Ok(Array {
+            inner: PodSegment::open(SegmentKind::Array, ARRAY_ROLE, name)?,
+        })
+    }
+
+    /// The name, `None` if anonymous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Array::<u8>::new(1).unwrap().name().is_none());
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name()
+    }
+
+    /// Number of elements (Python's `len(arr)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Array::<u8>::new(7).unwrap().len(), 7);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.inner.len() as usize
+    }
+
+    /// Whether the array has no elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Array::<u8>::new(0).unwrap().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.inner.len() == 0
+    }
+
+    /// Element `i` (Python's `arr[i]`).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::IndexOutOfRange`](crate::DictError::IndexOutOfRange).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::from_slice(&[5u8]).unwrap();
+    /// assert_eq!(a.get(0).unwrap(), 5);
+    /// assert!(a.get(1).is_err());
+    /// ```
+    pub fn get(&self, i: usize) -> Result<T> {
+        let _held = self.inner.lock()?;
+        self.inner.read(i as u64)
+    }
+
+    /// Sets element `i` (Python's `arr[i] = x`).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Array::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::<u8>::new(1).unwrap();
+    /// a.set(0, 3).unwrap();
+    /// assert_eq!(a.get(0).unwrap(), 3);
+    /// ```
+    pub fn set(&self, i: usize, value: T) -> Result<()> {
+        let _held = self.inner.lock()?;
+        self.inner.write(i as u64, &value)
+    }
+
+    /// Replaces element `i` with `f(element)` under the lock; returns the
+    /// new element.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Array::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::from_slice(&[1u32]).unwrap();
+    /// assert_eq!(a.update(0, |x| x + 1).unwrap(), 2);
+    /// ```
+    pub fn update(&self, i: usize, f: impl FnOnce(T) -> T) -> Result<T> {
+        let _held = self.inner.lock()?;
+        let new = f(self.inner.read(i as u64)?);
+        self.inner.write(i as u64, &new)?;
+        Ok(new)
+    }
+
+    /// A copy of the elements in `range` (Python's `arr[a:b]`).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::IndexOutOfRange`](crate::DictError::IndexOutOfRange).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::from_slice(&[1u8, 2, 3]).unwrap();
+    /// assert_eq!(a.get_range(1..3).unwrap(), vec![2, 3]);
+    /// assert!(a.get_range(2..4).is_err());
+    /// ```
+    pub fn get_range(&self, range: Range<usize>) -> Result<Vec<T>> {
+        let mut out = vec![T::zeroed(); range.end.saturating_sub(range.start)];
+        let _held = self.inner.lock()?;
+        self.inner.read_into(range.start as u64, &mut out)?;
+        Ok(out)
+    }
+
+    /// Writes `data` starting at element `start` (Python's
+    /// `arr[a:a+len(data)] = data`).
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::IndexOutOfRange`](crate::DictError::IndexOutOfRange).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::<u8>::new(3).unwrap();
+    /// a.set_range(1, &[7, 8]).unwrap();
+    /// assert_eq!(a.to_vec().unwrap(), vec![0, 7, 8]);
+    /// ```
+    pub fn set_range(&self, start: usize, data: &[T]) -> Result<()> {
+        let _held = self.inner.lock()?;
+        self.inner.write_from(start as u64, data)
+    }
+
+    /// A copy of every element (Python's `arr[:]`).
+    ///
+    /// # Errors
+    ///
+    /// Only if this process's identity cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Array::from_slice(&[1u8]).unwrap().to_vec().unwrap(), vec![1]);
+    /// ```
+    pub fn to_vec(&self) -> Result<Vec<T>> {
+        self.get_range(0..self.len())
+    }
+
+    /// Holds the lock and gives the elements in place (Python's
+    /// `with arr.get_lock():`).
+    ///
+    /// # Errors
+    ///
+    /// Only if this process's identity cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Array::from_slice(&[1u8, 2]).unwrap();
+    /// let total: u32 = a.lock().unwrap().iter().map(|&x| u32::from(x)).sum();
+    /// assert_eq!(total, 3);
+    /// ```
+    pub fn lock(&self) -> Result<ArrayGuard<'_, T>> {
+        let lock = self.inner.lock()?;
+        Ok(ArrayGuard {
+            ptr: self.inner.data_ptr()?,
+            len: self.len(),
+            lock,
+        })
+    }
+}

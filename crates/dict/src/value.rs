@@ -1,0 +1,236 @@
+//! [`Value`]: one plain-data value with a lock, Python's
+//! `multiprocessing.Value`.
+
+use std::ops::{Deref, DerefMut};
+
+use bytemuck::Pod;
+use mproc_shm::SegmentKind;
+
+use crate::Result;
+use crate::pod_segment::{PodLock, PodSegment};
+
+const VALUE_ROLE: u64 = 0x5641_4c31; // "VAL1"
+
+/// A `T` in shared memory with a robust lock: Python's
+/// `multiprocessing.Value(typecode, v)`, for any [`Pod`] type.
+///
+/// [`get`](Value::get), [`set`](Value::set) and [`update`](Value::update)
+/// each take the lock; [`lock`](Value::lock) holds it for longer
+/// (`with v.get_lock(): v.value += 1`).
+///
+/// # Examples
+///
+/// ```
+/// use mproc_dict::Value;
+///
+/// let v = Value::new(10u64).unwrap();
+/// v.set(11).unwrap();
+/// assert_eq!(v.update(|x| x * 2).unwrap(), 22);
+/// {
+///     let mut guard = v.lock().unwrap();
+///     *guard += 1;
+/// }
+/// assert_eq!(v.get().unwrap(), 23);
+/// ```
+#[derive(Debug)]
+pub struct Value<T> {
+    inner: PodSegment<T>,
+}
+
+/// [`Value::lock`]'s guard: the value, borrowed in place under the lock.
+///
+/// # Examples
+///
+/// ```
+/// let v = mproc_dict::Value::new([0u8; 4]).unwrap();
+/// let mut g = v.lock().unwrap();
+/// g[1] = 9;
+/// assert!(!g.owner_died());
+/// drop(g);
+/// assert_eq!(v.get().unwrap(), [0, 9, 0, 0]);
+/// ```
+pub struct ValueGuard<'a, T> {
+    ptr: *mut T,
+    lock: PodLock<'a>,
+}
+
+impl<T> ValueGuard<'_, T> {
+    /// Whether the previous holder died holding the lock: the value may be
+    /// half written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = mproc_dict::Value::new(1u8).unwrap();
+    /// assert!(!v.lock().unwrap().owner_died());
+    /// ```
+    pub fn owner_died(&self) -> bool {
+        self.lock.owner_died
+    }
+}
+
+impl<T> Deref for ValueGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `ptr` is in bounds and aligned (checked by `data_ptr`),
+        // the segment outlives the guard, any bit pattern is a valid `T`
+        // (Pod), and the lock we hold excludes every other writer.
+        unsafe { &*self.ptr }
+    }
+}
+
+impl<T> DerefMut for ValueGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; the held lock makes this the only access.
+        unsafe { &mut *self.ptr }
+    }
+}
+
+impl<T: Pod> Value<T> {
+    /// A new anonymous value, shared with children forked afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Shm`](crate::DictError::Shm) if the memory cannot be
+    /// had, [`DictError::InvalidOption`](crate::DictError::InvalidOption)
+    /// for alignments over 64.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Value::new(1.5f64).unwrap().get().unwrap(), 1.5);
+    /// ```
+    pub fn new(initial: T) -> Result<Value<T>> {
+        Ok(Value {
+            inner: PodSegment::create(SegmentKind::Value, VALUE_ROLE, None, &[initial])?,
+        })
+    }
+
+    /// Creates a named value (removed when this handle drops).
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Value::new), plus name errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = mproc_dict::Value::create("doc-value", 5i32).unwrap();
+    /// let b = mproc_dict::Value::<i32>::open("doc-value").unwrap();
+    /// a.set(6).unwrap();
+    /// assert_eq!(b.get().unwrap(), 6);
+    /// ```
+    pub fn create(name: &str, initial: T) -> Result<Value<T>> {
+        Ok(Value {
+            inner: PodSegment::create(SegmentKind::Value, VALUE_ROLE, Some(name), &[initial])?,
+        })
+    }
+
+    /// Opens a named value.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::TypeMismatch`](crate::DictError::TypeMismatch) if it
+    /// holds a type of another size or alignment, and segment errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_dict::{DictError, Value};
+    /// let _a = Value::create("doc-value-mismatch", 5u32).unwrap();
+    /// let err = Value::<u64>::open("doc-value-mismatch").unwrap_err();
+    /// assert!(matches!(err, DictError::TypeMismatch { expected_size: 8, found_size: 4, .. }));
+    /// ```
+    pub fn open(name: &str) -> Result<Value<T>> {
+        Ok(Value {
+            inner: PodSegment::open(SegmentKind::Value, VALUE_ROLE, name)?,
+        })
+    }
+
+    /// The name, `None` if anonymous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_dict::Value::new(0u8).unwrap().name().is_none());
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name()
+    }
+
+    /// A copy of the value (Python's `v.value`).
+    ///
+    /// # Errors
+    ///
+    /// Only if this process's identity cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Value::new(3u16).unwrap().get().unwrap(), 3);
+    /// ```
+    pub fn get(&self) -> Result<T> {
+        let _held = self.inner.lock()?;
+        self.inner.read(0)
+    }
+
+    /// Replaces the value (Python's `v.value = x`).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Value::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = mproc_dict::Value::new(0u8).unwrap();
+    /// v.set(4).unwrap();
+    /// assert_eq!(v.get().unwrap(), 4);
+    /// ```
+    pub fn set(&self, value: T) -> Result<()> {
+        let _held = self.inner.lock()?;
+        self.inner.write(0, &value)
+    }
+
+    /// Replaces the value with `f(value)` under the lock; returns the new
+    /// value.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Value::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = mproc_dict::Value::new(1u32).unwrap();
+    /// assert_eq!(v.update(|x| x + 1).unwrap(), 2);
+    /// ```
+    pub fn update(&self, f: impl FnOnce(T) -> T) -> Result<T> {
+        let _held = self.inner.lock()?;
+        let new = f(self.inner.read(0)?);
+        self.inner.write(0, &new)?;
+        Ok(new)
+    }
+
+    /// Holds the lock and gives the value in place (Python's
+    /// `with v.get_lock():`).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Value::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = mproc_dict::Value::new(1u32).unwrap();
+    /// *v.lock().unwrap() += 41;
+    /// assert_eq!(v.get().unwrap(), 42);
+    /// ```
+    pub fn lock(&self) -> Result<ValueGuard<'_, T>> {
+        let lock = self.inner.lock()?;
+        Ok(ValueGuard {
+            ptr: self.inner.data_ptr()?,
+            lock,
+        })
+    }
+}
