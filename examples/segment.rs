@@ -3,7 +3,6 @@
 //!
 //! Run: `cargo run --release --example segment`
 
-
 use mproc::shm::{Segment, SegmentKind};
 use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
 
