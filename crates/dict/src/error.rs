@@ -27,6 +27,9 @@ pub enum DictError {
     /// Creating, opening or reading a segment failed.
     #[error(transparent)]
     Shm(#[from] ShmError),
+    /// A lock, event or other sync object failed (laid out, opened).
+    #[error(transparent)]
+    Sync(#[from] mproc_sync::SyncError),
     /// A key is longer than the dict's `max_key_len`.
     #[error("key of {len} bytes is over the limit of {max}")]
     KeyTooLarge {

@@ -101,11 +101,10 @@ pub(crate) fn grow(
     info: &RootInfo,
     current: &AtomicU64,
     old: &Generation,
-    me: u64,
     t: Trigger,
 ) -> Result<Option<Generation>> {
     let table = old.table(current)?;
-    let Some(guards) = table.lock_all(me)? else {
+    let Some(guards) = table.lock_all()? else {
         return Ok(None);
     };
     let usage = guards.iter().map(|g| g.usage()).collect::<Result<Vec<_>>>()?;

@@ -17,7 +17,7 @@ use crate::layout::TableLayout;
 use crate::root::{self, FLAG_ANON_GEN0, RootInfo};
 use crate::shard::NoRoom;
 use crate::table::ShardGuard;
-use crate::{DictError, DictOptions, Result, identity};
+use crate::{DictError, DictOptions, Result};
 
 /// What an operation did in one attempt.
 pub(crate) enum Step<R> {
@@ -144,7 +144,6 @@ impl Handle {
                 (root, gen0)
             }
         };
-        identity::current()?;
         Ok(Handle {
             shared: Arc::new(Shared {
                 root,
@@ -196,7 +195,6 @@ impl Handle {
         pick: impl Fn(&TableLayout) -> u64,
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
-        let me = identity::current()?;
         let word = self.generation_word()?;
         let mut local: Option<Arc<Generation>> = None;
         loop {
@@ -207,7 +205,7 @@ impl Handle {
                 };
                 let table = generation.table(word)?;
                 let s = pick(&generation.layout);
-                match table.lock(s, me)? {
+                match table.lock(s)? {
                     None => Next::Remap,
                     Some(guard) => match op(&guard, &generation.layout)? {
                         Step::Done(r) => return Ok(r),
@@ -219,7 +217,7 @@ impl Handle {
                                 why,
                                 available,
                             };
-                            match grow(&self.shared.info, word, &generation, me, t)? {
+                            match grow(&self.shared.info, word, &generation, t)? {
                                 Some(new) => Next::Install(new),
                                 None => Next::Remap,
                             }

@@ -16,7 +16,7 @@ use mproc_shm::ShmSafe;
 
 use crate::class::CLASS_COUNT;
 use crate::error::corrupt;
-use crate::shard_lock::RawShardLock;
+use mproc_sync::RawLock;
 use crate::{DictError, Result};
 
 /// `params[0]` of a table segment.
@@ -33,8 +33,10 @@ pub(crate) const ARENA_START: u64 = 8;
 /// One shard's control block.
 #[repr(C, align(64))]
 pub(crate) struct ShardCtl {
-    /// Guards everything of this shard (control, buckets, arena).
-    pub(crate) lock: RawShardLock,
+    /// Guards everything of this shard (control, buckets, arena): the sync
+    /// crate's robust lock, alone on its cache line.
+    pub(crate) lock: RawLock,
+    _lock_line: [AtomicU64; 6],
     /// Live entries.
     pub(crate) len: AtomicU64,
     /// Tombstoned buckets.
@@ -52,8 +54,8 @@ pub(crate) struct ShardCtl {
     pub(crate) heads: [AtomicU32; CLASS_COUNT + 5],
 }
 
-// SAFETY: repr(C), only atomics (any bit pattern valid), no pointers, no
-// Drop; all mutation is atomic.
+// SAFETY: repr(C), only atomics and a `RawLock` (itself ShmSafe: atomics,
+// any bit pattern valid), no pointers, no Drop; all mutation is atomic.
 unsafe impl ShmSafe for ShardCtl {}
 
 /// Bytes of one shard control block.

@@ -21,10 +21,9 @@
 //! worst blocks no bucket names; whoever next takes that shard's lock sees
 //! the holder dead and puts them back on the free lists.
 //!
-//! The shard lock is this crate's own small robust futex lock (owner = pid
-//! and start time; a waiter whose bounded wait times out checks whether the
-//! owner lives and takes the lock over if not): the sync crate's robust
-//! lock was not available when this crate was written.
+//! The shard lock is the sync crate's robust [`RawLock`](mproc_sync::RawLock),
+//! embedded in each shard's control block: when its holder dies, the next
+//! locker is told so, repairs the shard, then marks the lock consistent.
 //!
 //! # Examples
 //!
@@ -67,14 +66,12 @@ mod generation;
 mod grow;
 mod handle;
 mod hash;
-mod identity;
 mod layout;
 mod options;
 mod pod_segment;
 mod recovery;
 mod root;
 mod shard;
-mod shard_lock;
 mod stats;
 mod table;
 mod typed;

@@ -10,8 +10,9 @@ use bytemuck::Pod;
 use mproc_shm::{Region, Segment, SegmentKind};
 
 use crate::error::corrupt;
-use crate::shard_lock::{Acquired, RawShardLock};
-use crate::{DictError, Result, identity};
+use mproc_sync::{LockGuard, RawLock};
+
+use crate::{DictError, Result};
 
 /// Offset of the first element.
 const DATA_OFF: u64 = 64;
@@ -26,16 +27,10 @@ pub(crate) struct PodSegment<T> {
 
 /// The held lock of a [`PodSegment`]; unlocks on drop.
 pub(crate) struct PodLock<'a> {
-    lock: &'a RawShardLock,
+    _held: LockGuard<'a>,
     /// Whether the previous holder died holding it (the data may be half
     /// written).
     pub(crate) owner_died: bool,
-}
-
-impl Drop for PodLock<'_> {
-    fn drop(&mut self) {
-        self.lock.unlock();
-    }
 }
 
 fn type_params<T>() -> (u64, u64) {
@@ -61,12 +56,17 @@ impl<T: Pod> PodSegment<T> {
         )?;
         let builder = Segment::builder(kind, bytes)
             .params([role, size, align, len, 0, 0, 0, 0])
-            .init(|p| p.write_bytes(DATA_OFF, bytemuck::cast_slice(data)));
+            .init(|p| {
+                RawLock::init_in_place(&p, 0).map_err(|_| mproc_shm::ShmError::Corrupt {
+                    field: "value lock",
+                    value: 0,
+                })?;
+                p.write_bytes(DATA_OFF, bytemuck::cast_slice(data))
+            });
         let seg = match name {
             Some(n) => builder.create(n)?,
             None => builder.create_anonymous()?,
         };
-        identity::current()?;
         Ok(PodSegment {
             seg,
             len,
@@ -117,13 +117,18 @@ impl<T: Pod> PodSegment<T> {
         self.seg.payload()
     }
 
-    /// Takes the lock.
+    /// Takes the lock. A holder's death is reported once (the data cannot
+    /// be repaired here, so the lock is made consistent at once).
     pub(crate) fn lock(&self) -> Result<PodLock<'_>> {
-        let lock = self.payload().get::<RawShardLock>(0)?;
-        let how = lock.lock(identity::current()?);
+        let lock = RawLock::attach(&self.payload(), 0)?;
+        let (mut held, owner_died) = match lock.lock() {
+            Ok(g) => (g, false),
+            Err(died) => (died.into_inner(), true),
+        };
+        held.make_consistent();
         Ok(PodLock {
-            lock,
-            owner_died: how == Acquired::OwnerDied,
+            _held: held,
+            owner_died,
         })
     }
 

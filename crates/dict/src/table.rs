@@ -13,7 +13,7 @@ use crate::class::class_for;
 use crate::layout::{ARENA_START, TableLayout};
 use crate::recovery::{Recovered, recover};
 use crate::shard::{Probe, Shard};
-use crate::shard_lock::Acquired;
+use mproc_sync::{LockGuard, RawLock};
 use crate::{DictError, Result};
 
 /// One generation of the table, viewed in a region.
@@ -28,6 +28,7 @@ pub(crate) struct Table<'a> {
 /// A held shard lock; unlocks on drop.
 pub(crate) struct ShardGuard<'a> {
     shard: Shard<'a>,
+    _held: LockGuard<'a>,
     /// What recovery did when the lock was taken from a dead holder.
     pub(crate) recovered: Option<Recovered>,
 }
@@ -36,12 +37,6 @@ impl<'a> Deref for ShardGuard<'a> {
     type Target = Shard<'a>;
     fn deref(&self) -> &Shard<'a> {
         &self.shard
-    }
-}
-
-impl Drop for ShardGuard<'_> {
-    fn drop(&mut self) {
-        self.shard.ctl.lock.unlock();
     }
 }
 
@@ -61,6 +56,7 @@ impl<'a> Table<'a> {
     /// Lays a fresh (zeroed) table out.
     pub(crate) fn init(&self) -> Result<()> {
         for s in 0..self.layout.shards() {
+            RawLock::init_in_place(&self.region, self.layout.ctl_off(s))?;
             self.shard(s)?.ctl.bump.store(ARENA_START, Ordering::Relaxed);
         }
         Ok(())
@@ -72,18 +68,27 @@ impl<'a> Table<'a> {
     }
 
 
-    /// Locks shard `s` for `me`. `Ok(None)`: this generation is no longer
-    /// the current one (the caller remaps and retries).
-    pub(crate) fn lock(&self, s: u64, me: u64) -> Result<Option<ShardGuard<'a>>> {
+    /// Locks shard `s`, repairing it if its last holder died. `Ok(None)`:
+    /// this generation is no longer the current one (the caller remaps and
+    /// retries).
+    pub(crate) fn lock(&self, s: u64) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
-        let how = shard.ctl.lock.lock(me);
-        let mut guard = ShardGuard {
-            shard,
-            recovered: None,
+        let (mut held, died) = match shard.ctl.lock.lock() {
+            Ok(g) => (g, false),
+            Err(owner_died) => (owner_died.into_inner(), true),
         };
-        if how == Acquired::OwnerDied {
-            guard.recovered = Some(recover(&guard.shard, self.layout.shards() - 1)?);
+        let mut recovered = None;
+        if died {
+            // If this fails or we die here, the lock stays marked and the
+            // next locker repairs again (recovery is idempotent).
+            recovered = Some(recover(&shard, self.layout.shards() - 1)?);
+            held.make_consistent();
         }
+        let guard = ShardGuard {
+            shard,
+            _held: held,
+            recovered,
+        };
         // SYNC POINT: Acquire pairs with the Release store of a new
         // generation number in `grow::publish`, made while the grower held
         // every shard lock of this generation: seeing the old number here,
@@ -95,10 +100,10 @@ impl<'a> Table<'a> {
     }
 
     /// Locks every shard in order. `Ok(None)`: stale generation.
-    pub(crate) fn lock_all(&self, me: u64) -> Result<Option<Vec<ShardGuard<'a>>>> {
+    pub(crate) fn lock_all(&self) -> Result<Option<Vec<ShardGuard<'a>>>> {
         let mut guards = Vec::with_capacity(self.layout.shards() as usize);
         for s in 0..self.layout.shards() {
-            match self.lock(s, me)? {
+            match self.lock(s)? {
                 Some(g) => guards.push(g),
                 None => return Ok(None),
             }
