@@ -97,11 +97,6 @@ impl<'a> Records<'a> {
         Records { region, count }
     }
 
-    /// How many records there are.
-    pub(crate) fn count(&self) -> u32 {
-        self.count
-    }
-
     /// Record `i`.
     pub(crate) fn get(&self, i: u32) -> Result<Record<'a>> {
         let base = u64::from(i) * RECORD;

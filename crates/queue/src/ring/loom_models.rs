@@ -12,6 +12,13 @@ use super::spsc::{SpscReader, SpscWriter};
 use super::{RingError, claim_or_closed, close};
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 
+/// Runs a model with room for the yield loops of waiting threads.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.max_branches = 100_000;
+    b.check(f);
+}
+
 struct Shared {
     ring: LoomRing,
     closed: AtomicU32,
@@ -42,7 +49,7 @@ fn read_one<M: RingMemory>(mem: &M, pos: u64) -> u8 {
 
 #[test]
 fn loom_spsc_wraps_and_closes() {
-    loom::model(|| {
+    model(|| {
         let s = shared(2, false);
         let p = s.clone();
         let producer = thread::spawn(move || {
@@ -102,7 +109,7 @@ fn mpmc_push(s: &Shared, byte: u8, batch: u64) {
 
 #[test]
 fn loom_mpmc_two_producers_one_consumer_wrap() {
-    loom::model(|| {
+    model(|| {
         let s = shared(2, true);
         let producers: Vec<_> = [1u8, 2]
             .into_iter()
@@ -140,7 +147,7 @@ fn loom_mpmc_two_producers_one_consumer_wrap() {
 
 #[test]
 fn loom_mpmc_one_producer_two_consumers_close() {
-    loom::model(|| {
+    model(|| {
         let s = shared(2, true);
         let taken = Arc::new(AtomicU64::new(0));
         let consumers: Vec<_> = (0..2)
@@ -176,7 +183,7 @@ fn loom_mpmc_one_producer_two_consumers_close() {
 
 #[test]
 fn loom_mpmc_two_producers_two_consumers_batches() {
-    loom::model(|| {
+    model(|| {
         let s = shared(2, true);
         // pushed: messages published; done: producers finished.
         let pushed = Arc::new(AtomicU64::new(0));

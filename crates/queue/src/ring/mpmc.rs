@@ -57,7 +57,7 @@ impl<M: RingMemory> MpmcWriter<M> {
     }
 
     /// The memory.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn mem(&self) -> &M {
         &self.mem
     }
@@ -173,7 +173,7 @@ impl<M: RingMemory> MpmcReader<M> {
     }
 
     /// The memory.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn mem(&self) -> &M {
         &self.mem
     }
@@ -223,15 +223,19 @@ impl<M: RingMemory> MpmcReader<M> {
                 let tail = mem.tail().load(Ordering::Acquire);
                 let ahead = distance(tail, head);
                 if ahead <= 0 {
-                    if ahead < 0 {
-                        return Err(RingError::Corrupt {
-                            field: "tail",
-                            value: tail,
-                        });
-                    }
+                    // Nothing reserved past the head (a tail older than the
+                    // head we read is a stale view of the same thing).
                     return Err(RingError::Empty);
                 }
                 if ahead as u64 > cap {
+                    // Legitimate only if the head moved while we were
+                    // away (a descheduled reader); with the head still
+                    // where it was, producers cannot be a lap ahead.
+                    let now = mem.head().load(Ordering::Acquire);
+                    if now != head {
+                        head = now;
+                        continue;
+                    }
                     return Err(RingError::Corrupt {
                         field: "tail",
                         value: tail,
@@ -298,12 +302,5 @@ impl<M: RingMemory> MpmcReader<M> {
                 Ordering::Relaxed,
             )
             .is_ok()
-    }
-
-    /// Messages reserved and not yet claimed, as seen now.
-    pub(crate) fn depth(&self) -> u64 {
-        let head = self.mem.head().load(Ordering::Acquire);
-        let tail = self.mem.tail().load(Ordering::Acquire);
-        (distance(tail, head).max(0) as u64).min(self.mem.capacity())
     }
 }

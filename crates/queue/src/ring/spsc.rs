@@ -31,7 +31,7 @@ impl<M: RingMemory> SpscWriter<M> {
     }
 
     /// The memory.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn mem(&self) -> &M {
         &self.mem
     }
@@ -98,7 +98,7 @@ impl<M: RingMemory> SpscReader<M> {
     }
 
     /// The memory.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn mem(&self) -> &M {
         &self.mem
     }
@@ -150,14 +150,5 @@ impl<M: RingMemory> SpscReader<M> {
         // SYNC POINT: Release pairs with the Acquire load of head in
         // `SpscWriter::try_reserve`: our reads of the slots are done.
         self.mem.head().store(self.head, Ordering::Release);
-    }
-
-    /// Messages published and not yet released, as last seen.
-    pub(crate) fn depth(&self) -> u64 {
-        self.mem
-            .tail()
-            .load(Ordering::Acquire)
-            .wrapping_sub(self.head)
-            .min(self.mem.capacity())
     }
 }

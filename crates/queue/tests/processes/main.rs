@@ -1,2 +1,440 @@
-//! Real-process tests (filled in below).
-fn main() {}
+//! Queues between real processes: ordering and loss under load, producers
+//! and consumers killed at random moments, `JoinableQueue::join`, a blocked
+//! consumer's CPU time.
+//!
+//! Sequential `main` (no libtest threads while forking); every wait is
+//! bounded and a watchdog kills the children and fails the run if a test
+//! hangs. `MPROC_QUEUE_STRESS=1` runs the bigger sizes.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mproc_queue::{JoinableQueue, Queue, QueueError, QueueOptions, SpscQueue, WaitStrategy};
+use mproc_sys::{Signal, kill};
+use support::{Shared, fork_child, rand_below, stress, wait_child, watchdog};
+
+fn main() {
+    let tests: &[(&str, fn())] = &[
+        ("mpmc_two_producers_two_consumers", mpmc_two_producers_two_consumers),
+        ("spsc_one_million_in_order", spsc_one_million_in_order),
+        ("producer_killed_at_random_moments", producer_killed_at_random_moments),
+        ("consumer_killed_holding_slot_mpmc", consumer_killed_holding_slot_mpmc),
+        ("consumer_killed_holding_slot_spsc", consumer_killed_holding_slot_spsc),
+        ("joinable_queue_join_waits_for_workers", joinable_queue_join_waits_for_workers),
+        ("named_queue_between_processes", named_queue_between_processes),
+        ("blocked_consumer_burns_no_cpu", blocked_consumer_burns_no_cpu),
+    ];
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let start = Instant::now();
+        watchdog::arm(name, Duration::from_secs(if stress() { 600 } else { 60 }));
+        let ok = std::panic::catch_unwind(test).is_ok();
+        watchdog::disarm();
+        support::kill_tracked();
+        println!(
+            "test {name} ... {} ({:.2?})",
+            if ok { "ok" } else { "FAILED" },
+            start.elapsed()
+        );
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    println!("\n{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// Message: producer id (u64), sequence number (u64).
+fn encode(id: u64, seq: u64) -> [u8; 16] {
+    let mut m = [0u8; 16];
+    m[..8].copy_from_slice(&id.to_le_bytes());
+    m[8..].copy_from_slice(&seq.to_le_bytes());
+    m
+}
+
+fn decode(m: &[u8]) -> (u64, u64) {
+    let id = u64::from_le_bytes(m[..8].try_into().unwrap());
+    let seq = u64::from_le_bytes(m[8..16].try_into().unwrap());
+    (id, seq)
+}
+
+fn mpmc_two_producers_two_consumers() {
+    let per: u64 = if stress() { 10_000_000 } else { 1_000_000 };
+    let q = Queue::new(QueueOptions::new().capacity(1024).slot_size(16)).unwrap();
+    // Shared: [0] errors, [1..3] per-consumer counts, then one bit per
+    // (producer, seq).
+    let words = 4 + 2 * per.div_ceil(64) as usize;
+    let shared = Shared::new(words);
+    let bit = |id: u64, seq: u64| (4 + (id * per + seq) / 64, (id * per + seq) % 64);
+    let mut consumers = Vec::new();
+    for c in 0..2u64 {
+        consumers.push(fork_child(|| {
+            let mut rx = q.consumer().unwrap();
+            let mut last = [None::<u64>; 2];
+            let mut buf = [0u8; 16];
+            let mut n = 0u64;
+            loop {
+                match rx.recv_into(&mut buf) {
+                    Ok(16) => {
+                        let (id, seq) = decode(&buf);
+                        if id > 1 || seq >= per || last[id as usize].is_some_and(|l| l >= seq) {
+                            eprintln!("consumer {c}: got {id}/{seq} after {:?}", last);
+                            shared.add(0, 1);
+                            continue;
+                        }
+                        last[id as usize] = Some(seq);
+                        let (w, b) = bit(id, seq);
+                        if shared.fetch_or(w as usize, 1 << b) & (1 << b) != 0 {
+                            shared.add(0, 1); // twice
+                        }
+                        n += 1;
+                    }
+                    Ok(len) => {
+                        eprintln!("consumer {c}: length {len}");
+                        shared.add(0, 1)
+                    }
+                    Err(QueueError::Disconnected { .. }) => break,
+                    Err(e) => {
+                        eprintln!("consumer {c}: {e}");
+                        shared.add(0, 1);
+                        break;
+                    }
+                }
+            }
+            shared.add(1 + c as usize, n);
+            0
+        }));
+    }
+    let producers: Vec<_> = (0..2u64)
+        .map(|id| {
+            fork_child(|| {
+                let mut tx = q.producer().unwrap();
+                for seq in 0..per {
+                    if tx.send(&encode(id, seq)).is_err() {
+                        return 1;
+                    }
+                }
+                0
+            })
+        })
+        .collect();
+    for p in producers {
+        assert_eq!(wait_child(p, Duration::from_secs(120)), 0, "producer failed");
+    }
+    for c in consumers {
+        assert_eq!(wait_child(c, Duration::from_secs(30)), 0, "consumer failed");
+    }
+    assert_eq!(shared.get(0), 0, "order/duplicate/garbage errors");
+    assert_eq!(shared.get(1) + shared.get(2), 2 * per, "none lost");
+    for id in 0..2 {
+        for seq in (0..per).step_by(997) {
+            let (w, b) = bit(id, seq);
+            assert_ne!(shared.get(w as usize) & (1 << b), 0, "message {id}/{seq} lost");
+        }
+    }
+    let full_words = (2 * per / 64) as usize;
+    assert!((4..4 + full_words).all(|w| shared.get(w) == u64::MAX), "every bit set");
+    println!("    consumers took {} and {}", shared.get(1), shared.get(2));
+}
+
+fn spsc_one_million_in_order() {
+    let n: u64 = if stress() { 10_000_000 } else { 1_000_000 };
+    let q = SpscQueue::new(QueueOptions::new().capacity(1024).slot_size(8)).unwrap();
+    let shared = Shared::new(2);
+    let consumer = fork_child(|| {
+        let mut rx = q.consumer().unwrap();
+        let mut expect = 0u64;
+        loop {
+            let r = rx.recv_batch(256, |m| {
+                let v = u64::from_le_bytes(m.try_into().unwrap_or([0xff; 8]));
+                if v != expect {
+                    shared.add(0, 1);
+                }
+                expect = v + 1;
+            });
+            match r {
+                Ok(_) => {}
+                Err(QueueError::Closed) => break,
+                Err(_) => {
+                    shared.add(0, 1);
+                    break;
+                }
+            }
+        }
+        shared.add(1, expect);
+        0
+    });
+    let mut tx = q.producer().unwrap();
+    let mut batch = [[0u8; 8]; 64];
+    let mut i = 0;
+    while i < n {
+        let k = (n - i).min(64) as usize;
+        for (j, b) in batch[..k].iter_mut().enumerate() {
+            *b = (i + j as u64).to_le_bytes();
+        }
+        tx.send_batch(&batch[..k]).unwrap();
+        i += k as u64;
+    }
+    tx.close();
+    assert_eq!(wait_child(consumer, Duration::from_secs(60)), 0);
+    assert_eq!(shared.get(0), 0, "out of order");
+    assert_eq!(shared.get(1), n, "all received");
+}
+
+fn producer_killed_at_random_moments() {
+    let rounds = if stress() { 1000 } else { 100 };
+    let mut abandoned_total = 0;
+    let mut worst = Duration::ZERO;
+    for round in 0..rounds {
+        let q = Queue::new(QueueOptions::new().capacity(8).slot_size(64)).unwrap();
+        let live_msgs = 2000u64;
+        // The victim loans, fills slowly and commits, forever.
+        let victim = fork_child(|| {
+            let mut tx = q.producer().unwrap();
+            let mut seq = 0u64;
+            loop {
+                let Ok(mut slot) = tx.loan() else { return 1 };
+                slot[..16].copy_from_slice(&encode(0, seq));
+                // Hold the loan for a while, so that kills often land here.
+                let hold = Instant::now() + Duration::from_micros(rand_below(50));
+                while Instant::now() < hold {
+                    std::hint::spin_loop();
+                }
+                if slot.commit(16).is_err() {
+                    return 1;
+                }
+                seq += 1;
+            }
+        });
+        let live = fork_child(|| {
+            let mut tx = q.producer().unwrap();
+            for seq in 0..live_msgs {
+                if tx.send(&encode(1, seq)).is_err() {
+                    return 1;
+                }
+                // Pace it, so that the queue is not always full and the
+                // victim spends its time holding loans.
+                let until = Instant::now() + Duration::from_micros(5);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            }
+            0
+        });
+        let mut rx = q.consumer().unwrap();
+        // Kill once the victim has delivered a random number of messages,
+        // after a random delay: it is then mostly holding a loan.
+        let kill_after = 1 + rand_below(50);
+        let kill_delay = Duration::from_micros(rand_below(60));
+        let mut next = [0u64; 2];
+        let mut killed_at = None;
+        let result = loop {
+            if next[0] == kill_after && killed_at.is_none() {
+                let until = Instant::now() + kill_delay;
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                kill(victim, Signal::Kill).unwrap();
+                killed_at = Some(Instant::now());
+            }
+            match rx.recv_timeout(Duration::from_secs(5)) {
+                Ok(m) => {
+                    let (id, seq) = decode(&m);
+                    assert_eq!(seq, next[id as usize], "round {round}: producer {id} in order, none lost");
+                    next[id as usize] += 1;
+                }
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            matches!(result, QueueError::Disconnected { peer: "producer" }),
+            "round {round}: ended with {result:?}"
+        );
+        assert_eq!(next[1], live_msgs, "round {round}: every live message");
+        let elapsed = killed_at.map(|t| t.elapsed()).unwrap_or_default();
+        worst = worst.max(elapsed);
+        let stats = rx.stats();
+        if std::env::var_os("DEBUG_KILL").is_some() {
+            println!("round {round}: victim sent {} (killed after {kill_after}), stats {stats:?}", next[0]);
+        }
+        assert!(stats.abandoned <= 1, "round {round}: at most the victim's slot");
+        abandoned_total += stats.abandoned;
+        wait_child(victim, Duration::from_secs(5));
+        assert_eq!(wait_child(live, Duration::from_secs(5)), 0);
+    }
+    println!("    {rounds} rounds, {abandoned_total} abandoned slots skipped, slowest end {worst:.2?}");
+    assert!(abandoned_total > 0, "some kill landed between loan and commit");
+}
+
+fn consumer_killed_holding_slot_mpmc() {
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(16)).unwrap();
+    let shared = Shared::new(3);
+    let mut tx = q.producer().unwrap();
+    tx.send(&encode(0, 0)).unwrap();
+    let holder = fork_child(|| {
+        let mut rx = q.consumer().unwrap();
+        let _slot = rx.recv_ref().unwrap();
+        shared.add(0, 1);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    kill(holder, Signal::Kill).unwrap();
+    let n = 1000u64;
+    let reader = fork_child(|| {
+        let mut rx = q.consumer().unwrap();
+        let mut buf = [0u8; 16];
+        let mut expect = 1;
+        loop {
+            match rx.recv_into(&mut buf) {
+                Ok(_) => {
+                    if decode(&buf).1 != expect {
+                        shared.add(1, 1);
+                    }
+                    expect += 1;
+                }
+                Err(QueueError::Closed) => break,
+                Err(_) => {
+                    shared.add(1, 1);
+                    break;
+                }
+            }
+        }
+        shared.add(2, expect - 1);
+        0
+    });
+    let start = Instant::now();
+    for seq in 1..=n {
+        tx.send_timeout(&encode(0, seq), Duration::from_secs(5)).expect("producers do not stall");
+    }
+    q.close();
+    assert_eq!(wait_child(reader, Duration::from_secs(10)), 0);
+    assert_eq!(shared.get(1), 0, "in order");
+    assert_eq!(shared.get(2), n, "everything but the dead consumer's message");
+    assert_eq!(q.stats().abandoned, 1);
+    println!("    {n} messages past a dead consumer's slot in {:.2?}", start.elapsed());
+}
+
+fn consumer_killed_holding_slot_spsc() {
+    let q = SpscQueue::new(QueueOptions::new().capacity(2).slot_size(8)).unwrap();
+    let shared = Shared::new(1);
+    let holder = fork_child(|| {
+        let mut rx = q.consumer().unwrap();
+        let _slot = rx.recv_ref().unwrap();
+        shared.add(0, 1);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut tx = q.producer().unwrap();
+    tx.send(b"held").unwrap();
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    kill(holder, Signal::Kill).unwrap();
+    let start = Instant::now();
+    let err = loop {
+        if let Err(e) = tx.send_timeout(b"more", Duration::from_secs(5)) {
+            break e;
+        }
+    };
+    assert!(matches!(err, QueueError::Disconnected { peer: "consumer" }), "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    wait_child(holder, Duration::from_secs(5));
+}
+
+fn joinable_queue_join_waits_for_workers() {
+    let q = JoinableQueue::new(QueueOptions::new().capacity(64).slot_size(8)).unwrap();
+    let shared = Shared::new(1);
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            fork_child(|| {
+                let mut rx = q.consumer().unwrap();
+                let mut buf = [0u8; 8];
+                loop {
+                    match rx.recv_into(&mut buf) {
+                        Ok(_) => {
+                            std::thread::sleep(Duration::from_millis(2));
+                            shared.add(0, 1);
+                            if q.task_done().is_err() {
+                                return 2;
+                            }
+                        }
+                        Err(QueueError::Closed) => return 0,
+                        Err(_) => return 1,
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut tx = q.producer().unwrap();
+    for i in 0..40u64 {
+        tx.send_pod(&i).unwrap();
+    }
+    let start = Instant::now();
+    q.join_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(shared.get(0), 40, "join returned only after every task was done");
+    assert_eq!(q.unfinished(), 0);
+    assert!(start.elapsed() >= Duration::from_millis(30), "two workers, 40 tasks of 2 ms");
+    assert!(matches!(q.task_done(), Err(QueueError::TaskDoneTooOften)));
+    q.close();
+    for w in workers {
+        assert_eq!(wait_child(w, Duration::from_secs(10)), 0);
+    }
+}
+
+fn named_queue_between_processes() {
+    let name = format!("test-named-{}", std::process::id());
+    let q = Queue::create(&name, QueueOptions::new().capacity(16).slot_size(32)).unwrap();
+    let child = fork_child(|| {
+        let other = Queue::open(&name).unwrap();
+        let mut tx = other.producer().unwrap();
+        for i in 0..100u32 {
+            tx.send_pod(&i).unwrap();
+        }
+        tx.close();
+        0
+    });
+    let mut rx = q.consumer().unwrap();
+    let mut got = 0;
+    loop {
+        match rx.recv_pod::<u32>() {
+            Ok(v) => {
+                assert_eq!(v, got);
+                got += 1;
+            }
+            Err(QueueError::Closed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(got, 100);
+    assert_eq!(wait_child(child, Duration::from_secs(10)), 0);
+}
+
+fn blocked_consumer_burns_no_cpu() {
+    let shared = Shared::new(2);
+    for (i, strategy) in [WaitStrategy::default(), WaitStrategy::Park].into_iter().enumerate() {
+        let q = Queue::new(QueueOptions::new().wait(strategy)).unwrap();
+        let _tx = q.producer().unwrap();
+        let child = fork_child(|| {
+            let mut rx = q.consumer().unwrap();
+            let before = mproc_sys::process_cpu_time();
+            let r = rx.recv_timeout(Duration::from_secs(1));
+            let spent = mproc_sys::process_cpu_time() - before;
+            shared.add(i, spent.as_micros() as u64);
+            i32::from(!matches!(r, Err(QueueError::Timeout { .. })))
+        });
+        assert_eq!(wait_child(child, Duration::from_secs(10)), 0);
+        let micros = shared.get(i);
+        println!("    {strategy:?}: {micros} us of CPU over 1 s blocked");
+        assert!(micros < 30_000, "{strategy:?} burned {micros} us");
+    }
+}

@@ -1,0 +1,615 @@
+//! [`Consumer`]: a registered receiving handle.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mproc_sys::ProcessId;
+
+use crate::atomics::Ordering;
+use crate::core::{QueueCore, current_process};
+use crate::records::Role;
+use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
+use crate::ring::mpmc::MpmcReader;
+use crate::ring::spsc::SpscReader;
+use crate::ring::{ClaimWords, RingError, Span, claim_or_closed};
+use crate::slot::SlotRef;
+use crate::wait::{Attempt, block};
+use crate::{QueueError, QueueStats, Result, WaitStrategy};
+
+pub(crate) enum Reader {
+    Spsc(SpscReader<RegionRing<'static>>),
+    Mpmc(MpmcReader<RegionRing<'static>>),
+}
+
+/// A consumer handle of a [`Queue`](crate::Queue),
+/// [`SpscQueue`](crate::SpscQueue) or [`JoinableQueue`](crate::JoinableQueue),
+/// registered in the queue's segment under the calling process.
+///
+/// `recv_into` and `recv_ref` allocate nothing; `recv` returns a `Vec`.
+/// After `close`, consumers drain the queue and then get
+/// [`Closed`](QueueError::Closed); if every producer died (or dropped its
+/// handle) without closing, they get
+/// [`Disconnected`](QueueError::Disconnected) once it is drained.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_queue::{Queue, QueueError, QueueOptions};
+///
+/// let q = Queue::new(QueueOptions::new()).unwrap();
+/// let mut rx = q.consumer().unwrap();
+/// let mut tx = q.producer().unwrap();
+/// tx.send(b"last").unwrap();
+/// q.close();
+/// assert_eq!(rx.recv().unwrap(), b"last");
+/// assert!(matches!(rx.recv(), Err(QueueError::Closed)));
+/// ```
+pub struct Consumer {
+    core: Arc<QueueCore>,
+    reader: Reader,
+    record: u32,
+    claim: ClaimWords<'static>,
+    wait: WaitStrategy,
+    me: ProcessId,
+    /// A claimed message not delivered yet (`recv_into` with a short
+    /// buffer, `poll`): delivered first.
+    pending: Option<(u64, usize)>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("record", &self.record)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a claimed slot holds.
+enum Slot {
+    Message(usize),
+    Skip,
+}
+
+impl Consumer {
+    /// Registers a consumer of `core` for the calling process.
+    pub(crate) fn attach(core: Arc<QueueCore>) -> Result<Consumer> {
+        let me = current_process()?;
+        let records = core.control.records;
+        let exclusive = !core.is_mpmc();
+        let record = records.attach(Role::Consumer, me, exclusive, |r| {
+            core.claim_obsolete(Role::Consumer, r.claim_end())
+        })?;
+        core.control.consumers_seen.store(1, Ordering::Release);
+        let claim = records.get(record)?.claim();
+        let reader = if core.is_mpmc() {
+            Reader::Mpmc(MpmcReader::new(core.ring))
+        } else {
+            Reader::Spsc(SpscReader::new(core.ring))
+        };
+        Ok(Consumer {
+            wait: core.wait,
+            core,
+            reader,
+            record,
+            claim,
+            me,
+            pending: None,
+        })
+    }
+
+    /// Sets this handle's wait strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions, WaitStrategy};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// rx.set_wait_strategy(WaitStrategy::Park);
+    /// assert_eq!(rx.wait_strategy(), WaitStrategy::Park);
+    /// ```
+    pub fn set_wait_strategy(&mut self, strategy: WaitStrategy) {
+        self.wait = strategy;
+    }
+
+    /// This handle's wait strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions, WaitStrategy};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// assert_eq!(q.consumer().unwrap().wait_strategy(), WaitStrategy::default());
+    /// ```
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait
+    }
+
+    #[inline]
+    fn try_claim_once(&mut self, max: u64, check: bool) -> Result<Attempt<Span>> {
+        loop {
+            let closed = self.core.control.closed;
+            let r = match &mut self.reader {
+                Reader::Spsc(r) => claim_or_closed(closed, || r.try_claim(max)),
+                Reader::Mpmc(r) => {
+                    let claim = self.claim;
+                    claim_or_closed(closed, || r.try_claim(max, Some(claim)))
+                }
+            };
+            return match r {
+                Ok(span) => Ok(Attempt::Ready(span)),
+                Err(RingError::Closed) => Err(QueueError::Closed),
+                Err(RingError::Corrupt { field, value }) => Err(QueueError::Corrupt { field, value }),
+                Err(RingError::Stalled { pos }) if check => {
+                    if self.abandon_if_dead(pos) {
+                        continue;
+                    }
+                    Ok(Attempt::Wait)
+                }
+                Err(RingError::Empty) if check => {
+                    if self.producers_gone() {
+                        // Anything a dead producer published is visible by
+                        // now: take it before reporting.
+                        return match self.try_claim_once(max, false)? {
+                            Attempt::Ready(span) => Ok(Attempt::Ready(span)),
+                            Attempt::Wait => Err(QueueError::Disconnected { peer: "producer" }),
+                        };
+                    }
+                    Ok(Attempt::Wait)
+                }
+                Err(_) => Ok(Attempt::Wait),
+            };
+        }
+    }
+
+    #[cold]
+    fn producers_gone(&self) -> bool {
+        let c = &self.core.control;
+        c.producers_seen.load(Ordering::Acquire) != 0 && c.records.alive(Role::Producer, self.me) == 0
+    }
+
+    /// Publishes stalled position `pos` as abandoned if every producer that
+    /// may hold it is dead.
+    #[cold]
+    fn abandon_if_dead(&self, pos: u64) -> bool {
+        let c = &self.core.control;
+        if let Reader::Mpmc(r) = &self.reader
+            && c.records.holders_dead(Role::Producer, pos, self.me)
+            && r.abandon(pos)
+        {
+            c.abandoned.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+        let Some(deadline) = wait else {
+            return match self.try_claim_once(max, false)? {
+                Attempt::Ready(span) => Ok(span),
+                Attempt::Wait => Err(QueueError::Empty),
+            };
+        };
+        let (strategy, waiter) = (self.wait, self.core.control.not_empty);
+        block(strategy, waiter, deadline, |check| self.try_claim_once(max, check))
+    }
+
+    /// What claimed slot `pos` holds.
+    #[inline]
+    fn slot(&self, pos: u64) -> Result<Slot> {
+        let len = match &self.reader {
+            Reader::Spsc(r) => r.message_len(pos),
+            Reader::Mpmc(r) => {
+                if r.is_tombstone(pos) {
+                    return Ok(Slot::Skip);
+                }
+                r.message_len(pos)
+            }
+        };
+        match len {
+            Ok(len) if len as u32 == CANCELLED_LEN => Ok(Slot::Skip),
+            Ok(len) => Ok(Slot::Message(len)),
+            Err(RingError::Corrupt { field, value }) => Err(QueueError::Corrupt { field, value }),
+            Err(_) => Err(QueueError::Corrupt {
+                field: "message length",
+                value: 0,
+            }),
+        }
+    }
+
+    /// Gives claimed slots back to the producers.
+    #[inline]
+    pub(crate) fn release(&mut self, span: Span) {
+        match &mut self.reader {
+            Reader::Spsc(r) => r.release(span.n),
+            Reader::Mpmc(r) => r.release(span),
+        }
+        self.core.control.not_full.notify(span.n as u32);
+    }
+
+    /// The next message, claimed: (position, length).
+    pub(crate) fn next(&mut self, wait: Option<Option<Instant>>) -> Result<(u64, usize)> {
+        if let Some(p) = self.pending.take() {
+            return Ok(p);
+        }
+        loop {
+            let span = self.claim(1, wait)?;
+            match self.slot(span.pos) {
+                Ok(Slot::Message(len)) => return Ok((span.pos, len)),
+                Ok(Slot::Skip) => self.release(span),
+                Err(e) => {
+                    self.release(span);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Payload pointer of claimed slot `pos`.
+    pub(crate) fn payload(&self, pos: u64) -> *const u8 {
+        self.core.ring.payload(pos)
+    }
+
+    /// Borrows the next message in place, waiting for one; the slot is
+    /// released when the [`SlotRef`] drops.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Closed`] once closed and drained,
+    /// [`QueueError::Disconnected`] once drained with every producer gone,
+    /// [`QueueError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send(b"in place").unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// let msg = rx.recv_ref().unwrap();
+    /// assert_eq!(&msg[..], b"in place");
+    /// ```
+    pub fn recv_ref(&mut self) -> Result<SlotRef<'_>> {
+        let (pos, len) = self.next(Some(None))?;
+        Ok(SlotRef::new(self, pos, len))
+    }
+
+    /// [`recv_ref`](Self::recv_ref) if a message is there now.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Empty`], and those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// assert!(matches!(rx.try_recv_ref(), Err(QueueError::Empty)));
+    /// ```
+    pub fn try_recv_ref(&mut self) -> Result<SlotRef<'_>> {
+        let (pos, len) = self.next(None)?;
+        Ok(SlotRef::new(self, pos, len))
+    }
+
+    /// [`recv_ref`](Self::recv_ref), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Timeout`], and those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// let err = rx.recv_ref_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, QueueError::Timeout { .. }));
+    /// ```
+    pub fn recv_ref_timeout(&mut self, timeout: Duration) -> Result<SlotRef<'_>> {
+        let (pos, len) = self.next(Some(Some(Instant::now() + timeout)))?;
+        Ok(SlotRef::new(self, pos, len))
+    }
+
+    fn recv_into_with(&mut self, buf: &mut [u8], wait: Option<Option<Instant>>) -> Result<usize> {
+        let (pos, len) = self.next(wait)?;
+        if len > buf.len() {
+            self.pending = Some((pos, len));
+            return Err(QueueError::BufferTooSmall {
+                len,
+                buf: buf.len(),
+            });
+        }
+        // SAFETY: the slot is claimed by this handle and len <= slot_size.
+        unsafe { self.core.ring.read(pos, len, |b| buf[..len].copy_from_slice(b)) };
+        self.release(Span { pos, n: 1 });
+        Ok(len)
+    }
+
+    /// Copies the next message into `buf`, waiting for one; returns its
+    /// length.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::BufferTooSmall`] (the message stays, delivered by the
+    /// next receive), and those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send(b"12345").unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// let mut small = [0u8; 2];
+    /// assert!(matches!(rx.recv_into(&mut small), Err(QueueError::BufferTooSmall { len: 5, buf: 2 })));
+    /// let mut buf = [0u8; 8];
+    /// let n = rx.recv_into(&mut buf).unwrap();
+    /// assert_eq!(&buf[..n], b"12345");
+    /// ```
+    pub fn recv_into(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.recv_into_with(buf, Some(None))
+    }
+
+    /// [`recv_into`](Self::recv_into) if a message is there now.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Empty`], and those of [`recv_into`](Self::recv_into).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// assert!(matches!(rx.try_recv_into(&mut [0; 4]), Err(QueueError::Empty)));
+    /// ```
+    pub fn try_recv_into(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.recv_into_with(buf, None)
+    }
+
+    /// Receives the next message as a new `Vec`, waiting for one.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send(b"v").unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"v");
+    /// ```
+    pub fn recv(&mut self) -> Result<Vec<u8>> {
+        Ok(self.recv_ref()?.to_vec())
+    }
+
+    /// [`recv`](Self::recv) if a message is there now.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Empty`], and those of [`recv`](Self::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// assert!(matches!(q.consumer().unwrap().try_recv(), Err(QueueError::Empty)));
+    /// ```
+    pub fn try_recv(&mut self) -> Result<Vec<u8>> {
+        Ok(self.try_recv_ref()?.to_vec())
+    }
+
+    /// [`recv`](Self::recv), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Timeout`], and those of [`recv`](Self::recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// assert!(q.consumer().unwrap().recv_timeout(Duration::from_millis(1)).is_err());
+    /// ```
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>> {
+        Ok(self.recv_ref_timeout(timeout)?.to_vec())
+    }
+
+    /// Waits up to `timeout` (`None`: without limit) for a message without
+    /// taking it; the next receive returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Closed`], [`QueueError::Disconnected`],
+    /// [`QueueError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// assert!(!rx.poll(Some(Duration::ZERO)).unwrap());
+    /// q.producer().unwrap().send(b"x").unwrap();
+    /// assert!(rx.poll(None).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), b"x");
+    /// ```
+    pub fn poll(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        if self.pending.is_some() {
+            return Ok(true);
+        }
+        let wait = match timeout {
+            Some(t) if t.is_zero() => None,
+            Some(t) => Some(Some(Instant::now() + t)),
+            None => Some(None),
+        };
+        match self.next(wait) {
+            Ok(p) => {
+                self.pending = Some(p);
+                Ok(true)
+            }
+            Err(QueueError::Empty | QueueError::Timeout { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn recv_batch_with(
+        &mut self,
+        max: usize,
+        wait: Option<Option<Instant>>,
+        mut f: impl FnMut(&[u8]),
+    ) -> Result<usize> {
+        if let Some((pos, len)) = self.pending.take() {
+            // SAFETY: claimed by this handle, len <= slot_size.
+            unsafe { self.core.ring.read(pos, len, &mut f) };
+            self.release(Span { pos, n: 1 });
+            return Ok(1);
+        }
+        loop {
+            let span = self.claim(max.max(1) as u64, wait)?;
+            let mut delivered = 0;
+            let mut failed = None;
+            for pos in span.positions() {
+                match self.slot(pos) {
+                    Ok(Slot::Message(len)) => {
+                        // SAFETY: claimed by this handle, len <= slot_size.
+                        unsafe { self.core.ring.read(pos, len, &mut f) };
+                        delivered += 1;
+                    }
+                    Ok(Slot::Skip) => {}
+                    Err(e) => failed = failed.or(Some(e)),
+                }
+            }
+            self.release(span);
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if delivered > 0 {
+                return Ok(delivered);
+            }
+        }
+    }
+
+    /// Hands up to `max` messages to `f` in place, waiting for at least
+    /// one, and releases them all with one index store (SPSC) or one claim
+    /// (MPMC); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// for i in 0..5u8 { tx.send(&[i]).unwrap(); }
+    /// let mut sum = 0;
+    /// let n = q.consumer().unwrap().recv_batch(10, |m| sum += m[0]).unwrap();
+    /// assert_eq!((n, sum), (5, 10));
+    /// ```
+    pub fn recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
+        self.recv_batch_with(max, Some(None), f)
+    }
+
+    /// [`recv_batch`](Self::recv_batch) without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Empty`], and those of [`recv_batch`](Self::recv_batch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let r = q.consumer().unwrap().try_recv_batch(4, |_| {});
+    /// assert!(matches!(r, Err(QueueError::Empty)));
+    /// ```
+    pub fn try_recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
+        self.recv_batch_with(max, None, f)
+    }
+
+    /// Receives a plain-data value sent with
+    /// [`send_pod`](crate::Producer::send_pod) (copied out).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Decode`] if the message's length is not `T`'s, and
+    /// those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send_pod(&7u64).unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv_pod::<u64>().unwrap(), 7);
+    /// ```
+    pub fn recv_pod<T: bytemuck::Pod>(&mut self) -> Result<T> {
+        let slot = self.recv_ref()?;
+        bytemuck::try_pod_read_unaligned(&slot).map_err(|e| QueueError::Decode {
+            len: slot.len(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Receives a value sent with
+    /// [`send_value`](crate::Producer::send_value), decoded with postcard.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Decode`], and those of [`recv_ref`](Self::recv_ref).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send_value(&vec![1u16, 2]).unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv_value::<Vec<u16>>().unwrap(), [1, 2]);
+    /// ```
+    pub fn recv_value<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
+        let slot = self.recv_ref()?;
+        postcard::from_bytes(&slot).map_err(|e| QueueError::Decode {
+            len: slot.len(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A snapshot of the queue's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// assert_eq!(q.consumer().unwrap().stats().consumers, 1);
+    /// ```
+    pub fn stats(&self) -> QueueStats {
+        self.core.stats()
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        if let Some((pos, _)) = self.pending.take() {
+            self.release(Span { pos, n: 1 });
+        }
+        self.core.control.records.detach(self.record);
+        self.core.control.not_full.notify_all();
+    }
+}

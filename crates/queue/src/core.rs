@@ -1,0 +1,184 @@
+//! [`QueueCore`]: one queue area of a mapped segment, resolved once and
+//! shared by the queue object and its handles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU64 as StdAtomicU64};
+
+use mproc_shm::{Region, Segment, SegmentKind};
+use mproc_sys::ProcessId;
+
+use crate::atomics::Ordering;
+use crate::control::Control;
+use crate::layout::{Flavor, Layout};
+use crate::records::Role;
+use crate::ring::memory::RegionRing;
+use crate::ring;
+use crate::{QueueError, QueueOptions, QueueStats, Result, WaitStrategy};
+
+/// One queue area and the segment that keeps it mapped.
+pub(crate) struct QueueCore {
+    pub(crate) control: Control<'static>,
+    pub(crate) ring: RegionRing<'static>,
+    pub(crate) layout: Layout,
+    pub(crate) wait: WaitStrategy,
+    /// Keeps the mapping that `control` and `ring` point into alive.
+    pub(crate) segment: Arc<Segment>,
+}
+
+impl QueueCore {
+    /// Creates a segment of `kind` holding `layout.areas` fresh areas.
+    pub(crate) fn create_segment(
+        kind: SegmentKind,
+        layout: Layout,
+        name: Option<&str>,
+        opts: &QueueOptions,
+    ) -> Result<Arc<Segment>> {
+        let area_len = layout.area_len().ok_or(QueueError::InvalidOptions {
+            option: "capacity",
+            value: layout.capacity,
+            reason: "the queue does not fit the address space",
+        })?;
+        let init = move |payload: Region<'_>| -> mproc_shm::Result<()> {
+            for a in 0..u64::from(layout.areas) {
+                let area = payload.sub(a * area_len, area_len)?;
+                Control::init_in_place(area, &layout).map_err(|e| match e {
+                    QueueError::Shm(s) => s,
+                    other => mproc_shm::ShmError::Corrupt {
+                        field: "queue layout",
+                        value: match other {
+                            QueueError::Corrupt { value, .. } => value,
+                            _ => 0,
+                        },
+                    },
+                })?;
+            }
+            Ok(())
+        };
+        let builder = Segment::builder(kind, layout.payload_len())
+            .params(layout.to_params())
+            .mode(opts.mode)
+            .persist(opts.persist)
+            .init(init);
+        let seg = match name {
+            Some(n) => builder.create(n)?,
+            None => builder.create_anonymous()?,
+        };
+        Ok(Arc::new(seg))
+    }
+
+    /// Opens the named segment of `kind` and validates its layout.
+    pub(crate) fn open_segment(name: &str, kind: SegmentKind) -> Result<(Arc<Segment>, Layout)> {
+        let seg = Segment::opener(name).kind(kind).open()?;
+        let layout = Layout::from_params(seg.header().params, seg.payload().len() as u64)?;
+        Ok((Arc::new(seg), layout))
+    }
+
+    /// The core of area `area` of `segment`.
+    pub(crate) fn attach(
+        segment: Arc<Segment>,
+        layout: Layout,
+        area: u32,
+        wait: WaitStrategy,
+    ) -> Result<Arc<QueueCore>> {
+        let payload = segment.payload();
+        // SAFETY: the mapping stays valid while `segment` lives, and the
+        // returned core owns an Arc of it; a mapping never moves. All
+        // access through the region follows the shared-memory rules.
+        let payload: Region<'static> =
+            unsafe { Region::from_raw_parts(payload.as_ptr(), payload.len()) };
+        let area_len = layout.area_len().unwrap_or(u64::MAX);
+        let region = payload.sub(area_len.saturating_mul(area.into()), area_len)?;
+        let control = Control::resolve(region, &layout)?;
+        let ring = control.ring(region, &layout)?;
+        Ok(Arc::new(QueueCore {
+            control,
+            ring,
+            layout,
+            wait,
+            segment,
+        }))
+    }
+
+    /// Marks the queue closed and wakes everyone.
+    pub(crate) fn close(&self) {
+        ring::close(self.control.closed);
+        self.control.not_empty.notify_all();
+        self.control.not_full.notify_all();
+    }
+
+    /// Whether the queue was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        ring::is_closed(self.control.closed)
+    }
+
+    /// Messages in the queue now (a snapshot).
+    pub(crate) fn depth(&self) -> u64 {
+        let head = self.control.head.load(Ordering::Acquire);
+        let tail = self.control.tail.load(Ordering::Acquire);
+        tail.wrapping_sub(head).min(self.layout.capacity)
+    }
+
+    /// Whether a dead handle's last claim can no longer matter, so that its
+    /// record can be reused.
+    pub(crate) fn claim_obsolete(&self, role: Role, claim_end: u64) -> bool {
+        match role {
+            // Consumers have passed every position the producer held.
+            Role::Producer => {
+                self.control.head.load(Ordering::Acquire).wrapping_sub(claim_end) as i64 >= 0
+            }
+            // Producers have passed the next lap of every slot it held.
+            Role::Consumer => {
+                let lap = claim_end.wrapping_add(self.layout.capacity);
+                self.control.tail.load(Ordering::Acquire).wrapping_sub(lap) as i64 >= 0
+                    || self.layout.flavor == Flavor::Spsc
+            }
+        }
+    }
+
+    /// A snapshot of the queue's state (reads `/proc` for liveness).
+    pub(crate) fn stats(&self) -> QueueStats {
+        let me = current_process().ok();
+        let alive = |role| me.map_or(0, |me| self.control.records.alive(role, me));
+        QueueStats {
+            capacity: self.layout.capacity,
+            slot_size: self.layout.slot_size,
+            stride: self.layout.stride(),
+            segment_len: self.segment.header().total_len,
+            depth: self.depth(),
+            producers: alive(Role::Producer),
+            consumers: alive(Role::Consumer),
+            sent: self.control.tail.load(Ordering::Relaxed),
+            received: self.control.head.load(Ordering::Relaxed),
+            abandoned: self.control.abandoned.load(Ordering::Relaxed),
+            closed: self.is_closed(),
+        }
+    }
+
+    /// Whether the area runs the MPMC ring.
+    pub(crate) fn is_mpmc(&self) -> bool {
+        self.layout.flavor == Flavor::Mpmc
+    }
+}
+
+/// Validates options into a layout.
+pub(crate) fn layout_of(flavor: Flavor, opts: &QueueOptions, joinable: bool, areas: u32) -> Result<Layout> {
+    Layout::new(flavor, opts.capacity, opts.slot_size, opts.max_handles, joinable, areas)
+}
+
+/// The calling process, cached per pid (so a forked child recomputes it).
+pub(crate) fn current_process() -> Result<ProcessId> {
+    static PID: AtomicI32 = AtomicI32::new(0);
+    static START: StdAtomicU64 = StdAtomicU64::new(0);
+    let pid = mproc_sys::getpid();
+    if PID.load(Ordering::Acquire) == pid {
+        return Ok(ProcessId {
+            pid,
+            start_time: START.load(Ordering::Relaxed),
+        });
+    }
+    let me = ProcessId::current()?;
+    START.store(me.start_time, Ordering::Relaxed);
+    PID.store(pid, Ordering::Release);
+    Ok(me)
+}
+

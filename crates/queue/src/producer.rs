@@ -1,0 +1,535 @@
+//! [`Producer`]: a registered sending handle.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mproc_sys::ProcessId;
+
+use crate::atomics::Ordering;
+use crate::core::{QueueCore, current_process};
+use crate::records::Role;
+use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
+use crate::ring::mpmc::MpmcWriter;
+use crate::ring::spsc::SpscWriter;
+use crate::ring::{ClaimWords, RingError, Span};
+use crate::slot::SlotMut;
+use crate::wait::{Attempt, block};
+use crate::{QueueError, QueueStats, Result, WaitStrategy};
+
+pub(crate) enum Writer {
+    Spsc(SpscWriter<RegionRing<'static>>),
+    Mpmc(MpmcWriter<RegionRing<'static>>),
+}
+
+/// A producer handle of a [`Queue`](crate::Queue),
+/// [`SpscQueue`](crate::SpscQueue) or [`JoinableQueue`](crate::JoinableQueue),
+/// registered in the queue's segment under the calling process (make
+/// handles in the process that uses them: after `fork`, in the child).
+///
+/// `send*`, `loan` and `commit` allocate nothing. Dropping the handle
+/// unregisters it; once every producer is gone (dropped or its process
+/// died) without `close`, consumers get
+/// [`Disconnected`](QueueError::Disconnected) after draining.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_queue::{Queue, QueueOptions};
+///
+/// let q = Queue::new(QueueOptions::new().capacity(4).slot_size(16)).unwrap();
+/// let mut tx = q.producer().unwrap();
+/// let mut rx = q.consumer().unwrap();
+/// tx.send(b"hello").unwrap();
+/// assert_eq!(rx.recv().unwrap(), b"hello");
+/// ```
+pub struct Producer {
+    core: Arc<QueueCore>,
+    writer: Writer,
+    record: u32,
+    claim: ClaimWords<'static>,
+    wait: WaitStrategy,
+    me: ProcessId,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("record", &self.record)
+            .field("wait", &self.wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Producer {
+    /// Registers a producer of `core` for the calling process.
+    pub(crate) fn attach(core: Arc<QueueCore>) -> Result<Producer> {
+        let me = current_process()?;
+        let records = core.control.records;
+        let exclusive = !core.is_mpmc();
+        let record = records.attach(Role::Producer, me, exclusive, |r| {
+            core.claim_obsolete(Role::Producer, r.claim_end())
+        })?;
+        core.control.producers_seen.store(1, Ordering::Release);
+        let claim = records.get(record)?.claim();
+        let writer = if core.is_mpmc() {
+            Writer::Mpmc(MpmcWriter::new(core.ring))
+        } else {
+            Writer::Spsc(SpscWriter::new(core.ring))
+        };
+        Ok(Producer {
+            wait: core.wait,
+            core,
+            writer,
+            record,
+            claim,
+            me,
+        })
+    }
+
+    /// Sets this handle's wait strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions, WaitStrategy};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.set_wait_strategy(WaitStrategy::BusySpin);
+    /// assert_eq!(tx.wait_strategy(), WaitStrategy::BusySpin);
+    /// ```
+    pub fn set_wait_strategy(&mut self, strategy: WaitStrategy) {
+        self.wait = strategy;
+    }
+
+    /// This handle's wait strategy.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions, WaitStrategy};
+    /// let q = Queue::new(QueueOptions::new().wait(WaitStrategy::Park)).unwrap();
+    /// assert_eq!(q.producer().unwrap().wait_strategy(), WaitStrategy::Park);
+    /// ```
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait
+    }
+
+    /// The largest message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().slot_size(100)).unwrap();
+    /// assert_eq!(q.producer().unwrap().slot_size(), 100);
+    /// ```
+    pub fn slot_size(&self) -> usize {
+        self.core.layout.slot_size
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        let max = self.core.layout.slot_size;
+        if len > max {
+            return Err(QueueError::TooLarge { len, max });
+        }
+        Ok(())
+    }
+
+    /// One reservation attempt of up to `max` slots.
+    #[inline]
+    fn try_reserve_once(&mut self, max: u64, check: bool) -> Result<Attempt<Span>> {
+        if self.core.is_closed() {
+            return Err(QueueError::Closed);
+        }
+        let r = match &mut self.writer {
+            Writer::Spsc(w) => w.try_reserve(max),
+            Writer::Mpmc(w) => w.try_reserve(max, Some(self.claim)),
+        };
+        match r {
+            Ok(span) => Ok(Attempt::Ready(span)),
+            Err(RingError::Full { pos }) => {
+                if check {
+                    self.check_peers(pos)?;
+                }
+                Ok(Attempt::Wait)
+            }
+            Err(RingError::Corrupt { field, value }) => Err(QueueError::Corrupt { field, value }),
+            Err(_) => Ok(Attempt::Wait),
+        }
+    }
+
+    /// The slow checks of a blocked producer: consumers gone, or a slot
+    /// held by a dead consumer.
+    #[cold]
+    fn check_peers(&self, pos: u64) -> Result<()> {
+        let c = &self.core.control;
+        if let Writer::Mpmc(w) = &self.writer {
+            let prev = pos.wrapping_sub(self.core.layout.capacity);
+            if w.held_by_consumer(pos)
+                && c.records.holders_dead(Role::Consumer, prev, self.me)
+                && w.force_release(pos)
+            {
+                c.abandoned.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+        }
+        if c.consumers_seen.load(Ordering::Acquire) != 0
+            && c.records.alive(Role::Consumer, self.me) == 0
+        {
+            return Err(QueueError::Disconnected { peer: "consumer" });
+        }
+        Ok(())
+    }
+
+    /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
+    /// = wait (until the deadline, if any).
+    pub(crate) fn reserve(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+        let Some(deadline) = wait else {
+            return match self.try_reserve_once(max, false)? {
+                Attempt::Ready(span) => Ok(span),
+                Attempt::Wait => Err(QueueError::Full {
+                    capacity: self.core.layout.capacity,
+                }),
+            };
+        };
+        let (strategy, waiter) = (self.wait, self.core.control.not_full);
+        block(strategy, waiter, deadline, |check| self.try_reserve_once(max, check))
+    }
+
+    /// Writes `msg` into reserved slot `pos` (length checked before).
+    #[inline]
+    pub(crate) fn write(&self, pos: u64, msg: &[u8]) {
+        let ring = &self.core.ring;
+        // SAFETY: `pos` is reserved by this handle and unpublished; the
+        // caller checked msg.len() <= slot_size.
+        unsafe { ring.write(pos, msg) };
+        ring.len(pos).store(msg.len() as u32, Ordering::Relaxed);
+    }
+
+    /// Payload pointer of reserved slot `pos`.
+    pub(crate) fn payload(&self, pos: u64) -> *mut u8 {
+        self.core.ring.payload(pos)
+    }
+
+    /// Sets the length of reserved slot `pos`.
+    pub(crate) fn set_len(&self, pos: u64, len: usize) {
+        self.core.ring.len(pos).store(len as u32, Ordering::Relaxed);
+    }
+
+    /// Publishes the first `n` slots of `span` (lengths written).
+    #[inline]
+    pub(crate) fn publish(&mut self, span: Span, n: u64) {
+        let c = &self.core.control;
+        if self.core.layout.joinable {
+            // Counted before the messages are visible, so that a consumer's
+            // task_done never sees a count that does not include them.
+            c.unfinished.fetch_add(n, Ordering::AcqRel);
+        }
+        match &mut self.writer {
+            Writer::Spsc(w) => w.publish(n),
+            Writer::Mpmc(w) => w.publish(Span { pos: span.pos, n }),
+        }
+        c.not_empty.notify(n as u32);
+    }
+
+    /// Gives back an unused reservation: nothing for SPSC (never
+    /// published); MPMC slots are published as cancelled, for consumers to
+    /// skip.
+    pub(crate) fn cancel(&mut self, span: Span) {
+        if let Writer::Mpmc(w) = &self.writer {
+            for pos in span.positions() {
+                self.core.ring.len(pos).store(CANCELLED_LEN, Ordering::Relaxed);
+            }
+            w.publish(span);
+            self.core.control.not_empty.notify(span.n as u32);
+        }
+    }
+
+    fn send_with(&mut self, msg: &[u8], wait: Option<Option<Instant>>) -> Result<()> {
+        self.check_len(msg.len())?;
+        let span = self.reserve(1, wait)?;
+        self.write(span.pos, msg);
+        self.publish(span, 1);
+        Ok(())
+    }
+
+    /// Sends a copy of `msg`, waiting while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::TooLarge`] (nothing sent), [`QueueError::Closed`],
+    /// [`QueueError::Disconnected`] if every consumer is gone while the
+    /// queue is full, [`QueueError::Corrupt`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.send(b"abc").unwrap();
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn send(&mut self, msg: &[u8]) -> Result<()> {
+        self.send_with(msg, Some(None))
+    }
+
+    /// Sends a copy of `msg` if there is room now.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Full`], and those of [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().capacity(1)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.try_send(b"a").unwrap();
+    /// assert!(matches!(tx.try_send(b"b"), Err(QueueError::Full { capacity: 1 })));
+    /// ```
+    pub fn try_send(&mut self, msg: &[u8]) -> Result<()> {
+        self.send_with(msg, None)
+    }
+
+    /// Sends a copy of `msg`, waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Timeout`], and those of [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().capacity(1)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.send(b"a").unwrap();
+    /// let err = tx.send_timeout(b"b", Duration::from_millis(5)).unwrap_err();
+    /// assert!(matches!(err, QueueError::Timeout { .. }));
+    /// ```
+    pub fn send_timeout(&mut self, msg: &[u8], timeout: Duration) -> Result<()> {
+        self.send_with(msg, Some(Some(Instant::now() + timeout)))
+    }
+
+    /// Sends as many of `msgs` as fit now, publishing them with one index
+    /// store (SPSC) or one reservation (MPMC); returns how many were sent.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Full`] if not even one fits, [`QueueError::TooLarge`]
+    /// for the first oversized message (those before it are sent), and
+    /// those of [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().capacity(4)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// assert_eq!(tx.try_send_batch(&[&b"a"[..], b"b", b"c", b"d", b"e"]).unwrap(), 4);
+    /// ```
+    pub fn try_send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<usize> {
+        self.send_batch_with(msgs, None)
+    }
+
+    /// Sends all of `msgs`, in order, waiting for room as needed; each
+    /// publication covers as many messages as fit at that moment.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send); messages before a failing one are
+    /// sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().capacity(8)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// let mut rx = q.consumer().unwrap();
+    /// tx.send_batch(&[1u64.to_le_bytes(), 2u64.to_le_bytes()]).unwrap();
+    /// let mut got = Vec::new();
+    /// rx.recv_batch(8, |m| got.push(m.to_vec())).unwrap();
+    /// assert_eq!(got.len(), 2);
+    /// ```
+    pub fn send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<()> {
+        let mut sent = 0;
+        while sent < msgs.len() {
+            sent += self.send_batch_with(&msgs[sent..], Some(None))?;
+        }
+        Ok(())
+    }
+
+    fn send_batch_with<M: AsRef<[u8]>>(
+        &mut self,
+        msgs: &[M],
+        wait: Option<Option<Instant>>,
+    ) -> Result<usize> {
+        let Some(first) = msgs.first() else {
+            return Ok(0);
+        };
+        self.check_len(first.as_ref().len())?;
+        let span = self.reserve(msgs.len() as u64, wait)?;
+        let mut n = 0;
+        let mut too_large = None;
+        for (pos, msg) in span.positions().zip(msgs) {
+            let msg = msg.as_ref();
+            if let Err(e) = self.check_len(msg.len()) {
+                too_large = Some(e);
+                break;
+            }
+            self.write(pos, msg);
+            n += 1;
+        }
+        self.publish(span, n);
+        if n < span.n {
+            self.cancel(Span {
+                pos: span.pos + n,
+                n: span.n - n,
+            });
+        }
+        match too_large {
+            Some(e) => Err(e),
+            None => Ok(n as usize),
+        }
+    }
+
+    /// Lends the next free slot to fill in place, waiting for room;
+    /// [`SlotMut::commit`] publishes it, dropping it publishes nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send) but `TooLarge`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().slot_size(64)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// let mut slot = tx.loan().unwrap();
+    /// slot[..5].copy_from_slice(b"hello");
+    /// slot.commit(5).unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"hello");
+    /// ```
+    pub fn loan(&mut self) -> Result<SlotMut<'_>> {
+        let span = self.reserve(1, Some(None))?;
+        Ok(SlotMut::new(self, span.pos))
+    }
+
+    /// [`loan`](Self::loan) if a slot is free now.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Full`], and those of [`loan`](Self::loan).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new().capacity(1)).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.try_loan().unwrap().commit(0).unwrap();
+    /// assert!(matches!(tx.try_loan(), Err(QueueError::Full { .. })));
+    /// ```
+    pub fn try_loan(&mut self) -> Result<SlotMut<'_>> {
+        let span = self.reserve(1, None)?;
+        Ok(SlotMut::new(self, span.pos))
+    }
+
+    /// Sends a plain-data value (its bytes, no encoding).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send_pod(&[1u32, 2, 3]).unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv_pod::<[u32; 3]>().unwrap(), [1, 2, 3]);
+    /// ```
+    pub fn send_pod<T: bytemuck::Pod>(&mut self, value: &T) -> Result<()> {
+        self.send(bytemuck::bytes_of(value))
+    }
+
+    /// Sends a serde-serializable value, encoded with postcard straight
+    /// into the slot (no allocation).
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::TooLarge`] if the encoding does not fit a slot, and
+    /// those of [`send`](Self::send).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// q.producer().unwrap().send_value(&("pi", 3.14f64)).unwrap();
+    /// let (name, v): (String, f64) = q.consumer().unwrap().recv_value().unwrap();
+    /// assert_eq!((name.as_str(), v), ("pi", 3.14));
+    /// ```
+    pub fn send_value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let max = self.core.layout.slot_size;
+        let mut slot = self.loan()?;
+        match postcard::to_slice(value, &mut slot[..]) {
+            Ok(used) => {
+                let len = used.len();
+                slot.commit(len)
+            }
+            Err(postcard::Error::SerializeBufferFull) => {
+                drop(slot);
+                let len = postcard::to_allocvec(value).map_or(usize::MAX, |v| v.len());
+                Err(QueueError::TooLarge { len, max })
+            }
+            Err(e) => Err(QueueError::Decode {
+                len: 0,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Closes the queue (see [`Queue::close`](crate::Queue::close)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueError, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.close();
+    /// assert!(matches!(tx.send(b"x"), Err(QueueError::Closed)));
+    /// ```
+    pub fn close(&self) {
+        self.core.close();
+    }
+
+    /// A snapshot of the queue's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_queue::{Queue, QueueOptions};
+    /// let q = Queue::new(QueueOptions::new()).unwrap();
+    /// let mut tx = q.producer().unwrap();
+    /// tx.send(b"x").unwrap();
+    /// assert_eq!(tx.stats().sent, 1);
+    /// ```
+    pub fn stats(&self) -> QueueStats {
+        self.core.stats()
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.core.control.records.detach(self.record);
+        // Blocked consumers re-check their peers.
+        self.core.control.not_empty.notify_all();
+    }
+}

@@ -1,0 +1,47 @@
+//! [`QueueStats`]: what a queue holds and has seen.
+
+/// A snapshot of a queue, for monitoring and the `mproc` command.
+///
+/// `sent` and `received` are the producers' and consumers' positions
+/// (messages published and taken since creation, cancelled loans and
+/// abandoned slots included).
+///
+/// # Examples
+///
+/// ```
+/// use mproc_queue::{Queue, QueueOptions};
+///
+/// let q = Queue::new(QueueOptions::new().capacity(8).slot_size(8)).unwrap();
+/// let mut tx = q.producer().unwrap();
+/// tx.send(b"a").unwrap();
+/// let s = q.stats();
+/// assert_eq!((s.capacity, s.slot_size, s.stride), (8, 8, 24));
+/// assert_eq!((s.depth, s.sent, s.received, s.producers, s.consumers), (1, 1, 0, 1, 0));
+/// assert!(s.segment_len >= 8 * 24);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueStats {
+    /// Slots in the ring.
+    pub capacity: u64,
+    /// Largest message.
+    pub slot_size: usize,
+    /// Bytes per slot (header plus payload, rounded up to 8).
+    pub stride: usize,
+    /// Bytes of the whole segment (header, index lines, records, slots).
+    pub segment_len: u64,
+    /// Messages in the queue now.
+    pub depth: u64,
+    /// Producer handles whose process is alive.
+    pub producers: u64,
+    /// Consumer handles whose process is alive.
+    pub consumers: u64,
+    /// Positions taken by producers.
+    pub sent: u64,
+    /// Positions taken by consumers.
+    pub received: u64,
+    /// Slots skipped or freed because the process holding them died.
+    pub abandoned: u64,
+    /// Whether the queue was closed.
+    pub closed: bool,
+}
