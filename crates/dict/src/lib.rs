@@ -74,6 +74,8 @@ mod root;
 mod shard;
 mod stats;
 mod table;
+#[cfg(test)]
+mod table_tests;
 mod typed;
 mod value;
 

@@ -51,7 +51,26 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     }
     ctl.bump.store(pos, Ordering::Relaxed);
     // Blocks that were on a free list before: to count reclaimed leaks.
-    let was_free: Vec<bool> = blocks.iter().map(|(_, h)| !h.live).collect();
+    // Each list is followed at most `blocks.len()` steps (a corrupt list may
+    // loop).
+    let mut was_free = vec![false; blocks.len()];
+    for head in &ctl.heads {
+        let mut unit = head.load(Ordering::Relaxed);
+        for _ in 0..blocks.len() {
+            let off = u64::from(unit) * 8;
+            let Ok(i) = blocks.binary_search_by_key(&off, |(o, _)| *o) else {
+                break;
+            };
+            if blocks[i].1.live || was_free[i] {
+                break;
+            }
+            was_free[i] = true;
+            unit = match shard.arena_u32(off + 8) {
+                Ok(next) => next.load(Ordering::Relaxed),
+                Err(_) => break,
+            };
+        }
+    }
 
     // 2. Buckets.
     let mut named = vec![false; blocks.len()];

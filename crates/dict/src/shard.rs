@@ -269,7 +269,7 @@ impl<'a> Shard<'a> {
 
     /// Writes a complete entry into the fresh block at `off`; returns its
     /// header.
-    fn write_entry(&self, off: u64, class: u8, key: &[u8], value: &[u8]) -> Result<BlockHeader> {
+    pub(crate) fn write_entry(&self, off: u64, class: u8, key: &[u8], value: &[u8]) -> Result<BlockHeader> {
         let (k, v) = (key.len() as u64, value.len() as u64);
         self.arena.write_bytes(off + HEADER, key)?;
         self.arena.write_bytes(off + HEADER + k, value)?;
