@@ -7,8 +7,9 @@ use crate::ring::Span;
 use crate::{Consumer, Producer, QueueError, Result};
 
 /// A free slot lent by [`Producer::loan`]: write the message in place, then
-/// [`commit`](Self::commit) its length. Dropping it uncommitted publishes
-/// nothing.
+/// [`commit`](Self::commit) its length. Dropping it uncommitted delivers
+/// nothing (in an MPMC queue its position is published as cancelled, and
+/// consumers skip it).
 ///
 /// Dereferences to the whole slot (`slot_size` bytes, 8-byte aligned),
 /// whose old contents are unspecified.
@@ -57,7 +58,8 @@ impl<'a> SlotMut<'a> {
     /// let mut tx = q.producer().unwrap();
     /// let slot = tx.loan().unwrap();
     /// assert!(matches!(slot.commit(5), Err(QueueError::TooLarge { len: 5, max: 4 })));
-    /// assert_eq!(q.len(), 0);
+    /// tx.send(b"next").unwrap();
+    /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"next");
     /// ```
     pub fn commit(mut self, len: usize) -> Result<()> {
         let max = self.producer.slot_size();
