@@ -30,6 +30,16 @@ pub enum DictError {
     /// A lock, event or other sync object failed (laid out, opened).
     #[error(transparent)]
     Sync(#[from] mproc_sync::SyncError),
+    /// A queue made or opened through a [`Manager`](crate::Manager) failed.
+    #[error(transparent)]
+    Queue(#[from] mproc_queue::QueueError),
+    /// A [`Manager`](crate::Manager)'s registry has no room for another
+    /// name.
+    #[error("manager registry is full ({max} names)")]
+    RegistryFull {
+        /// How many names it holds.
+        max: u64,
+    },
     /// A key is longer than the dict's `max_key_len`.
     #[error("key of {len} bytes is over the limit of {max}")]
     KeyTooLarge {

@@ -29,7 +29,9 @@ pub(crate) struct Table<'a> {
 pub(crate) struct ShardGuard<'a> {
     shard: Shard<'a>,
     _held: LockGuard<'a>,
-    /// What recovery did when the lock was taken from a dead holder.
+    /// What recovery did when the lock was taken from a dead holder (read
+    /// by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) recovered: Option<Recovered>,
 }
 

@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use mproc_dict::{Array, Dict, DictOptions, TypedDict, Value};
+use mproc_dict::{Array, Dict, DictOptions, Manager, TypedDict, Value};
 use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
 
 const WATCHDOG: Duration = Duration::from_secs(150);
@@ -347,6 +347,47 @@ fn typed_dict_across_processes() {
     assert_eq!(d.len().unwrap(), 10);
 }
 
+fn manager_across_processes() {
+    let m = Manager::create("test-dict-proc-manager").unwrap();
+    let pids: Vec<i32> = (0..3u64)
+        .map(|p| {
+            spawn(move || {
+                let Ok(m) = Manager::open("test-dict-proc-manager") else { return 1 };
+                let (Ok(d), Ok(lock), Ok(done)) =
+                    (m.dict("squares", DictOptions::new()), m.lock("lock"), m.value("done", 0u32))
+                else {
+                    return 2;
+                };
+                for k in p * 10..p * 10 + 10 {
+                    let Ok(_held) = lock.lock() else { return 3 };
+                    if d.insert(&k.to_le_bytes(), &(k * k).to_le_bytes()).is_err() {
+                        return 4;
+                    }
+                }
+                if done.update(|n| n + 1).is_err() {
+                    return 5;
+                }
+                0
+            })
+        })
+        .collect();
+    assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
+    let d = m.dict("squares", DictOptions::new()).unwrap();
+    assert_eq!(d.len().unwrap(), 30);
+    assert_eq!(m.value("done", 0u32).unwrap().get().unwrap(), 3);
+    let mut names: Vec<String> = m.names().unwrap().into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["done", "lock", "squares"]);
+    drop(d);
+    drop(m);
+    let left: Vec<String> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("test-dict-proc-manager"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 fn main() {
     let dog = watchdog(WATCHDOG);
     run("disjoint_and_overlapping_inserts", disjoint_and_overlapping_inserts);
@@ -354,6 +395,7 @@ fn main() {
     run("growth_while_others_read_and_write", growth_while_others_read_and_write);
     run("value_and_array_across_processes", value_and_array_across_processes);
     run("typed_dict_across_processes", typed_dict_across_processes);
+    run("manager_across_processes", manager_across_processes);
     run("crash_loop", crash_loop);
     let _ = kill(dog, Signal::Kill);
     let _ = waitpid(dog, false);

@@ -1,0 +1,107 @@
+//! Hostile or corrupt segments: other kinds, impossible layout parameters,
+//! random bytes in a live table. Typed errors, never a panic.
+
+use mproc_dict::{Array, Dict, DictError, DictOptions, Value};
+use mproc_shm::{Segment, SegmentKind, ShmError};
+use proptest::prelude::*;
+
+const ROOT_ROLE: u64 = 0x524f_4f54;
+const CTL_LEN: u64 = 640;
+const PARAMS_OFF: u64 = 48;
+
+#[test]
+fn other_kinds_are_refused() {
+    let _v = Value::create("test-corrupt-value", 1u32).unwrap();
+    assert!(matches!(
+        Dict::open("test-corrupt-value"),
+        Err(DictError::Shm(ShmError::WrongKind { found: SegmentKind::Value, expected: SegmentKind::Dict }))
+    ));
+    assert!(matches!(
+        Array::<u32>::open("test-corrupt-value"),
+        Err(DictError::Shm(ShmError::WrongKind { .. }))
+    ));
+    assert!(matches!(
+        Value::<u64>::open("test-corrupt-value"),
+        Err(DictError::TypeMismatch { expected_size: 8, found_size: 4, .. })
+    ));
+}
+
+#[test]
+fn impossible_root_parameters_are_refused() {
+    for (i, bad) in [(4usize, 99u64), (5, 0), (6, 7), (1, 0), (2, u64::MAX)] {
+        let name = format!("test-corrupt-root-{i}");
+        let mut params = [ROOT_ROLE, 100, 1000, 0, 2, 4, 1024, 0];
+        params[i] = bad;
+        let _seg = Segment::builder(SegmentKind::Dict, 4096).params(params).create(&name).unwrap();
+        let err = Dict::open(&name).unwrap_err();
+        assert!(matches!(err, DictError::Corrupt { .. }), "{i}: {err:?}");
+    }
+    // A sane root whose base name is garbage.
+    let _seg = Segment::builder(SegmentKind::Dict, 4096)
+        .params([ROOT_ROLE, 100, 1000, 0, 2, 4, 1024, 0])
+        .init(|p| {
+            p.write_pod(64, &3u64)?;
+            p.write_bytes(72, b"a/b")
+        })
+        .create("test-corrupt-root-name")
+        .unwrap();
+    assert!(matches!(Dict::open("test-corrupt-root-name"), Err(DictError::Corrupt { .. })));
+}
+
+#[test]
+fn impossible_table_parameters_are_refused() {
+    for (i, bad) in [(0usize, 1u64), (1, 5), (2, 40), (3, 63), (4, 1 << 50)] {
+        let name = format!("test-corrupt-table-{i}");
+        let d = Dict::create(&name, DictOptions::new().capacity(8)).unwrap();
+        let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+        g0.region().write_pod(PARAMS_OFF + 8 * i as u64, &bad).unwrap();
+        drop(g0);
+        let err = Dict::open(&name).unwrap_err();
+        assert!(matches!(err, DictError::Corrupt { .. } | DictError::Shm(_)), "{i}: {err:?}");
+        drop(d);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Random bytes over a live table (lock words excepted: a lock word
+    /// naming a live thread is a liveness matter, not a safety one).
+    #[test]
+    fn random_bytes_in_a_table(writes in proptest::collection::vec((any::<u64>(), any::<u8>()), 1..64)) {
+        let name = "test-corrupt-random";
+        let named = Dict::create(name, DictOptions::new().capacity(400).shards(4)).unwrap();
+        for k in 0u32..40 {
+            named.insert(&k.to_le_bytes(), &vec![k as u8; k as usize]).unwrap();
+        }
+        let seg = Segment::open(&format!("{name}.g0")).unwrap();
+        let payload = seg.payload();
+        let len = payload.len() as u64;
+        for (pos, byte) in writes {
+            let off = pos % len;
+            if off < 4 * CTL_LEN && off % CTL_LEN < 16 {
+                continue;
+            }
+            payload.write_pod(off, &byte).unwrap();
+        }
+        let other = Dict::open(name).unwrap();
+        for k in 0u32..60 {
+            let key = k.to_le_bytes();
+            let _ = other.get(&key);
+            let _ = other.get_with(&key, |v| v.len());
+            let _ = other.insert(&key, b"fresh");
+            let _ = other.update(&key, |v| v.map(|v| v.to_vec()));
+            if k % 3 == 0 {
+                let _ = other.remove(&key);
+            }
+        }
+        let _ = other.items();
+        let _ = other.len();
+        let _ = other.stats();
+        drop(seg);
+        drop(other);
+        drop(named);
+        let gone = Segment::open(&format!("{}.g0", name)).is_err();
+        prop_assert!(gone);
+    }
+}
