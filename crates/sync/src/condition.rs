@@ -384,7 +384,6 @@ impl RawCondition {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for RawCondition {
     fn default() -> RawCondition {
         RawCondition::new()

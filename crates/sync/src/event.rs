@@ -220,7 +220,6 @@ impl RawEvent {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for RawEvent {
     fn default() -> RawEvent {
         RawEvent::new()

@@ -145,7 +145,6 @@ impl PartySlot {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for PartySlot {
     fn default() -> PartySlot {
         PartySlot::new()
@@ -562,7 +561,9 @@ impl<'a> RawBarrier<'a> {
     pub fn leave(&self) {
         let rec = identity::record(identity::current());
         for s in self.slots {
-            let _ = s.owner.compare_exchange(rec, 0, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = s
+                .owner
+                .compare_exchange(rec, 0, Ordering::AcqRel, Ordering::Relaxed);
         }
     }
 

@@ -521,7 +521,6 @@ impl RawLock {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for RawLock {
     fn default() -> RawLock {
         RawLock::new()

@@ -266,7 +266,6 @@ impl RawRLock {
     }
 }
 
-#[cfg(not(loom))]
 impl Default for RawRLock {
     fn default() -> RawRLock {
         RawRLock::new()

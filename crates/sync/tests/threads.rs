@@ -47,7 +47,11 @@ fn holder_thread_exit_is_owner_death() {
         Err(OwnerDied(g)) => g,
         Ok(_) => panic!("a dead holder was not reported"),
     };
-    assert!(start.elapsed() < Duration::from_millis(100), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(*g, 41);
     *g = 42;
     drop(g);
@@ -98,7 +102,10 @@ fn rlock_is_reentrant_per_thread() {
     let b = r.lock().unwrap();
     drop(a);
     assert!(r.is_locked());
-    assert!(std::thread::scope(|s| s.spawn(|| r.try_lock().is_err()).join().unwrap()));
+    assert!(std::thread::scope(|s| s
+        .spawn(|| r.try_lock().is_err())
+        .join()
+        .unwrap()));
     drop(b);
     assert!(!r.is_locked());
 }
@@ -123,7 +130,10 @@ fn semaphore_bounds_concurrency() {
     });
     assert!(most.load(Ordering::SeqCst) <= 2);
     assert_eq!(sem.value(), 2);
-    assert!(matches!(sem.release(), Err(SyncError::ReleasedTooMany { bound: 2 })));
+    assert!(matches!(
+        sem.release(),
+        Err(SyncError::ReleasedTooMany { bound: 2 })
+    ));
     let plain = Semaphore::new(0).unwrap();
     assert!(!plain.acquire_timeout(Duration::from_millis(5)));
     plain.release_n(2).unwrap();
@@ -139,7 +149,9 @@ fn condition_hands_items_over() {
         s.spawn(|| {
             for i in 1..=1000u64 {
                 let g = cond.lock().unwrap();
-                let g = cond.wait_while(g, || queued.load(Ordering::Relaxed) != 0).unwrap();
+                let g = cond
+                    .wait_while(g, || queued.load(Ordering::Relaxed) != 0)
+                    .unwrap();
                 queued.store(i, Ordering::Relaxed);
                 cond.notify_all();
                 drop(g);
@@ -165,7 +177,9 @@ fn condition_hands_items_over() {
 fn event_wakes_every_thread() {
     let ev = Event::new().unwrap();
     std::thread::scope(|s| {
-        let waiters: Vec<_> = (0..4).map(|_| s.spawn(|| ev.wait_timeout(SECS_10))).collect();
+        let waiters: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| ev.wait_timeout(SECS_10)))
+            .collect();
         std::thread::sleep(Duration::from_millis(20));
         ev.set();
         for w in waiters {
@@ -204,9 +218,15 @@ fn barrier_rounds_and_timeout() {
     std::thread::scope(|s| {
         let other = s.spawn(|| b.wait_timeout(SECS_10));
         let start = Instant::now();
-        assert!(matches!(b.wait_timeout(Duration::from_millis(20)), Err(SyncError::BrokenBarrier { parties: 3 })));
+        assert!(matches!(
+            b.wait_timeout(Duration::from_millis(20)),
+            Err(SyncError::BrokenBarrier { parties: 3 })
+        ));
         assert!(start.elapsed() < Duration::from_secs(1));
-        assert!(matches!(other.join().unwrap(), Err(SyncError::BrokenBarrier { .. })));
+        assert!(matches!(
+            other.join().unwrap(),
+            Err(SyncError::BrokenBarrier { .. })
+        ));
     });
     assert!(b.broken());
     b.reset().unwrap();
@@ -227,6 +247,13 @@ fn barrier_party_death_breaks_it() {
     });
     let start = Instant::now();
     let r = b.wait_timeout(SECS_10);
-    assert!(matches!(r, Err(SyncError::BrokenBarrier { parties: 2 })), "{r:?}");
-    assert!(start.elapsed() < Duration::from_millis(200), "{:?}", start.elapsed());
+    assert!(
+        matches!(r, Err(SyncError::BrokenBarrier { parties: 2 })),
+        "{r:?}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
 }
