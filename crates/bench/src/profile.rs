@@ -18,6 +18,8 @@ pub(crate) struct Profile {
     pub(crate) bytes_per_repeat: usize,
     /// Lock acquisitions per process per repeat.
     pub(crate) lock_ops: usize,
+    /// Lock handoffs (turns passed between two processes) per repeat.
+    pub(crate) handoffs: usize,
     /// Keys per dict phase (insert, get, update).
     pub(crate) dict_keys: usize,
     /// Child processes started per process-start repeat.
@@ -38,6 +40,7 @@ impl Profile {
             max_messages: 50_000,
             bytes_per_repeat: 64 << 20,
             lock_ops: 50_000,
+            handoffs: 10_000,
             dict_keys: 5_000,
             process_starts: 20,
             pool_tasks: 10_000,
@@ -54,6 +57,7 @@ impl Profile {
             max_messages: 500_000,
             bytes_per_repeat: 512 << 20,
             lock_ops: 500_000,
+            handoffs: 100_000,
             dict_keys: 50_000,
             process_starts: 100,
             pool_tasks: 100_000,

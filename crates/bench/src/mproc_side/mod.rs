@@ -2,6 +2,7 @@
 //! this build yet gets a row saying so, never a silent gap.
 
 mod dict;
+mod lock;
 mod process;
 
 use mproc_process::StartMethod;
@@ -41,7 +42,9 @@ pub(crate) fn mpmc_systems<'a>(_size: usize, _n: usize) -> Vec<System<'a>> {
 
 /// mproc's systems in the lock scenario.
 pub(crate) fn lock_systems<'a>() -> Vec<System<'a>> {
-    vec![pending("mproc Lock", "mproc-sync's Lock")]
+    vec![System::new("mproc Lock", Role::Mproc, |c: &Ctx| {
+        crate::scenarios::lock::protocol(c, &lock::MprocLock::new()?)
+    })]
 }
 
 /// mproc's systems in the dict scenario.

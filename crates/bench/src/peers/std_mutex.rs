@@ -58,3 +58,43 @@ pub(crate) fn contended(ops: usize, repeats: usize) -> Result<Runs> {
     once()?;
     Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
 }
+
+/// Nanoseconds per handoff between two threads taking strict turns under
+/// the mutex, `handoffs` turns in all.
+///
+/// # Errors
+///
+/// When a turn is lost (never, for a correct mutex).
+pub(crate) fn handoff(handoffs: usize, repeats: usize) -> Result<Runs> {
+    let mine = handoffs / 2;
+    let once = || -> Result<f64> {
+        // (whose turn, turns taken)
+        let m = Mutex::new((0usize, 0usize));
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            for me in 0..2 {
+                let m = &m;
+                s.spawn(move || {
+                    let mut taken = 0;
+                    while taken < mine {
+                        if let Ok(mut g) = m.lock()
+                            && g.0 == me
+                        {
+                            g.0 = 1 - me;
+                            g.1 += 1;
+                            taken += 1;
+                        }
+                    }
+                });
+            }
+        });
+        let took = t0.elapsed();
+        let total = m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.1;
+        if total != 2 * mine {
+            bail!("lost turns: {total} != {}", 2 * mine);
+        }
+        Ok(took.as_nanos() as f64 / (2 * mine) as f64)
+    };
+    once()?;
+    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+}

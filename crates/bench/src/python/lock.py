@@ -1,7 +1,9 @@
 """multiprocessing.Lock: uncontended acquire+release, and two processes
-contending for it (each incrementing a shared counter under the lock).
+contending for it (each incrementing a shared counter under the lock),
 
-usage: lock.py (uncontended|contended) COUNT REPEATS
+and two processes taking strict turns under it (handoffs).
+
+usage: lock.py (uncontended|contended|handoff) COUNT REPEATS
 """
 
 import multiprocessing as mp
@@ -56,9 +58,56 @@ def contended(count, repeats):
     return {"ns_per_op": [t * 1e9 / (2 * count) for t in runs]}
 
 
+def take_turns(lock, turn, count, me, mine, start):
+    start.wait()
+    taken = 0
+    while taken < mine:
+        with lock:
+            if turn.value == me:
+                turn.value = 1 - me
+                count.value += 1
+                taken += 1
+
+
+def handoff(handoffs, repeats):
+    import time
+
+    lock = mp.Lock()
+    turn = mp.Value("q", 0, lock=False)
+    count = mp.Value("q", 0, lock=False)
+    mine = handoffs // 2
+
+    def work():
+        turn.value = 0
+        count.value = 0
+        start = mp.Event()
+        procs = [
+            mp.Process(target=take_turns, args=(lock, turn, count, me, mine, start)) for me in range(2)
+        ]
+        for p in procs:
+            p.start()
+        t0 = time.perf_counter()
+        start.set()
+        for p in procs:
+            p.join()
+        took = time.perf_counter() - t0
+        if count.value != 2 * mine:
+            raise SystemExit("lost turns: %d != %d" % (count.value, 2 * mine))
+        return took
+
+    work()
+    runs = [work() for _ in range(repeats)]
+    return {"ns_per_op": [t * 1e9 / (2 * mine) for t in runs]}
+
+
 def main():
     mode, count, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    emit(uncontended(count, repeats) if mode == "uncontended" else contended(count, repeats))
+    if mode == "uncontended":
+        emit(uncontended(count, repeats))
+    elif mode == "contended":
+        emit(contended(count, repeats))
+    else:
+        emit(handoff(count, repeats))
 
 
 if __name__ == "__main__":

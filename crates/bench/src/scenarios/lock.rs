@@ -1,24 +1,54 @@
-//! Lock: lock+unlock with no contention, and two processes (threads for the
-//! in-process ceiling) each doing lock + increment + unlock, where the lock
-//! changes hands between them: nanoseconds per acquisition.
+//! Lock: lock+unlock with no contention; two processes (threads for the
+//! in-process ceiling) each doing lock + increment + unlock at once
+//! (nanoseconds per acquisition); and strict handoffs, the two taking turns
+//! under the lock (nanoseconds per turn passed).
 
-use crate::harness::context::{Case, Ctx, System};
+use anyhow::Result;
+
+use crate::harness::context::{Case, Ctx, Figures, System};
+use crate::harness::lock_protocol::{self, SharedLock};
 use crate::mproc_side;
 use crate::peers;
 use crate::report::model::{Role, Unit};
 
+/// The lock's three cases through the shared protocol.
+pub(crate) fn protocol(ctx: &Ctx, lock: &dyn SharedLock) -> Result<Figures> {
+    let p = &ctx.profile;
+    Ok(vec![
+        (
+            "uncontended".into(),
+            lock_protocol::uncontended(lock, p.lock_ops, p.repeats)?,
+        ),
+        (
+            "contended".into(),
+            lock_protocol::contended(lock, p.lock_ops, p.repeats)?,
+        ),
+        (
+            "handoff".into(),
+            lock_protocol::handoff(lock, p.handoffs, p.repeats)?,
+        ),
+    ])
+}
+
 /// Runs the scenario.
 pub(crate) fn run(ctx: &mut Ctx) {
+    let p = &ctx.profile;
     let cases = [
         Case {
             key: "uncontended".into(),
-            label: "uncontended".into(),
+            label: format!("uncontended, ×{}", p.lock_ops),
             size: None,
             unit: Unit::Nanos,
         },
         Case {
             key: "contended".into(),
-            label: "handoff, 2 contenders".into(),
+            label: format!("2 contenders, ×{} each", p.lock_ops),
+            size: None,
+            unit: Unit::Nanos,
+        },
+        Case {
+            key: "handoff".into(),
+            label: format!("handoff (strict turns), ×{}", p.handoffs),
             size: None,
             unit: Unit::Nanos,
         },
@@ -26,22 +56,13 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let mut systems = mproc_side::lock_systems();
     systems.extend([
         System::new("raw_sync Mutex", Role::Peer, |c: &Ctx| {
-            let p = &c.profile;
-            Ok(vec![
-                (
-                    "uncontended".into(),
-                    peers::raw_sync::uncontended(p.lock_ops, p.repeats)?,
-                ),
-                (
-                    "contended".into(),
-                    peers::raw_sync::contended(p.lock_ops, p.repeats)?,
-                ),
-            ])
+            protocol(c, &peers::raw_sync::RawSyncLock::new()?)
         }),
         System::new("Python Lock", Role::Peer, |c: &Ctx| {
             Ok(vec![
                 ("uncontended".into(), peers::python::lock(c, "uncontended")?),
                 ("contended".into(), peers::python::lock(c, "contended")?),
+                ("handoff".into(), peers::python::lock(c, "handoff")?),
             ])
         }),
         System::new("std Mutex (threads)", Role::Ceiling, |c: &Ctx| {
@@ -54,6 +75,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 (
                     "contended".into(),
                     peers::std_mutex::contended(p.lock_ops, p.repeats)?,
+                ),
+                (
+                    "handoff".into(),
+                    peers::std_mutex::handoff(p.handoffs, p.repeats)?,
                 ),
             ])
         }),

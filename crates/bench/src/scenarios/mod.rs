@@ -4,7 +4,7 @@
 use crate::harness::context::Ctx;
 
 mod dict;
-mod lock;
+pub(crate) mod lock;
 mod mpmc;
 mod ping_pong;
 mod pool;
