@@ -8,6 +8,7 @@
 //! | --- | --- | --- |
 //! | platform calls | `mproc-sys` | [`sys`] |
 //! | shared-memory segments | `mproc-shm` | [`shm`] |
+//! | processes: `Process`, `Child`, fork and spawn | `mproc-process` | [`process`] |
 //!
 //! # Examples
 //!
@@ -20,8 +21,14 @@
 
 pub use mproc_shm as shm;
 pub use mproc_sys as sys;
+pub use mproc_process as process;
 
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
+pub use mproc_process::{
+    Child, FnOffset, Outcome, Process, ProcessError, ProcessInfo, StartMethod, Target,
+    active_children, cpu_count, current_process, get_start_method, init, parent_process,
+    process_cpu_count, set_start_method,
+};
 
 /// README.md's examples, compiled as doctests so the front door stays true.
 #[cfg(doctest)]

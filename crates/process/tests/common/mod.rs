@@ -25,7 +25,12 @@ pub(crate) fn run(tests: &[Test], watchdog: Duration) {
         }
         eprint!("test {name} ... ");
         let t0 = Instant::now();
-        test();
+        if std::panic::catch_unwind(test).is_err() {
+            // Leave no process behind to hold the test's output pipes open.
+            kill_descendants();
+            eprintln!("test {name} FAILED");
+            std::process::exit(101);
+        }
         eprintln!("ok ({} ms)", t0.elapsed().as_millis());
         assert_no_children(name);
         ran += 1;
@@ -39,12 +44,25 @@ fn start_watchdog(limit: Duration) {
         .spawn(move || {
             std::thread::sleep(limit);
             eprintln!("watchdog: tests still running after {limit:?}; aborting");
-            for (pid, _) in children_of(mproc_sys::getpid()) {
-                let _ = mproc_sys::kill(pid, mproc_sys::Signal::Kill);
-            }
+            kill_descendants();
             std::process::abort();
         })
         .expect("watchdog thread");
+}
+
+/// Kills every descendant: as a subreaper this process inherits the
+/// children of the children it kills, and kills those in turn.
+pub(crate) fn kill_descendants() {
+    for _ in 0..50 {
+        let kids = children_of(mproc_sys::getpid());
+        if kids.is_empty() {
+            return;
+        }
+        for (pid, _) in kids {
+            let _ = mproc_sys::kill(pid, mproc_sys::Signal::Kill);
+            let _ = mproc_sys::waitpid(pid, false);
+        }
+    }
 }
 
 /// The direct children of `parent`, with their state letter, from `/proc`.
