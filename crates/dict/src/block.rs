@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn round_trip_and_reject() {
         let h = BlockHeader::decode(BlockHeader::live(3, 5, 7)).unwrap();
-        assert_eq!((h.class, h.size, h.live, h.key_len, h.value_len), (3, 40, true, 5, 7));
+        assert_eq!(
+            (h.class, h.size, h.live, h.key_len, h.value_len),
+            (3, 40, true, 5, 7)
+        );
         let f = BlockHeader::decode(BlockHeader::free(0)).unwrap();
         assert!(!f.live && f.size == 16);
         assert_eq!(BlockHeader::decode(0), None);

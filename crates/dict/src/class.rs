@@ -56,7 +56,7 @@ mod tests {
         let mut prev = 0;
         for c in 0..CLASS_COUNT as u8 {
             let s = class_size(c).unwrap();
-            assert!(s > prev && s % 8 == 0, "class {c} size {s}");
+            assert!(s > prev && s.is_multiple_of(8), "class {c} size {s}");
             prev = s;
         }
         assert_eq!(prev, MAX_BLOCK);

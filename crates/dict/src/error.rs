@@ -86,7 +86,9 @@ pub enum DictError {
     },
     /// A `Value<T>` or `Array<T>` segment was made for elements of another
     /// size or alignment.
-    #[error("segment holds elements of {found_size} bytes (align {found_align}), expected {expected_size} (align {expected_align})")]
+    #[error(
+        "segment holds elements of {found_size} bytes (align {found_align}), expected {expected_size} (align {expected_align})"
+    )]
     TypeMismatch {
         /// `size_of::<T>()` asked for.
         expected_size: u64,

@@ -108,5 +108,4 @@ impl Generation {
     pub(crate) fn table<'a>(&'a self, current: &'a AtomicU64) -> Result<Table<'a>> {
         Table::new(self.seg.payload(), self.layout, current)
     }
-
 }

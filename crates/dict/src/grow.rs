@@ -49,8 +49,18 @@ pub(crate) fn plan(
         NoRoom::Buckets => 0,
     };
     let tr = usage.get(t.shard as usize).copied().unwrap_or_default();
-    let max_entries = usage.iter().map(|u| u.entries).max().unwrap_or(0).max(tr.entries + 1);
-    let max_bytes = usage.iter().map(|u| u.bytes).max().unwrap_or(0).max(tr.bytes + block);
+    let max_entries = usage
+        .iter()
+        .map(|u| u.entries)
+        .max()
+        .unwrap_or(0)
+        .max(tr.entries + 1);
+    let max_bytes = usage
+        .iter()
+        .map(|u| u.bytes)
+        .max()
+        .unwrap_or(0)
+        .max(tr.bytes + block);
     let arena_cap = MAX_ARENA & !63;
     let fits = |l: &TableLayout| cap.is_none_or(|c| segment_len(l) <= c);
 
@@ -107,7 +117,10 @@ pub(crate) fn grow(
     let Some(guards) = table.lock_all()? else {
         return Ok(None);
     };
-    let usage = guards.iter().map(|g| g.usage()).collect::<Result<Vec<_>>>()?;
+    let usage = guards
+        .iter()
+        .map(|g| g.usage())
+        .collect::<Result<Vec<_>>>()?;
     let layout = plan(&old.layout, &usage, t, info.max_bytes)?;
     let name = info.gen_name(layout.generation);
     let new = Generation::create(Some(&name), layout, |dest: &Table<'_>| {
@@ -142,8 +155,21 @@ mod tests {
 
     #[test]
     fn doubles_and_respects_cap() {
-        let usage = [ShardUsage { entries: 3, bytes: 200 }, ShardUsage { entries: 1, bytes: 32 }];
-        let t = Trigger { shard: 0, why: NoRoom::Arena { block: 64 }, available: 48 };
+        let usage = [
+            ShardUsage {
+                entries: 3,
+                bytes: 200,
+            },
+            ShardUsage {
+                entries: 1,
+                bytes: 32,
+            },
+        ];
+        let t = Trigger {
+            shard: 0,
+            why: NoRoom::Arena { block: 64 },
+            available: 48,
+        };
         let l = plan(&layout(), &usage, t, None).unwrap();
         assert_eq!(l.generation, 1);
         assert!(l.arena_len >= ARENA_START + 2 * 264);
@@ -152,6 +178,12 @@ mod tests {
         assert!(segment_len(&capped) <= segment_len(&layout()) + 600);
         assert!(capped.arena_len >= ARENA_START + 264);
         let full = plan(&layout(), &usage, t, Some(segment_len(&layout()))).unwrap_err();
-        assert!(matches!(full, DictError::Full { needed: 64, available: 48 }));
+        assert!(matches!(
+            full,
+            DictError::Full {
+                needed: 64,
+                available: 48
+            }
+        ));
     }
 }

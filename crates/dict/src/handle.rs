@@ -130,7 +130,9 @@ impl Handle {
                 // opener that sees the root ready finds it.
                 let mut gen0 = None;
                 let root = info.create_with(name, || {
-                    gen0 = Some(Generation::create(Some(&info.gen_name(0)), layout, |_| Ok(()))?);
+                    gen0 = Some(Generation::create(Some(&info.gen_name(0)), layout, |_| {
+                        Ok(())
+                    })?);
                     Ok(())
                 })?;
                 let gen0 = gen0.ok_or(DictError::Corrupt {
@@ -156,7 +158,9 @@ impl Handle {
 
     /// Opens a named dict.
     pub(crate) fn open(name: &str) -> Result<Handle> {
-        let root = Segment::opener(name).kind(mproc_shm::SegmentKind::Dict).open()?;
+        let root = Segment::opener(name)
+            .kind(mproc_shm::SegmentKind::Dict)
+            .open()?;
         let info = RootInfo::read(&root)?;
         let shared = Arc::new(Shared {
             root,
@@ -241,7 +245,6 @@ impl Handle {
             }
         }
     }
-
 }
 
 /// Opens the current generation named by the root (retrying if it moves
@@ -279,7 +282,9 @@ fn open_latest(shared: &Shared) -> Result<Generation> {
 
 /// Removes every name of the named dict `name`.
 pub(crate) fn unlink_all(name: &str) -> Result<()> {
-    let root = Segment::opener(name).kind(mproc_shm::SegmentKind::Dict).open()?;
+    let root = Segment::opener(name)
+        .kind(mproc_shm::SegmentKind::Dict)
+        .open()?;
     let info = RootInfo::read(&root)?;
     let last = root::current_generation(&root)?;
     root::unlink_generations(&info, 0, last);

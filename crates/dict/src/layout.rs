@@ -16,8 +16,8 @@ use mproc_shm::ShmSafe;
 
 use crate::class::CLASS_COUNT;
 use crate::error::corrupt;
-use mproc_sync::RawLock;
 use crate::{DictError, Result};
+use mproc_sync::RawLock;
 
 /// `params[0]` of a table segment.
 pub(crate) const TABLE_ROLE: u64 = 0x5442_4c31; // "TBL1"
@@ -132,7 +132,7 @@ impl TableLayout {
         if u64::from(self.bucket_bits) > MAX_BUCKET_BITS || self.bucket_bits < 1 {
             return bad("bucket_bits", self.bucket_bits.into());
         }
-        if self.arena_len % 64 != 0 || self.arena_len < 64 || self.arena_len > MAX_ARENA {
+        if !self.arena_len.is_multiple_of(64) || self.arena_len < 64 || self.arena_len > MAX_ARENA {
             return bad("arena_len", self.arena_len);
         }
         if self.max_key >= 1 << 23 || self.max_key == 0 {

@@ -79,6 +79,7 @@ mod table;
 mod table_tests;
 mod typed;
 mod value;
+mod whole;
 
 pub use array::{Array, ArrayGuard};
 pub use dict::Dict;

@@ -173,8 +173,13 @@ impl Manager {
         }
         let mut buf = vec![0u8; len as usize];
         p.read_bytes(off + 8, &mut buf)?;
-        let name = String::from_utf8(buf).map_err(|_| corrupt("manager entry name", off, len.into()))?;
-        let kind = SegmentKind::from_raw(kind_raw).ok_or(corrupt("manager entry kind", off, kind_raw.into()))?;
+        let name =
+            String::from_utf8(buf).map_err(|_| corrupt("manager entry name", off, len.into()))?;
+        let kind = SegmentKind::from_raw(kind_raw).ok_or(corrupt(
+            "manager entry kind",
+            off,
+            kind_raw.into(),
+        ))?;
         Ok((name, kind))
     }
 
@@ -212,7 +217,10 @@ impl Manager {
         let count = self.count_word()?;
         let n = count.load(Ordering::Relaxed).min(MAX_NAMES);
         for i in 0..n {
-            if self.read_entry(i).is_ok_and(|(existing, _)| existing == name) {
+            if self
+                .read_entry(i)
+                .is_ok_and(|(existing, _)| existing == name)
+            {
                 return Ok(());
             }
         }

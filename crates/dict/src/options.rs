@@ -176,7 +176,8 @@ impl DictOptions {
             generation: 0,
             shard_bits,
             bucket_bits: buckets_for(per_shard),
-            arena_len: round64(ARENA_START + per_shard * BYTES_PER_ENTRY).clamp(256, MAX_ARENA & !63),
+            arena_len: round64(ARENA_START + per_shard * BYTES_PER_ENTRY)
+                .clamp(256, MAX_ARENA & !63),
             max_key: self.max_key_len,
             max_value: self.max_value_len,
         };
@@ -209,7 +210,12 @@ mod tests {
         assert_eq!(small.shards(), 4);
         assert!(DictOptions::new().max_key_len(0).initial_layout().is_err());
         assert!(DictOptions::new().shards(1000).initial_layout().is_err());
-        assert!(DictOptions::new().max_value_len(u64::MAX).initial_layout().is_err());
+        assert!(
+            DictOptions::new()
+                .max_value_len(u64::MAX)
+                .initial_layout()
+                .is_err()
+        );
         assert_eq!(buckets_for(7), 4); // 9 -> 16? no: 7*8/7+1 = 9 -> 16
     }
 }

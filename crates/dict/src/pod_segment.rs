@@ -34,12 +34,20 @@ pub(crate) struct PodLock<'a> {
 }
 
 fn type_params<T>() -> (u64, u64) {
-    (std::mem::size_of::<T>() as u64, std::mem::align_of::<T>() as u64)
+    (
+        std::mem::size_of::<T>() as u64,
+        std::mem::align_of::<T>() as u64,
+    )
 }
 
 impl<T: Pod> PodSegment<T> {
     /// Creates a segment of `kind` holding `data` (named or anonymous).
-    pub(crate) fn create(kind: SegmentKind, role: u64, name: Option<&str>, data: &[T]) -> Result<Self> {
+    pub(crate) fn create(
+        kind: SegmentKind,
+        role: u64,
+        name: Option<&str>,
+        data: &[T],
+    ) -> Result<Self> {
         let (size, align) = type_params::<T>();
         if align > DATA_OFF {
             return Err(DictError::InvalidOption {
@@ -48,12 +56,13 @@ impl<T: Pod> PodSegment<T> {
             });
         }
         let len = data.len() as u64;
-        let bytes = len.checked_mul(size).and_then(|b| b.checked_add(DATA_OFF)).ok_or(
-            DictError::InvalidOption {
+        let bytes = len
+            .checked_mul(size)
+            .and_then(|b| b.checked_add(DATA_OFF))
+            .ok_or(DictError::InvalidOption {
                 option: "length",
                 value: len,
-            },
-        )?;
+            })?;
         let builder = Segment::builder(kind, bytes)
             .params([role, size, align, len, 0, 0, 0, 0])
             .init(|p| {
@@ -151,27 +160,35 @@ impl<T: Pod> PodSegment<T> {
     /// Copies element `i` out (the caller holds the lock).
     pub(crate) fn read(&self, i: u64) -> Result<T> {
         self.check(i, 1)?;
-        Ok(self.payload().read_pod(DATA_OFF + i * type_params::<T>().0)?)
+        Ok(self
+            .payload()
+            .read_pod(DATA_OFF + i * type_params::<T>().0)?)
     }
 
     /// Writes element `i` (the caller holds the lock).
     pub(crate) fn write(&self, i: u64, v: &T) -> Result<()> {
         self.check(i, 1)?;
-        Ok(self.payload().write_pod(DATA_OFF + i * type_params::<T>().0, v)?)
+        Ok(self
+            .payload()
+            .write_pod(DATA_OFF + i * type_params::<T>().0, v)?)
     }
 
     /// Copies `out.len()` elements from `start` (the caller holds the lock).
     pub(crate) fn read_into(&self, start: u64, out: &mut [T]) -> Result<()> {
         self.check(start, out.len() as u64)?;
         let off = DATA_OFF + start * type_params::<T>().0;
-        Ok(self.payload().read_bytes(off, bytemuck::cast_slice_mut(out))?)
+        Ok(self
+            .payload()
+            .read_bytes(off, bytemuck::cast_slice_mut(out))?)
     }
 
     /// Writes `data` from `start` (the caller holds the lock).
     pub(crate) fn write_from(&self, start: u64, data: &[T]) -> Result<()> {
         self.check(start, data.len() as u64)?;
         let off = DATA_OFF + start * type_params::<T>().0;
-        Ok(self.payload().write_bytes(off, bytemuck::cast_slice(data))?)
+        Ok(self
+            .payload()
+            .write_bytes(off, bytemuck::cast_slice(data))?)
     }
 
     fn check(&self, start: u64, n: u64) -> Result<()> {

@@ -16,11 +16,11 @@
 
 use std::sync::atomic::Ordering;
 
+use crate::Result;
 use crate::block::BlockHeader;
 use crate::hash::hash_key;
 use crate::layout::ARENA_START;
 use crate::shard::{EMPTY, Shard, TOMB, is_live};
-use crate::Result;
 
 /// What a recovery found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,11 @@ pub(crate) struct Recovered {
 pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     let ctl = shard.ctl;
     // 1. Walk.
-    let bump = ctl.bump.load(Ordering::Relaxed).clamp(ARENA_START, shard.arena_len()) & !7;
+    let bump = ctl
+        .bump
+        .load(Ordering::Relaxed)
+        .clamp(ARENA_START, shard.arena_len())
+        & !7;
     let mut blocks: Vec<(u64, BlockHeader)> = Vec::new();
     let mut pos = ARENA_START;
     while pos < bump {
@@ -88,7 +92,11 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
         }
         let off = (word & 0xffff_ffff) * 8;
         let keep = match blocks.binary_search_by_key(&off, |(o, _)| *o) {
-            Ok(i) if blocks[i].1.live && !named[i] && entry_belongs(shard, shard_mask, idx, word, off, &blocks[i].1)? => {
+            Ok(i)
+                if blocks[i].1.live
+                    && !named[i]
+                    && entry_belongs(shard, shard_mask, idx, word, off, &blocks[i].1)? =>
+            {
                 named[i] = true;
                 true
             }
@@ -117,8 +125,12 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
             out.reclaimed += 1;
         }
         let head = &ctl.heads[usize::from(h.class)];
-        shard.arena_word(*off)?.store(BlockHeader::free(h.class), Ordering::Relaxed);
-        shard.arena_u32(*off + 8)?.store(head.load(Ordering::Relaxed), Ordering::Relaxed);
+        shard
+            .arena_word(*off)?
+            .store(BlockHeader::free(h.class), Ordering::Relaxed);
+        shard
+            .arena_u32(*off + 8)?
+            .store(head.load(Ordering::Relaxed), Ordering::Relaxed);
         head.store((*off / 8) as u32, Ordering::Relaxed);
         free_bytes += h.size;
     }
@@ -158,4 +170,3 @@ fn entry_belongs(
     }
     Ok(true)
 }
-

@@ -120,7 +120,10 @@ impl RootInfo {
         payload.read_bytes(NAME_OFF + 8, &mut buf)?;
         let base = String::from_utf8(buf)
             .ok()
-            .filter(|s| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+            .filter(|s| {
+                s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            })
             .ok_or(corrupt("root base name", NAME_OFF + 8, len))?;
         Ok(RootInfo {
             base,

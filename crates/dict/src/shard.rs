@@ -125,12 +125,15 @@ impl<'a> Shard<'a> {
 
     /// The validated header of the block at `off`.
     pub(crate) fn header_at(&self, off: u64) -> Result<BlockHeader> {
-        if off < ARENA_START || off % 8 != 0 {
+        if off < ARENA_START || !off.is_multiple_of(8) {
             return Err(corrupt("block offset", off, off));
         }
         let raw = self.arena.get::<AtomicU64>(off)?.load(Ordering::Relaxed);
         let hdr = BlockHeader::decode(raw).ok_or(corrupt("block header", off, raw))?;
-        if off.checked_add(hdr.size).is_none_or(|end| end > self.arena_len()) {
+        if off
+            .checked_add(hdr.size)
+            .is_none_or(|end| end > self.arena_len())
+        {
             return Err(corrupt("block size", off, hdr.size));
         }
         Ok(hdr)
@@ -225,7 +228,10 @@ impl<'a> Shard<'a> {
             let off = u64::from(unit) * 8;
             match self.header_at(off) {
                 Ok(h) if !h.live && h.class == class => {
-                    let next = self.arena.get::<AtomicU32>(off + 8)?.load(Ordering::Relaxed);
+                    let next = self
+                        .arena
+                        .get::<AtomicU32>(off + 8)?
+                        .load(Ordering::Relaxed);
                     head.store(next, Ordering::Relaxed);
                     sub(&self.ctl.free_bytes, size);
                     return Ok(Some((off, class)));
@@ -235,7 +241,7 @@ impl<'a> Shard<'a> {
             }
         }
         let bump = self.ctl.bump.load(Ordering::Relaxed).max(ARENA_START);
-        if bump % 8 != 0 || bump > self.arena_len() {
+        if !bump.is_multiple_of(8) || bump > self.arena_len() {
             return Err(corrupt("arena bump", 0, bump));
         }
         if bump + size > self.arena_len() {
@@ -269,12 +275,20 @@ impl<'a> Shard<'a> {
 
     /// Writes a complete entry into the fresh block at `off`; returns its
     /// header.
-    pub(crate) fn write_entry(&self, off: u64, class: u8, key: &[u8], value: &[u8]) -> Result<BlockHeader> {
+    pub(crate) fn write_entry(
+        &self,
+        off: u64,
+        class: u8,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<BlockHeader> {
         let (k, v) = (key.len() as u64, value.len() as u64);
         self.arena.write_bytes(off + HEADER, key)?;
         self.arena.write_bytes(off + HEADER + k, value)?;
         let raw = BlockHeader::live(class, k, v);
-        self.arena.get::<AtomicU64>(off)?.store(raw, Ordering::Relaxed);
+        self.arena
+            .get::<AtomicU64>(off)?
+            .store(raw, Ordering::Relaxed);
         let hdr = BlockHeader::decode(raw).ok_or(corrupt("new block header", off, raw))?;
         self.ctl.live_bytes.fetch_add(hdr.size, Ordering::Relaxed);
         Ok(hdr)

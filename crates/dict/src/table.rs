@@ -13,8 +13,8 @@ use crate::class::class_for;
 use crate::layout::{ARENA_START, TableLayout};
 use crate::recovery::{Recovered, recover};
 use crate::shard::{Probe, Shard};
-use mproc_sync::{LockGuard, RawLock};
 use crate::{DictError, Result};
+use mproc_sync::{LockGuard, RawLock};
 
 /// One generation of the table, viewed in a region.
 #[derive(Clone, Copy)]
@@ -45,7 +45,11 @@ impl<'a> Deref for ShardGuard<'a> {
 impl<'a> Table<'a> {
     /// The table laid out as `layout` in `region`; `current` is the word
     /// that holds the current generation number.
-    pub(crate) fn new(region: Region<'a>, layout: TableLayout, current: &'a AtomicU64) -> Result<Table<'a>> {
+    pub(crate) fn new(
+        region: Region<'a>,
+        layout: TableLayout,
+        current: &'a AtomicU64,
+    ) -> Result<Table<'a>> {
         layout.validate()?;
         region.check(0, layout.payload_len())?;
         Ok(Table {
@@ -59,7 +63,10 @@ impl<'a> Table<'a> {
     pub(crate) fn init(&self) -> Result<()> {
         for s in 0..self.layout.shards() {
             RawLock::init_in_place(&self.region, self.layout.ctl_off(s))?;
-            self.shard(s)?.ctl.bump.store(ARENA_START, Ordering::Relaxed);
+            self.shard(s)?
+                .ctl
+                .bump
+                .store(ARENA_START, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -68,7 +75,6 @@ impl<'a> Table<'a> {
     pub(crate) fn shard(&self, s: u64) -> Result<Shard<'a>> {
         Shard::new(self.region, &self.layout, s)
     }
-
 
     /// Locks shard `s`, repairing it if its last holder died. `Ok(None)`:
     /// this generation is no longer the current one (the caller remaps and
@@ -162,7 +168,8 @@ pub(crate) struct ShardUsage {
 impl ShardGuard<'_> {
     /// Calls `f(key, hash, value)` for every readable live entry.
     pub(crate) fn for_each_valid(&self, mut f: impl FnMut(&[u8], u64, &[u8])) -> Result<()> {
-        self.shard.for_each(true, |k, v| f(k, crate::hash::hash_key(k), v))
+        self.shard
+            .for_each(true, |k, v| f(k, crate::hash::hash_key(k), v))
     }
 
     /// What this shard holds.

@@ -103,7 +103,9 @@ fn replace_killed_before_freeing_keeps_new_value() {
     {
         let g = lock_for(&t, b"k");
         let h = hash_key(b"k");
-        let Probe::Found { idx, .. } = g.find(b"k", h).unwrap() else { panic!() };
+        let Probe::Found { idx, .. } = g.find(b"k", h).unwrap() else {
+            panic!()
+        };
         let (off, class) = g.alloc(HEADER + 4).unwrap().unwrap();
         g.write_entry(off, class, b"k", b"new").unwrap();
         g.publish(idx, bucket_word(h, off)).unwrap();
@@ -127,7 +129,9 @@ fn remove_killed_before_freeing_counts_right() {
     insert(&t, b"j", b"w").unwrap().unwrap();
     {
         let g = lock_for(&t, b"k");
-        let Probe::Found { idx, .. } = g.find(b"k", hash_key(b"k")).unwrap() else { panic!() };
+        let Probe::Found { idx, .. } = g.find(b"k", hash_key(b"k")).unwrap() else {
+            panic!()
+        };
         g.publish(idx, TOMB).unwrap();
         // Killed before counting and freeing.
     }
@@ -152,7 +156,9 @@ fn recovery_killed_midway_is_redone() {
     // A recoverer that dies before marking the lock consistent: the next
     // locker is told again and repairs again.
     kill_holder(heap.region(), &t.layout, 0);
-    heap.region().write_pod(t.layout.ctl_off(0), &(DEAD_TID | 0x4000_0000)).unwrap();
+    heap.region()
+        .write_pod(t.layout.ctl_off(0), &(DEAD_TID | 0x4000_0000))
+        .unwrap();
     let g = t.lock(0).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().reclaimed, 1);
     drop(g);
@@ -168,7 +174,9 @@ fn corrupt_bucket_is_an_error_then_repaired() {
     let h = hash_key(b"k");
     let idx = {
         let g = lock_for(&t, b"k");
-        let Probe::Found { idx, .. } = g.find(b"k", h).unwrap() else { panic!() };
+        let Probe::Found { idx, .. } = g.find(b"k", h).unwrap() else {
+            panic!()
+        };
         // Point the bucket into the middle of nowhere.
         g.publish(idx, bucket_word(h, 1000)).unwrap();
         idx

@@ -77,13 +77,15 @@ impl<K, V> Clone for TypedDict<K, V> {
 
 impl<K, V> std::fmt::Debug for TypedDict<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TypedDict").field("dict", &self.dict).finish()
+        f.debug_struct("TypedDict")
+            .field("dict", &self.dict)
+            .finish()
     }
 }
 
 impl<K, V> TypedDict<K, V>
 where
-    K: Serialize + DeserializeOwned,
+    K: Serialize,
     V: Serialize + DeserializeOwned,
 {
     /// A new anonymous typed dict (see [`Dict::new`]).
@@ -379,6 +381,50 @@ where
         self.dict.clear()
     }
 
+    /// A snapshot of the values.
+    ///
+    /// # Errors
+    ///
+    /// As [`items`](TypedDict::items).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d: mproc_dict::TypedDict<u8, u8> = mproc_dict::TypedDict::new(Default::default()).unwrap();
+    /// d.insert(&1, &2).unwrap();
+    /// assert_eq!(d.values().unwrap(), vec![2]);
+    /// ```
+    pub fn values(&self) -> Result<Vec<V>> {
+        self.dict
+            .values()?
+            .iter()
+            .map(|v| decode("value", v))
+            .collect()
+    }
+
+    /// Memory use (see [`Dict::stats`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Dict::stats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let d: mproc_dict::TypedDict<u8, u8> = mproc_dict::TypedDict::new(Default::default()).unwrap();
+    /// assert_eq!(d.stats().unwrap().entries, 0);
+    /// ```
+    pub fn stats(&self) -> Result<DictStats> {
+        self.dict.stats()
+    }
+}
+
+/// Snapshots that decode keys.
+impl<K, V> TypedDict<K, V>
+where
+    K: Serialize + DeserializeOwned,
+    V: Serialize + DeserializeOwned,
+{
     /// A snapshot of every pair (see [`Dict::items`]).
     ///
     /// # Errors
@@ -415,38 +461,5 @@ where
     /// ```
     pub fn keys(&self) -> Result<Vec<K>> {
         self.dict.keys()?.iter().map(|k| decode("key", k)).collect()
-    }
-
-    /// A snapshot of the values.
-    ///
-    /// # Errors
-    ///
-    /// As [`items`](TypedDict::items).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let d: mproc_dict::TypedDict<u8, u8> = mproc_dict::TypedDict::new(Default::default()).unwrap();
-    /// d.insert(&1, &2).unwrap();
-    /// assert_eq!(d.values().unwrap(), vec![2]);
-    /// ```
-    pub fn values(&self) -> Result<Vec<V>> {
-        self.dict.values()?.iter().map(|v| decode("value", v)).collect()
-    }
-
-    /// Memory use (see [`Dict::stats`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`Dict::stats`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let d: mproc_dict::TypedDict<u8, u8> = mproc_dict::TypedDict::new(Default::default()).unwrap();
-    /// assert_eq!(d.stats().unwrap().entries, 0);
-    /// ```
-    pub fn stats(&self) -> Result<DictStats> {
-        self.dict.stats()
     }
 }

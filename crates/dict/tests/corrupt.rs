@@ -14,7 +14,10 @@ fn other_kinds_are_refused() {
     let _v = Value::create("test-corrupt-value", 1u32).unwrap();
     assert!(matches!(
         Dict::open("test-corrupt-value"),
-        Err(DictError::Shm(ShmError::WrongKind { found: SegmentKind::Value, expected: SegmentKind::Dict }))
+        Err(DictError::Shm(ShmError::WrongKind {
+            found: SegmentKind::Value,
+            expected: SegmentKind::Dict
+        }))
     ));
     assert!(matches!(
         Array::<u32>::open("test-corrupt-value"),
@@ -22,7 +25,11 @@ fn other_kinds_are_refused() {
     ));
     assert!(matches!(
         Value::<u64>::open("test-corrupt-value"),
-        Err(DictError::TypeMismatch { expected_size: 8, found_size: 4, .. })
+        Err(DictError::TypeMismatch {
+            expected_size: 8,
+            found_size: 4,
+            ..
+        })
     ));
 }
 
@@ -32,7 +39,10 @@ fn impossible_root_parameters_are_refused() {
         let name = format!("test-corrupt-root-{i}");
         let mut params = [ROOT_ROLE, 100, 1000, 0, 2, 4, 1024, 0];
         params[i] = bad;
-        let _seg = Segment::builder(SegmentKind::Dict, 4096).params(params).create(&name).unwrap();
+        let _seg = Segment::builder(SegmentKind::Dict, 4096)
+            .params(params)
+            .create(&name)
+            .unwrap();
         let err = Dict::open(&name).unwrap_err();
         assert!(matches!(err, DictError::Corrupt { .. }), "{i}: {err:?}");
     }
@@ -45,7 +55,10 @@ fn impossible_root_parameters_are_refused() {
         })
         .create("test-corrupt-root-name")
         .unwrap();
-    assert!(matches!(Dict::open("test-corrupt-root-name"), Err(DictError::Corrupt { .. })));
+    assert!(matches!(
+        Dict::open("test-corrupt-root-name"),
+        Err(DictError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -54,10 +67,15 @@ fn impossible_table_parameters_are_refused() {
         let name = format!("test-corrupt-table-{i}");
         let d = Dict::create(&name, DictOptions::new().capacity(8)).unwrap();
         let g0 = Segment::open(&format!("{name}.g0")).unwrap();
-        g0.region().write_pod(PARAMS_OFF + 8 * i as u64, &bad).unwrap();
+        g0.region()
+            .write_pod(PARAMS_OFF + 8 * i as u64, &bad)
+            .unwrap();
         drop(g0);
         let err = Dict::open(&name).unwrap_err();
-        assert!(matches!(err, DictError::Corrupt { .. } | DictError::Shm(_)), "{i}: {err:?}");
+        assert!(
+            matches!(err, DictError::Corrupt { .. } | DictError::Shm(_)),
+            "{i}: {err:?}"
+        );
         drop(d);
     }
 }

@@ -101,7 +101,10 @@ fn grows_from_tiny_and_keeps_everything() {
     }
     assert_eq!(d.len().unwrap(), 5000);
     for i in 0u32..5000 {
-        assert_eq!(d.get(&i.to_le_bytes()).unwrap(), Some(i.to_be_bytes().to_vec()));
+        assert_eq!(
+            d.get(&i.to_le_bytes()).unwrap(),
+            Some(i.to_be_bytes().to_vec())
+        );
     }
     let s = d.stats().unwrap();
     assert!(s.generation >= 5, "{s:?}");
@@ -125,7 +128,10 @@ fn edge_sizes() {
     ));
     assert!(matches!(
         d.insert(b"k", &[0; 100_001]),
-        Err(DictError::ValueTooLarge { len: 100_001, max: 100_000 })
+        Err(DictError::ValueTooLarge {
+            len: 100_001,
+            max: 100_000
+        })
     ));
     assert_eq!(d.get(&[1; 301]).unwrap(), None);
 }
@@ -165,7 +171,10 @@ fn per_entry_overhead() {
     // 8-byte key + 24-byte value + 8-byte header = 40: its own class.
     assert_eq!(s.live_bytes, n * 40);
     let buckets_per_entry = (s.buckets * 8) as f64 / n as f64;
-    assert!(buckets_per_entry <= 24.0, "{buckets_per_entry} bucket bytes per entry");
+    assert!(
+        buckets_per_entry <= 24.0,
+        "{buckets_per_entry} bucket bytes per entry"
+    );
     assert!(8.0 + buckets_per_entry <= 32.0);
 }
 
@@ -201,13 +210,18 @@ fn wrong_kind_is_refused() {
     let _raw = mproc_shm::Segment::builder(mproc_shm::SegmentKind::Dict, 4096)
         .create("test-dict-not-root")
         .unwrap();
-    assert!(matches!(Dict::open("test-dict-not-root"), Err(DictError::Corrupt { .. })));
+    assert!(matches!(
+        Dict::open("test-dict-not-root"),
+        Err(DictError::Corrupt { .. })
+    ));
 }
 
 #[test]
 fn clones_share() {
     let d = Dict::new(DictOptions::new()).unwrap();
     let e = d.clone();
-    std::thread::spawn(move || e.insert(b"t", b"thread").unwrap()).join().unwrap();
+    std::thread::spawn(move || e.insert(b"t", b"thread").unwrap())
+        .join()
+        .unwrap();
     assert_eq!(d.get(b"t").unwrap(), Some(b"thread".to_vec()));
 }

@@ -91,7 +91,9 @@ fn disjoint_and_overlapping_inserts() {
                         return 1;
                     }
                     // Overlapping keys: every process writes its id.
-                    if d.insert(format!("o{j}").as_bytes(), &p.to_le_bytes()).is_err() {
+                    if d.insert(format!("o{j}").as_bytes(), &p.to_le_bytes())
+                        .is_err()
+                    {
                         return 2;
                     }
                 }
@@ -123,7 +125,9 @@ fn update_counter_exact() {
                 for i in 0..PER {
                     // One key everybody hammers, one per process.
                     let r = d.update(b"total", |v| Some((v.map_or(0, u64_of) + 1).to_le_bytes()));
-                    let s = d.update(&p.to_le_bytes(), |v| Some((v.map_or(0, u64_of) + 1).to_le_bytes()));
+                    let s = d.update(&p.to_le_bytes(), |v| {
+                        Some((v.map_or(0, u64_of) + 1).to_le_bytes())
+                    });
                     if r.is_err() || s.is_err() {
                         return 1;
                     }
@@ -169,11 +173,15 @@ fn growth_while_others_read_and_write() {
             for round in 0..300u64 {
                 for k in 0u64..100 {
                     match d.get(&k.to_le_bytes()) {
-                        Ok(Some(v)) if u64_of(&v) % 3 == 0 => {}
+                        Ok(Some(v)) if u64_of(&v).is_multiple_of(3) => {}
                         _ => return 3,
                     }
                 }
-                if d.update(&(round % 100).to_le_bytes(), |v| Some((v.map_or(0, u64_of) + 3).to_le_bytes())).is_err() {
+                if d.update(&(round % 100).to_le_bytes(), |v| {
+                    Some((v.map_or(0, u64_of) + 3).to_le_bytes())
+                })
+                .is_err()
+                {
                     return 4;
                 }
             }
@@ -184,7 +192,9 @@ fn growth_while_others_read_and_write() {
     assert_eq!(d.len().unwrap(), 100 + 2 * 4000);
     let s = d.stats().unwrap();
     assert!(s.generation >= 5, "{s:?}");
-    let bumps: u64 = (0u64..100).map(|k| u64_of(&d.get(&k.to_le_bytes()).unwrap().unwrap()) - k * 3).sum();
+    let bumps: u64 = (0u64..100)
+        .map(|k| u64_of(&d.get(&k.to_le_bytes()).unwrap().unwrap()) - k * 3)
+        .sum();
     assert_eq!(bumps, 2 * 300 * 3);
 }
 
@@ -242,7 +252,7 @@ fn crash_loop() {
                         2 => d.remove(&k).is_ok(),
                         _ => d
                             .update(&k, |cur| match cur {
-                                Some(_) if nonce % 3 == 0 => None,
+                                Some(_) if nonce.is_multiple_of(3) => None,
                                 _ => Some(crash_value(key, nonce)),
                             })
                             .is_ok(),
@@ -257,13 +267,20 @@ fn crash_loop() {
         std::thread::sleep(delay);
         kill(child, Signal::Kill).unwrap();
         let status = waitpid(child, false).unwrap();
-        assert_eq!(status, Some(ExitStatus::Signaled(9)), "the writer failed on its own");
+        assert_eq!(
+            status,
+            Some(ExitStatus::Signaled(9)),
+            "the writer failed on its own"
+        );
 
         // Everything works, every value is complete, len is exact, and no
         // arena byte is lost.
         let items = d.items().unwrap();
         for (k, v) in &items {
-            assert!(crash_value_ok(u64_of(k), v), "round {round}: torn value for {k:?}");
+            assert!(
+                crash_value_ok(u64_of(k), v),
+                "round {round}: torn value for {k:?}"
+            );
         }
         assert_eq!(d.len().unwrap(), items.len(), "round {round}");
         let mut present = 0;
@@ -276,7 +293,11 @@ fn crash_loop() {
         assert_eq!(present, items.len());
         let s = d.stats().unwrap();
         assert_eq!(s.entries as usize, items.len());
-        assert_eq!(s.live_bytes + s.free_bytes + s.unused_bytes, s.arena_bytes, "round {round}: {s:?}");
+        assert_eq!(
+            s.live_bytes + s.free_bytes + s.unused_bytes,
+            s.arena_bytes,
+            "round {round}: {s:?}"
+        );
         if s.recoveries > last_recoveries {
             recoveries_seen += 1;
         }
@@ -352,10 +373,14 @@ fn manager_across_processes() {
     let pids: Vec<i32> = (0..3u64)
         .map(|p| {
             spawn(move || {
-                let Ok(m) = Manager::open("test-dict-proc-manager") else { return 1 };
-                let (Ok(d), Ok(lock), Ok(done)) =
-                    (m.dict("squares", DictOptions::new()), m.lock("lock"), m.value("done", 0u32))
-                else {
+                let Ok(m) = Manager::open("test-dict-proc-manager") else {
+                    return 1;
+                };
+                let (Ok(d), Ok(lock), Ok(done)) = (
+                    m.dict("squares", DictOptions::new()),
+                    m.lock("lock"),
+                    m.value("done", 0u32),
+                ) else {
                     return 2;
                 };
                 for k in p * 10..p * 10 + 10 {
@@ -390,10 +415,19 @@ fn manager_across_processes() {
 
 fn main() {
     let dog = watchdog(WATCHDOG);
-    run("disjoint_and_overlapping_inserts", disjoint_and_overlapping_inserts);
+    run(
+        "disjoint_and_overlapping_inserts",
+        disjoint_and_overlapping_inserts,
+    );
     run("update_counter_exact", update_counter_exact);
-    run("growth_while_others_read_and_write", growth_while_others_read_and_write);
-    run("value_and_array_across_processes", value_and_array_across_processes);
+    run(
+        "growth_while_others_read_and_write",
+        growth_while_others_read_and_write,
+    );
+    run(
+        "value_and_array_across_processes",
+        value_and_array_across_processes,
+    );
     run("typed_dict_across_processes", typed_dict_across_processes);
     run("manager_across_processes", manager_across_processes);
     run("crash_loop", crash_loop);
