@@ -29,13 +29,22 @@ mod cli;
 mod commands;
 mod error;
 mod report;
-mod stats;
+pub(crate) mod stats;
 mod table;
 mod units;
 
 pub use cli::{Cli, Command, Streams, run};
 pub use error::{CliError, Result};
 pub use report::{Creator, HeaderReport, SegmentReport, Status};
-pub use stats::{DictStats, KindStats, LockStats, QueueStats, StatsOutcome, read_stats};
+pub use stats::{
+    BarrierStats, DictStats, DictTableStats, ElementsStats, KindStats, LockStats, QueueStats,
+    SemaphoreStats, StatsOutcome, read_stats,
+};
 pub use table::Table;
 pub use units::{human_bytes, human_rate, parse_duration};
+
+/// `docs/migrating-from-python.md`, whose Rust snippets are compiled and
+/// run as doctests so that the guide stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/migrating-from-python.md")]
+pub struct MigrationGuideDoctests;

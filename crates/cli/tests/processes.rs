@@ -11,15 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{exists, mproc, unique};
+use mproc_dict::{Dict, DictOptions};
 use mproc_shm::{Segment, SegmentKind};
 use mproc_sys::{
     ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, set_parent_death_signal, waitpid,
 };
 
-/// Forks a child that creates `stale` (plain) and `kept` (persistent),
-/// says so through an anonymous segment, and sleeps until killed. Returns
-/// its pid once both segments exist.
-fn creator_child(stale: &str, kept: &str) -> i32 {
+/// Forks a child that creates `stale` (plain), `kept` (persistent) and
+/// the dicts `dicts`, says so through an anonymous segment, and sleeps
+/// until killed. Returns its pid once all exist.
+fn creator_child(stale: &str, kept: &str, dicts: &[&str]) -> i32 {
     let flag = Segment::anonymous(8).unwrap();
     let ready = flag.payload().get::<AtomicU64>(0).unwrap();
     // SAFETY: this binary runs its tests sequentially; the only other
@@ -33,7 +34,11 @@ fn creator_child(stale: &str, kept: &str) -> i32 {
             let b = Segment::builder(SegmentKind::Raw, 64)
                 .persist(true)
                 .create(kept);
-            if a.is_err() || b.is_err() {
+            let d: Result<Vec<Dict>, _> = dicts
+                .iter()
+                .map(|n| Dict::create(n, DictOptions::new()))
+                .collect();
+            if a.is_err() || b.is_err() || d.is_err() {
                 exit_immediately(10);
             }
             ready.store(1, Ordering::Release);
@@ -80,7 +85,7 @@ impl Drop for Unlink {
 fn gc_removes_the_segment_of_a_killed_creator() {
     let stale = unique("dead");
     let kept = unique("deadkeep");
-    let child = creator_child(&stale, &kept);
+    let child = creator_child(&stale, &kept, &[]);
 
     let _cleanup = Unlink(vec![stale.clone(), kept.clone()]);
     let run = mproc(&["ls"]);
@@ -146,6 +151,52 @@ fn gc_removes_the_segment_of_a_killed_creator() {
     assert!(!exists(&kept));
 }
 
+fn gc_removes_a_dead_creators_dict_with_its_tables() {
+    let whole = unique("deaddict");
+    let orphaned = unique("orphan");
+    let (plain, kept) = (unique("deadplain"), unique("deadkept"));
+    let child = creator_child(&plain, &kept, &[&whole, &orphaned]);
+    let tables = [format!("{whole}.g0"), format!("{orphaned}.g0")];
+    let _cleanup = Unlink(vec![
+        whole.clone(),
+        orphaned.clone(),
+        tables[0].clone(),
+        tables[1].clone(),
+        plain.clone(),
+        kept.clone(),
+    ]);
+    assert!(tables.iter().all(|t| exists(t)));
+    kill(child, Signal::Kill).unwrap();
+    waitpid(child, false).unwrap();
+
+    // The root is stale; its table is persistent but goes with it.
+    let dry = mproc(&["gc", "--dry-run", "--prefix", &whole]).ok();
+    assert_eq!(
+        dry,
+        format!(
+            "would remove {whole} (creator pid {child} is dead)\n\
+             would remove {t} (table of dict {whole})\n\
+             2 stale segments would be removed\n",
+            t = tables[0]
+        )
+    );
+    mproc(&["gc", "--prefix", &whole]).ok();
+    assert!(!exists(&whole) && !exists(&tables[0]));
+
+    // A table whose root is gone is garbage once its creator is dead.
+    Segment::unlink(&orphaned).unwrap();
+    let out = mproc(&["gc", "--prefix", &orphaned]).ok();
+    assert_eq!(
+        out,
+        format!(
+            "removed {t} (table of dict {orphaned}, which is gone; creator pid {child} is dead)\n\
+             1 stale segment removed\n",
+            t = tables[1]
+        )
+    );
+    assert!(!exists(&tables[1]));
+}
+
 fn main() {
     // A watchdog: a hung test fails the run instead of blocking CI.
     std::thread::spawn(|| {
@@ -153,10 +204,16 @@ fn main() {
         eprintln!("processes: watchdog fired after 120 s");
         std::process::exit(3);
     });
-    let tests: [(&str, fn()); 1] = [(
-        "gc_removes_the_segment_of_a_killed_creator",
-        gc_removes_the_segment_of_a_killed_creator,
-    )];
+    let tests: [(&str, fn()); 2] = [
+        (
+            "gc_removes_the_segment_of_a_killed_creator",
+            gc_removes_the_segment_of_a_killed_creator,
+        ),
+        (
+            "gc_removes_a_dead_creators_dict_with_its_tables",
+            gc_removes_a_dead_creators_dict_with_its_tables,
+        ),
+    ];
     for (name, test) in tests {
         test();
         println!("test {name} ... ok");

@@ -1,6 +1,10 @@
 //! `mproc gc`: remove the segments whose creators are dead and that were
-//! not made persistent.
+//! not made persistent, with the table generations of such dicts, and
+//! dict tables left without their root.
 
+use std::collections::HashSet;
+
+use super::dict_family::{is_root, table_base, tables_of};
 use crate::{CliError, Result, SegmentReport, Streams};
 
 /// Removes every stale segment whose name starts with `prefix` (or says
@@ -9,31 +13,26 @@ use crate::{CliError, Result, SegmentReport, Streams};
 /// Segments that cannot be parsed, whose creator is unknown, or that are
 /// persistent are left alone: `mproc rm` removes them by name.
 pub(crate) fn run(io: &mut Streams<'_>, prefix: Option<&str>, dry_run: bool) -> Result<()> {
-    let stale: Vec<SegmentReport> = super::reports(prefix)?
-        .into_iter()
-        .filter(SegmentReport::is_stale)
-        .collect();
+    let all = super::reports(None)?;
+    let plan = plan(&all, prefix);
     let mut removed = 0;
     let mut failed = 0;
-    for r in &stale {
-        let why = r
-            .creator
-            .map_or_else(String::new, |c| format!(" (creator pid {} is dead)", c.pid));
+    for (name, why) in &plan {
         if dry_run {
-            writeln!(io.out, "would remove {}{why}", r.name)?;
+            writeln!(io.out, "would remove {name} ({why})")?;
             removed += 1;
             continue;
         }
-        match mproc_shm::Segment::unlink(&r.name) {
+        match mproc_shm::Segment::unlink(name) {
             Ok(()) => {
-                writeln!(io.out, "removed {}{why}", r.name)?;
+                writeln!(io.out, "removed {name} ({why})")?;
                 removed += 1;
             }
             // Someone else removed it meanwhile: it is gone, as wanted.
             Err(mproc_shm::ShmError::NotFound { .. }) => {}
             Err(e) => {
                 failed += 1;
-                writeln!(io.err, "mproc: cannot remove {}: {e}", r.name)?;
+                writeln!(io.err, "mproc: cannot remove {name}: {e}")?;
             }
         }
     }
@@ -48,8 +47,39 @@ pub(crate) fn run(io: &mut Streams<'_>, prefix: Option<&str>, dry_run: bool) -> 
     if failed > 0 {
         return Err(CliError::PartlyRemoved {
             failed,
-            total: stale.len(),
+            total: plan.len(),
         });
     }
     Ok(())
+}
+
+/// What to remove, and why, among the segments of `all` whose names start
+/// with `prefix`.
+fn plan<'a>(all: &'a [SegmentReport], prefix: Option<&str>) -> Vec<(&'a str, String)> {
+    let names: HashSet<&str> = all.iter().map(|r| r.name.as_str()).collect();
+    let mut plan: Vec<(&str, String)> = Vec::new();
+    let dead = |r: &SegmentReport| r.creator.filter(|c| !c.alive).map(|c| c.pid);
+    for r in all
+        .iter()
+        .filter(|r| prefix.is_none_or(|p| r.name.starts_with(p)))
+    {
+        if let (true, Some(pid)) = (r.is_stale(), dead(r)) {
+            plan.push((&r.name, format!("creator pid {pid} is dead")));
+            if is_root(r) {
+                for t in tables_of(&r.name, all) {
+                    plan.push((&t.name, format!("table of dict {}", r.name)));
+                }
+            }
+        } else if let (Some(base), Some(pid)) = (table_base(r), dead(r))
+            && !names.contains(base)
+        {
+            plan.push((
+                &r.name,
+                format!("table of dict {base}, which is gone; creator pid {pid} is dead"),
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
+    plan.retain(|(name, _)| seen.insert(*name));
+    plan
 }

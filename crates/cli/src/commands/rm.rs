@@ -1,7 +1,8 @@
-//! `mproc rm NAME...`: remove segments by name.
+//! `mproc rm NAME...`: remove segments by name (a dict with its tables).
 
 use mproc_shm::{Segment, ShmError};
 
+use super::dict_family::{is_root, tables_of};
 use crate::{CliError, Result, SegmentReport, Streams};
 
 /// Removes each named segment (or says it would, with `dry_run`).
@@ -10,12 +11,15 @@ use crate::{CliError, Result, SegmentReport, Streams};
 /// others are still removed; the command then fails with
 /// [`CliError::PartlyRemoved`].
 pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Result<()> {
+    let verb = if dry_run { "would remove" } else { "removed" };
     let mut failed = 0;
     for name in names {
         match remove(name, dry_run) {
             Ok(report) => {
-                let verb = if dry_run { "would remove" } else { "removed" };
                 writeln!(io.out, "{verb} {name}{}", note(&report))?;
+                if is_root(&report) {
+                    failed += remove_tables(io, name, dry_run, verb)?;
+                }
             }
             Err(e) => {
                 failed += 1;
@@ -39,6 +43,28 @@ fn remove(name: &str, dry_run: bool) -> Result<SegmentReport, ShmError> {
         Segment::unlink(name)?;
     }
     Ok(report)
+}
+
+/// Removes the table generations of dict `root`; returns how many failed.
+fn remove_tables(io: &mut Streams<'_>, root: &str, dry_run: bool, verb: &str) -> Result<usize> {
+    let all = super::reports(Some(root))?;
+    let mut failed = 0;
+    for t in tables_of(root, &all) {
+        match if dry_run {
+            Ok(())
+        } else {
+            Segment::unlink(&t.name)
+        } {
+            Ok(()) | Err(ShmError::NotFound { .. }) => {
+                writeln!(io.out, "{verb} {} (table of dict {root})", t.name)?;
+            }
+            Err(e) => {
+                failed += 1;
+                writeln!(io.err, "mproc: cannot remove {}: {e}", t.name)?;
+            }
+        }
+    }
+    Ok(failed)
 }
 
 /// A warning when the creator still runs: it keeps its mapping, and may

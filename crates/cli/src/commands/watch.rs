@@ -94,12 +94,15 @@ mod tests {
         let q = |sent, received| QueueStats {
             capacity: 64,
             slot_size: 8,
+            stride: 16,
             depth: sent - received,
             producers: 1,
             consumers: 2,
             sent,
             received,
             abandoned: 0,
+            closed: false,
+            unfinished: None,
         };
         assert_eq!(
             queue_line("j", &q(10, 7), None),

@@ -1,16 +1,65 @@
-//! The dispatch from a segment kind to the crate that reads its numbers.
+//! The dispatch from a segment kind to the crate that reads its numbers,
+//! and the errors of reading them.
 
-use mproc_shm::{Header, SegmentKind};
+use std::time::Duration;
 
-use super::StatsOutcome;
+use mproc_dict::DictError;
+use mproc_queue::QueueError;
+use mproc_shm::{Header, Segment, SegmentKind, ShmError};
+use mproc_sync::SyncError;
+
+use super::{StatsOutcome, dict_reader, queue_reader, sync_reader};
+
+/// Why a segment's statistics could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error(transparent)]
+    Shm(#[from] ShmError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Dict(#[from] DictError),
+    #[error("a shard lock stayed held for more than {0:?}")]
+    Busy(Duration),
+    #[error("layout parameter `{field}` holds an invalid value {value:#x}")]
+    BadParam { field: &'static str, value: u64 },
+    #[error("{0:?} is not a synchronization primitive")]
+    NotSync(SegmentKind),
+    #[error("{0:?} is not a queue")]
+    NotQueue(SegmentKind),
+}
+
+/// Opens `name` read-only as `kind`, without waiting: `list` saw it ready.
+pub(super) fn open_read_only(name: &str, kind: SegmentKind) -> Result<Segment, ShmError> {
+    Segment::opener(name)
+        .kind(kind)
+        .read_only()
+        .ready_timeout(Duration::ZERO)
+        .open()
+}
 
 /// Reads the statistics of the ready segment `name`, whose header is
 /// `header`.
-pub(super) fn read(_name: &str, header: &Header) -> StatsOutcome {
-    match header.kind {
-        // Plain bytes laid out by the user: the header says all there is.
-        SegmentKind::Raw => StatsOutcome::NotAvailable,
-        // Kinds whose crates expose no statistics yet.
+pub(super) fn read(name: &str, header: &Header) -> StatsOutcome {
+    let kind = header.kind;
+    match kind {
+        SegmentKind::Lock
+        | SegmentKind::RLock
+        | SegmentKind::Condition
+        | SegmentKind::Semaphore
+        | SegmentKind::Event
+        | SegmentKind::Barrier => sync_reader::read(name, kind).into(),
+        SegmentKind::Queue | SegmentKind::SpscQueue | SegmentKind::JoinableQueue => {
+            queue_reader::read(name, kind).into()
+        }
+        SegmentKind::Dict | SegmentKind::Value | SegmentKind::Array => {
+            dict_reader::read(name, header).into()
+        }
+        // Plain bytes laid out by the user, and kinds whose crates offer no
+        // way to read their state without joining in (a pipe's `open`
+        // attaches as one end): the header says all there is.
         _ => StatsOutcome::NotAvailable,
     }
 }

@@ -1,101 +1,32 @@
 //! Per-kind statistics: what a segment holds beyond its header.
 //!
 //! Each kind's numbers come from the crate that lays that kind out, read
-//! without registering as a producer, consumer or holder and without
-//! writing: segments are mapped read-only here.
+//! without registering as a producer, consumer or holder. Where the crate
+//! can read from a read-only mapping, the segment is mapped read-only.
 
 use serde::Serialize;
 
 use mproc_shm::SegmentInfo;
 
+pub(crate) mod dict_reader;
 mod kinds;
+mod model;
+mod queue_reader;
+mod sync_reader;
 
-/// The live numbers of a queue (`SpscQueue`, `Queue`, `JoinableQueue`,
-/// `Pipe`).
-///
-/// # Examples
-///
-/// ```
-/// use mproc_cli::QueueStats;
-///
-/// let q = QueueStats { capacity: 64, slot_size: 48, depth: 3, producers: 1, consumers: 1,
-///                      sent: 10, received: 7, abandoned: 0 };
-/// assert_eq!(q.sent - q.received, q.depth);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct QueueStats {
-    /// Slots in the ring.
-    pub capacity: u64,
-    /// The largest message, in bytes.
-    pub slot_size: u64,
-    /// Messages waiting to be received.
-    pub depth: u64,
-    /// Attached producers.
-    pub producers: u64,
-    /// Attached consumers.
-    pub consumers: u64,
-    /// Messages sent since creation.
-    pub sent: u64,
-    /// Messages received since creation.
-    pub received: u64,
-    /// Loans or receptions left unfinished by processes that died.
-    pub abandoned: u64,
-}
-
-/// The live numbers of a shared dict.
-///
-/// # Examples
-///
-/// ```
-/// use mproc_cli::DictStats;
-///
-/// let d = DictStats { len: 12, generation: 1, bytes_used: 4096, bytes_free: None, bytes_total: None };
-/// assert_eq!(d.len, 12);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct DictStats {
-    /// Entries.
-    pub len: u64,
-    /// The segment generation (grows when the table is full).
-    pub generation: u64,
-    /// Arena bytes holding live keys and values.
-    pub bytes_used: u64,
-    /// Arena bytes free for reuse, if known.
-    pub bytes_free: Option<u64>,
-    /// Arena bytes in all, if known.
-    pub bytes_total: Option<u64>,
-}
-
-/// Who holds a lock.
-///
-/// # Examples
-///
-/// ```
-/// use mproc_cli::LockStats;
-///
-/// let l = LockStats { held: true, holder_pid: Some(4242), holder_alive: Some(false) };
-/// assert!(l.held);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct LockStats {
-    /// Whether it is held now.
-    pub held: bool,
-    /// The holder's pid, if held and known.
-    pub holder_pid: Option<i32>,
-    /// Whether the holder lives, if known (a dead holder means the next
-    /// `lock()` recovers it).
-    pub holder_alive: Option<bool>,
-}
+pub use model::{
+    BarrierStats, DictStats, DictTableStats, ElementsStats, LockStats, QueueStats, SemaphoreStats,
+};
 
 /// The statistics of one segment, by kind.
 ///
 /// # Examples
 ///
 /// ```
-/// use mproc_cli::{KindStats, LockStats};
+/// use mproc_cli::{KindStats, SemaphoreStats};
 ///
-/// let s = KindStats::Lock(LockStats { held: false, holder_pid: None, holder_alive: None });
-/// assert_eq!(s.summary(), "free");
+/// let s = KindStats::Semaphore(SemaphoreStats { value: 1, bound: None });
+/// assert_eq!(s.summary(), "value 1");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -103,10 +34,23 @@ pub struct LockStats {
 pub enum KindStats {
     /// A queue's numbers.
     Queue(QueueStats),
-    /// A dict's numbers.
+    /// A dict's numbers (its root segment).
     Dict(DictStats),
-    /// A lock's state.
+    /// One table generation of a dict.
+    DictTable(DictTableStats),
+    /// A `Lock`, `RLock` or `Condition`'s lock.
     Lock(LockStats),
+    /// A semaphore's value.
+    Semaphore(SemaphoreStats),
+    /// Whether an `Event` is set.
+    Event {
+        /// Set or clear.
+        set: bool,
+    },
+    /// A barrier's parties.
+    Barrier(BarrierStats),
+    /// A `Value` or `Array`.
+    Elements(ElementsStats),
 }
 
 impl KindStats {
@@ -115,39 +59,18 @@ impl KindStats {
     /// # Examples
     ///
     /// ```
-    /// use mproc_cli::{KindStats, DictStats};
-    ///
-    /// let d = KindStats::Dict(DictStats { len: 3, generation: 1, bytes_used: 2048,
-    ///                                     bytes_free: None, bytes_total: None });
-    /// assert_eq!(d.summary(), "len 3, generation 1, 2.0 KiB used");
+    /// assert_eq!(mproc_cli::KindStats::Event { set: true }.summary(), "set");
     /// ```
     pub fn summary(&self) -> String {
         match self {
-            KindStats::Queue(q) => format!(
-                "depth {}/{}, {} producer{}, {} consumer{}, sent {}, received {}, abandoned {}",
-                q.depth,
-                q.capacity,
-                q.producers,
-                plural(q.producers),
-                q.consumers,
-                plural(q.consumers),
-                q.sent,
-                q.received,
-                q.abandoned
-            ),
-            KindStats::Dict(d) => format!(
-                "len {}, generation {}, {} used",
-                d.len,
-                d.generation,
-                crate::human_bytes(d.bytes_used)
-            ),
-            KindStats::Lock(l) => match (l.held, l.holder_pid, l.holder_alive) {
-                (false, _, _) => "free".to_owned(),
-                (true, Some(pid), Some(true)) => format!("held by pid {pid}"),
-                (true, Some(pid), Some(false)) => format!("held by pid {pid} (dead)"),
-                (true, Some(pid), None) => format!("held by pid {pid}"),
-                (true, None, _) => "held".to_owned(),
-            },
+            KindStats::Queue(q) => q.summary(),
+            KindStats::Dict(d) => d.summary(),
+            KindStats::DictTable(t) => t.summary(),
+            KindStats::Lock(l) => l.summary(),
+            KindStats::Semaphore(s) => s.summary(),
+            KindStats::Event { set } => if *set { "set" } else { "clear" }.to_owned(),
+            KindStats::Barrier(b) => b.summary(),
+            KindStats::Elements(e) => e.summary(),
         }
     }
 
@@ -156,43 +79,19 @@ impl KindStats {
     /// # Examples
     ///
     /// ```
-    /// use mproc_cli::{KindStats, LockStats};
-    ///
-    /// let s = KindStats::Lock(LockStats { held: true, holder_pid: Some(7), holder_alive: Some(true) });
-    /// assert_eq!(s.fields()[0], ("held", "yes".to_owned()));
+    /// let fields = mproc_cli::KindStats::Event { set: false }.fields();
+    /// assert_eq!(fields, [("set", "no".to_owned())]);
     /// ```
     pub fn fields(&self) -> Vec<(&'static str, String)> {
-        let opt = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
         match self {
-            KindStats::Queue(q) => vec![
-                ("capacity", q.capacity.to_string()),
-                ("slot size", format!("{} bytes", q.slot_size)),
-                ("depth", q.depth.to_string()),
-                ("producers", q.producers.to_string()),
-                ("consumers", q.consumers.to_string()),
-                ("sent", q.sent.to_string()),
-                ("received", q.received.to_string()),
-                ("abandoned", q.abandoned.to_string()),
-            ],
-            KindStats::Dict(d) => vec![
-                ("len", d.len.to_string()),
-                ("generation", d.generation.to_string()),
-                ("bytes used", d.bytes_used.to_string()),
-                ("bytes free", opt(d.bytes_free)),
-                ("bytes total", opt(d.bytes_total)),
-            ],
-            KindStats::Lock(l) => vec![
-                ("held", yes_no(l.held).to_owned()),
-                (
-                    "holder pid",
-                    l.holder_pid
-                        .map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                ),
-                (
-                    "holder alive",
-                    l.holder_alive.map_or("-", yes_no).to_owned(),
-                ),
-            ],
+            KindStats::Queue(q) => q.fields(),
+            KindStats::Dict(d) => d.fields(),
+            KindStats::DictTable(t) => t.fields(),
+            KindStats::Lock(l) => l.fields(),
+            KindStats::Semaphore(s) => s.fields(),
+            KindStats::Event { set } => vec![("set", if *set { "yes" } else { "no" }.to_owned())],
+            KindStats::Barrier(b) => b.fields(),
+            KindStats::Elements(e) => e.fields(),
         }
     }
 
@@ -201,9 +100,7 @@ impl KindStats {
     /// # Examples
     ///
     /// ```
-    /// use mproc_cli::{KindStats, LockStats};
-    /// let s = KindStats::Lock(LockStats { held: false, holder_pid: None, holder_alive: None });
-    /// assert!(s.as_queue().is_none());
+    /// assert!(mproc_cli::KindStats::Event { set: true }.as_queue().is_none());
     /// ```
     pub fn as_queue(&self) -> Option<&QueueStats> {
         match self {
@@ -211,10 +108,6 @@ impl KindStats {
             _ => None,
         }
     }
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 pub(crate) fn yes_no(b: bool) -> &'static str {
@@ -232,7 +125,7 @@ pub(crate) fn yes_no(b: bool) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsOutcome {
     /// The kind has no statistics (raw bytes, a segment not ready), or
-    /// this build does not read them yet.
+    /// this build cannot read them.
     NotAvailable,
     /// The numbers.
     Read(KindStats),
@@ -257,6 +150,15 @@ impl StatsOutcome {
     }
 }
 
+impl<E: std::fmt::Display> From<Result<KindStats, E>> for StatsOutcome {
+    fn from(r: Result<KindStats, E>) -> StatsOutcome {
+        match r {
+            Ok(s) => StatsOutcome::Read(s),
+            Err(e) => StatsOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
 /// Reads the statistics of a listed segment: only for ready segments of a
 /// kind this build knows how to read; anything wrong with the segment's
 /// layout is [`StatsOutcome::Failed`], never a panic.
@@ -272,8 +174,13 @@ impl StatsOutcome {
 /// assert_eq!(read_stats(&info), StatsOutcome::NotAvailable);
 /// ```
 pub fn read_stats(info: &SegmentInfo) -> StatsOutcome {
-    match &info.status {
-        mproc_shm::SegmentStatus::Ready(header) => kinds::read(info.name.as_str(), header),
-        _ => StatsOutcome::NotAvailable,
-    }
+    let mproc_shm::SegmentStatus::Ready(header) = &info.status else {
+        return StatsOutcome::NotAvailable;
+    };
+    // The readers promise errors, not panics, on corrupt bytes; should one
+    // break that promise, this segment's line says so and the listing
+    // goes on.
+    let read = std::panic::AssertUnwindSafe(|| kinds::read(info.name.as_str(), header));
+    std::panic::catch_unwind(read)
+        .unwrap_or_else(|_| StatsOutcome::Failed("the statistics reader panicked".to_owned()))
 }

@@ -1,0 +1,103 @@
+//! Dicts, their table generations, `Value`s and `Array`s (`mproc-dict`).
+//!
+//! A dict's counters are read by `Dict::stats`, which takes each shard's
+//! lock in turn; it runs on a helper thread with a time limit, so that a
+//! shard held by a stopped process cannot hang the command. The header
+//! parameters of tables, values and arrays are read as documented in
+//! `docs/layout.md`; their locks through `mproc-sync` on a read-only
+//! mapping.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use mproc_dict::Dict;
+use mproc_shm::{Header, SegmentKind};
+use mproc_sync::RawLock;
+
+use super::kinds::{ReadError, open_read_only};
+use super::sync_reader::lock_stats;
+use super::{DictStats, DictTableStats, ElementsStats, KindStats};
+
+/// `params[0]` of a dict's root segment: "ROOT".
+pub(crate) const ROOT_ROLE: u64 = 0x524f_4f54;
+/// `params[0]` of a dict's table generation: "TBL1".
+pub(crate) const TABLE_ROLE: u64 = 0x5442_4c31;
+/// `params[0]` of a `Value`: "VAL1".
+const VALUE_ROLE: u64 = 0x5641_4c31;
+/// `params[0]` of an `Array`: "ARR1".
+const ARRAY_ROLE: u64 = 0x4152_5231;
+/// How long a dict's shards may keep the reader waiting.
+const DICT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Reads a segment of kind `Dict`, `Value` or `Array`.
+pub(super) fn read(name: &str, header: &Header) -> Result<KindStats, ReadError> {
+    let p = header.params;
+    match (header.kind, p[0]) {
+        (SegmentKind::Dict, ROOT_ROLE) => dict(name),
+        (SegmentKind::Dict, TABLE_ROLE) => table(&p),
+        (SegmentKind::Value, VALUE_ROLE) | (SegmentKind::Array, ARRAY_ROLE) => {
+            elements(name, header.kind, &p)
+        }
+        (_, role) => Err(ReadError::BadParam {
+            field: "role",
+            value: role,
+        }),
+    }
+}
+
+fn dict(name: &str) -> Result<KindStats, ReadError> {
+    let (tx, rx) = mpsc::channel();
+    let owned = name.to_owned();
+    std::thread::Builder::new()
+        .name("dict-stats".to_owned())
+        .spawn(move || {
+            let _ = tx.send(Dict::open(&owned).and_then(|d| d.stats()));
+        })
+        .map_err(mproc_shm::ShmError::Os)?;
+    let s = rx
+        .recv_timeout(DICT_TIMEOUT)
+        .map_err(|_| ReadError::Busy(DICT_TIMEOUT))??;
+    Ok(KindStats::Dict(DictStats {
+        len: s.entries,
+        generation: s.generation,
+        bytes_used: s.live_bytes,
+        bytes_free: s.free_bytes,
+        bytes_unused: s.unused_bytes,
+        arena_bytes: s.arena_bytes,
+        segment_bytes: s.total_bytes,
+        shards: s.shards,
+        buckets: s.buckets,
+        recoveries: s.recoveries,
+    }))
+}
+
+/// `[TBL1, generation, shard_bits, bucket_bits, arena_len, max_key,
+/// max_value, 0]`.
+fn table(p: &[u64; 8]) -> Result<KindStats, ReadError> {
+    let bits = |field, value: u64, max| {
+        if value <= max {
+            Ok(1u64 << value)
+        } else {
+            Err(ReadError::BadParam { field, value })
+        }
+    };
+    Ok(KindStats::DictTable(DictTableStats {
+        generation: p[1],
+        shards: bits("shard_bits", p[2], 8)?,
+        buckets_per_shard: bits("bucket_bits", p[3], 30)?,
+        arena_per_shard: p[4],
+    }))
+}
+
+/// `[role, element size, element align, len, 0, ...]`; payload: a lock,
+/// then the elements at offset 64.
+fn elements(name: &str, kind: SegmentKind, p: &[u64; 8]) -> Result<KindStats, ReadError> {
+    let seg = open_read_only(name, kind)?;
+    let lock = RawLock::attach(&seg.payload(), 0)?;
+    Ok(KindStats::Elements(ElementsStats {
+        len: p[3],
+        element_size: p[1],
+        element_align: p[2],
+        lock: lock_stats(lock, None),
+    }))
+}

@@ -1,0 +1,34 @@
+//! Queues, read through `mproc-queue`'s `stats()` on a handle opened by
+//! name, which registers no producer or consumer and writes nothing.
+
+use mproc_queue::{JoinableQueue, Queue, SpscQueue};
+use mproc_shm::SegmentKind;
+
+use super::kinds::ReadError;
+use super::{KindStats, QueueStats};
+
+/// Reads the queue of `kind` in segment `name`.
+pub(super) fn read(name: &str, kind: SegmentKind) -> Result<KindStats, ReadError> {
+    let (s, unfinished) = match kind {
+        SegmentKind::Queue => (Queue::open(name)?.stats(), None),
+        SegmentKind::SpscQueue => (SpscQueue::open(name)?.stats(), None),
+        SegmentKind::JoinableQueue => {
+            let q = JoinableQueue::open(name)?;
+            (q.stats(), Some(q.unfinished()))
+        }
+        other => return Err(ReadError::NotQueue(other)),
+    };
+    Ok(KindStats::Queue(QueueStats {
+        capacity: s.capacity,
+        slot_size: s.slot_size as u64,
+        stride: s.stride as u64,
+        depth: s.depth,
+        producers: s.producers,
+        consumers: s.consumers,
+        sent: s.sent,
+        received: s.received,
+        abandoned: s.abandoned,
+        closed: s.closed,
+        unfinished,
+    }))
+}
