@@ -8,6 +8,7 @@
 //! | --- | --- | --- |
 //! | platform calls | `mproc-sys` | [`sys`] |
 //! | shared-memory segments | `mproc-shm` | [`shm`] |
+//! | shared dict, `Value`, `Array`, `Manager` | `mproc-dict` | [`dict`] |
 //! | processes: `Process`, `Child`, fork and spawn | `mproc-process` | [`process`] |
 //!
 //! # Examples
@@ -19,10 +20,12 @@
 //! seg.payload().write_bytes(0, b"shared").unwrap();
 //! ```
 
+pub use mproc_dict as dict;
 pub use mproc_shm as shm;
 pub use mproc_sys as sys;
 pub use mproc_process as process;
 
+pub use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
 pub use mproc_process::{
     Child, FnOffset, Outcome, Process, ProcessError, ProcessInfo, StartMethod, Target,

@@ -1,0 +1,71 @@
+//! Python's Manager-and-Lock example, in shared memory:
+//!
+//! ```python
+//! def f(d, lock, i):
+//!     with lock:
+//!         d[i] = i * i
+//! ```
+//!
+//! Ten processes each store `key -> key * key` in a shared dict under a
+//! `Lock`; the parent prints the dict. Then the same with `update`, which
+//! reads and writes atomically, and no explicit lock: each child adds its
+//! number to a running total, the `d[k] += 1` that needs a lock in Python.
+//!
+//! Run: `cargo run --release --example dict`.
+
+use mproc::dict::{DictOptions, TypedDict};
+use mproc::sync::Lock;
+use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+
+/// Forks a child that runs `f` and exits with its status.
+fn spawn(f: impl FnOnce() -> bool) -> i32 {
+    // SAFETY: this program is single-threaded when it forks; the child
+    // works on shared memory and leaves through `_exit`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => exit_immediately(if f() { 0 } else { 1 }),
+        ForkResult::Parent { child } => child,
+    }
+}
+
+fn join(children: Vec<i32>) {
+    for c in children {
+        let status = waitpid(c, false).expect("waitpid");
+        assert_eq!(status, Some(ExitStatus::Exited(0)), "child {c} failed");
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // 1. Under a lock, like Python's example.
+    let squares: TypedDict<u64, u64> = TypedDict::new(DictOptions::new())?;
+    let lock = Lock::new()?;
+    let children = (0..10u64)
+        .map(|i| {
+            spawn(|| {
+                let Ok(_held) = lock.lock() else { return false };
+                squares.insert(&i, &(i * i)).is_ok()
+            })
+        })
+        .collect();
+    join(children);
+    let mut items = squares.items()?;
+    items.sort();
+    println!("under a lock: {items:?}");
+
+    // 2. No explicit lock: `update` is atomic.
+    let totals: TypedDict<String, u64> = TypedDict::new(DictOptions::new())?;
+    let children = (0..10u64)
+        .map(|i| {
+            spawn(|| {
+                let a = totals.update(&"sum".to_string(), |v| Some(v.copied().unwrap_or(0) + i));
+                let b = totals.update(&format!("square-of-{i}"), |_| Some(i * i));
+                a.is_ok() && b.is_ok()
+            })
+        })
+        .collect();
+    join(children);
+    let mut items = totals.items()?;
+    items.sort();
+    println!("with update: {items:?}");
+    assert_eq!(totals.get(&"sum".to_string())?, Some(45));
+    Ok(())
+}
