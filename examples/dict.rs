@@ -4,6 +4,10 @@
 //! def f(d, lock, i):
 //!     with lock:
 //!         d[i] = i * i
+//!
+//! with Manager() as manager:
+//!     d, lock = manager.dict(), manager.Lock()
+//!     ...
 //! ```
 //!
 //! Ten processes each store `key -> key * key` in a shared dict under a
@@ -13,8 +17,7 @@
 //!
 //! Run: `cargo run --release --example dict`.
 
-use mproc::dict::{DictOptions, TypedDict};
-use mproc::sync::Lock;
+use mproc::dict::{DictOptions, Manager, TypedDict};
 use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
 
 /// Forks a child that runs `f` and exits with its status.
@@ -35,9 +38,11 @@ fn join(children: Vec<i32>) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // 1. Under a lock, like Python's example.
-    let squares: TypedDict<u64, u64> = TypedDict::new(DictOptions::new())?;
-    let lock = Lock::new()?;
+    // 1. Under a lock, like Python's example. The manager names both and
+    // removes them when it drops (no server process involved).
+    let manager = Manager::create(&format!("example-dict-{}", std::process::id()))?;
+    let squares: TypedDict<u64, u64> = manager.typed_dict("squares", DictOptions::new())?;
+    let lock = manager.lock("lock")?;
     let children = (0..10u64)
         .map(|i| {
             spawn(|| {
