@@ -9,6 +9,7 @@
 //! | platform calls | `mproc-sys` | [`sys`] |
 //! | shared-memory segments | `mproc-shm` | [`shm`] |
 //! | shared dict, `Value`, `Array`, `Manager` | `mproc-dict` | [`dict`] |
+//! | lock-free queues in shared memory | `mproc-queue` | [`queue`] |
 //! | processes: `Process`, `Child`, fork and spawn | `mproc-process` | [`process`] |
 //!
 //! # Examples
@@ -20,6 +21,7 @@
 //! seg.payload().write_bytes(0, b"shared").unwrap();
 //! ```
 
+pub use mproc_queue as queue;
 pub use mproc_dict as dict;
 pub use mproc_shm as shm;
 pub use mproc_sys as sys;
@@ -27,6 +29,7 @@ pub use mproc_process as process;
 
 pub use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
+pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
 pub use mproc_process::{
     Child, FnOffset, Outcome, Process, ProcessError, ProcessInfo, StartMethod, Target,
     active_children, cpu_count, current_process, get_start_method, init, parent_process,

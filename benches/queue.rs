@@ -1,0 +1,486 @@
+//! Queue benchmarks between two processes (criterion, `iter_custom`):
+//!
+//! * `pingpong/*`: 8-byte round trip, SPSC and MPMC, per wait strategy,
+//!   against a raw ping-pong on one shared atomic (the floor).
+//! * `throughput/*`: one-way messages of 8 B, 64 B, 1 KiB, 64 KiB, single
+//!   and batched, against rtrb and crossbeam's `ArrayQueue` between two
+//!   threads.
+//! * `large/*`: 1 MiB messages, `loan` + fill in place versus
+//!   fill a buffer + `send`.
+//!
+//! Before criterion runs, a report prints round-trip median and p99 per
+//! strategy, round trips after idle gaps (what the spin window decides),
+//! and a blocked consumer's CPU time over 1 s.
+//!
+//! `cargo bench --bench queue` (add `-- --quick` for a short run).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use mproc::queue::{Consumer, Producer, Queue, QueueError, QueueOptions, SpscQueue, WaitStrategy};
+use mproc::shm::Segment;
+use mproc::sys::{ForkResult, exit_immediately, fork, waitpid};
+
+/// Runs `child` in a forked process that leaves with `_exit`.
+fn spawn(child: impl FnOnce()) -> i32 {
+    // SAFETY: the bench process is single-threaded when it forks; the
+    // child does queue operations only and leaves through `_exit`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            child();
+            exit_immediately(0)
+        }
+        ForkResult::Parent { child } => child,
+    }
+}
+
+fn reap(pid: i32) {
+    let _ = waitpid(pid, false);
+}
+
+/// Which queue a benchmark runs on.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Spsc,
+    Mpmc,
+}
+
+/// One direction of a queue, handles made in the process that uses them.
+enum Q {
+    Spsc(SpscQueue),
+    Mpmc(Queue),
+}
+
+impl Q {
+    fn new(kind: Kind, opts: QueueOptions) -> Q {
+        match kind {
+            Kind::Spsc => Q::Spsc(SpscQueue::new(opts).unwrap()),
+            Kind::Mpmc => Q::Mpmc(Queue::new(opts).unwrap()),
+        }
+    }
+    fn producer(&self, wait: WaitStrategy) -> Producer {
+        let mut p = match self {
+            Q::Spsc(q) => q.producer(),
+            Q::Mpmc(q) => q.producer(),
+        }
+        .unwrap();
+        p.set_wait_strategy(wait);
+        p
+    }
+    fn consumer(&self, wait: WaitStrategy) -> Consumer {
+        let mut c = match self {
+            Q::Spsc(q) => q.consumer(),
+            Q::Mpmc(q) => q.consumer(),
+        }
+        .unwrap();
+        c.set_wait_strategy(wait);
+        c
+    }
+}
+
+/// A ping-pong pair: the child echoes every message until it gets an
+/// empty one.
+struct PingPong {
+    tx: Producer,
+    rx: Consumer,
+    child: i32,
+}
+
+impl PingPong {
+    fn start(kind: Kind, wait: WaitStrategy) -> PingPong {
+        let opts = QueueOptions::new().capacity(64).slot_size(8);
+        let (ping, pong) = (Q::new(kind, opts), Q::new(kind, opts));
+        let child = spawn(|| {
+            let mut rx = ping.consumer(wait);
+            let mut tx = pong.producer(wait);
+            let mut buf = [0u8; 8];
+            loop {
+                let n = rx.recv_into(&mut buf).unwrap_or(0);
+                if tx.send(&buf[..n]).is_err() || n == 0 {
+                    return;
+                }
+            }
+        });
+        let tx = ping.producer(wait);
+        let rx = pong.consumer(wait);
+        PingPong { tx, rx, child }
+    }
+    #[inline]
+    fn round_trip(&mut self, buf: &mut [u8; 8]) {
+        self.tx.send(&buf[..]).unwrap();
+        self.rx.recv_into(buf).unwrap();
+    }
+    fn stop(mut self) {
+        let _ = self.tx.send(&[]);
+        reap(self.child);
+    }
+}
+
+/// Raw floor: two processes alternate on one shared atomic.
+struct AtomicPingPong {
+    seg: Segment,
+    child: i32,
+    next: u64,
+}
+
+impl AtomicPingPong {
+    fn start() -> AtomicPingPong {
+        let seg = Segment::anonymous(64).unwrap();
+        let child = spawn(|| {
+            let w = seg.payload().get::<AtomicU64>(0).unwrap();
+            let mut expect = 1;
+            loop {
+                let v = w.load(Ordering::Acquire);
+                if v == u64::MAX {
+                    return;
+                }
+                if v == expect {
+                    w.store(v + 1, Ordering::Release);
+                    expect += 2;
+                }
+                std::hint::spin_loop();
+            }
+        });
+        AtomicPingPong { seg, child, next: 1 }
+    }
+    #[inline]
+    fn round_trip(&mut self) {
+        let w = self.seg.payload().get::<AtomicU64>(0).unwrap();
+        w.store(self.next, Ordering::Release);
+        while w.load(Ordering::Acquire) != self.next + 1 {
+            std::hint::spin_loop();
+        }
+        self.next += 2;
+    }
+    fn stop(self) {
+        let w = self.seg.payload().get::<AtomicU64>(0).unwrap();
+        w.store(u64::MAX, Ordering::Release);
+        reap(self.child);
+    }
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration) {
+    v.sort_unstable();
+    (v[v.len() / 2], v[v.len() * 99 / 100])
+}
+
+fn strategies() -> [(&'static str, WaitStrategy); 3] {
+    [
+        ("busy_spin", WaitStrategy::BusySpin),
+        ("spin_then_park", WaitStrategy::default()),
+        ("park", WaitStrategy::Park),
+    ]
+}
+
+/// Median and p99 of single round trips, gap sweeps, blocked CPU.
+fn report() {
+    const N: usize = 20_000;
+    println!("== round trip, 8 B, two processes (median / p99 of {N}) ==");
+    let mut floor = AtomicPingPong::start();
+    let mut samples = Vec::with_capacity(N);
+    for _ in 0..N {
+        let t = Instant::now();
+        floor.round_trip();
+        samples.push(t.elapsed());
+    }
+    floor.stop();
+    let (m, p) = percentiles(samples);
+    println!("atomic floor        median {m:>9.2?}  p99 {p:>9.2?}");
+    for kind in [Kind::Spsc, Kind::Mpmc] {
+        for (name, wait) in strategies() {
+            let n = if matches!(wait, WaitStrategy::Park) { N / 10 } else { N };
+            let mut pp = PingPong::start(kind, wait);
+            let mut buf = [0u8; 8];
+            let mut samples = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = Instant::now();
+                pp.round_trip(&mut buf);
+                samples.push(t.elapsed());
+            }
+            pp.stop();
+            let (m, p) = percentiles(samples);
+            println!("{kind:?} {name:<15} median {m:>9.2?}  p99 {p:>9.2?}");
+        }
+    }
+    println!("== SPSC round trip after an idle gap (median of 300), by spin window ==");
+    let windows = [
+        ("park", WaitStrategy::Park),
+        ("spin 10us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(10) }),
+        ("spin 50us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(50) }),
+        ("spin 100us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(100) }),
+        ("spin 500us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(500) }),
+        ("busy spin", WaitStrategy::BusySpin),
+    ];
+    let gaps = [0u64, 20, 80, 300];
+    println!("{:<12}{}", "", gaps.map(|g| format!("gap {g:>3}us   ")).concat());
+    for (name, wait) in windows {
+        let mut pp = PingPong::start(Kind::Spsc, wait);
+        let mut buf = [0u8; 8];
+        let mut row = format!("{name:<12}");
+        for gap in gaps {
+            let mut samples = Vec::with_capacity(300);
+            for _ in 0..300 {
+                let until = Instant::now() + Duration::from_micros(gap);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                let t = Instant::now();
+                pp.round_trip(&mut buf);
+                samples.push(t.elapsed());
+            }
+            row += &format!("{:>10.2?}   ", percentiles(samples).0);
+        }
+        pp.stop();
+        println!("{row}");
+    }
+    println!("== CPU time of a consumer blocked 1 s on an empty queue ==");
+    for (name, wait) in strategies().into_iter().skip(1) {
+        let shared = Segment::anonymous(64).unwrap();
+        let q = Queue::new(QueueOptions::new()).unwrap();
+        let _tx = q.producer().unwrap();
+        let child = spawn(|| {
+            let mut rx = q.consumer().unwrap();
+            rx.set_wait_strategy(wait);
+            let before = mproc::sys::process_cpu_time();
+            let _ = rx.recv_timeout(Duration::from_secs(1));
+            let spent = mproc::sys::process_cpu_time() - before;
+            let w = shared.payload().get::<AtomicU64>(0).unwrap();
+            w.store(spent.as_micros() as u64, Ordering::Release);
+        });
+        reap(child);
+        let us = shared.payload().get::<AtomicU64>(0).unwrap().load(Ordering::Acquire);
+        println!("{name:<15} {us} us");
+    }
+}
+
+fn pingpong(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pingpong");
+    g.sample_size(20).measurement_time(Duration::from_secs(2));
+    g.bench_function("atomic_floor", |b| {
+        let mut pp = AtomicPingPong::start();
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                pp.round_trip();
+            }
+            t.elapsed()
+        });
+        pp.stop();
+    });
+    for kind in [Kind::Spsc, Kind::Mpmc] {
+        for (name, wait) in strategies().into_iter().take(2) {
+            g.bench_function(format!("{kind:?}/{name}"), |b| {
+                let mut pp = PingPong::start(kind, wait);
+                let mut buf = [0u8; 8];
+                b.iter_custom(|iters| {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        pp.round_trip(&mut buf);
+                    }
+                    t.elapsed()
+                });
+                pp.stop();
+            });
+        }
+    }
+    g.finish();
+}
+
+/// A consumer child that counts what it receives into `counter` and stops
+/// on an empty message.
+fn counting_consumer(q: &Q, counter: &Segment, size: usize, batched: bool) -> i32 {
+    spawn(|| {
+        let mut rx = q.consumer(WaitStrategy::BusySpin);
+        let count = counter.payload().get::<AtomicU64>(0).unwrap();
+        let mut buf = vec![0u8; size];
+        let mut n = 0u64;
+        let mut stop = false;
+        while !stop {
+            if batched {
+                let r = rx.recv_batch(256, |m| {
+                    if m.is_empty() {
+                        stop = true;
+                    } else {
+                        black_box(m[0]);
+                        n += 1;
+                    }
+                });
+                if r.is_err() {
+                    return;
+                }
+            } else {
+                match rx.recv_into(&mut buf) {
+                    Ok(0) | Err(_) => stop = true,
+                    Ok(_) => n += 1,
+                }
+            }
+            count.store(n, Ordering::Release);
+        }
+    })
+}
+
+fn throughput(c: &mut Criterion) {
+    let mut g = c.benchmark_group("throughput");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    for size in [8usize, 64, 1024, 65536] {
+        g.throughput(Throughput::Elements(1));
+        for kind in [Kind::Spsc, Kind::Mpmc] {
+            for batched in [false, true] {
+                let id = BenchmarkId::new(format!("{kind:?}/{}", if batched { "batch64" } else { "single" }), size);
+                g.bench_function(id, |b| {
+                    let cap = if size >= 65536 { 64 } else { 4096 };
+                    let q = Q::new(kind, QueueOptions::new().capacity(cap).slot_size(size));
+                    let counter = Segment::anonymous(64).unwrap();
+                    let child = counting_consumer(&q, &counter, size, batched);
+                    let mut tx = q.producer(WaitStrategy::BusySpin);
+                    let count = counter.payload().get::<AtomicU64>(0).unwrap();
+                    let msgs = vec![vec![7u8; size]; 64];
+                    let mut total = 0u64;
+                    b.iter_custom(|iters| {
+                        let t = Instant::now();
+                        let mut sent = 0;
+                        while sent < iters {
+                            if batched {
+                                let k = (iters - sent).min(64) as usize;
+                                tx.send_batch(&msgs[..k]).unwrap();
+                                sent += k as u64;
+                            } else {
+                                tx.send(&msgs[0]).unwrap();
+                                sent += 1;
+                            }
+                        }
+                        total += iters;
+                        while count.load(Ordering::Acquire) < total {
+                            std::hint::spin_loop();
+                        }
+                        t.elapsed()
+                    });
+                    let _ = tx.send(&[]);
+                    reap(child);
+                });
+            }
+        }
+    }
+    // References between two threads, 8-byte messages.
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("rtrb_threads/8", |b| {
+        b.iter_custom(|iters| {
+            let (mut p, mut c) = rtrb::RingBuffer::<u64>::new(4096);
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    let mut i = 0;
+                    while i < iters {
+                        if p.push(i).is_ok() {
+                            i += 1;
+                        }
+                    }
+                });
+                let mut n = 0;
+                while n < iters {
+                    if let Ok(v) = c.pop() {
+                        black_box(v);
+                        n += 1;
+                    }
+                }
+            });
+            t.elapsed()
+        });
+    });
+    g.bench_function("crossbeam_array_queue_threads/8", |b| {
+        b.iter_custom(|iters| {
+            let q = crossbeam::queue::ArrayQueue::<u64>::new(4096);
+            let t = Instant::now();
+            std::thread::scope(|s| {
+                let q = &q;
+                s.spawn(move || {
+                    let mut i = 0;
+                    while i < iters {
+                        if q.push(i).is_ok() {
+                            i += 1;
+                        }
+                    }
+                });
+                let mut n = 0;
+                while n < iters {
+                    if let Some(v) = q.pop() {
+                        black_box(v);
+                        n += 1;
+                    }
+                }
+            });
+            t.elapsed()
+        });
+    });
+    g.finish();
+}
+
+fn large(c: &mut Criterion) {
+    const MIB: usize = 1 << 20;
+    let mut g = c.benchmark_group("large_1mib");
+    g.sample_size(10).measurement_time(Duration::from_secs(2));
+    g.throughput(Throughput::Bytes(MIB as u64));
+    for loan in [true, false] {
+        g.bench_function(if loan { "loan_fill_in_place" } else { "fill_buffer_then_send" }, |b| {
+            let q = Q::new(Kind::Spsc, QueueOptions::new().capacity(4).slot_size(MIB));
+            let counter = Segment::anonymous(64).unwrap();
+            let child = spawn(|| {
+                let mut rx = q.consumer(WaitStrategy::BusySpin);
+                let count = counter.payload().get::<AtomicU64>(0).unwrap();
+                let mut n = 0;
+                loop {
+                    let Ok(m) = rx.recv_ref() else { return };
+                    if m.is_empty() {
+                        return;
+                    }
+                    black_box(m[MIB - 1]);
+                    drop(m);
+                    n += 1;
+                    count.store(n, Ordering::Release);
+                }
+            });
+            let mut tx = q.producer(WaitStrategy::BusySpin);
+            let count = counter.payload().get::<AtomicU64>(0).unwrap();
+            let mut buf = vec![0u8; MIB];
+            let mut total = 0;
+            b.iter_custom(|iters| {
+                let t = Instant::now();
+                for i in 0..iters {
+                    if loan {
+                        let mut slot = tx.loan().unwrap();
+                        slot.fill(i as u8);
+                        slot.commit(MIB).unwrap();
+                    } else {
+                        buf.fill(i as u8);
+                        tx.send(&buf).unwrap();
+                    }
+                }
+                total += iters;
+                while count.load(Ordering::Acquire) < total {
+                    std::hint::spin_loop();
+                }
+                t.elapsed()
+            });
+            let _ = tx.send(&[]);
+            reap(child);
+        });
+    }
+    g.finish();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // `cargo bench --no-run` builds only; `--list` and test mode skip the
+    // report.
+    if !args.iter().any(|a| a == "--list" || a == "--test") {
+        report();
+    }
+    let _ = QueueError::Empty;
+    let mut c = Criterion::default().configure_from_args();
+    pingpong(&mut c);
+    throughput(&mut c);
+    large(&mut c);
+    c.final_summary();
+}

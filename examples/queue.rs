@@ -1,0 +1,104 @@
+//! Python's producer/consumer pattern between two processes: a producer
+//! puts five random numbers 0.2 s apart, a consumer prints each.
+//!
+//! First stopped by a sentinel (the poison-pill pattern), then the same
+//! stopped by `close()`: the consumer drains the queue and gets `Closed`.
+//!
+//! Run: `cargo run --release --example queue`
+
+use std::time::Duration;
+
+use mproc::queue::{Queue, QueueError, QueueOptions};
+use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+
+/// The poison pill: no real number is negative.
+const SENTINEL: f64 = -1.0;
+
+/// A tiny xorshift generator seeded from the clock and the pid: no
+/// dependency needed for five numbers.
+fn random_numbers(n: usize) -> Vec<f64> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut x = nanos ^ ((mproc::sys::getpid() as u64) << 32) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+/// Forks a process that runs `body` and leaves with its status.
+fn spawn(body: impl FnOnce() -> Result<(), QueueError>) -> Result<i32, std::io::Error> {
+    // SAFETY: this program is single-threaded; the child uses the queue,
+    // prints, and leaves through `_exit`.
+    match unsafe { fork() }? {
+        ForkResult::Child => {
+            let code = match body() {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("child {}: {e}", mproc::sys::getpid());
+                    1
+                }
+            };
+            exit_immediately(code)
+        }
+        ForkResult::Parent { child } => Ok(child),
+    }
+}
+
+fn wait(pid: i32) -> Result<(), Box<dyn std::error::Error>> {
+    match waitpid(pid, false)? {
+        Some(ExitStatus::Exited(0)) => Ok(()),
+        other => Err(format!("process {pid} ended with {other:?}").into()),
+    }
+}
+
+fn run(use_close: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let q = Queue::new(QueueOptions::new().capacity(8).slot_size(8))?;
+    let producer = spawn(|| {
+        let mut tx = q.producer()?;
+        for x in random_numbers(5) {
+            tx.send_pod(&x)?;
+            println!("producer {} put {x:.4}", mproc::sys::getpid());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if use_close {
+            tx.close();
+        } else {
+            tx.send_pod(&SENTINEL)?;
+        }
+        Ok(())
+    })?;
+    let consumer = spawn(|| {
+        let mut rx = q.consumer()?;
+        loop {
+            match rx.recv_pod::<f64>() {
+                Ok(x) if x == SENTINEL => {
+                    println!("consumer {} got the sentinel, done", mproc::sys::getpid());
+                    return Ok(());
+                }
+                Ok(x) => println!("consumer {} got {x:.4}", mproc::sys::getpid()),
+                Err(QueueError::Closed) => {
+                    println!("consumer {}: queue closed and drained, done", mproc::sys::getpid());
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    wait(producer)?;
+    wait(consumer)?;
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("-- stopped by a sentinel --");
+    run(false)?;
+    println!("-- stopped by close() --");
+    run(true)?;
+    Ok(())
+}
