@@ -6,7 +6,7 @@
 //! sent only if the state says "not reaped": so the pid signalled is always
 //! still our child (running or a zombie).
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,9 @@ enum Status {
 struct State {
     status: Status,
     joined: bool,
+    /// A spawn hand-off the child may still have to read; closed once the
+    /// child is reaped.
+    hand_off: Option<OwnedFd>,
 }
 
 /// A child as the process table and its [`Child`] handle share it.
@@ -55,8 +58,14 @@ impl ChildShared {
             state: Mutex::new(State {
                 status: Status::Running,
                 joined: false,
+                hand_off: None,
             }),
         }
+    }
+
+    /// Keeps `file` open until the child is reaped.
+    pub(crate) fn keep_until_reaped(&self, file: OwnedFd) {
+        self.lock().hand_off = Some(file);
     }
 
     fn pid(&self) -> i32 {
@@ -79,6 +88,7 @@ impl ChildShared {
                 Err(e) if e.raw_os_error() == Some(ECHILD) => {
                     // Not our child any more.
                     state.status = Status::Lost;
+                    state.hand_off = None;
                     drop(state);
                     self.forget();
                     return Err(ProcessError::ReapedElsewhere { pid: self.pid() });
@@ -92,6 +102,7 @@ impl ChildShared {
             },
         };
         state.status = Status::Exited(code);
+        state.hand_off = None;
         drop(state);
         self.forget();
         Ok(Some(code))

@@ -78,14 +78,12 @@ pub enum ProcessError {
         /// The deserializer's reason.
         source: postcard::Error,
     },
-    /// The hand-off from parent to spawned child is too large for the
-    /// environment variable that carries it.
-    #[error("spawn hand-off of {len} bytes exceeds the {max} an environment variable can carry")]
-    PayloadTooLarge {
-        /// The encoded hand-off's length in bytes.
-        len: usize,
-        /// The largest that fits.
-        max: usize,
+    /// The hand-off from parent to spawned child could not be written (by
+    /// the parent) or read (by the child, through `/proc/<parent>/fd`).
+    #[error("cannot pass the spawn hand-off to the child: {source}")]
+    HandOff {
+        /// The OS reason.
+        source: io::Error,
     },
     /// The spawn hand-off found in the environment is malformed.
     #[error("malformed spawn hand-off: {reason}")]

@@ -51,7 +51,7 @@ pub fn init() {
     let Some(hex) = std::env::var_os(ENV_VAR) else {
         return;
     };
-    let payload = match Payload::decode(hex.as_encoded_bytes()) {
+    let payload = match Payload::receive(hex.as_encoded_bytes()) {
         Ok(p) => p,
         Err(e) => {
             // Not a hand-off this program wrote: run as a program.
@@ -148,5 +148,5 @@ pub(crate) fn refuse_if_uninitialized() -> Result<()> {
 }
 
 fn addressed_to_me(hex: &OsString) -> bool {
-    Payload::decode(hex.as_encoded_bytes()).is_ok_and(|p| p.parent_pid == mproc_sys::getppid())
+    Payload::receive(hex.as_encoded_bytes()).is_ok_and(|p| p.parent_pid == mproc_sys::getppid())
 }

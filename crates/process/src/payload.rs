@@ -1,5 +1,9 @@
-//! The hand-off from a parent to the child it spawns, carried in one
-//! environment variable as hex-encoded postcard.
+//! The hand-off from a parent to the child it spawns: postcard bytes,
+//! carried hex-encoded in one environment variable when small, else in an
+//! anonymous memory file the child reads through `/proc/<parent>/fd/<n>`.
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +13,7 @@ use crate::fn_offset::ExecutableId;
 use crate::info::ProcessInfo;
 
 /// The environment variable that tells a re-executed binary it is a
-/// spawned child, and what to run.
+/// spawned child, and where to find what to run.
 pub(crate) const ENV_VAR: &str = "MPROC_SPAWN";
 
 /// Format version, first in the payload: a child of another mproc version
@@ -17,8 +21,12 @@ pub(crate) const ENV_VAR: &str = "MPROC_SPAWN";
 const VERSION: u32 = 1;
 
 /// One environment string may hold at most 32 pages (`MAX_ARG_STRLEN`),
-/// name and `=` included; stay well below.
-pub(crate) const MAX_ENCODED: usize = 120_000;
+/// name and `=` included; larger hand-offs go through a memory file.
+pub(crate) const MAX_INLINE: usize = 64 * 1024;
+
+/// Prefix of the variable's value when the payload is in a memory file:
+/// `fd:<parent pid>:<descriptor>`.
+const FILE_PREFIX: &str = "fd:";
 
 /// Everything a spawned child needs to become the process its parent
 /// described.
@@ -35,6 +43,14 @@ pub(crate) struct Payload {
     pub(crate) me: ProcessInfo,
     pub(crate) parent: ProcessInfo,
     pub(crate) recipe: Recipe,
+}
+
+/// A payload ready to travel: the variable's value, and the memory file
+/// the parent must keep open until the child has read it.
+#[derive(Debug)]
+pub(crate) struct HandOff {
+    pub(crate) env_value: String,
+    pub(crate) file: Option<OwnedFd>,
 }
 
 impl Payload {
@@ -56,45 +72,45 @@ impl Payload {
         }
     }
 
-    /// Hex of the postcard encoding.
+    /// Encodes the payload for the environment, or for a memory file if it
+    /// is too large for one variable.
     ///
     /// # Errors
     ///
-    /// [`ProcessError::PayloadTooLarge`] past [`MAX_ENCODED`].
-    pub(crate) fn encode(&self) -> Result<String> {
+    /// [`ProcessError::EncodeArguments`] if encoding fails,
+    /// [`ProcessError::HandOff`] if the memory file cannot be written.
+    pub(crate) fn hand_off(&self) -> Result<HandOff> {
         let bytes =
             postcard::to_stdvec(self).map_err(|source| ProcessError::EncodeArguments { source })?;
-        let len = bytes.len() * 2;
-        if len > MAX_ENCODED {
-            return Err(ProcessError::PayloadTooLarge {
-                len,
-                max: MAX_ENCODED,
+        if bytes.len() * 2 <= MAX_INLINE {
+            return Ok(HandOff {
+                env_value: to_hex(&bytes),
+                file: None,
             });
         }
-        let mut hex = String::with_capacity(len);
-        for b in bytes {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-        Ok(hex)
+        let fd = mproc_sys::memfd_create(c"mproc-spawn").map_err(|source| ProcessError::HandOff { source })?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(&bytes)
+            .map_err(|source| ProcessError::HandOff { source })?;
+        let fd = OwnedFd::from(file);
+        Ok(HandOff {
+            env_value: format!("{FILE_PREFIX}{}:{}", self.parent_pid, fd.as_raw_fd()),
+            file: Some(fd),
+        })
     }
 
-    /// The inverse of [`encode`](Self::encode).
+    /// Reads the payload a variable's value designates.
     ///
     /// # Errors
     ///
     /// [`ProcessError::BadPayload`] for anything that is not a payload of
-    /// this version.
-    pub(crate) fn decode(hex: &[u8]) -> Result<Payload> {
-        if !hex.len().is_multiple_of(2) {
-            return Err(bad("odd number of hex digits"));
-        }
-        let mut bytes = Vec::with_capacity(hex.len() / 2);
-        for pair in hex.chunks_exact(2) {
-            let hi = nibble(pair[0]).ok_or_else(|| bad("not a hex digit"))?;
-            let lo = nibble(pair[1]).ok_or_else(|| bad("not a hex digit"))?;
-            bytes.push(hi << 4 | lo);
-        }
+    /// this version; [`ProcessError::HandOff`] if its memory file cannot
+    /// be read.
+    pub(crate) fn receive(env_value: &[u8]) -> Result<Payload> {
+        let bytes = match env_value.strip_prefix(FILE_PREFIX.as_bytes()) {
+            Some(place) => read_file(place)?,
+            None => from_hex(env_value)?,
+        };
         // The version comes first; check it before trusting the layout.
         let (version, _) = postcard::take_from_bytes::<u32>(&bytes)
             .map_err(|source| ProcessError::DecodeArguments { source })?;
@@ -105,7 +121,37 @@ impl Payload {
     }
 }
 
+/// Reads `<pid>:<fd>`'s memory file through `/proc`.
+fn read_file(place: &[u8]) -> Result<Vec<u8>> {
+    let place = std::str::from_utf8(place).map_err(|_| bad("file place is not text"))?;
+    let (pid, fd) = place.split_once(':').ok_or_else(|| bad("file place is not pid:fd"))?;
+    let pid: u32 = pid.parse().map_err(|_| bad("file place has a bad pid"))?;
+    let fd: u32 = fd.parse().map_err(|_| bad("file place has a bad descriptor"))?;
+    std::fs::read(format!("/proc/{pid}/fd/{fd}")).map_err(|source| ProcessError::HandOff { source })
+}
+
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn to_hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    hex
+}
+
+fn from_hex(hex: &[u8]) -> Result<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return Err(bad("odd number of hex digits"));
+    }
+    hex.chunks_exact(2)
+        .map(|pair| match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(hi), Some(lo)) => Ok(hi << 4 | lo),
+            _ => Err(bad("not a hex digit")),
+        })
+        .collect()
+}
 
 fn nibble(c: u8) -> Option<u8> {
     match c {
@@ -136,7 +182,7 @@ mod tests {
                 daemon: true,
                 identity: vec![1],
             },
-            ProcessInfo::main_process(5),
+            ProcessInfo::main_process(mproc_sys::getpid()),
             Recipe {
                 trampoline: off,
                 function: off,
@@ -146,48 +192,53 @@ mod tests {
     }
 
     #[test]
-    fn round_trips() {
+    fn small_payloads_travel_inline() {
         let p = sample(vec![0, 1, 255, 16]);
-        let hex = p.encode().unwrap();
-        assert!(hex.bytes().all(|c| HEX.contains(&c)));
-        assert_eq!(Payload::decode(hex.as_bytes()).unwrap(), p);
+        let h = p.hand_off().unwrap();
+        assert!(h.file.is_none());
+        assert!(h.env_value.bytes().all(|c| HEX.contains(&c)));
+        assert_eq!(Payload::receive(h.env_value.as_bytes()).unwrap(), p);
+    }
+
+    #[test]
+    fn large_payloads_travel_in_a_memory_file() {
+        let p = sample((0..MAX_INLINE * 3).map(|i| i as u8).collect());
+        let h = p.hand_off().unwrap();
+        assert!(h.file.is_some());
+        assert!(h.env_value.starts_with(FILE_PREFIX));
+        assert!(h.env_value.len() < 64);
+        assert_eq!(Payload::receive(h.env_value.as_bytes()).unwrap(), p);
+        // Once the parent closes the file, the place leads nowhere.
+        let value = h.env_value.clone();
+        drop(h);
+        assert!(matches!(
+            Payload::receive(value.as_bytes()),
+            Err(ProcessError::HandOff { .. })
+        ));
     }
 
     #[test]
     fn refuses_garbage() {
-        assert!(matches!(
-            Payload::decode(b"abc"),
-            Err(ProcessError::BadPayload { .. })
-        ));
-        assert!(matches!(
-            Payload::decode(b"zz"),
-            Err(ProcessError::BadPayload { .. })
-        ));
-        assert!(Payload::decode(b"").is_err());
-        let hex = sample(vec![]).encode().unwrap();
-        assert!(Payload::decode(&hex.as_bytes()[..hex.len() - 4]).is_err());
+        for garbage in [&b"abc"[..], b"zz", b"fd:", b"fd:1", b"fd:x:1", b"fd:1:y"] {
+            assert!(
+                matches!(Payload::receive(garbage), Err(ProcessError::BadPayload { .. })),
+                "{}",
+                String::from_utf8_lossy(garbage)
+            );
+        }
+        assert!(Payload::receive(b"").is_err());
+        let hex = sample(vec![]).hand_off().unwrap().env_value;
+        assert!(Payload::receive(&hex.as_bytes()[..hex.len() - 4]).is_err());
     }
 
     #[test]
     fn refuses_another_version() {
         let mut p = sample(vec![]);
         p.version = 99;
-        let hex = p.encode().unwrap();
+        let hex = p.hand_off().unwrap().env_value;
         assert!(matches!(
-            Payload::decode(hex.as_bytes()),
+            Payload::receive(hex.as_bytes()),
             Err(ProcessError::BadPayload { reason }) if reason.contains("version")
-        ));
-    }
-
-    #[test]
-    fn refuses_oversized() {
-        let p = sample(vec![7; MAX_ENCODED]);
-        assert!(matches!(
-            p.encode(),
-            Err(ProcessError::PayloadTooLarge {
-                max: MAX_ENCODED,
-                ..
-            })
         ));
     }
 }

@@ -183,7 +183,7 @@ impl<'a> Process<'a> {
     /// reason. Spawn:
     /// [`CapturingClosure`](crate::ProcessError::CapturingClosure),
     /// [`EncodeArguments`](crate::ProcessError::EncodeArguments),
-    /// [`PayloadTooLarge`](crate::ProcessError::PayloadTooLarge),
+    /// [`HandOff`](crate::ProcessError::HandOff),
     /// [`NotInImage`](crate::ProcessError::NotInImage),
     /// [`InitNotCalled`](crate::ProcessError::InitNotCalled), or
     /// [`Spawn`](crate::ProcessError::Spawn) with the OS reason; all

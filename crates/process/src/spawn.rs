@@ -39,7 +39,7 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
         daemon,
         identity,
     };
-    let payload = Payload::new(me.start_time, exe, info.clone(), parent, recipe).encode()?;
+    let hand_off = Payload::new(me.start_time, exe, info.clone(), parent, recipe).hand_off()?;
     if daemon {
         kill_daemons_at_exit();
     }
@@ -51,7 +51,7 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
     if let Some(arg0) = args.next() {
         cmd.arg0(arg0);
     }
-    cmd.args(args).env(ENV_VAR, payload);
+    cmd.args(args).env(ENV_VAR, &hand_off.env_value);
     let spawned = cmd.spawn().map_err(|source| ProcessError::Spawn {
         exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from(EXE_LINK)),
         source,
@@ -61,6 +61,9 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
     drop(spawned);
 
     let shared = Arc::new(ChildShared::new(info));
+    if let Some(file) = hand_off.file {
+        shared.keep_until_reaped(file);
+    }
     table::lock().children.push(Arc::clone(&shared));
     Ok(Child::new(shared, StartMethod::Spawn))
 }

@@ -291,7 +291,7 @@ fn target_runs_in_the_child() {
 }
 
 fn closure_may_borrow() {
-    let data = vec![5u8; 11];
+    let data: Vec<u8> = std::iter::repeat_n(5, 11).collect();
     let mut local = 0;
     let c = Process::new(|| {
         local += 1; // the child's copy; the parent's stays 0
