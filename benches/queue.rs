@@ -143,7 +143,11 @@ impl AtomicPingPong {
                 std::hint::spin_loop();
             }
         });
-        AtomicPingPong { seg, child, next: 1 }
+        AtomicPingPong {
+            seg,
+            child,
+            next: 1,
+        }
     }
     #[inline]
     fn round_trip(&mut self) {
@@ -190,7 +194,11 @@ fn report() {
     println!("atomic floor        median {m:>9.2?}  p99 {p:>9.2?}");
     for kind in [Kind::Spsc, Kind::Mpmc] {
         for (name, wait) in strategies() {
-            let n = if matches!(wait, WaitStrategy::Park) { N / 10 } else { N };
+            let n = if matches!(wait, WaitStrategy::Park) {
+                N / 10
+            } else {
+                N
+            };
             let mut pp = PingPong::start(kind, wait);
             let mut buf = [0u8; 8];
             let mut samples = Vec::with_capacity(n);
@@ -207,14 +215,38 @@ fn report() {
     println!("== SPSC round trip after an idle gap (median of 300), by spin window ==");
     let windows = [
         ("park", WaitStrategy::Park),
-        ("spin 10us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(10) }),
-        ("spin 50us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(50) }),
-        ("spin 100us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(100) }),
-        ("spin 500us", WaitStrategy::SpinThenPark { spin: Duration::from_micros(500) }),
+        (
+            "spin 10us",
+            WaitStrategy::SpinThenPark {
+                spin: Duration::from_micros(10),
+            },
+        ),
+        (
+            "spin 50us",
+            WaitStrategy::SpinThenPark {
+                spin: Duration::from_micros(50),
+            },
+        ),
+        (
+            "spin 100us",
+            WaitStrategy::SpinThenPark {
+                spin: Duration::from_micros(100),
+            },
+        ),
+        (
+            "spin 500us",
+            WaitStrategy::SpinThenPark {
+                spin: Duration::from_micros(500),
+            },
+        ),
         ("busy spin", WaitStrategy::BusySpin),
     ];
     let gaps = [0u64, 20, 80, 300];
-    println!("{:<12}{}", "", gaps.map(|g| format!("gap {g:>3}us   ")).concat());
+    println!(
+        "{:<12}{}",
+        "",
+        gaps.map(|g| format!("gap {g:>3}us   ")).concat()
+    );
     for (name, wait) in windows {
         let mut pp = PingPong::start(Kind::Spsc, wait);
         let mut buf = [0u8; 8];
@@ -250,7 +282,11 @@ fn report() {
             w.store(spent.as_micros() as u64, Ordering::Release);
         });
         reap(child);
-        let us = shared.payload().get::<AtomicU64>(0).unwrap().load(Ordering::Acquire);
+        let us = shared
+            .payload()
+            .get::<AtomicU64>(0)
+            .unwrap()
+            .load(Ordering::Acquire);
         println!("{name:<15} {us} us");
     }
 }
@@ -328,7 +364,10 @@ fn throughput(c: &mut Criterion) {
         g.throughput(Throughput::Elements(1));
         for kind in [Kind::Spsc, Kind::Mpmc] {
             for batched in [false, true] {
-                let id = BenchmarkId::new(format!("{kind:?}/{}", if batched { "batch64" } else { "single" }), size);
+                let id = BenchmarkId::new(
+                    format!("{kind:?}/{}", if batched { "batch64" } else { "single" }),
+                    size,
+                );
                 g.bench_function(id, |b| {
                     let cap = if size >= 65536 { 64 } else { 4096 };
                     let q = Q::new(kind, QueueOptions::new().capacity(cap).slot_size(size));
@@ -423,49 +462,56 @@ fn large(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(2));
     g.throughput(Throughput::Bytes(MIB as u64));
     for loan in [true, false] {
-        g.bench_function(if loan { "loan_fill_in_place" } else { "fill_buffer_then_send" }, |b| {
-            let q = Q::new(Kind::Spsc, QueueOptions::new().capacity(4).slot_size(MIB));
-            let counter = Segment::anonymous(64).unwrap();
-            let child = spawn(|| {
-                let mut rx = q.consumer(WaitStrategy::BusySpin);
+        g.bench_function(
+            if loan {
+                "loan_fill_in_place"
+            } else {
+                "fill_buffer_then_send"
+            },
+            |b| {
+                let q = Q::new(Kind::Spsc, QueueOptions::new().capacity(4).slot_size(MIB));
+                let counter = Segment::anonymous(64).unwrap();
+                let child = spawn(|| {
+                    let mut rx = q.consumer(WaitStrategy::BusySpin);
+                    let count = counter.payload().get::<AtomicU64>(0).unwrap();
+                    let mut n = 0;
+                    loop {
+                        let Ok(m) = rx.recv_ref() else { return };
+                        if m.is_empty() {
+                            return;
+                        }
+                        black_box(m[MIB - 1]);
+                        drop(m);
+                        n += 1;
+                        count.store(n, Ordering::Release);
+                    }
+                });
+                let mut tx = q.producer(WaitStrategy::BusySpin);
                 let count = counter.payload().get::<AtomicU64>(0).unwrap();
-                let mut n = 0;
-                loop {
-                    let Ok(m) = rx.recv_ref() else { return };
-                    if m.is_empty() {
-                        return;
+                let mut buf = vec![0u8; MIB];
+                let mut total = 0;
+                b.iter_custom(|iters| {
+                    let t = Instant::now();
+                    for i in 0..iters {
+                        if loan {
+                            let mut slot = tx.loan().unwrap();
+                            slot.fill(i as u8);
+                            slot.commit(MIB).unwrap();
+                        } else {
+                            buf.fill(i as u8);
+                            tx.send(&buf).unwrap();
+                        }
                     }
-                    black_box(m[MIB - 1]);
-                    drop(m);
-                    n += 1;
-                    count.store(n, Ordering::Release);
-                }
-            });
-            let mut tx = q.producer(WaitStrategy::BusySpin);
-            let count = counter.payload().get::<AtomicU64>(0).unwrap();
-            let mut buf = vec![0u8; MIB];
-            let mut total = 0;
-            b.iter_custom(|iters| {
-                let t = Instant::now();
-                for i in 0..iters {
-                    if loan {
-                        let mut slot = tx.loan().unwrap();
-                        slot.fill(i as u8);
-                        slot.commit(MIB).unwrap();
-                    } else {
-                        buf.fill(i as u8);
-                        tx.send(&buf).unwrap();
+                    total += iters;
+                    while count.load(Ordering::Acquire) < total {
+                        std::hint::spin_loop();
                     }
-                }
-                total += iters;
-                while count.load(Ordering::Acquire) < total {
-                    std::hint::spin_loop();
-                }
-                t.elapsed()
-            });
-            let _ = tx.send(&[]);
-            reap(child);
-        });
+                    t.elapsed()
+                });
+                let _ = tx.send(&[]);
+                reap(child);
+            },
+        );
     }
     g.finish();
 }

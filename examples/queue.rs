@@ -83,7 +83,10 @@ fn run(use_close: bool) -> Result<(), Box<dyn std::error::Error>> {
                 }
                 Ok(x) => println!("consumer {} got {x:.4}", mproc::sys::getpid()),
                 Err(QueueError::Closed) => {
-                    println!("consumer {}: queue closed and drained, done", mproc::sys::getpid());
+                    println!(
+                        "consumer {}: queue closed and drained, done",
+                        mproc::sys::getpid()
+                    );
                     return Ok(());
                 }
                 Err(e) => return Err(e),

@@ -140,7 +140,9 @@ impl Consumer {
             return match r {
                 Ok(span) => Ok(Attempt::Ready(span)),
                 Err(RingError::Closed) => Err(QueueError::Closed),
-                Err(RingError::Corrupt { field, value }) => Err(QueueError::Corrupt { field, value }),
+                Err(RingError::Corrupt { field, value }) => {
+                    Err(QueueError::Corrupt { field, value })
+                }
                 Err(RingError::Stalled { pos }) if check => {
                     if self.abandon_if_dead(pos) {
                         continue;
@@ -166,7 +168,8 @@ impl Consumer {
     #[cold]
     fn producers_gone(&self) -> bool {
         let c = &self.core.control;
-        c.producers_seen.load(Ordering::Acquire) != 0 && c.records.alive(Role::Producer, self.me) == 0
+        c.producers_seen.load(Ordering::Acquire) != 0
+            && c.records.alive(Role::Producer, self.me) == 0
     }
 
     /// Publishes stalled position `pos` as abandoned if every producer that
@@ -192,7 +195,9 @@ impl Consumer {
             };
         };
         let (strategy, waiter) = (self.wait, self.core.control.not_empty);
-        block(strategy, waiter, deadline, |check| self.try_claim_once(max, check))
+        block(strategy, waiter, deadline, |check| {
+            self.try_claim_once(max, check)
+        })
     }
 
     /// What claimed slot `pos` holds.
@@ -325,7 +330,11 @@ impl Consumer {
             });
         }
         // SAFETY: the slot is claimed by this handle and len <= slot_size.
-        unsafe { self.core.ring.read(pos, len, |b| buf[..len].copy_from_slice(b)) };
+        unsafe {
+            self.core
+                .ring
+                .read(pos, len, |b| buf[..len].copy_from_slice(b))
+        };
         self.release(Span { pos, n: 1 });
         Ok(len)
     }

@@ -4,13 +4,13 @@
 use mproc_shm::Region;
 use mproc_sync::WaitWord;
 
+use crate::Result;
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 use crate::layout::{self, Flavor, Layout};
 use crate::records::Records;
 use crate::ring::memory::RegionRing;
 use crate::ring::mpmc;
 use crate::wait::Waiter;
-use crate::Result;
 
 /// The shared words of one queue area.
 #[derive(Clone, Copy)]
@@ -50,7 +50,10 @@ impl<'a> Control<'a> {
             not_full: waiter(layout::OFF_NOT_FULL, layout::OFF_NOT_FULL_SLEEPERS)?,
             join: area.get(layout::OFF_JOIN)?,
             unfinished: area.get(layout::OFF_UNFINISHED)?,
-            records: Records::new(area.sub(layout::OFF_RECORDS, records_len)?, layout.max_handles),
+            records: Records::new(
+                area.sub(layout::OFF_RECORDS, records_len)?,
+                layout.max_handles,
+            ),
         })
     }
 

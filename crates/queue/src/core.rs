@@ -11,8 +11,8 @@ use crate::atomics::Ordering;
 use crate::control::Control;
 use crate::layout::{Flavor, Layout};
 use crate::records::Role;
-use crate::ring::memory::RegionRing;
 use crate::ring;
+use crate::ring::memory::RegionRing;
 use crate::{QueueError, QueueOptions, QueueStats, Result, WaitStrategy};
 
 /// One queue area and the segment that keeps it mapped.
@@ -124,7 +124,11 @@ impl QueueCore {
         match role {
             // Consumers have passed every position the producer held.
             Role::Producer => {
-                self.control.head.load(Ordering::Acquire).wrapping_sub(claim_end) as i64 >= 0
+                self.control
+                    .head
+                    .load(Ordering::Acquire)
+                    .wrapping_sub(claim_end) as i64
+                    >= 0
             }
             // Producers have passed the next lap of every slot it held.
             Role::Consumer => {
@@ -161,8 +165,20 @@ impl QueueCore {
 }
 
 /// Validates options into a layout.
-pub(crate) fn layout_of(flavor: Flavor, opts: &QueueOptions, joinable: bool, areas: u32) -> Result<Layout> {
-    Layout::new(flavor, opts.capacity, opts.slot_size, opts.max_handles, joinable, areas)
+pub(crate) fn layout_of(
+    flavor: Flavor,
+    opts: &QueueOptions,
+    joinable: bool,
+    areas: u32,
+) -> Result<Layout> {
+    Layout::new(
+        flavor,
+        opts.capacity,
+        opts.slot_size,
+        opts.max_handles,
+        joinable,
+        areas,
+    )
 }
 
 /// The calling process, cached per pid (so a forked child recomputes it).
@@ -181,4 +197,3 @@ pub(crate) fn current_process() -> Result<ProcessId> {
     PID.store(pid, Ordering::Release);
     Ok(me)
 }
-

@@ -70,7 +70,13 @@ impl JoinableQueue {
     /// assert_eq!(q.name(), Some("doc-joinable"));
     /// ```
     pub fn create(name: &str, opts: QueueOptions) -> Result<JoinableQueue> {
-        let core = make(SegmentKind::JoinableQueue, Flavor::Mpmc, true, Some(name), opts)?;
+        let core = make(
+            SegmentKind::JoinableQueue,
+            Flavor::Mpmc,
+            true,
+            Some(name),
+            opts,
+        )?;
         Ok(JoinableQueue {
             queue: Queue { core },
         })
@@ -135,7 +141,12 @@ impl JoinableQueue {
             if cur == 0 {
                 return Err(QueueError::TaskDoneTooOften);
             }
-            match c.unfinished.compare_exchange_weak(cur, cur - 1, Ordering::AcqRel, Ordering::Acquire) {
+            match c.unfinished.compare_exchange_weak(
+                cur,
+                cur - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => break,
                 Err(now) => cur = now,
             }

@@ -95,7 +95,11 @@ impl Layout {
             })
         };
         if capacity == 0 || !capacity.is_power_of_two() || capacity > MAX_CAPACITY {
-            return bad("capacity", capacity, "must be a power of two from 1 to 2^32");
+            return bad(
+                "capacity",
+                capacity,
+                "must be a power of two from 1 to 2^32",
+            );
         }
         if slot_size > MAX_SLOT_SIZE {
             return bad("slot_size", slot_size as u64, "must be at most 2^30 bytes");
@@ -114,7 +118,10 @@ impl Layout {
             joinable,
             areas,
         };
-        if layout.area_len().is_none_or(|l| l.checked_mul(areas.into()).is_none()) {
+        if layout
+            .area_len()
+            .is_none_or(|l| l.checked_mul(areas.into()).is_none())
+        {
             return bad("capacity", capacity, "capacity times slot size overflows");
         }
         Ok(layout)
@@ -199,12 +206,18 @@ mod tests {
         let l = Layout::new(Flavor::Mpmc, 8, 100, 4, true, 1).unwrap();
         assert_eq!(l.stride(), 120);
         assert_eq!(l.slots_offset(), 512 + 256);
-        assert_eq!(Layout::from_params(l.to_params(), l.payload_len()).unwrap(), l);
+        assert_eq!(
+            Layout::from_params(l.to_params(), l.payload_len()).unwrap(),
+            l
+        );
         let mut p = l.to_params();
         p[2] = 7;
         assert!(matches!(
             Layout::from_params(p, l.payload_len()),
-            Err(QueueError::Corrupt { field: "capacity", value: 7 })
+            Err(QueueError::Corrupt {
+                field: "capacity",
+                value: 7
+            })
         ));
         assert!(Layout::from_params(l.to_params(), l.payload_len() - 1).is_err());
         let mut p = l.to_params();

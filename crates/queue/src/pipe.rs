@@ -33,7 +33,10 @@ pub struct Pipe;
 
 /// Default options of a pipe: 16 messages of up to 64 KiB each way.
 fn default_options() -> QueueOptions {
-    QueueOptions::new().capacity(16).slot_size(64 * 1024).max_handles(4)
+    QueueOptions::new()
+        .capacity(16)
+        .slot_size(64 * 1024)
+        .max_handles(4)
 }
 
 impl Pipe {
@@ -171,18 +174,28 @@ impl Connection {
 
     fn tx(&mut self) -> Result<&mut Producer> {
         if self.tx.is_none() {
-            let core = self.out.clone().ok_or(QueueError::WrongDirection { op: "send" })?;
+            let core = self
+                .out
+                .clone()
+                .ok_or(QueueError::WrongDirection { op: "send" })?;
             self.tx = Some(Producer::attach(core)?);
         }
-        self.tx.as_mut().ok_or(QueueError::WrongDirection { op: "send" })
+        self.tx
+            .as_mut()
+            .ok_or(QueueError::WrongDirection { op: "send" })
     }
 
     fn rx(&mut self) -> Result<&mut Consumer> {
         if self.rx.is_none() {
-            let core = self.inc.clone().ok_or(QueueError::WrongDirection { op: "recv" })?;
+            let core = self
+                .inc
+                .clone()
+                .ok_or(QueueError::WrongDirection { op: "recv" })?;
             self.rx = Some(Consumer::attach(core)?);
         }
-        self.rx.as_mut().ok_or(QueueError::WrongDirection { op: "recv" })
+        self.rx
+            .as_mut()
+            .ok_or(QueueError::WrongDirection { op: "recv" })
     }
 
     /// Sends a copy of `msg` (Python's `send_bytes`).

@@ -193,7 +193,9 @@ impl Producer {
             };
         };
         let (strategy, waiter) = (self.wait, self.core.control.not_full);
-        block(strategy, waiter, deadline, |check| self.try_reserve_once(max, check))
+        block(strategy, waiter, deadline, |check| {
+            self.try_reserve_once(max, check)
+        })
     }
 
     /// Writes `msg` into reserved slot `pos` (length checked before).
@@ -238,7 +240,10 @@ impl Producer {
     pub(crate) fn cancel(&mut self, span: Span) {
         if let Writer::Mpmc(w) = &self.writer {
             for pos in span.positions() {
-                self.core.ring.len(pos).store(CANCELLED_LEN, Ordering::Relaxed);
+                self.core
+                    .ring
+                    .len(pos)
+                    .store(CANCELLED_LEN, Ordering::Relaxed);
             }
             w.publish(span);
             self.core.control.not_empty.notify(span.n as u32);

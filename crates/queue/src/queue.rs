@@ -329,7 +329,13 @@ impl SpscQueue {
     /// ```
     pub fn create(name: &str, opts: QueueOptions) -> Result<SpscQueue> {
         Ok(SpscQueue {
-            core: make(SegmentKind::SpscQueue, Flavor::Spsc, false, Some(name), opts)?,
+            core: make(
+                SegmentKind::SpscQueue,
+                Flavor::Spsc,
+                false,
+                Some(name),
+                opts,
+            )?,
         })
     }
 

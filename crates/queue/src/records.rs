@@ -127,8 +127,8 @@ impl<'a> Records<'a> {
         for i in 0..self.count {
             let r = self.get(i)?;
             let s = r.state.load(Ordering::SeqCst);
-            let reusable = s == FREE
-                || ((s == PRODUCER || s == CONSUMER) && !r.alive(me) && obsolete(&r));
+            let reusable =
+                s == FREE || ((s == PRODUCER || s == CONSUMER) && !r.alive(me) && obsolete(&r));
             if !reusable
                 || r.state
                     .compare_exchange(s, ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
@@ -163,9 +163,9 @@ impl<'a> Records<'a> {
     fn other_alive(&self, role: Role, me: ProcessId, me_index: u32) -> bool {
         (0..self.count).any(|i| {
             i != me_index
-                && self.get(i).is_ok_and(|r| {
-                    r.state.load(Ordering::SeqCst) == role.state() && r.alive(me)
-                })
+                && self
+                    .get(i)
+                    .is_ok_and(|r| r.state.load(Ordering::SeqCst) == role.state() && r.alive(me))
         })
     }
 

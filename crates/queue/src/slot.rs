@@ -68,7 +68,13 @@ impl<'a> SlotMut<'a> {
         }
         self.producer.set_len(self.pos, len);
         self.done = true;
-        self.producer.publish(Span { pos: self.pos, n: 1 }, 1);
+        self.producer.publish(
+            Span {
+                pos: self.pos,
+                n: 1,
+            },
+            1,
+        );
         Ok(())
     }
 }
@@ -78,7 +84,9 @@ impl Deref for SlotMut<'_> {
     fn deref(&self) -> &[u8] {
         // SAFETY: the slot is reserved by this loan and unpublished: no one
         // else reads or writes it; it holds slot_size bytes.
-        unsafe { std::slice::from_raw_parts(self.producer.payload(self.pos), self.producer.slot_size()) }
+        unsafe {
+            std::slice::from_raw_parts(self.producer.payload(self.pos), self.producer.slot_size())
+        }
     }
 }
 
@@ -86,7 +94,10 @@ impl DerefMut for SlotMut<'_> {
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `deref`, and `&mut self` makes this the only view.
         unsafe {
-            std::slice::from_raw_parts_mut(self.producer.payload(self.pos), self.producer.slot_size())
+            std::slice::from_raw_parts_mut(
+                self.producer.payload(self.pos),
+                self.producer.slot_size(),
+            )
         }
     }
 }
@@ -94,14 +105,19 @@ impl DerefMut for SlotMut<'_> {
 impl Drop for SlotMut<'_> {
     fn drop(&mut self) {
         if !self.done {
-            self.producer.cancel(Span { pos: self.pos, n: 1 });
+            self.producer.cancel(Span {
+                pos: self.pos,
+                n: 1,
+            });
         }
     }
 }
 
 impl std::fmt::Debug for SlotMut<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlotMut").field("pos", &self.pos).finish_non_exhaustive()
+        f.debug_struct("SlotMut")
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,7 +184,10 @@ impl Deref for SlotRef<'_> {
 
 impl Drop for SlotRef<'_> {
     fn drop(&mut self) {
-        self.consumer.release(Span { pos: self.pos, n: 1 });
+        self.consumer.release(Span {
+            pos: self.pos,
+            n: 1,
+        });
     }
 }
 

@@ -17,36 +17,56 @@ fn oversize_messages_are_refused_and_change_nothing() {
     let mut rx = q.consumer().unwrap();
     for len in [9usize, 100, 70_000] {
         let err = tx.send(&vec![1; len]).unwrap_err();
-        assert!(matches!(err, QueueError::TooLarge { len: l, max: 8 } if l == len), "{err:?}");
+        assert!(
+            matches!(err, QueueError::TooLarge { len: l, max: 8 } if l == len),
+            "{err:?}"
+        );
     }
-    assert!(matches!(tx.try_send_batch(&[vec![0u8; 9]]), Err(QueueError::TooLarge { len: 9, max: 8 })));
+    assert!(matches!(
+        tx.try_send_batch(&[vec![0u8; 9]]),
+        Err(QueueError::TooLarge { len: 9, max: 8 })
+    ));
     assert_eq!(q.len(), 0);
     assert_eq!(q.stats().sent, 0);
     tx.send(&[7; 8]).unwrap();
     assert_eq!(rx.recv().unwrap(), [7; 8]);
     // A batch stops at the first oversized message; those before it go.
-    let err = tx.try_send_batch(&[vec![1u8], vec![2u8; 9], vec![3u8]]).unwrap_err();
+    let err = tx
+        .try_send_batch(&[vec![1u8], vec![2u8; 9], vec![3u8]])
+        .unwrap_err();
     assert!(matches!(err, QueueError::TooLarge { len: 9, max: 8 }));
     assert_eq!(rx.recv().unwrap(), [1]);
     assert!(matches!(rx.try_recv(), Err(QueueError::Empty)));
     let big = Queue::new(QueueOptions::new().slot_size(65_536)).unwrap();
     let err = big.producer().unwrap().send(&vec![0; 70_000]).unwrap_err();
-    assert_eq!(err.to_string(), "message of 70000 bytes is larger than the slot size 65536");
+    assert_eq!(
+        err.to_string(),
+        "message of 70000 bytes is larger than the slot size 65536"
+    );
 }
 
 #[test]
 fn invalid_options_are_refused() {
     assert!(matches!(
         Queue::new(QueueOptions::new().capacity(0)),
-        Err(QueueError::InvalidOptions { option: "capacity", .. })
+        Err(QueueError::InvalidOptions {
+            option: "capacity",
+            ..
+        })
     ));
     assert!(matches!(
         Queue::new(QueueOptions::new().slot_size(1 << 31)),
-        Err(QueueError::InvalidOptions { option: "slot_size", .. })
+        Err(QueueError::InvalidOptions {
+            option: "slot_size",
+            ..
+        })
     ));
     assert!(matches!(
         SpscQueue::new(QueueOptions::new().max_handles(0)),
-        Err(QueueError::InvalidOptions { option: "max_handles", .. })
+        Err(QueueError::InvalidOptions {
+            option: "max_handles",
+            ..
+        })
     ));
 }
 
@@ -64,8 +84,13 @@ fn wrong_kind_is_refused() {
         ),
         "{err:?}"
     );
-    let _d = Segment::builder(SegmentKind::Dict, 64).create("faults-kind-dict").unwrap();
-    assert!(matches!(SpscQueue::open("faults-kind-dict"), Err(QueueError::Shm(ShmError::WrongKind { .. }))));
+    let _d = Segment::builder(SegmentKind::Dict, 64)
+        .create("faults-kind-dict")
+        .unwrap();
+    assert!(matches!(
+        SpscQueue::open("faults-kind-dict"),
+        Err(QueueError::Shm(ShmError::WrongKind { .. }))
+    ));
 }
 
 #[test]
@@ -83,7 +108,9 @@ fn corrupt_header_parameters_are_errors() {
         let name = format!("faults-header-{i}");
         let q = Queue::create(&name, QueueOptions::new().capacity(8).slot_size(16)).unwrap();
         let raw = Segment::open(&name).unwrap();
-        raw.region().write_pod(PARAMS + 8 * param as u64, &value).unwrap();
+        raw.region()
+            .write_pod(PARAMS + 8 * param as u64, &value)
+            .unwrap();
         let err = Queue::open(&name).unwrap_err();
         assert!(
             matches!(&err, QueueError::Corrupt { field: f, .. } if *f == field),
@@ -92,12 +119,19 @@ fn corrupt_header_parameters_are_errors() {
         drop(q);
     }
     // A capacity that is valid but larger than the segment.
-    let q = Queue::create("faults-header-len", QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+    let q = Queue::create(
+        "faults-header-len",
+        QueueOptions::new().capacity(8).slot_size(16),
+    )
+    .unwrap();
     let raw = Segment::open("faults-header-len").unwrap();
     raw.region().write_pod(PARAMS + 16, &(1u64 << 20)).unwrap();
     assert!(matches!(
         Queue::open("faults-header-len"),
-        Err(QueueError::Corrupt { field: "payload length", .. })
+        Err(QueueError::Corrupt {
+            field: "payload length",
+            ..
+        })
     ));
     drop(q);
 }
@@ -177,5 +211,8 @@ fn corrupt_tail_reports_corrupt() {
     raw.payload().write_pod(0, &(1u64 << 40)).unwrap(); // the tail
     rx.recv().unwrap(); // the message at the head is still good
     let err = rx.try_recv().unwrap_err();
-    assert!(matches!(err, QueueError::Corrupt { field: "tail", .. }), "{err:?}");
+    assert!(
+        matches!(err, QueueError::Corrupt { field: "tail", .. }),
+        "{err:?}"
+    );
 }

@@ -74,7 +74,11 @@ fn hot_paths_do_not_allocate() {
     let (mut stx, mut srx) = (s.producer().unwrap(), s.consumer().unwrap());
     let mpmc = counted(|| round_trips(&mut tx, &mut rx));
     let spsc = counted(|| round_trips(&mut stx, &mut srx));
-    assert_eq!((mpmc, spsc), (0, 0), "allocations in 10 000 round trips (MPMC, SPSC)");
+    assert_eq!(
+        (mpmc, spsc),
+        (0, 0),
+        "allocations in 10 000 round trips (MPMC, SPSC)"
+    );
     // The counter works: recv() returns a Vec.
     tx.send(b"x").unwrap();
     assert!(counted(|| drop(rx.recv().unwrap())) >= 1);

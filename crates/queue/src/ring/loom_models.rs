@@ -163,7 +163,9 @@ fn loom_mpmc_one_producer_two_consumers_close() {
                                 taken.fetch_add(1, Ordering::Relaxed);
                                 r.release(span);
                             }
-                            Err(RingError::Empty | RingError::Stalled { .. }) => thread::yield_now(),
+                            Err(RingError::Empty | RingError::Stalled { .. }) => {
+                                thread::yield_now()
+                            }
                             Err(RingError::Closed) => return sum,
                             Err(e) => panic!("{e:?}"),
                         }
@@ -215,7 +217,8 @@ fn loom_mpmc_two_producers_two_consumers_batches() {
         let taken = Arc::new(AtomicU64::new(0));
         let consumers: Vec<_> = (0..2)
             .map(|_| {
-                let (s, taken, pushed, done) = (s.clone(), taken.clone(), pushed.clone(), done.clone());
+                let (s, taken, pushed, done) =
+                    (s.clone(), taken.clone(), pushed.clone(), done.clone());
                 thread::spawn(move || {
                     let r = MpmcReader::new(&s.ring);
                     let mut sum = 0u64;
@@ -233,7 +236,9 @@ fn loom_mpmc_two_producers_two_consumers_batches() {
                                 taken.fetch_add(span.n, Ordering::SeqCst);
                                 r.release(span);
                             }
-                            Err(RingError::Empty | RingError::Stalled { .. }) => thread::yield_now(),
+                            Err(RingError::Empty | RingError::Stalled { .. }) => {
+                                thread::yield_now()
+                            }
                             Err(e) => panic!("{e:?}"),
                         }
                     }

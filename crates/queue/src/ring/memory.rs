@@ -238,7 +238,9 @@ mod loom_ring {
                 tail: AtomicU64::new(0),
                 seqs: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
                 lens: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
-                data: (0..capacity).map(|_| UnsafeCell::new(vec![0; slot_size])).collect(),
+                data: (0..capacity)
+                    .map(|_| UnsafeCell::new(vec![0; slot_size]))
+                    .collect(),
                 slot_size,
             }
         }

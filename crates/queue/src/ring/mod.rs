@@ -80,7 +80,8 @@ impl ClaimWords<'_> {
     #[inline]
     pub(crate) fn announce(&self, span: Span) {
         self.start.store(span.pos, Ordering::Relaxed);
-        self.end.store(span.pos.wrapping_add(span.n), Ordering::Relaxed);
+        self.end
+            .store(span.pos.wrapping_add(span.n), Ordering::Relaxed);
     }
 
     /// Whether the last announced range holds `pos`.

@@ -67,7 +67,11 @@ impl<M: RingMemory> MpmcWriter<M> {
     /// publishes them; consumers wait for them (or skip them once this
     /// process is dead).
     #[inline]
-    pub(crate) fn try_reserve(&self, max: u64, claim: Option<ClaimWords<'_>>) -> Result<Span, RingError> {
+    pub(crate) fn try_reserve(
+        &self,
+        max: u64,
+        claim: Option<ClaimWords<'_>>,
+    ) -> Result<Span, RingError> {
         let mem = &self.mem;
         let cap = mem.capacity();
         let mut tail = mem.tail().load(Ordering::Relaxed);
@@ -181,7 +185,11 @@ impl<M: RingMemory> MpmcReader<M> {
     /// Claims up to `max` consecutive published slots at the head,
     /// announcing the attempt in `claim` first.
     #[inline]
-    pub(crate) fn try_claim(&self, max: u64, claim: Option<ClaimWords<'_>>) -> Result<Span, RingError> {
+    pub(crate) fn try_claim(
+        &self,
+        max: u64,
+        claim: Option<ClaimWords<'_>>,
+    ) -> Result<Span, RingError> {
         let mem = &self.mem;
         let cap = mem.capacity();
         let mut head = mem.head().load(Ordering::Relaxed);

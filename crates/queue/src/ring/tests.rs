@@ -51,7 +51,9 @@ fn spsc_push<M: RingMemory>(w: &mut SpscWriter<M>, msg: &[u8]) -> Result<(), Rin
     let span = w.try_reserve(1)?;
     // SAFETY: the slot is reserved by this writer; msg fits the slot.
     unsafe { w.mem().write(span.pos, msg) };
-    w.mem().len(span.pos).store(msg.len() as u32, Ordering::Relaxed);
+    w.mem()
+        .len(span.pos)
+        .store(msg.len() as u32, Ordering::Relaxed);
     w.publish(1);
     Ok(())
 }
@@ -69,7 +71,9 @@ fn mpmc_push<M: RingMemory>(w: &MpmcWriter<M>, msg: &[u8]) -> Result<(), RingErr
     let span = w.try_reserve(1, None)?;
     // SAFETY: reserved by this writer.
     unsafe { w.mem().write(span.pos, msg) };
-    w.mem().len(span.pos).store(msg.len() as u32, Ordering::Relaxed);
+    w.mem()
+        .len(span.pos)
+        .store(msg.len() as u32, Ordering::Relaxed);
     w.publish(span);
     Ok(())
 }
@@ -95,7 +99,10 @@ fn spsc_capacity_one_and_wrap_around() {
     for i in 0..10u8 {
         assert_eq!(r.try_claim(1), Err(RingError::Empty));
         spsc_push(&mut w, &[i; 3]).unwrap();
-        assert_eq!(spsc_push(&mut w, &[9]), Err(RingError::Full { pos: i as u64 + 1 }));
+        assert_eq!(
+            spsc_push(&mut w, &[9]),
+            Err(RingError::Full { pos: i as u64 + 1 })
+        );
         assert_eq!(spsc_pop(&mut r).unwrap(), vec![i; 3]);
     }
 }
@@ -121,7 +128,11 @@ fn spsc_batches_publish_and_release_with_one_store() {
     for p in span.positions() {
         w.mem().len(p).store(p as u32, Ordering::Relaxed);
     }
-    assert_eq!(r.try_claim(8), Err(RingError::Empty), "nothing visible before publish");
+    assert_eq!(
+        r.try_claim(8),
+        Err(RingError::Empty),
+        "nothing visible before publish"
+    );
     w.publish(5);
     assert_eq!(w.try_reserve(8).unwrap(), Span { pos: 5, n: 3 });
     let got = r.try_claim(8).unwrap();
@@ -136,18 +147,27 @@ fn spsc_corrupt_indices_are_errors() {
     let mut w = SpscWriter::new(heap.ring());
     let mut r = SpscReader::new(heap.ring());
     heap.ring().tail().store(1000, Ordering::Relaxed);
-    assert!(matches!(r.try_claim(1), Err(RingError::Corrupt { field: "tail", .. })));
+    assert!(matches!(
+        r.try_claim(1),
+        Err(RingError::Corrupt { field: "tail", .. })
+    ));
     heap.ring().tail().store(1, Ordering::Relaxed);
     heap.ring().len(0).store(9, Ordering::Relaxed);
     let span = r.try_claim(1).unwrap();
-    assert!(matches!(r.message_len(span.pos), Err(RingError::Corrupt { .. })));
+    assert!(matches!(
+        r.message_len(span.pos),
+        Err(RingError::Corrupt { .. })
+    ));
     heap.ring().head().store(u64::MAX - 3, Ordering::Relaxed);
     for _ in 0..4 {
         if let Ok(s) = w.try_reserve(1) {
             w.publish(s.n);
         }
     }
-    assert!(matches!(w.try_reserve(1), Err(RingError::Corrupt { field: "head", .. })));
+    assert!(matches!(
+        w.try_reserve(1),
+        Err(RingError::Corrupt { field: "head", .. })
+    ));
 }
 
 #[test]
@@ -187,7 +207,10 @@ fn mpmc_capacity_one_alternates() {
     for i in 0..10u8 {
         assert_eq!(r.try_claim(1, None), Err(RingError::Empty));
         mpmc_push(&w, &[i]).unwrap();
-        assert_eq!(mpmc_push(&w, &[0]), Err(RingError::Full { pos: i as u64 + 1 }));
+        assert_eq!(
+            mpmc_push(&w, &[0]),
+            Err(RingError::Full { pos: i as u64 + 1 })
+        );
         assert_eq!(mpmc_pop(&r).unwrap(), Some(vec![i]));
     }
 }
@@ -200,7 +223,13 @@ fn mpmc_batches_wrap_around() {
     let r = MpmcReader::new(heap.ring());
     for round in 0..5u64 {
         let span = w.try_reserve(3, None).unwrap();
-        assert_eq!(span, Span { pos: round * 3, n: 3 });
+        assert_eq!(
+            span,
+            Span {
+                pos: round * 3,
+                n: 3
+            }
+        );
         for p in span.positions() {
             w.mem().len(p).store(p as u32 % 8, Ordering::Relaxed);
         }
@@ -222,7 +251,10 @@ fn mpmc_stall_abandon_and_force_release() {
     let r = MpmcReader::new(heap.ring());
     let start = AtomicU64::new(0);
     let end = AtomicU64::new(0);
-    let claim = ClaimWords { start: &start, end: &end };
+    let claim = ClaimWords {
+        start: &start,
+        end: &end,
+    };
     // A producer reserves position 0 and "dies"; another publishes 1.
     let dead = w.try_reserve(1, Some(claim)).unwrap();
     assert!(claim.covers(dead.pos) && !claim.covers(1));
@@ -256,17 +288,29 @@ fn mpmc_corrupt_words_are_errors() {
     let w = MpmcWriter::new(heap.ring());
     let r = MpmcReader::new(heap.ring());
     heap.ring().seq(0).store(999, Ordering::Relaxed);
-    assert!(matches!(r.try_claim(1, None), Err(RingError::Corrupt { .. })));
-    assert!(matches!(w.try_reserve(1, None), Err(RingError::Corrupt { .. })));
+    assert!(matches!(
+        r.try_claim(1, None),
+        Err(RingError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        w.try_reserve(1, None),
+        Err(RingError::Corrupt { .. })
+    ));
     mpmc::init(&heap.ring());
     heap.ring().tail().store(1 << 40, Ordering::Relaxed);
-    assert!(matches!(r.try_claim(1, None), Err(RingError::Corrupt { field: "tail", .. })));
+    assert!(matches!(
+        r.try_claim(1, None),
+        Err(RingError::Corrupt { field: "tail", .. })
+    ));
     mpmc::init(&heap.ring());
     heap.ring().tail().store(0, Ordering::Relaxed);
     mpmc_push(&w, b"x").unwrap();
     heap.ring().len(0).store(100, Ordering::Relaxed);
     let span = r.try_claim(1, None).unwrap();
-    assert!(matches!(r.message_len(span.pos), Err(RingError::Corrupt { .. })));
+    assert!(matches!(
+        r.message_len(span.pos),
+        Err(RingError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -307,7 +351,9 @@ fn mpmc_two_producers_two_consumers() {
                             mine.push((id, i));
                         }
                         Ok(None) => panic!("no tombstones here"),
-                        Err(RingError::Empty | RingError::Stalled { .. }) => std::thread::yield_now(),
+                        Err(RingError::Empty | RingError::Stalled { .. }) => {
+                            std::thread::yield_now()
+                        }
                         Err(e) => panic!("{e:?}"),
                     }
                 }
@@ -317,7 +363,9 @@ fn mpmc_two_producers_two_consumers() {
     });
     let mut seen = seen.into_inner().unwrap();
     seen.sort_unstable();
-    let want: Vec<_> = (0..2).flat_map(|id| (0..per).map(move |i| (id, i))).collect();
+    let want: Vec<_> = (0..2)
+        .flat_map(|id| (0..per).map(move |i| (id, i)))
+        .collect();
     assert_eq!(seen, want, "none lost, none twice");
 }
 
@@ -332,7 +380,10 @@ fn close_is_seen_after_the_last_message() {
     close(&closed);
     let span = claim_or_closed(&closed, || r.try_claim(1, None)).unwrap();
     r.release(span);
-    assert_eq!(claim_or_closed(&closed, || r.try_claim(1, None)), Err(RingError::Closed));
+    assert_eq!(
+        claim_or_closed(&closed, || r.try_claim(1, None)),
+        Err(RingError::Closed)
+    );
 }
 
 #[cfg(not(miri))]

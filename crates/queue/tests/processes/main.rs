@@ -16,16 +16,40 @@ use support::{Shared, fork_child, rand_below, stress, wait_child, watchdog};
 
 fn main() {
     let tests: &[(&str, fn())] = &[
-        ("mpmc_two_producers_two_consumers", mpmc_two_producers_two_consumers),
+        (
+            "mpmc_two_producers_two_consumers",
+            mpmc_two_producers_two_consumers,
+        ),
         ("spsc_one_million_in_order", spsc_one_million_in_order),
-        ("producer_killed_at_random_moments", producer_killed_at_random_moments),
-        ("consumer_killed_holding_slot_mpmc", consumer_killed_holding_slot_mpmc),
-        ("consumer_killed_holding_slot_spsc", consumer_killed_holding_slot_spsc),
-        ("joinable_queue_join_waits_for_workers", joinable_queue_join_waits_for_workers),
-        ("named_queue_between_processes", named_queue_between_processes),
-        ("blocked_consumer_burns_no_cpu", blocked_consumer_burns_no_cpu),
+        (
+            "producer_killed_at_random_moments",
+            producer_killed_at_random_moments,
+        ),
+        (
+            "consumer_killed_holding_slot_mpmc",
+            consumer_killed_holding_slot_mpmc,
+        ),
+        (
+            "consumer_killed_holding_slot_spsc",
+            consumer_killed_holding_slot_spsc,
+        ),
+        (
+            "joinable_queue_join_waits_for_workers",
+            joinable_queue_join_waits_for_workers,
+        ),
+        (
+            "named_queue_between_processes",
+            named_queue_between_processes,
+        ),
+        (
+            "blocked_consumer_burns_no_cpu",
+            blocked_consumer_burns_no_cpu,
+        ),
     ];
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let (mut passed, mut failed) = (0, 0);
     for (name, test) in tests {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
@@ -128,7 +152,11 @@ fn mpmc_two_producers_two_consumers() {
         })
         .collect();
     for p in producers {
-        assert_eq!(wait_child(p, Duration::from_secs(120)), 0, "producer failed");
+        assert_eq!(
+            wait_child(p, Duration::from_secs(120)),
+            0,
+            "producer failed"
+        );
     }
     for c in consumers {
         assert_eq!(wait_child(c, Duration::from_secs(30)), 0, "consumer failed");
@@ -138,11 +166,18 @@ fn mpmc_two_producers_two_consumers() {
     for id in 0..2 {
         for seq in (0..per).step_by(997) {
             let (w, b) = bit(id, seq);
-            assert_ne!(shared.get(w as usize) & (1 << b), 0, "message {id}/{seq} lost");
+            assert_ne!(
+                shared.get(w as usize) & (1 << b),
+                0,
+                "message {id}/{seq} lost"
+            );
         }
     }
     let full_words = (2 * per / 64) as usize;
-    assert!((4..4 + full_words).all(|w| shared.get(w) == u64::MAX), "every bit set");
+    assert!(
+        (4..4 + full_words).all(|w| shared.get(w) == u64::MAX),
+        "every bit set"
+    );
     println!("    consumers took {} and {}", shared.get(1), shared.get(2));
 }
 
@@ -249,7 +284,10 @@ fn producer_killed_at_random_moments() {
             match rx.recv_timeout(Duration::from_secs(5)) {
                 Ok(m) => {
                     let (id, seq) = decode(&m);
-                    assert_eq!(seq, next[id as usize], "round {round}: producer {id} in order, none lost");
+                    assert_eq!(
+                        seq, next[id as usize],
+                        "round {round}: producer {id} in order, none lost"
+                    );
                     next[id as usize] += 1;
                 }
                 Err(e) => break e,
@@ -264,15 +302,26 @@ fn producer_killed_at_random_moments() {
         worst = worst.max(elapsed);
         let stats = rx.stats();
         if std::env::var_os("DEBUG_KILL").is_some() {
-            println!("round {round}: victim sent {} (killed after {kill_after}), stats {stats:?}", next[0]);
+            println!(
+                "round {round}: victim sent {} (killed after {kill_after}), stats {stats:?}",
+                next[0]
+            );
         }
-        assert!(stats.abandoned <= 1, "round {round}: at most the victim's slot");
+        assert!(
+            stats.abandoned <= 1,
+            "round {round}: at most the victim's slot"
+        );
         abandoned_total += stats.abandoned;
         wait_child(victim, Duration::from_secs(5));
         assert_eq!(wait_child(live, Duration::from_secs(5)), 0);
     }
-    println!("    {rounds} rounds, {abandoned_total} abandoned slots skipped, slowest end {worst:.2?}");
-    assert!(abandoned_total > 0, "some kill landed between loan and commit");
+    println!(
+        "    {rounds} rounds, {abandoned_total} abandoned slots skipped, slowest end {worst:.2?}"
+    );
+    assert!(
+        abandoned_total > 0,
+        "some kill landed between loan and commit"
+    );
 }
 
 fn consumer_killed_holding_slot_mpmc() {
@@ -315,14 +364,22 @@ fn consumer_killed_holding_slot_mpmc() {
     });
     let start = Instant::now();
     for seq in 1..=n {
-        tx.send_timeout(&encode(0, seq), Duration::from_secs(5)).expect("producers do not stall");
+        tx.send_timeout(&encode(0, seq), Duration::from_secs(5))
+            .expect("producers do not stall");
     }
     q.close();
     assert_eq!(wait_child(reader, Duration::from_secs(10)), 0);
     assert_eq!(shared.get(1), 0, "in order");
-    assert_eq!(shared.get(2), n, "everything but the dead consumer's message");
+    assert_eq!(
+        shared.get(2),
+        n,
+        "everything but the dead consumer's message"
+    );
     assert_eq!(q.stats().abandoned, 1);
-    println!("    {n} messages past a dead consumer's slot in {:.2?}", start.elapsed());
+    println!(
+        "    {n} messages past a dead consumer's slot in {:.2?}",
+        start.elapsed()
+    );
 }
 
 fn consumer_killed_holding_slot_spsc() {
@@ -346,7 +403,10 @@ fn consumer_killed_holding_slot_spsc() {
             break e;
         }
     };
-    assert!(matches!(err, QueueError::Disconnected { peer: "consumer" }), "{err:?}");
+    assert!(
+        matches!(err, QueueError::Disconnected { peer: "consumer" }),
+        "{err:?}"
+    );
     assert!(start.elapsed() < Duration::from_secs(2));
     wait_child(holder, Duration::from_secs(5));
 }
@@ -381,9 +441,16 @@ fn joinable_queue_join_waits_for_workers() {
     }
     let start = Instant::now();
     q.join_timeout(Duration::from_secs(20)).unwrap();
-    assert_eq!(shared.get(0), 40, "join returned only after every task was done");
+    assert_eq!(
+        shared.get(0),
+        40,
+        "join returned only after every task was done"
+    );
     assert_eq!(q.unfinished(), 0);
-    assert!(start.elapsed() >= Duration::from_millis(30), "two workers, 40 tasks of 2 ms");
+    assert!(
+        start.elapsed() >= Duration::from_millis(30),
+        "two workers, 40 tasks of 2 ms"
+    );
     assert!(matches!(q.task_done(), Err(QueueError::TaskDoneTooOften)));
     q.close();
     for w in workers {
@@ -421,7 +488,10 @@ fn named_queue_between_processes() {
 
 fn blocked_consumer_burns_no_cpu() {
     let shared = Shared::new(2);
-    for (i, strategy) in [WaitStrategy::default(), WaitStrategy::Park].into_iter().enumerate() {
+    for (i, strategy) in [WaitStrategy::default(), WaitStrategy::Park]
+        .into_iter()
+        .enumerate()
+    {
         let q = Queue::new(QueueOptions::new().wait(strategy)).unwrap();
         let _tx = q.producer().unwrap();
         let child = fork_child(|| {

@@ -16,7 +16,9 @@ static CHILDREN: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
 
 fn track(pid: i32) {
     for c in &CHILDREN {
-        if c.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if c.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return;
         }
     }
@@ -107,7 +109,10 @@ impl Shared {
     pub(crate) fn wait_for(&self, i: usize, v: u64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while self.get(i) < v {
-            assert!(Instant::now() < deadline, "timed out waiting for word {i} to reach {v}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for word {i} to reach {v}"
+            );
             std::thread::sleep(Duration::from_micros(100));
         }
     }
@@ -143,7 +148,9 @@ pub(crate) mod watchdog {
     static STARTED: std::sync::Once = std::sync::Once::new();
 
     fn now_ms() -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
     }
 
     /// Fails the run if the current test is not done within `limit`.
@@ -156,7 +163,10 @@ pub(crate) mod watchdog {
                     std::thread::sleep(Duration::from_millis(100));
                     let d = DEADLINE_MS.load(Ordering::SeqCst);
                     if d != 0 && now_ms() > d {
-                        eprintln!("watchdog: test {} hung; killing children", NAME.lock().map_or("?", |n| *n));
+                        eprintln!(
+                            "watchdog: test {} hung; killing children",
+                            NAME.lock().map_or("?", |n| *n)
+                        );
                         super::kill_tracked();
                         mproc_sys::exit_immediately(3);
                     }
