@@ -88,7 +88,8 @@ impl Payload {
                 file: None,
             });
         }
-        let fd = mproc_sys::memfd_create(c"mproc-spawn").map_err(|source| ProcessError::HandOff { source })?;
+        let fd = mproc_sys::memfd_create(c"mproc-spawn")
+            .map_err(|source| ProcessError::HandOff { source })?;
         let mut file = std::fs::File::from(fd);
         file.write_all(&bytes)
             .map_err(|source| ProcessError::HandOff { source })?;
@@ -124,9 +125,13 @@ impl Payload {
 /// Reads `<pid>:<fd>`'s memory file through `/proc`.
 fn read_file(place: &[u8]) -> Result<Vec<u8>> {
     let place = std::str::from_utf8(place).map_err(|_| bad("file place is not text"))?;
-    let (pid, fd) = place.split_once(':').ok_or_else(|| bad("file place is not pid:fd"))?;
+    let (pid, fd) = place
+        .split_once(':')
+        .ok_or_else(|| bad("file place is not pid:fd"))?;
     let pid: u32 = pid.parse().map_err(|_| bad("file place has a bad pid"))?;
-    let fd: u32 = fd.parse().map_err(|_| bad("file place has a bad descriptor"))?;
+    let fd: u32 = fd
+        .parse()
+        .map_err(|_| bad("file place has a bad descriptor"))?;
     std::fs::read(format!("/proc/{pid}/fd/{fd}")).map_err(|source| ProcessError::HandOff { source })
 }
 
@@ -221,7 +226,10 @@ mod tests {
     fn refuses_garbage() {
         for garbage in [&b"abc"[..], b"zz", b"fd:", b"fd:1", b"fd:x:1", b"fd:1:y"] {
             assert!(
-                matches!(Payload::receive(garbage), Err(ProcessError::BadPayload { .. })),
+                matches!(
+                    Payload::receive(garbage),
+                    Err(ProcessError::BadPayload { .. })
+                ),
                 "{}",
                 String::from_utf8_lossy(garbage)
             );
