@@ -37,8 +37,8 @@ pub use cli::{Cli, Command, Streams, run};
 pub use error::{CliError, Result};
 pub use report::{Creator, HeaderReport, SegmentReport, Status};
 pub use stats::{
-    BarrierStats, DictStats, DictTableStats, ElementsStats, KindStats, LockStats, QueueStats,
-    SemaphoreStats, StatsOutcome, read_stats,
+    BarrierStats, DictStats, DictTableStats, ElementsStats, KindStats, LockStats, ManagedObject,
+    ManagerStats, QueueStats, SemaphoreStats, StatsOutcome, read_stats,
 };
 pub use table::Table;
 pub use units::{human_bytes, human_rate, parse_duration};

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Planted, RawHeader, mproc, unique};
-use mproc_dict::{Array, Dict, DictOptions, Value};
+use mproc_dict::{Array, Dict, DictOptions, Manager, Value};
 use mproc_queue::{JoinableQueue, Queue, QueueOptions, SpscQueue};
 use mproc_shm::Segment;
 use mproc_sync::{Barrier, BoundedSemaphore, Event, Lock, RLock, Semaphore};
@@ -265,4 +265,38 @@ fn rm_of_a_dict_removes_its_tables() {
     mproc(&["rm", &name]).ok();
     assert!(!common::exists(&name) && !common::exists(&table));
     drop(d);
+}
+
+#[test]
+fn a_manager_lists_its_objects_and_rm_takes_them_along() {
+    let prefix = unique("mgr");
+    let m = Manager::create(&prefix).unwrap();
+    let _d = m.dict("scores", DictOptions::new()).unwrap();
+    let _q = m.queue("jobs", opts()).unwrap();
+    let s = stats_of(&prefix);
+    assert_eq!(s["type"], "manager");
+    assert_eq!(
+        s["objects"],
+        serde_json::json!([
+            {"name": format!("{prefix}.scores"), "kind": "dict"},
+            {"name": format!("{prefix}.jobs"), "kind": "queue"},
+        ])
+    );
+    let note = format!(
+        " (its creator, pid {}, is still running)",
+        std::process::id()
+    );
+    let out = mproc(&["rm", &prefix]).ok();
+    assert_eq!(
+        out,
+        format!(
+            "removed {prefix}{note}\n\
+             removed {prefix}.scores (object of manager {prefix})\n\
+             removed {prefix}.scores.g0 (table of dict {prefix}.scores)\n\
+             removed {prefix}.jobs (object of manager {prefix})\n"
+        )
+    );
+    for n in ["", ".scores", ".scores.g0", ".jobs"] {
+        assert!(!common::exists(&format!("{prefix}{n}")));
+    }
 }

@@ -11,16 +11,59 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{exists, mproc, unique};
-use mproc_dict::{Dict, DictOptions};
+use mproc_dict::{Dict, DictOptions, Manager};
 use mproc_shm::{Segment, SegmentKind};
 use mproc_sys::{
     ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, set_parent_death_signal, waitpid,
 };
 
-/// Forks a child that creates `stale` (plain), `kept` (persistent) and
-/// the dicts `dicts`, says so through an anonymous segment, and sleeps
-/// until killed. Returns its pid once all exist.
-fn creator_child(stale: &str, kept: &str, dicts: &[&str]) -> i32 {
+/// What a creator child makes before it is killed.
+#[derive(Default)]
+struct Made<'a> {
+    /// A plain segment.
+    stale: Option<&'a str>,
+    /// A persistent segment.
+    kept: Option<&'a str>,
+    /// Dicts.
+    dicts: &'a [&'a str],
+    /// A manager with a dict `scores`, a lock `l` and a value `v`.
+    manager: Option<&'a str>,
+}
+
+/// Makes everything of `m`; the handles are returned so that they live.
+fn make(m: &Made<'_>) -> Result<Vec<Box<dyn std::any::Any>>, String> {
+    let mut kept: Vec<Box<dyn std::any::Any>> = Vec::new();
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    if let Some(n) = m.stale {
+        kept.push(Box::new(Segment::create(n, 64).map_err(|x| e(&x))?));
+    }
+    if let Some(n) = m.kept {
+        let s = Segment::builder(SegmentKind::Raw, 64)
+            .persist(true)
+            .create(n);
+        kept.push(Box::new(s.map_err(|x| e(&x))?));
+    }
+    for n in m.dicts {
+        kept.push(Box::new(
+            Dict::create(n, DictOptions::new()).map_err(|x| e(&x))?,
+        ));
+    }
+    if let Some(prefix) = m.manager {
+        let mgr = Manager::create(prefix).map_err(|x| e(&x))?;
+        kept.push(Box::new(
+            mgr.dict("scores", DictOptions::new()).map_err(|x| e(&x))?,
+        ));
+        kept.push(Box::new(mgr.lock("l").map_err(|x| e(&x))?));
+        kept.push(Box::new(mgr.value("v", 7u64).map_err(|x| e(&x))?));
+        kept.push(Box::new(mgr));
+    }
+    Ok(kept)
+}
+
+/// Forks a child that makes what `m` says, tells the parent through an
+/// anonymous segment, and sleeps until killed. Returns its pid once all
+/// exist.
+fn creator_child(m: &Made<'_>) -> i32 {
     let flag = Segment::anonymous(8).unwrap();
     let ready = flag.payload().get::<AtomicU64>(0).unwrap();
     // SAFETY: this binary runs its tests sequentially; the only other
@@ -30,17 +73,9 @@ fn creator_child(stale: &str, kept: &str, dicts: &[&str]) -> i32 {
         ForkResult::Child => {
             // Die with the test if it dies first.
             let _ = set_parent_death_signal(Some(Signal::Kill));
-            let a = Segment::create(stale, 64);
-            let b = Segment::builder(SegmentKind::Raw, 64)
-                .persist(true)
-                .create(kept);
-            let d: Result<Vec<Dict>, _> = dicts
-                .iter()
-                .map(|n| Dict::create(n, DictOptions::new()))
-                .collect();
-            if a.is_err() || b.is_err() || d.is_err() {
+            let Ok(_handles) = make(m) else {
                 exit_immediately(10);
-            }
+            };
             ready.store(1, Ordering::Release);
             loop {
                 std::thread::sleep(Duration::from_secs(1));
@@ -85,7 +120,11 @@ impl Drop for Unlink {
 fn gc_removes_the_segment_of_a_killed_creator() {
     let stale = unique("dead");
     let kept = unique("deadkeep");
-    let child = creator_child(&stale, &kept, &[]);
+    let child = creator_child(&Made {
+        stale: Some(&stale),
+        kept: Some(&kept),
+        ..Made::default()
+    });
 
     let _cleanup = Unlink(vec![stale.clone(), kept.clone()]);
     let run = mproc(&["ls"]);
@@ -154,16 +193,16 @@ fn gc_removes_the_segment_of_a_killed_creator() {
 fn gc_removes_a_dead_creators_dict_with_its_tables() {
     let whole = unique("deaddict");
     let orphaned = unique("orphan");
-    let (plain, kept) = (unique("deadplain"), unique("deadkept"));
-    let child = creator_child(&plain, &kept, &[&whole, &orphaned]);
+    let child = creator_child(&Made {
+        dicts: &[&whole, &orphaned],
+        ..Made::default()
+    });
     let tables = [format!("{whole}.g0"), format!("{orphaned}.g0")];
     let _cleanup = Unlink(vec![
         whole.clone(),
         orphaned.clone(),
         tables[0].clone(),
         tables[1].clone(),
-        plain.clone(),
-        kept.clone(),
     ]);
     assert!(tables.iter().all(|t| exists(t)));
     kill(child, Signal::Kill).unwrap();
@@ -197,6 +236,54 @@ fn gc_removes_a_dead_creators_dict_with_its_tables() {
     assert!(!exists(&tables[1]));
 }
 
+fn gc_removes_a_dead_creators_manager_with_its_objects() {
+    let prefix = unique("deadmgr");
+    let child = creator_child(&Made {
+        manager: Some(&prefix),
+        ..Made::default()
+    });
+    let objects = [
+        format!("{prefix}.scores"),
+        format!("{prefix}.scores.g0"),
+        format!("{prefix}.l"),
+        format!("{prefix}.v"),
+    ];
+    let mut all = vec![prefix.clone()];
+    all.extend(objects.iter().cloned());
+    let _cleanup = Unlink(all.clone());
+    assert!(all.iter().all(|n| exists(n)), "{all:?}");
+    let line = mproc(&["ls", "--prefix", &prefix]).line_of(&prefix);
+    assert!(
+        line.ends_with(&format!(
+            "3 objects: {p}.scores (dict), {p}.l (lock), {p}.v (value)",
+            p = prefix
+        )),
+        "{line}"
+    );
+    kill(child, Signal::Kill).unwrap();
+    waitpid(child, false).unwrap();
+
+    // The objects are persistent (they belong to the manager), yet go
+    // with their dead manager.
+    let out = mproc(&["gc", "--prefix", &prefix]).ok();
+    assert_eq!(
+        out,
+        format!(
+            "removed {prefix} (creator pid {child} is dead)\n\
+             removed {o0} (object of manager {prefix})\n\
+             removed {o1} (table of dict {o0})\n\
+             removed {o2} (object of manager {prefix})\n\
+             removed {o3} (object of manager {prefix})\n\
+             5 stale segments removed\n",
+            o0 = objects[0],
+            o1 = objects[1],
+            o2 = objects[2],
+            o3 = objects[3],
+        )
+    );
+    assert!(all.iter().all(|n| !exists(n)));
+}
+
 fn main() {
     // A watchdog: a hung test fails the run instead of blocking CI.
     std::thread::spawn(|| {
@@ -204,7 +291,7 @@ fn main() {
         eprintln!("processes: watchdog fired after 120 s");
         std::process::exit(3);
     });
-    let tests: [(&str, fn()); 2] = [
+    let tests: [(&str, fn()); 3] = [
         (
             "gc_removes_the_segment_of_a_killed_creator",
             gc_removes_the_segment_of_a_killed_creator,
@@ -212,6 +299,10 @@ fn main() {
         (
             "gc_removes_a_dead_creators_dict_with_its_tables",
             gc_removes_a_dead_creators_dict_with_its_tables,
+        ),
+        (
+            "gc_removes_a_dead_creators_manager_with_its_objects",
+            gc_removes_a_dead_creators_manager_with_its_objects,
         ),
     ];
     for (name, test) in tests {

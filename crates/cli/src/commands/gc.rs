@@ -1,10 +1,10 @@
 //! `mproc gc`: remove the segments whose creators are dead and that were
-//! not made persistent, with the table generations of such dicts, and
-//! dict tables left without their root.
+//! not made persistent, with what goes with them (a dict's tables, a
+//! manager's objects), and dict tables left without their root.
 
 use std::collections::HashSet;
 
-use super::dict_family::{is_root, table_base, tables_of};
+use super::family::{members, table_base};
 use crate::{CliError, Result, SegmentReport, Streams};
 
 /// Removes every stale segment whose name starts with `prefix` (or says
@@ -65,10 +65,8 @@ fn plan<'a>(all: &'a [SegmentReport], prefix: Option<&str>) -> Vec<(&'a str, Str
     {
         if let (true, Some(pid)) = (r.is_stale(), dead(r)) {
             plan.push((&r.name, format!("creator pid {pid} is dead")));
-            if is_root(r) {
-                for t in tables_of(&r.name, all) {
-                    plan.push((&t.name, format!("table of dict {}", r.name)));
-                }
+            for (member, why) in members(r, all) {
+                plan.push((&member.name, why));
             }
         } else if let (Some(base), Some(pid)) = (table_base(r), dead(r))
             && !names.contains(base)

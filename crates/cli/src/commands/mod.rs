@@ -1,6 +1,6 @@
 //! One file per subcommand.
 
-mod dict_family;
+mod family;
 pub(crate) mod gc;
 pub(crate) mod inspect;
 pub(crate) mod ls;

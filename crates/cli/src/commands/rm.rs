@@ -1,8 +1,9 @@
-//! `mproc rm NAME...`: remove segments by name (a dict with its tables).
+//! `mproc rm NAME...`: remove segments by name (a dict with its tables, a
+//! manager with its objects).
 
 use mproc_shm::{Segment, ShmError};
 
-use super::dict_family::{is_root, tables_of};
+use super::family::{has_members, members};
 use crate::{CliError, Result, SegmentReport, Streams};
 
 /// Removes each named segment (or says it would, with `dry_run`).
@@ -17,8 +18,8 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
         match remove(name, dry_run) {
             Ok(report) => {
                 writeln!(io.out, "{verb} {name}{}", note(&report))?;
-                if is_root(&report) {
-                    failed += remove_tables(io, name, dry_run, verb)?;
+                if has_members(&report) {
+                    failed += remove_members(io, &report, dry_run, verb)?;
                 }
             }
             Err(e) => {
@@ -45,22 +46,27 @@ fn remove(name: &str, dry_run: bool) -> Result<SegmentReport, ShmError> {
     Ok(report)
 }
 
-/// Removes the table generations of dict `root`; returns how many failed.
-fn remove_tables(io: &mut Streams<'_>, root: &str, dry_run: bool, verb: &str) -> Result<usize> {
-    let all = super::reports(Some(root))?;
+/// Removes what goes with `owner`; returns how many removals failed.
+fn remove_members(
+    io: &mut Streams<'_>,
+    owner: &SegmentReport,
+    dry_run: bool,
+    verb: &str,
+) -> Result<usize> {
+    let all = super::reports(None)?;
     let mut failed = 0;
-    for t in tables_of(root, &all) {
+    for (member, why) in members(owner, &all) {
         match if dry_run {
             Ok(())
         } else {
-            Segment::unlink(&t.name)
+            Segment::unlink(&member.name)
         } {
             Ok(()) | Err(ShmError::NotFound { .. }) => {
-                writeln!(io.out, "{verb} {} (table of dict {root})", t.name)?;
+                writeln!(io.out, "{verb} {} ({why})", member.name)?;
             }
             Err(e) => {
                 failed += 1;
-                writeln!(io.err, "mproc: cannot remove {}: {e}", t.name)?;
+                writeln!(io.err, "mproc: cannot remove {}: {e}", member.name)?;
             }
         }
     }

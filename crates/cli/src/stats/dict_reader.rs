@@ -1,4 +1,5 @@
-//! Dicts, their table generations, `Value`s and `Array`s (`mproc-dict`).
+//! Dicts, their table generations, `Value`s, `Array`s and `Manager`
+//! registries (`mproc-dict`).
 //!
 //! A dict's counters are read by `Dict::stats`, which takes each shard's
 //! lock in turn; it runs on a helper thread with a time limit, so that a
@@ -10,13 +11,13 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mproc_dict::Dict;
+use mproc_dict::{Dict, Manager};
 use mproc_shm::{Header, SegmentKind};
 use mproc_sync::RawLock;
 
 use super::kinds::{ReadError, open_read_only};
 use super::sync_reader::lock_stats;
-use super::{DictStats, DictTableStats, ElementsStats, KindStats};
+use super::{DictStats, DictTableStats, ElementsStats, KindStats, ManagedObject, ManagerStats};
 
 /// `params[0]` of a dict's root segment: "ROOT".
 pub(crate) const ROOT_ROLE: u64 = 0x524f_4f54;
@@ -26,10 +27,12 @@ pub(crate) const TABLE_ROLE: u64 = 0x5442_4c31;
 const VALUE_ROLE: u64 = 0x5641_4c31;
 /// `params[0]` of an `Array`: "ARR1".
 const ARRAY_ROLE: u64 = 0x4152_5231;
+/// `params[0]` of a `Manager`'s registry: "MGR1".
+const MANAGER_ROLE: u64 = 0x4d47_5231;
 /// How long a dict's shards may keep the reader waiting.
 const DICT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Reads a segment of kind `Dict`, `Value` or `Array`.
+/// Reads a segment of kind `Dict`, `Value`, `Array` or `Manager`.
 pub(super) fn read(name: &str, header: &Header) -> Result<KindStats, ReadError> {
     let p = header.params;
     match (header.kind, p[0]) {
@@ -38,6 +41,7 @@ pub(super) fn read(name: &str, header: &Header) -> Result<KindStats, ReadError> 
         (SegmentKind::Value, VALUE_ROLE) | (SegmentKind::Array, ARRAY_ROLE) => {
             elements(name, header.kind, &p)
         }
+        (SegmentKind::Manager, MANAGER_ROLE) => manager(name),
         (_, role) => Err(ReadError::BadParam {
             field: "role",
             value: role,
@@ -100,4 +104,19 @@ fn elements(name: &str, kind: SegmentKind, p: &[u64; 8]) -> Result<KindStats, Re
         element_align: p[2],
         lock: lock_stats(lock, None),
     }))
+}
+
+/// A manager's registry, read without its lock (entries are published
+/// before the count that covers them).
+fn manager(prefix: &str) -> Result<KindStats, ReadError> {
+    let m = Manager::open(prefix)?;
+    let objects = m
+        .names()?
+        .into_iter()
+        .map(|(name, kind)| ManagedObject {
+            name: m.full_name(&name),
+            kind: kind.name().to_owned(),
+        })
+        .collect();
+    Ok(KindStats::Manager(ManagerStats { objects }))
 }

@@ -54,7 +54,7 @@ pub(super) fn read(name: &str, header: &Header) -> StatsOutcome {
         SegmentKind::Queue | SegmentKind::SpscQueue | SegmentKind::JoinableQueue => {
             queue_reader::read(name, kind).into()
         }
-        SegmentKind::Dict | SegmentKind::Value | SegmentKind::Array => {
+        SegmentKind::Dict | SegmentKind::Value | SegmentKind::Array | SegmentKind::Manager => {
             dict_reader::read(name, header).into()
         }
         // Plain bytes laid out by the user, and kinds whose crates offer no

@@ -15,7 +15,8 @@ mod queue_reader;
 mod sync_reader;
 
 pub use model::{
-    BarrierStats, DictStats, DictTableStats, ElementsStats, LockStats, QueueStats, SemaphoreStats,
+    BarrierStats, DictStats, DictTableStats, ElementsStats, LockStats, ManagedObject, ManagerStats,
+    QueueStats, SemaphoreStats,
 };
 
 /// The statistics of one segment, by kind.
@@ -28,7 +29,7 @@ pub use model::{
 /// let s = KindStats::Semaphore(SemaphoreStats { value: 1, bound: None });
 /// assert_eq!(s.summary(), "value 1");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum KindStats {
@@ -51,6 +52,8 @@ pub enum KindStats {
     Barrier(BarrierStats),
     /// A `Value` or `Array`.
     Elements(ElementsStats),
+    /// A `Manager`'s registry of objects.
+    Manager(ManagerStats),
 }
 
 impl KindStats {
@@ -71,6 +74,7 @@ impl KindStats {
             KindStats::Event { set } => if *set { "set" } else { "clear" }.to_owned(),
             KindStats::Barrier(b) => b.summary(),
             KindStats::Elements(e) => e.summary(),
+            KindStats::Manager(m) => m.summary(),
         }
     }
 
@@ -92,6 +96,21 @@ impl KindStats {
             KindStats::Event { set } => vec![("set", if *set { "yes" } else { "no" }.to_owned())],
             KindStats::Barrier(b) => b.fields(),
             KindStats::Elements(e) => e.fields(),
+            KindStats::Manager(m) => m.fields(),
+        }
+    }
+
+    /// The objects of a `Manager`, if this is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(mproc_cli::KindStats::Event { set: true }.as_manager().is_none());
+    /// ```
+    pub fn as_manager(&self) -> Option<&ManagerStats> {
+        match self {
+            KindStats::Manager(m) => Some(m),
+            _ => None,
         }
     }
 

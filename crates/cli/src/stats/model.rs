@@ -405,3 +405,71 @@ impl ElementsStats {
         v
     }
 }
+
+/// One object a `Manager` made: its full segment name and kind.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_cli::ManagedObject;
+/// let o = ManagedObject { name: "app.scores".into(), kind: "dict".into() };
+/// assert_eq!(o.kind, "dict");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagedObject {
+    /// The object's segment name (`PREFIX.name`).
+    pub name: String,
+    /// Its kind (`dict`, `value`, `array`, `lock`, `event`, `queue`).
+    pub kind: String,
+}
+
+/// A `Manager`'s registry: the objects made under its prefix, removed
+/// together with it.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_cli::{ManagedObject, ManagerStats};
+/// let m = ManagerStats { objects: vec![ManagedObject { name: "app.jobs".into(), kind: "queue".into() }] };
+/// assert_eq!(m.summary(), "1 object: app.jobs (queue)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagerStats {
+    /// The registered objects, in registration order.
+    pub objects: Vec<ManagedObject>,
+}
+
+impl ManagerStats {
+    /// How many objects `summary` names before eliding the rest.
+    const SHOWN: usize = 4;
+
+    /// One line for `mproc ls`.
+    pub fn summary(&self) -> String {
+        let n = self.objects.len() as u64;
+        let mut s = plural(n, "object");
+        let shown: Vec<String> = self
+            .objects
+            .iter()
+            .take(Self::SHOWN)
+            .map(|o| format!("{} ({})", o.name, o.kind))
+            .collect();
+        if !shown.is_empty() {
+            s.push_str(": ");
+            s.push_str(&shown.join(", "));
+        }
+        if self.objects.len() > Self::SHOWN {
+            s.push_str(", ...");
+        }
+        s
+    }
+
+    pub(crate) fn fields(&self) -> Vec<Field> {
+        let mut v = vec![("objects", self.objects.len().to_string())];
+        v.extend(
+            self.objects
+                .iter()
+                .map(|o| ("object", format!("{} ({})", o.name, o.kind))),
+        );
+        v
+    }
+}
