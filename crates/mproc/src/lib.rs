@@ -31,6 +31,9 @@ pub use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Va
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
 pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
 pub use mproc_process::{
+    AsyncResult, IMap, Pool, PoolBuilder, PoolError, StarFn, default_chunksize,
+};
+pub use mproc_process::{
     Child, FnOffset, Outcome, Process, ProcessError, ProcessInfo, StartMethod, Target,
     active_children, cpu_count, current_process, get_start_method, init, parent_process,
     process_cpu_count, set_start_method,

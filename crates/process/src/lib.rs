@@ -57,3 +57,6 @@ pub use outcome::Outcome;
 pub use process::Process;
 pub use start_method::{StartMethod, get_start_method, set_start_method};
 pub use target::Target;
+
+mod pool;
+pub use pool::{AsyncResult, IMap, Pool, PoolBuilder, PoolError, StarFn, default_chunksize};

@@ -1,0 +1,141 @@
+//! [`PoolError`]: everything a pool call can report.
+
+use std::io;
+
+use mproc_queue::QueueError;
+use mproc_shm::ShmError;
+
+use crate::error::ProcessError;
+
+/// Everything that can go wrong with a [`Pool`](crate::Pool) or one of its
+/// tasks, each variant carrying the values at fault.
+///
+/// Per-task errors ([`WorkerLost`](Self::WorkerLost),
+/// [`TaskPanicked`](Self::TaskPanicked),
+/// [`EncodeResult`](Self::EncodeResult), [`DecodeResult`](Self::DecodeResult))
+/// are reported in the place of that task's result; the pool keeps working.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_process::PoolError;
+///
+/// let e = PoolError::WorkerLost { pid: 4242, exitcode: -9 };
+/// assert_eq!(e.to_string(), "worker 4242 died while running the task (exitcode -9)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// The worker running the task died (killed, crashed, exited) before
+    /// returning its result. A replacement worker was started.
+    #[error("worker {pid} died while running the task (exitcode {exitcode})")]
+    WorkerLost {
+        /// The dead worker's pid.
+        pid: i32,
+        /// How it ended, with Python's meaning (minus the signal number).
+        exitcode: i32,
+    },
+    /// The task panicked in the worker.
+    #[error("task panicked: {message}")]
+    TaskPanicked {
+        /// The panic message.
+        message: String,
+    },
+    /// An argument could not be encoded; nothing of this call runs.
+    #[error("cannot encode the argument at index {index}: {reason}")]
+    EncodeArgument {
+        /// Its position among the call's arguments.
+        index: usize,
+        /// The serializer's reason.
+        reason: String,
+    },
+    /// The worker could not decode an argument (a type mismatch between
+    /// caller and worker, which a same-executable pool rules out).
+    #[error("worker cannot decode the task's argument: {reason}")]
+    DecodeArgument {
+        /// The deserializer's reason.
+        reason: String,
+    },
+    /// The worker could not encode the task's return value.
+    #[error("cannot encode the task's result: {reason}")]
+    EncodeResult {
+        /// The serializer's reason.
+        reason: String,
+    },
+    /// The result bytes sent back by a worker do not decode as the result
+    /// type.
+    #[error("cannot decode the task's result: {reason}")]
+    DecodeResult {
+        /// The deserializer's reason.
+        reason: String,
+    },
+    /// A bounded wait ended before the result was ready; the result can
+    /// still be collected later.
+    #[error("result not ready after {waited_ms} ms")]
+    Timeout {
+        /// How long the call waited, in milliseconds.
+        waited_ms: u64,
+    },
+    /// The result of this [`AsyncResult`](crate::AsyncResult) was taken
+    /// already.
+    #[error("the result was already taken")]
+    ResultTaken,
+    /// Work was submitted after [`close`](crate::Pool::close) or
+    /// [`terminate`](crate::Pool::terminate).
+    #[error("the pool is not running (closed or terminated)")]
+    NotRunning,
+    /// The pool was terminated before the task finished.
+    #[error("the pool was terminated before the task finished")]
+    Terminated,
+    /// [`join`](crate::Pool::join) was called before
+    /// [`close`](crate::Pool::close) or [`terminate`](crate::Pool::terminate)
+    /// (Python's `ValueError`).
+    #[error("join() needs close() or terminate() first")]
+    StillRunning,
+    /// A pool needs at least one process; a chunk at least one item.
+    #[error("invalid pool option `{option}` = {value}: must be at least 1")]
+    InvalidOption {
+        /// Which option (`processes`, `chunksize`, `maxtasksperchild`).
+        option: &'static str,
+        /// Its value.
+        value: usize,
+    },
+    /// A worker could not be started or waited for.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// A pool queue could not be made or used.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// A pool segment could not be made or opened.
+    #[error(transparent)]
+    Shm(#[from] ShmError),
+    /// The pool's result handler thread could not be started.
+    #[error("cannot start the pool's handler thread: {source}")]
+    Thread {
+        /// The OS reason.
+        source: io::Error,
+    },
+}
+
+impl PoolError {
+    /// Whether this error belongs to one task (the pool goes on serving),
+    /// as opposed to the whole call or the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_process::PoolError;
+    /// assert!(PoolError::TaskPanicked { message: "x".into() }.is_task_error());
+    /// assert!(!PoolError::Terminated.is_task_error());
+    /// ```
+    pub fn is_task_error(&self) -> bool {
+        matches!(
+            self,
+            PoolError::WorkerLost { .. }
+                | PoolError::TaskPanicked { .. }
+                | PoolError::DecodeArgument { .. }
+                | PoolError::EncodeResult { .. }
+                | PoolError::DecodeResult { .. }
+        )
+    }
+}

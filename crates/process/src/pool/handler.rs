@@ -1,0 +1,423 @@
+//! The pool's handler thread: hands chunks to workers, collects their
+//! outcomes, notices dead workers, fails exactly the task each one held,
+//! re-queues the rest and starts replacements; closes and terminates.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mproc_queue::{Consumer, QueueError};
+
+use super::codec::append;
+use super::error::PoolError;
+use super::frame::{Assembler, Message, Outgoing};
+use super::job::{ChunkOutcome, Failure, Lost};
+use super::shared::{ChunkTask, Order, Shared};
+use super::spawner::{Common, Sending, Worker};
+use super::wire::{self, TaskHeader};
+
+/// How often workers are checked for death while all is quiet.
+const CHECK_EVERY: Duration = Duration::from_millis(10);
+/// How often while workers are being told to exit.
+const CHECK_CLOSING: Duration = Duration::from_millis(1);
+/// How long terminated workers get to die of `SIGTERM` before `SIGKILL`.
+const TERM_GRACE: Duration = Duration::from_millis(300);
+
+/// The receiving end: the result queue and frame reassembly.
+pub(crate) struct Io {
+    pub(crate) rx: Consumer,
+    pub(crate) asm: Assembler,
+}
+
+/// Everything else the handler owns.
+pub(crate) struct State {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) common: Common,
+    pub(crate) workers: Vec<Option<Worker>>,
+    pub(crate) pending: VecDeque<ChunkTask>,
+    pub(crate) order: Order,
+    next_id: u64,
+    last_check: Instant,
+    check_now: bool,
+    exit_sent: bool,
+}
+
+/// The handler: its loop runs on its own thread until the pool is closed
+/// and drained, or terminated.
+pub(crate) struct Handler {
+    pub(crate) io: Io,
+    pub(crate) st: State,
+}
+
+impl Handler {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        common: Common,
+        rx: Consumer,
+        workers: Vec<Option<Worker>>,
+    ) -> Handler {
+        let st = State {
+            shared,
+            common,
+            workers,
+            pending: VecDeque::new(),
+            order: Order::Run,
+            next_id: 0,
+            last_check: Instant::now(),
+            check_now: false,
+            exit_sent: false,
+        };
+        st.publish_pids();
+        Handler {
+            io: Io {
+                rx,
+                asm: Assembler::default(),
+            },
+            st,
+        }
+    }
+
+    /// The loop.
+    pub(crate) fn run(mut self) {
+        loop {
+            if let Some(order) = self.st.shared.take(&mut self.st.pending) {
+                self.st.order = order;
+            }
+            if self.st.order == Order::Terminate {
+                self.st.terminate();
+                return;
+            }
+            let sent = self.st.dispatch();
+            let got = self.io.drain(&mut self.st);
+            let now = Instant::now();
+            let every = if self.st.exit_sent {
+                CHECK_CLOSING
+            } else {
+                CHECK_EVERY
+            };
+            if self.st.check_now || now.duration_since(self.st.last_check) >= every {
+                self.io.drain(&mut self.st);
+                self.st.check_workers(&mut self.io);
+                self.st.last_check = now;
+                self.st.check_now = false;
+            }
+            if self.st.order == Order::Close && self.st.idle() {
+                if self.st.workers.iter().all(Option::is_none) {
+                    return;
+                }
+                self.st.send_exits();
+            }
+            if sent == 0 && got == 0 {
+                let half_sent = self
+                    .st
+                    .workers
+                    .iter()
+                    .flatten()
+                    .any(|w| w.sending.is_some());
+                let wait = if half_sent {
+                    Duration::from_micros(20)
+                } else {
+                    every.saturating_sub(now.duration_since(self.st.last_check))
+                };
+                let _ = self.io.rx.poll(Some(wait.max(Duration::from_micros(1))));
+            }
+        }
+    }
+}
+
+impl Io {
+    /// Takes every frame waiting in the result queue; returns how many.
+    pub(crate) fn drain(&mut self, st: &mut State) -> usize {
+        let mut total = 0;
+        loop {
+            let asm = &mut self.asm;
+            let got = self.rx.try_recv_batch(64, |frame| {
+                if let Ok(Some((sender, msg))) = asm.push(frame) {
+                    st.on_message(sender, msg);
+                }
+            });
+            match got {
+                Ok(n) => total += n,
+                Err(QueueError::Empty) => return total,
+                // Closed or disconnected cannot happen (this process holds
+                // a producer and never closes); anything else is a bug.
+                Err(_) => return total,
+            }
+        }
+    }
+}
+
+impl State {
+    fn publish_pids(&self) {
+        let pids = self
+            .workers
+            .iter()
+            .flatten()
+            .map(|w| w.child.pid())
+            .collect();
+        self.shared.set_pids(pids);
+    }
+
+    /// No work queued or running anywhere.
+    fn idle(&self) -> bool {
+        self.pending.is_empty()
+            && self
+                .workers
+                .iter()
+                .flatten()
+                .all(|w| w.outstanding.is_empty())
+    }
+
+    /// A message from a worker (or a caller's wake-up).
+    fn on_message(&mut self, sender: u32, msg: Message<'_>) {
+        if sender == wire::CALLER {
+            return;
+        }
+        let Some(worker) = self
+            .workers
+            .iter_mut()
+            .flatten()
+            .find(|w| w.role.incarnation == sender)
+        else {
+            // From a worker already declared dead: its tasks were settled.
+            return;
+        };
+        match msg.bytes().first() {
+            Some(&wire::RESULT) => {}
+            Some(&wire::BYE) => {
+                worker.leaving = true;
+                self.check_now = true;
+                return;
+            }
+            _ => return,
+        }
+        let Some((id, _)) = wire::parse_result(msg.bytes()) else {
+            return;
+        };
+        let Some(pos) = worker.outstanding.iter().position(|c| c.id == id) else {
+            return;
+        };
+        let Some(chunk) = worker.outstanding.remove(pos) else {
+            return;
+        };
+        worker.answered(chunk.sent_at, Instant::now());
+        // The outcomes follow the kind byte and the id.
+        let (bytes, start) = match msg {
+            Message::Whole(b) => (b[9..].to_vec(), 0),
+            Message::Joined(v) => (v, 9),
+        };
+        let outcome = ChunkOutcome {
+            bytes,
+            start,
+            count: chunk.count,
+            lost: chunk.lost,
+        };
+        chunk.job.complete(chunk.index, outcome);
+    }
+
+    /// Sends queued chunks to workers with room; returns how many went.
+    fn dispatch(&mut self) -> usize {
+        for w in self.workers.iter_mut().flatten() {
+            let _ = pump(w);
+        }
+        let maxtasks = self.common.cfg.maxtasks;
+        let mut sent = 0;
+        while !self.pending.is_empty() {
+            let Some(w) = self
+                .workers
+                .iter_mut()
+                .flatten()
+                .filter(|w| w.can_take(maxtasks))
+                .min_by_key(|w| w.outstanding.len())
+            else {
+                break;
+            };
+            let Some(mut chunk) = self.pending.pop_front() else {
+                break;
+            };
+            if chunk.job.is_cancelled() {
+                continue;
+            }
+            chunk.id = self.next_id;
+            self.next_id += 1;
+            let mut header = vec![wire::TASK];
+            let head = TaskHeader {
+                id: chunk.id,
+                call: chunk.call,
+                count: chunk.count,
+                skips: chunk.skips.clone(),
+            };
+            if append(&head, &mut header).is_err() {
+                continue;
+            }
+            chunk.sent_at = Some(Instant::now());
+            w.outstanding.push_back(chunk);
+            w.assigned += 1;
+            w.sending = Some(Sending {
+                out: Outgoing::default(),
+                header,
+                with_args: true,
+            });
+            // A dead worker's queue refuses frames; the death check
+            // re-queues its chunks.
+            let _ = pump(w);
+            sent += 1;
+        }
+        sent
+    }
+
+    /// Tells every worker to exit once all work is done.
+    fn send_exits(&mut self) {
+        if self.exit_sent {
+            return;
+        }
+        self.exit_sent = true;
+        for w in self.workers.iter_mut().flatten() {
+            w.leaving = true;
+            if w.sending.is_none() {
+                w.sending = Some(Sending {
+                    out: Outgoing::default(),
+                    header: vec![wire::EXIT],
+                    with_args: false,
+                });
+                let _ = pump(w);
+            }
+        }
+    }
+
+    /// Reaps workers that ended, settles what they held, replaces them.
+    fn check_workers(&mut self, io: &mut Io) {
+        let mut changed = false;
+        for slot in 0..self.workers.len() {
+            let Some(w) = &self.workers[slot] else {
+                if !self.exit_sent {
+                    changed |= self.replace(slot);
+                }
+                continue;
+            };
+            let Some(exitcode) = w.child.exitcode() else {
+                continue;
+            };
+            // Outcomes it sent before dying are already drained.
+            let Some(w) = self.workers[slot].take() else {
+                continue;
+            };
+            io.asm.forget(w.role.incarnation);
+            self.settle(w, exitcode);
+            if !self.exit_sent {
+                self.replace(slot);
+            }
+            changed = true;
+        }
+        if changed {
+            self.publish_pids();
+        }
+    }
+
+    /// The chunks of a worker that ended: the task it was running fails
+    /// with `WorkerLost`, the others go back to the front of the queue.
+    fn settle(&mut self, mut w: Worker, exitcode: i32) {
+        let pid = w.child.pid();
+        let last = self.common.records.last_words(w.role.slot);
+        let mut back = Vec::new();
+        for mut chunk in w.outstanding.drain(..) {
+            if let Some((id, index)) = last
+                && id == chunk.id
+                && index < chunk.count
+                && !chunk.skips.contains(&index)
+            {
+                chunk.skips.push(index);
+                chunk.lost.push(Lost {
+                    index,
+                    pid,
+                    exitcode,
+                });
+            }
+            if chunk.skips.len() >= chunk.count as usize {
+                let outcome = ChunkOutcome::all_lost(chunk.count, std::mem::take(&mut chunk.lost));
+                chunk.job.complete(chunk.index, outcome);
+            } else {
+                chunk.sent_at = None;
+                back.push(chunk);
+            }
+        }
+        for chunk in back.into_iter().rev() {
+            self.pending.push_front(chunk);
+        }
+    }
+
+    /// Starts a worker in an empty slot; false if it failed (tried again at
+    /// the next check).
+    fn replace(&mut self, slot: usize) -> bool {
+        match self.common.start(slot) {
+            Ok(w) => {
+                self.workers[slot] = Some(w);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Kills every worker (`SIGTERM`, then `SIGKILL` after a grace period),
+    /// reaps them, and fails what was not done.
+    fn terminate(&mut self) {
+        let workers: Vec<Worker> = self.workers.iter_mut().filter_map(Option::take).collect();
+        for w in &workers {
+            let _ = w.child.terminate();
+        }
+        let deadline = Instant::now() + TERM_GRACE;
+        for w in &workers {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !matches!(w.child.join_timeout(left), Ok(Some(_))) {
+                let _ = w.child.kill();
+                let _ = w.child.join_timeout(Duration::from_secs(5));
+            }
+        }
+        self.pending.clear();
+        drop(workers);
+        self.shared.fail_all(Failure::Terminated);
+        self.publish_pids();
+    }
+}
+
+/// Sends more of a worker's half-sent message; `Ok(true)` once complete.
+fn pump(w: &mut Worker) -> Result<bool, PoolError> {
+    let Some(sending) = &mut w.sending else {
+        return Ok(true);
+    };
+    let args: &[u8] = match (sending.with_args, w.outstanding.back()) {
+        (true, Some(chunk)) => &chunk.args,
+        _ => &[],
+    };
+    let done = sending.out.pump(
+        &mut w.tx,
+        w.role.incarnation,
+        &[&sending.header, args],
+        false,
+    )?;
+    if done {
+        w.sending = None;
+    }
+    Ok(done)
+}
+
+/// Runs the handler, failing every job if it panics (a bug), so that no
+/// caller waits forever.
+pub(crate) fn run_guarded(handler: Handler) {
+    let shared = Arc::clone(&handler.st.shared);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.run()));
+    if outcome.is_err() {
+        shared.order(Order::Terminate);
+    }
+    shared.fail_all(Failure::Terminated);
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // Reached with workers only after a panic: do not leave them.
+        for w in self.workers.iter().flatten() {
+            let _ = w.child.kill();
+            let _ = w.child.join_timeout(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! [`IMap`]: the streaming iterator of `imap` and `imap_unordered`, and
+//! the decoding of whole jobs for `map` and the async results.
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+
+use super::error::PoolError;
+use super::job::{ChunkOutcome, Job, JobState};
+
+/// The results of [`Pool::imap`](crate::Pool::imap) (in input order) or
+/// [`Pool::imap_unordered`](crate::Pool::imap_unordered) (as they come),
+/// each as it arrives while later tasks still run; a task's error comes in
+/// its place and the iteration goes on.
+///
+/// # Examples
+///
+/// ```
+/// let pool = mproc_process::Pool::new(2).unwrap();
+/// let mut it = pool.imap(|x: u32| x + 1, 0..4).unwrap();
+/// assert_eq!(it.next().unwrap().unwrap(), 1);
+/// let rest: Vec<u32> = it.map(Result::unwrap).collect();
+/// assert_eq!(rest, [2, 3, 4]);
+/// ```
+pub struct IMap<R> {
+    job: Arc<Job>,
+    ordered: bool,
+    /// Next chunk to hand out (ordered).
+    next_chunk: usize,
+    /// Chunks handed out (unordered).
+    taken: usize,
+    buf: VecDeque<Result<R, PoolError>>,
+    _r: PhantomData<fn() -> R>,
+}
+
+impl<R> std::fmt::Debug for IMap<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IMap")
+            .field("ordered", &self.ordered)
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one wait for more chunks found.
+enum Batch {
+    Chunks(Vec<ChunkOutcome>),
+    /// The job ended (terminated) without these chunks: their sizes.
+    Missing(Vec<u32>),
+    End,
+    TimedOut,
+}
+
+impl<R: DeserializeOwned> IMap<R> {
+    pub(crate) fn new(job: Arc<Job>, ordered: bool) -> IMap<R> {
+        IMap {
+            job,
+            ordered,
+            next_chunk: 0,
+            taken: 0,
+            buf: VecDeque::new(),
+            _r: PhantomData,
+        }
+    }
+
+    /// The next result, waiting at most `timeout` for it (Python's
+    /// `next(timeout)`); `None` at the end.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::Timeout`] if no result came in time (iteration may go
+    /// on), or the task's own error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = mproc_process::Pool::new(1).unwrap();
+    /// let mut it = pool.imap_unordered(|x: u8| x, [5]).unwrap();
+    /// assert_eq!(it.next_timeout(Duration::from_secs(10)).unwrap().unwrap(), 5);
+    /// assert!(it.next_timeout(Duration::from_secs(10)).is_none());
+    /// ```
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
+        self.advance(Some(Instant::now() + timeout), timeout)
+    }
+
+    fn advance(
+        &mut self,
+        deadline: Option<Instant>,
+        timeout: Duration,
+    ) -> Option<Result<R, PoolError>> {
+        loop {
+            if let Some(r) = self.buf.pop_front() {
+                return Some(r);
+            }
+            match self.wait_batch(deadline) {
+                Batch::Chunks(chunks) => {
+                    for chunk in chunks {
+                        chunk.decode(&mut |r| self.buf.push_back(r));
+                    }
+                }
+                Batch::Missing(sizes) => {
+                    for size in sizes {
+                        self.buf
+                            .extend((0..size).map(|_| Err(PoolError::Terminated)));
+                    }
+                }
+                Batch::End => return None,
+                Batch::TimedOut => {
+                    return Some(Err(PoolError::Timeout {
+                        waited_ms: timeout.as_millis() as u64,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn wait_batch(&mut self, deadline: Option<Instant>) -> Batch {
+        let ordered = self.ordered;
+        let (next, taken) = (self.next_chunk, self.taken);
+        let (mut s, ready) = self.job.wait_until(deadline, |s| {
+            let more = if ordered {
+                s.chunks.get(next).is_some_and(Option::is_some)
+            } else {
+                !s.arrivals.is_empty()
+            };
+            more || s.failure.is_some() || (s.sealed && taken >= s.chunks.len())
+        });
+        if !ready {
+            return Batch::TimedOut;
+        }
+        let mut chunks = Vec::new();
+        if ordered {
+            while let Some(Some(c)) = s.chunks.get_mut(self.next_chunk).map(Option::take) {
+                chunks.push(c);
+                self.next_chunk += 1;
+            }
+            self.taken = self.next_chunk;
+        } else {
+            while let Some(i) = s.arrivals.pop_front() {
+                if let Some(c) = s.chunks.get_mut(i).and_then(Option::take) {
+                    chunks.push(c);
+                    self.taken += 1;
+                }
+            }
+        }
+        if !chunks.is_empty() {
+            return Batch::Chunks(chunks);
+        }
+        if s.failure.is_some() && self.taken < s.chunks.len() {
+            let sizes = missing(&s, self.ordered.then_some(self.next_chunk));
+            self.taken = s.chunks.len();
+            self.next_chunk = s.chunks.len();
+            return Batch::Missing(sizes);
+        }
+        Batch::End
+    }
+}
+
+/// Sizes of the chunks with no outcome (from `from` on, if given).
+fn missing(s: &JobState, from: Option<usize>) -> Vec<u32> {
+    let start = from.unwrap_or(0);
+    (start..s.chunks.len())
+        .filter(|&i| s.chunks[i].is_none() && (from.is_some() || !s.arrivals.contains(&i)))
+        .map(|i| s.sizes[i])
+        .collect()
+}
+
+impl<R: DeserializeOwned> Iterator for IMap<R> {
+    type Item = Result<R, PoolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.advance(None, Duration::ZERO)
+    }
+}
+
+/// Decodes a finished job into every task's result, in input order.
+pub(crate) fn decode_each<R: DeserializeOwned>(s: &mut JobState) -> Vec<Result<R, PoolError>> {
+    let total: usize = s.sizes.iter().map(|&n| n as usize).sum();
+    let mut out = Vec::with_capacity(total);
+    for i in 0..s.chunks.len() {
+        match s.chunks[i].take() {
+            Some(c) => c.decode(&mut |r| out.push(r)),
+            None => {
+                let err = s.failure.map_or(PoolError::Terminated, |f| f.error());
+                out.push(Err(err));
+                out.extend((1..s.sizes[i]).map(|_| Err(PoolError::Terminated)));
+            }
+        }
+    }
+    out
+}
+
+/// Decodes a finished job into its values, or its first error.
+pub(crate) fn decode_all<R: DeserializeOwned>(s: &mut JobState) -> Result<Vec<R>, PoolError> {
+    decode_each(s).into_iter().collect()
+}
+
+/// Decodes a finished one-task job.
+pub(crate) fn decode_one<R: DeserializeOwned>(s: &mut JobState) -> Result<R, PoolError> {
+    decode_each(s)
+        .into_iter()
+        .next()
+        .unwrap_or(Err(PoolError::Terminated))
+}

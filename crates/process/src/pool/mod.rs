@@ -1,0 +1,608 @@
+//! [`Pool`]: Python's `multiprocessing.Pool`, which never hangs when a
+//! worker dies.
+//!
+//! Tasks are `fn` pointers (named by [`FnOffset`](crate::FnOffset), valid
+//! after fork and spawn) with postcard-encoded arguments, sent in chunks
+//! through one shared-memory SPSC queue per worker; outcomes come back
+//! postcard-encoded through one MPMC queue. Messages larger than a queue
+//! slot are cut into frames. Each worker publishes in a shared record which
+//! task it is running, so that when it dies the handler thread fails
+//! exactly that task with [`PoolError::WorkerLost`], sends the rest of its
+//! work elsewhere and starts a replacement.
+
+mod async_result;
+mod builder;
+mod codec;
+mod error;
+mod frame;
+mod handler;
+mod imap;
+mod job;
+mod records;
+mod shared;
+mod spawner;
+mod task;
+mod wire;
+mod worker;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use async_result::AsyncResult;
+pub use builder::PoolBuilder;
+pub use error::PoolError;
+pub use imap::IMap;
+pub use task::StarFn;
+
+use handler::{Handler, run_guarded};
+use shared::{Order, Shared};
+use spawner::{Common, Config};
+use task::Call;
+
+/// A pool of worker processes, as Python's `multiprocessing.Pool`: `map`,
+/// `imap`, `imap_unordered`, `starmap`, `apply`, `apply_async`,
+/// `map_async`, `close`, `join`, `terminate`. Dropping it terminates it
+/// (Python's `with Pool() as p:`).
+///
+/// A worker killed while running a task (`SIGKILL`, a segfault, an abort)
+/// fails that task alone with [`PoolError::WorkerLost`]; the pool starts a
+/// replacement and finishes the rest. A task that panics fails with
+/// [`PoolError::TaskPanicked`]. The pool is `Sync`: several threads may
+/// submit at once.
+///
+/// Functions are plain `fn` items or closures that capture nothing, with
+/// serde arguments and results.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_process::Pool;
+///
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// let pool = Pool::new(2).unwrap();
+/// assert_eq!(pool.map(square, 0..5).unwrap(), [0, 1, 4, 9, 16]);
+/// assert_eq!(pool.apply(square, 12).unwrap(), 144);
+/// pool.close();
+/// pool.join().unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Pool {
+    shared: Arc<Shared>,
+    handler: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// A pool of `processes` workers, started with the default start
+    /// method.
+    ///
+    /// # Errors
+    ///
+    /// As [`PoolBuilder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.processes(), 2);
+    /// ```
+    pub fn new(processes: usize) -> Result<Pool, PoolError> {
+        PoolBuilder::new().processes(processes).build()
+    }
+
+    /// Options beyond the number of processes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::builder().processes(1).build().unwrap();
+    /// assert_eq!(pool.processes(), 1);
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::new()
+    }
+
+    fn start(cfg: Config) -> Result<Pool, PoolError> {
+        let (mut common, rx, waker) = Common::create(cfg)?;
+        let mut workers = Vec::with_capacity(cfg.processes);
+        for slot in 0..cfg.processes {
+            match common.start(slot) {
+                Ok(w) => workers.push(Some(w)),
+                Err(e) => {
+                    for w in workers.iter().flatten() {
+                        let _ = w.child.kill();
+                        let _ = w.child.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let shared = Arc::new(Shared::new(cfg.processes, waker));
+        let handler = Handler::new(Arc::clone(&shared), common, rx, workers);
+        let thread = std::thread::Builder::new()
+            .name("mproc-pool".into())
+            .spawn(move || run_guarded(handler))
+            .map_err(|source| PoolError::Thread { source })?;
+        Ok(Pool {
+            shared,
+            handler: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// How many workers the pool keeps.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_process::Pool::new(2).unwrap().processes(), 2);
+    /// ```
+    pub fn processes(&self) -> usize {
+        self.shared.processes
+    }
+
+    /// The current workers' pids (they change as workers are replaced).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.pids().len(), 2);
+    /// ```
+    pub fn pids(&self) -> Vec<i32> {
+        self.shared.pids()
+    }
+
+    /// `f` applied to every item, in input order (Python's `map`), with
+    /// Python's default chunk size: `len / (4 * processes)` rounded up.
+    /// Waits for every task, then fails with the first error in input
+    /// order if any task failed; to get each task's own result, use
+    /// [`map_each`](Self::map_each) or [`imap_chunked`](Self::imap_chunked).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::EncodeArgument`] (nothing runs), [`PoolError::NotRunning`],
+    /// a task's error, [`PoolError::Terminated`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// let words = pool.map(|s: String| s.len(), ["a".to_string(), "bcd".into()]).unwrap();
+    /// assert_eq!(words, [1, 3]);
+    /// ```
+    pub fn map<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = default_chunksize(items.len(), self.processes());
+        self.map_chunked(f, items, chunksize)
+    }
+
+    /// [`map`](Self::map) with `chunksize` tasks per message.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map); [`PoolError::InvalidOption`] for a zero
+    /// chunk size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.map_chunked(|x: u8| x / 2, [4, 6], 1).unwrap(), [2, 3]);
+    /// ```
+    pub fn map_chunked<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let mut first = None;
+        let mut out = Vec::new();
+        for r in self.imap_chunked(f, items, chunksize)? {
+            match r {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        first.map_or(Ok(out), Err)
+    }
+
+    /// Every task's own result, in input order, with the default chunk
+    /// size: a failed task fails alone.
+    ///
+    /// # Errors
+    ///
+    /// Only what fails the whole call: [`PoolError::EncodeArgument`],
+    /// [`PoolError::NotRunning`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn inv(x: i32) -> i32 { if x == 0 { panic!("zero") } else { 100 / x } }
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// let r = pool.map_each(inv, [0, 5]).unwrap();
+    /// assert!(r[0].is_err());
+    /// assert_eq!(*r[1].as_ref().unwrap(), 20);
+    /// ```
+    pub fn map_each<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<Result<R, PoolError>>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = default_chunksize(items.len(), self.processes());
+        Ok(self.imap_chunked(f, items, chunksize)?.collect())
+    }
+
+    /// `f` applied to every item, results streaming back in input order
+    /// while later tasks still run (Python's `imap`, chunk size 1).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::EncodeArgument`], [`PoolError::NotRunning`]; task
+    /// errors come in place in the iteration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// let v: Vec<u32> = pool.imap(|x: u32| x * 3, 0..3).unwrap().map(Result::unwrap).collect();
+    /// assert_eq!(v, [0, 3, 6]);
+    /// ```
+    pub fn imap<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<IMap<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_chunked(f, items, 1)
+    }
+
+    /// [`imap`](Self::imap) with `chunksize` tasks per message.
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap); [`PoolError::InvalidOption`] for a zero
+    /// chunk size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.imap_chunked(|x: u8| x, 0..10, 4).unwrap().count(), 10);
+    /// ```
+    pub fn imap_chunked<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMap<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let job = self
+            .shared
+            .submit_items(Call::of_fn(f)?, items, chunksize)?;
+        Ok(IMap::new(job, true))
+    }
+
+    /// As [`imap`](Self::imap), results in the order they finish (Python's
+    /// `imap_unordered`).
+    ///
+    /// # Errors
+    ///
+    /// As [`imap`](Self::imap).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// let mut v: Vec<u32> = pool.imap_unordered(|x: u32| x, 0..5).unwrap().map(Result::unwrap).collect();
+    /// v.sort();
+    /// assert_eq!(v, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn imap_unordered<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<IMap<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.imap_unordered_chunked(f, items, 1)
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) with `chunksize` tasks per
+    /// message.
+    ///
+    /// # Errors
+    ///
+    /// As [`imap_chunked`](Self::imap_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.imap_unordered_chunked(|x: u8| x, 0..9, 3).unwrap().count(), 9);
+    /// ```
+    pub fn imap_unordered_chunked<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<IMap<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let job = self
+            .shared
+            .submit_items(Call::of_fn(f)?, items, chunksize)?;
+        Ok(IMap::new(job, false))
+    }
+
+    /// `f` called with each tuple spread out as its arguments (Python's
+    /// `starmap`), in input order, default chunk size. `f` is a function
+    /// item or a closure capturing nothing, of one to six arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// fn add(a: u32, b: u32) -> u32 { a + b }
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert_eq!(pool.starmap(add, [(1, 2), (3, 4)]).unwrap(), [3, 7]);
+    /// ```
+    pub fn starmap<F, Args, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = Args>,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        F: StarFn<Args, R>,
+        Args: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items: Vec<Args> = items.into_iter().collect();
+        let chunksize = default_chunksize(items.len(), self.processes());
+        self.starmap_chunked(f, items, chunksize)
+    }
+
+    /// [`starmap`](Self::starmap) with `chunksize` tasks per message.
+    ///
+    /// # Errors
+    ///
+    /// As [`map_chunked`](Self::map_chunked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(1).unwrap();
+    /// let r = pool.starmap_chunked(|a: u8, b: u8, c: u8| a * b + c, [(2, 3, 1)], 1).unwrap();
+    /// assert_eq!(r, [7]);
+    /// ```
+    pub fn starmap_chunked<F, Args, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = Args>,
+        chunksize: usize,
+    ) -> Result<Vec<R>, PoolError>
+    where
+        F: StarFn<Args, R>,
+        Args: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let _ = f;
+        let call = Call::of_star::<F, Args, R>()?;
+        let job = self.shared.submit_items(call, items, chunksize)?;
+        let mut first = None;
+        let mut out = Vec::new();
+        for r in IMap::<R>::new(job, true) {
+            match r {
+                Ok(v) => out.push(v),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        first.map_or(Ok(out), Err)
+    }
+
+    /// `f(arg)` in a worker, waiting for the result (Python's `apply`).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async), then the task's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(1).unwrap();
+    /// assert_eq!(pool.apply(|(a, b): (u8, u8)| a + b, (2, 3)).unwrap(), 5);
+    /// ```
+    pub fn apply<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<R, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.apply_async(f, arg)?.get()
+    }
+
+    /// `f(arg)` in a worker; the result is collected later (Python's
+    /// `apply_async`).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::EncodeArgument`], [`PoolError::NotRunning`],
+    /// [`PoolError::Process`] if `f` is not in the executable image.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(1).unwrap();
+    /// let r = pool.apply_async(|s: String| s.to_uppercase(), "hi".to_string()).unwrap();
+    /// assert_eq!(r.get().unwrap(), "HI");
+    /// ```
+    pub fn apply_async<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<AsyncResult<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let job = self.shared.submit_items(Call::of_fn(f)?, [arg], 1)?;
+        Ok(AsyncResult::new(job, imap::decode_one::<R>))
+    }
+
+    /// [`map`](Self::map) whose result is collected later (Python's
+    /// `map_async`).
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_async`](Self::apply_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// let r = pool.map_async(|x: i64| x - 1, [1, 2]).unwrap();
+    /// assert_eq!(r.get().unwrap(), [0, 1]);
+    /// ```
+    pub fn map_async<A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<AsyncResult<Vec<R>>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunksize = default_chunksize(items.len(), self.processes());
+        let job = self
+            .shared
+            .submit_items(Call::of_fn(f)?, items, chunksize)?;
+        Ok(AsyncResult::new(job, imap::decode_all::<R>))
+    }
+
+    /// No more work will be submitted: the workers exit once all submitted
+    /// work is done (Python's `close`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_process::{Pool, PoolError};
+    /// let pool = Pool::new(1).unwrap();
+    /// pool.close();
+    /// assert!(matches!(pool.apply(|x: u8| x, 1), Err(PoolError::NotRunning)));
+    /// pool.join().unwrap();
+    /// ```
+    pub fn close(&self) {
+        self.shared.order(Order::Close);
+    }
+
+    /// Stops the workers now (`SIGTERM`, then `SIGKILL` after 300 ms),
+    /// reaps them, and fails unfinished work with
+    /// [`PoolError::Terminated`] (Python's `terminate`). Returns when done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_process::{Pool, PoolError};
+    /// fn sleepy(_: ()) { std::thread::sleep(Duration::from_secs(30)) }
+    /// let pool = Pool::new(1).unwrap();
+    /// let r = pool.apply_async(sleepy, ()).unwrap();
+    /// pool.terminate();
+    /// assert!(matches!(r.get(), Err(PoolError::Terminated)));
+    /// ```
+    pub fn terminate(&self) {
+        self.shared.order(Order::Terminate);
+        self.wait_handler();
+    }
+
+    /// Waits until the workers have exited, after [`close`](Self::close)
+    /// or [`terminate`](Self::terminate) (Python's `join`).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::StillRunning`] if neither was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = mproc_process::Pool::new(2).unwrap();
+    /// assert!(pool.join().is_err());
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// assert!(pool.pids().is_empty());
+    /// ```
+    pub fn join(&self) -> Result<(), PoolError> {
+        if self.shared.running() {
+            return Err(PoolError::StillRunning);
+        }
+        self.wait_handler();
+        Ok(())
+    }
+
+    fn wait_handler(&self) {
+        let thread = self
+            .handler
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+/// Python's default chunk size for `map`: `len / (4 * processes)`, rounded
+/// up, at least 1.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_process::default_chunksize;
+/// assert_eq!(default_chunksize(100_000, 2), 12_500);
+/// assert_eq!(default_chunksize(10, 2), 2);
+/// assert_eq!(default_chunksize(0, 2), 1);
+/// ```
+pub fn default_chunksize(len: usize, processes: usize) -> usize {
+    let per = 4 * processes.max(1);
+    len.div_ceil(per).max(1)
+}

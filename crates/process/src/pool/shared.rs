@@ -1,0 +1,244 @@
+//! What the pool's callers and its handler thread share: the inbox of
+//! submitted chunks and orders, the registry of live jobs, the workers'
+//! pids; and submission itself (encoding arguments into chunks).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Instant;
+
+use mproc_queue::Producer;
+use serde::Serialize;
+
+use super::codec::append;
+use super::error::PoolError;
+use super::frame::Outgoing;
+use super::job::{Failure, Job, Lost};
+use super::task::Call;
+use super::wire;
+
+/// A chunk of tasks on its way to a worker and back.
+#[derive(Debug)]
+pub(crate) struct ChunkTask {
+    pub(crate) job: Arc<Job>,
+    /// Its index in the job.
+    pub(crate) index: usize,
+    pub(crate) call: Call,
+    pub(crate) count: u32,
+    /// The arguments, postcard-encoded one after the other.
+    pub(crate) args: Vec<u8>,
+    /// Tasks not to run again, and why.
+    pub(crate) skips: Vec<u32>,
+    pub(crate) lost: Vec<Lost>,
+    /// Dispatch id (set when sent to a worker).
+    pub(crate) id: u64,
+    pub(crate) sent_at: Option<Instant>,
+}
+
+/// What the pool's owner asked of the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Order {
+    Run = 0,
+    Close = 1,
+    Terminate = 2,
+}
+
+/// Submitted chunks and orders, waiting for the handler.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    pub(crate) chunks: Vec<ChunkTask>,
+    pub(crate) order: Order,
+    /// Posts wake-up frames into the result queue the handler sleeps on.
+    waker: Producer,
+    /// A wake-up is posted and the handler has not emptied the inbox since.
+    woken: bool,
+}
+
+/// Shared between the [`Pool`](crate::Pool) handle and its handler thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    inbox: Mutex<Inbox>,
+    /// The inbox has something for the handler.
+    dirty: AtomicBool,
+    /// The [`Order`] given, for callers (no lock).
+    order: AtomicU8,
+    /// Jobs that may still be waited for.
+    jobs: Mutex<Vec<Weak<Job>>>,
+    /// The current workers' pids (for users and tests).
+    pids: Mutex<Vec<i32>>,
+    pub(crate) processes: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(crate) fn new(processes: usize, waker: Producer) -> Shared {
+        Shared {
+            inbox: Mutex::new(Inbox {
+                chunks: Vec::new(),
+                order: Order::Run,
+                waker,
+                woken: false,
+            }),
+            dirty: AtomicBool::new(false),
+            order: AtomicU8::new(Order::Run as u8),
+            jobs: Mutex::new(Vec::new()),
+            pids: Mutex::new(Vec::new()),
+            processes,
+        }
+    }
+
+    /// Whether work may still be submitted.
+    pub(crate) fn running(&self) -> bool {
+        self.order.load(Ordering::Acquire) == Order::Run as u8
+    }
+
+    fn post(&self, inbox: &mut Inbox) {
+        self.dirty.store(true, Ordering::Release);
+        if !inbox.woken {
+            inbox.woken = true;
+            // A full queue means the handler is busy and will look anyway.
+            let _ =
+                Outgoing::default().pump(&mut inbox.waker, wire::CALLER, &[&[wire::WAKE]], false);
+        }
+    }
+
+    /// Hands chunks to the handler.
+    fn submit(&self, chunks: &mut Vec<ChunkTask>) -> Result<(), PoolError> {
+        let mut inbox = lock(&self.inbox);
+        if inbox.order != Order::Run {
+            return Err(PoolError::NotRunning);
+        }
+        inbox.chunks.append(chunks);
+        self.post(&mut inbox);
+        Ok(())
+    }
+
+    /// Gives an order (close or terminate; never weaker than the last).
+    pub(crate) fn order(&self, order: Order) {
+        let mut inbox = lock(&self.inbox);
+        if order > inbox.order {
+            inbox.order = order;
+            self.order.store(order as u8, Ordering::Release);
+        }
+        self.post(&mut inbox);
+    }
+
+    /// The handler takes what was submitted, and the current order.
+    pub(crate) fn take(&self, into: &mut VecDeque<ChunkTask>) -> Option<Order> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let mut inbox = lock(&self.inbox);
+        into.extend(inbox.chunks.drain(..));
+        inbox.woken = false;
+        Some(inbox.order)
+    }
+
+    fn register(&self, job: &Arc<Job>) {
+        let mut jobs = lock(&self.jobs);
+        if jobs.len() >= 64 {
+            jobs.retain(|j| j.strong_count() > 0);
+        }
+        jobs.push(Arc::downgrade(job));
+    }
+
+    /// Ends every job still waited for (terminate, or a handler failure).
+    pub(crate) fn fail_all(&self, failure: Failure) {
+        let jobs = std::mem::take(&mut *lock(&self.jobs));
+        for job in jobs.iter().filter_map(Weak::upgrade) {
+            job.fail(failure);
+        }
+    }
+
+    pub(crate) fn set_pids(&self, pids: Vec<i32>) {
+        *lock(&self.pids) = pids;
+    }
+
+    pub(crate) fn pids(&self) -> Vec<i32> {
+        lock(&self.pids).clone()
+    }
+
+    /// Encodes `items` into chunks of `chunksize` tasks running `call` and
+    /// submits them as they fill, so that workers start while later items
+    /// are still being encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::EncodeArgument`] (the job is cancelled: what was not
+    /// dispatched yet is dropped), [`PoolError::NotRunning`].
+    pub(crate) fn submit_items<A: Serialize>(
+        &self,
+        call: Call,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Arc<Job>, PoolError> {
+        if !self.running() {
+            return Err(PoolError::NotRunning);
+        }
+        if chunksize == 0 {
+            return Err(PoolError::InvalidOption {
+                option: "chunksize",
+                value: 0,
+            });
+        }
+        let chunksize = chunksize.min(u32::MAX as usize) as u32;
+        let job = Job::new();
+        self.register(&job);
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let mut args = Vec::new();
+        let mut count = 0u32;
+        let mut chunks = 0usize;
+        let result = (|| {
+            for (index, item) in items.into_iter().enumerate() {
+                append(&item, &mut args)
+                    .map_err(|reason| PoolError::EncodeArgument { index, reason })?;
+                count += 1;
+                if count == chunksize {
+                    batch_bytes += args.len();
+                    batch.push(self.chunk(&job, call, &mut args, &mut count));
+                    chunks += 1;
+                    // The first chunks go at once, so that workers start.
+                    if chunks <= 4 || batch.len() >= 256 || batch_bytes >= 1 << 16 {
+                        self.submit(&mut batch)?;
+                        batch_bytes = 0;
+                    }
+                }
+            }
+            if count > 0 {
+                batch.push(self.chunk(&job, call, &mut args, &mut count));
+            }
+            self.submit(&mut batch)
+        })();
+        match result {
+            Ok(()) => {
+                job.seal();
+                Ok(job)
+            }
+            Err(e) => {
+                job.cancel();
+                Err(e)
+            }
+        }
+    }
+
+    fn chunk(&self, job: &Arc<Job>, call: Call, args: &mut Vec<u8>, count: &mut u32) -> ChunkTask {
+        let index = job.add_chunk(*count);
+        let task = ChunkTask {
+            job: Arc::clone(job),
+            index,
+            call,
+            count: *count,
+            args: std::mem::replace(args, Vec::with_capacity(args.len())),
+            skips: Vec::new(),
+            lost: Vec::new(),
+            id: 0,
+            sent_at: None,
+        };
+        *count = 0;
+        task
+    }
+}

@@ -1,0 +1,223 @@
+//! Starting pool workers (fork or spawn) with their own task queue, and
+//! the pool's shared segments.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use mproc_queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue, WaitStrategy};
+
+use super::error::PoolError;
+use super::frame::Outgoing;
+use super::records::Records;
+use super::shared::ChunkTask;
+use super::worker::{self, Ends, Role, SpawnArgs};
+use crate::child::Child;
+use crate::fn_offset::FnOffset;
+use crate::process::Process;
+use crate::start_method::StartMethod;
+
+/// Slot size of the queues: small messages take one slot, large ones are
+/// cut into frames of this size.
+const SLOT_SIZE: usize = 16 << 10;
+/// Frames a worker's task queue holds.
+const TASK_CAPACITY: u64 = 128;
+/// Frames the result queue holds.
+const RESULT_CAPACITY: u64 = 256;
+
+/// How the pool was asked to run its workers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) processes: usize,
+    pub(crate) method: StartMethod,
+    pub(crate) initializer: Option<FnOffset>,
+    pub(crate) maxtasks: Option<usize>,
+}
+
+/// The segments all workers of a pool share with it.
+#[derive(Debug)]
+pub(crate) struct Common {
+    pub(crate) cfg: Config,
+    pub(crate) results: Queue,
+    pub(crate) records: Records,
+    /// Name prefix of the pool's segments (spawn only).
+    prefix: Option<String>,
+    next_incarnation: u32,
+}
+
+impl Common {
+    /// Makes the result queue and the records: anonymous for fork, named
+    /// for spawn. Returns them with the handler's consumer and a producer
+    /// for waking it.
+    pub(crate) fn create(cfg: Config) -> Result<(Common, Consumer, Producer), PoolError> {
+        let prefix = match cfg.method {
+            StartMethod::Fork => None,
+            StartMethod::Spawn => Some(unique_prefix()),
+        };
+        let opts = QueueOptions::new()
+            .capacity(RESULT_CAPACITY)
+            .slot_size(SLOT_SIZE)
+            .max_handles(
+                (cfg.processes as u32)
+                    .saturating_mul(2)
+                    .saturating_add(8)
+                    .min(4096),
+            );
+        let results = match &prefix {
+            Some(p) => Queue::create(&format!("{p}.results"), opts)?,
+            None => Queue::new(opts)?,
+        };
+        let records = Records::create(
+            cfg.processes,
+            prefix.as_ref().map(|p| format!("{p}.records")).as_deref(),
+        )?;
+        let mut rx = results.consumer()?;
+        rx.set_wait_strategy(WaitStrategy::SpinThenPark {
+            spin: Duration::from_micros(50),
+        });
+        let waker = results.producer()?;
+        let common = Common {
+            cfg,
+            results,
+            records,
+            prefix,
+            next_incarnation: 1,
+        };
+        Ok((common, rx, waker))
+    }
+
+    /// Starts a worker in `slot`.
+    pub(crate) fn start(&mut self, slot: usize) -> Result<Worker, PoolError> {
+        let incarnation = self.next_incarnation;
+        self.next_incarnation = self.next_incarnation.wrapping_add(1).max(1);
+        let opts = QueueOptions::new()
+            .capacity(TASK_CAPACITY)
+            .slot_size(SLOT_SIZE);
+        let name = self.prefix.as_ref().map(|p| format!("{p}.w{incarnation}"));
+        let tasks = match &name {
+            Some(n) => SpscQueue::create(n, opts)?,
+            None => SpscQueue::new(opts)?,
+        };
+        // The producer is registered before the worker exists, so that the
+        // worker never sees a queue without one.
+        let tx = tasks.producer()?;
+        self.records.reset(slot);
+        let role = Role {
+            slot,
+            incarnation,
+            maxtasks: self.cfg.maxtasks,
+            initializer: self.cfg.initializer,
+        };
+        let label = format!("PoolWorker-{incarnation}");
+        let child = match (self.cfg.method, &name, &self.prefix) {
+            (StartMethod::Spawn, Some(tasks_name), Some(p)) => {
+                let args = SpawnArgs::new(
+                    role,
+                    tasks_name,
+                    &format!("{p}.results"),
+                    &format!("{p}.records"),
+                );
+                Process::with_args(worker::spawned, args)
+                    .name(label)
+                    .start_method(StartMethod::Spawn)
+                    .start()?
+            }
+            _ => {
+                let ends = Ends {
+                    tasks: &tasks,
+                    results: &self.results,
+                    records: &self.records,
+                };
+                Process::new(move || worker::serve(role, &ends))
+                    .name(label)
+                    .start_method(StartMethod::Fork)
+                    .start()?
+            }
+        };
+        Ok(Worker {
+            role,
+            child,
+            _tasks: tasks,
+            tx,
+            outstanding: VecDeque::new(),
+            sending: None,
+            assigned: 0,
+            service: Duration::ZERO,
+            last_done: Instant::now(),
+            leaving: false,
+        })
+    }
+}
+
+/// A message half sent to a worker: the frame cursor and its header (the
+/// arguments are those of the worker's last outstanding chunk).
+#[derive(Debug)]
+pub(crate) struct Sending {
+    pub(crate) out: Outgoing,
+    pub(crate) header: Vec<u8>,
+    pub(crate) with_args: bool,
+}
+
+/// A running worker as the handler sees it.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    pub(crate) role: Role,
+    pub(crate) child: Child,
+    /// Keeps the task queue (and a named one's segment) alive.
+    _tasks: SpscQueue,
+    pub(crate) tx: Producer,
+    /// Chunks sent and not answered, oldest first.
+    pub(crate) outstanding: VecDeque<ChunkTask>,
+    pub(crate) sending: Option<Sending>,
+    /// Chunks given to it (for `maxtasksperchild`).
+    pub(crate) assigned: usize,
+    /// Smoothed time it takes per chunk.
+    pub(crate) service: Duration,
+    pub(crate) last_done: Instant,
+    /// Told to exit, or said it exits: gets no more work.
+    pub(crate) leaving: bool,
+}
+
+/// How long the chunks queued at one worker should last: enough to keep
+/// it busy between two turns of the handler, short enough that work is
+/// not stuck behind a slow worker.
+const QUEUED_WORK: Duration = Duration::from_millis(2);
+/// Chunks a worker may hold at most.
+const MAX_DEPTH: usize = 64;
+
+impl Worker {
+    /// Whether it may be given another chunk now.
+    pub(crate) fn can_take(&self, maxtasks: Option<usize>) -> bool {
+        !self.leaving
+            && self.sending.is_none()
+            && self.outstanding.len() < self.depth()
+            && maxtasks.is_none_or(|m| self.assigned < m)
+    }
+
+    fn depth(&self) -> usize {
+        if self.service.is_zero() {
+            return 2;
+        }
+        let n = QUEUED_WORK.as_nanos() / self.service.as_nanos().max(1);
+        (n as usize).clamp(2, MAX_DEPTH)
+    }
+
+    /// Notes a chunk answered now that was sent at `sent_at`.
+    pub(crate) fn answered(&mut self, sent_at: Option<Instant>, now: Instant) {
+        let began = sent_at.map_or(self.last_done, |s| s.max(self.last_done));
+        let took = now.saturating_duration_since(began);
+        self.service = if self.service.is_zero() {
+            took.max(Duration::from_nanos(1))
+        } else {
+            (self.service * 7 + took) / 8
+        };
+        self.last_done = now;
+    }
+}
+
+/// A name prefix no other pool uses: this process and a counter.
+fn unique_prefix() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("pool.{}.{n}", mproc_sys::getpid())
+}

@@ -1,0 +1,312 @@
+//! What a worker is told to run: a type-erased trampoline plus the user's
+//! function, both as [`FnOffset`]s (valid after fork and after spawn), and
+//! the trampolines that decode arguments, call, and encode outcomes.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::codec::{Ret, append};
+use super::error::PoolError;
+use crate::fn_offset::FnOffset;
+
+/// One chunk as a worker sees it.
+pub(crate) struct ChunkInput<'a> {
+    /// The arguments, postcard-encoded one after the other.
+    pub(crate) args: &'a [u8],
+    /// How many.
+    pub(crate) count: u32,
+    /// Indices not to run (a worker died running them earlier).
+    pub(crate) skips: &'a [u32],
+    /// Where the index of the task being run is published, so that the
+    /// parent knows which task a dead worker held.
+    pub(crate) progress: &'a AtomicU32,
+}
+
+/// Runs a chunk: `function` is the user's function's address in this
+/// process (unused by trampolines that know their function statically).
+pub(crate) type Trampoline = fn(function: usize, input: &ChunkInput<'_>, out: &mut Vec<u8>);
+
+/// A trampoline and a function, as sent to workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Call {
+    pub(crate) trampoline: FnOffset,
+    pub(crate) function: FnOffset,
+}
+
+impl Call {
+    /// The call of `f(A) -> R` for each argument.
+    pub(crate) fn of_fn<A, R>(f: fn(A) -> R) -> Result<Call, PoolError>
+    where
+        A: DeserializeOwned,
+        R: Serialize,
+    {
+        Ok(Call {
+            trampoline: FnOffset::of_addr(run_fn::<A, R> as Trampoline as usize)?,
+            function: FnOffset::of(f)?,
+        })
+    }
+
+    /// The call of the zero-sized callable `F` with each argument tuple
+    /// spread out.
+    pub(crate) fn of_star<F, Args, R>() -> Result<Call, PoolError>
+    where
+        F: StarFn<Args, R>,
+        Args: DeserializeOwned,
+        R: Serialize,
+    {
+        let trampoline = FnOffset::of_addr(run_star::<F, Args, R> as Trampoline as usize)?;
+        Ok(Call {
+            trampoline,
+            function: trampoline,
+        })
+    }
+
+    /// Runs this call on a chunk in a worker.
+    ///
+    /// # Safety
+    ///
+    /// `self` must have been made by [`Call::of_fn`] or [`Call::of_star`]
+    /// in a process running the same executable file as the caller.
+    pub(crate) unsafe fn run(self, input: &ChunkInput<'_>, out: &mut Vec<u8>) {
+        // SAFETY: by the caller's contract, the trampoline offset was made
+        // from a `Trampoline` of this executable.
+        let trampoline =
+            unsafe { std::mem::transmute::<usize, Trampoline>(self.trampoline.addr()) };
+        trampoline(self.function.addr(), input, out);
+    }
+}
+
+/// Calls the `fn(A) -> R` at `function` on each argument.
+fn run_fn<A: DeserializeOwned, R: Serialize>(
+    function: usize,
+    input: &ChunkInput<'_>,
+    out: &mut Vec<u8>,
+) {
+    // SAFETY: this trampoline is named only by `Call::of_fn::<A, R>`, next
+    // to the offset of a `fn(A) -> R`, resolved in a process running the
+    // same executable (fork copies it; spawn checks it in `init`).
+    let f = unsafe { std::mem::transmute::<usize, fn(A) -> R>(function) };
+    run_items(input, out, f);
+}
+
+/// Calls the zero-sized callable `F` on each argument tuple.
+fn run_star<F, Args, R>(_function: usize, input: &ChunkInput<'_>, out: &mut Vec<u8>)
+where
+    F: StarFn<Args, R>,
+    Args: DeserializeOwned,
+    R: Serialize,
+{
+    run_items(input, out, |args: Args| F::call_star(args));
+}
+
+/// Decodes, runs and encodes each task of a chunk, publishing progress.
+fn run_items<A: DeserializeOwned, R: Serialize>(
+    input: &ChunkInput<'_>,
+    out: &mut Vec<u8>,
+    f: impl Fn(A) -> R,
+) {
+    let mut rest = input.args;
+    for i in 0..input.count {
+        // SYNC POINT with the parent's load of `progress` after this
+        // process died: which task was running.
+        input.progress.store(i, Ordering::Release);
+        let arg = match postcard::take_from_bytes::<A>(rest) {
+            Ok((arg, tail)) => {
+                rest = tail;
+                arg
+            }
+            Err(e) => {
+                // The rest of the chunk cannot be found either.
+                let reason = e.to_string();
+                for _ in i..input.count {
+                    let _ = append(&Ret::<()>::BadArgument(reason.clone()), out);
+                }
+                break;
+            }
+        };
+        if input.skips.contains(&i) {
+            let _ = append(&Ret::<()>::Skipped, out);
+            continue;
+        }
+        let outcome = in_task(|| panic::catch_unwind(AssertUnwindSafe(|| f(arg))));
+        match outcome {
+            Ok(value) => {
+                if let Err(reason) = append(&Ret::Ok(&value), out) {
+                    let _ = append(&Ret::<()>::Unencodable(reason), out);
+                }
+            }
+            Err(payload) => {
+                let _ = append(&Ret::<()>::Panicked(panic_message(payload)), out);
+            }
+        }
+    }
+    // All ran: a death from here on loses no task, only this result.
+    input.progress.store(input.count, Ordering::Release);
+}
+
+std::thread_local! {
+    static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` marked as a task, so that the worker's panic hook stays quiet
+/// (the panic is reported to the caller instead).
+fn in_task<T>(f: impl FnOnce() -> T) -> T {
+    IN_TASK.with(|t| t.set(true));
+    let out = f();
+    IN_TASK.with(|t| t.set(false));
+    out
+}
+
+/// Installs a panic hook that says nothing for panics inside tasks and
+/// defers to the previous hook otherwise. Called once in each worker.
+pub(crate) fn quiet_task_panics() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !IN_TASK.with(|t| t.get()) {
+            previous(info);
+        }
+    }));
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        // Dropping an unknown payload may itself panic: leak it.
+        std::mem::forget(payload);
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+/// A function called with the elements of a tuple spread out, as Python's
+/// `starmap` does: implemented for zero-sized callables (function items and
+/// closures that capture nothing) of one to six arguments.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_process::StarFn;
+///
+/// fn add(a: u32, b: u32) -> u32 { a + b }
+/// fn call<F: StarFn<(u32, u32), u32>>(_: F) -> u32 { F::call_star((2, 3)) }
+/// assert_eq!(call(add), 5);
+/// ```
+pub trait StarFn<Args, R>: Copy + Send + Sync + 'static {
+    /// Calls the function with `args` spread out. The callable is
+    /// re-created from no bytes: it must be zero-sized (checked when the
+    /// pool is given one).
+    fn call_star(args: Args) -> R;
+}
+
+macro_rules! star_fn {
+    ($($t:ident),+) => {
+        impl<F, R, $($t),+> StarFn<($($t,)+), R> for F
+        where
+            F: Fn($($t),+) -> R + Copy + Send + Sync + 'static,
+        {
+            #[allow(non_snake_case)]
+            fn call_star(($($t,)+): ($($t,)+)) -> R {
+                let f = conjure::<F>();
+                f($($t),+)
+            }
+        }
+    };
+}
+
+star_fn!(A1);
+star_fn!(A1, A2);
+star_fn!(A1, A2, A3);
+star_fn!(A1, A2, A3, A4);
+star_fn!(A1, A2, A3, A4, A5);
+star_fn!(A1, A2, A3, A4, A5, A6);
+
+/// The one value of a zero-sized callable type.
+fn conjure<F: Copy>() -> F {
+    assert_eq!(
+        std::mem::size_of::<F>(),
+        0,
+        "starmap needs a function or a closure that captures nothing"
+    );
+    // SAFETY: `F` is zero-sized (checked above), so it has no bytes whose
+    // validity could be violated; it is `Copy`, so making a value of it
+    // is what copying the one the caller had would do. The pool only
+    // names `F` after being handed a value of it.
+    unsafe { std::mem::zeroed() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::codec::take_ret;
+
+    fn double(x: u32) -> u32 {
+        if x == 3 {
+            panic!("three");
+        }
+        x * 2
+    }
+
+    fn run_chunk(call: Call, args: &[u32], skips: &[u32]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for a in args {
+            append(a, &mut bytes).unwrap();
+        }
+        let progress = AtomicU32::new(99);
+        let input = ChunkInput {
+            args: &bytes,
+            count: args.len() as u32,
+            skips,
+            progress: &progress,
+        };
+        let mut out = Vec::new();
+        // SAFETY: made by Call::of_fn/of_star in this process.
+        unsafe { call.run(&input, &mut out) };
+        assert_eq!(progress.load(Ordering::Relaxed), args.len() as u32);
+        out
+    }
+
+    #[test]
+    fn runs_skips_and_catches_panics() {
+        quiet_task_panics();
+        let call = Call::of_fn(double as fn(u32) -> u32).unwrap();
+        let out = run_chunk(call, &[1, 2, 3, 4], &[1]);
+        let (a, rest) = take_ret::<u32>(&out).unwrap();
+        let (b, rest) = take_ret::<u32>(rest).unwrap();
+        let (c, rest) = take_ret::<u32>(rest).unwrap();
+        let (d, rest) = take_ret::<u32>(rest).unwrap();
+        assert!(matches!(a, Ret::Ok(2)));
+        assert!(matches!(b, Ret::Skipped));
+        assert!(matches!(c, Ret::Panicked(m) if m == "three"));
+        assert!(matches!(d, Ret::Ok(8)));
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn star_calls_spread_tuples() {
+        fn add(a: u32, b: u32) -> u32 {
+            a + b
+        }
+        fn star_call<F: StarFn<(u32, u32), u32>>(_: F) -> Call {
+            Call::of_star::<F, (u32, u32), u32>().unwrap()
+        }
+        let call = star_call(add);
+        let mut bytes = Vec::new();
+        append(&(2u32, 5u32), &mut bytes).unwrap();
+        let progress = AtomicU32::new(0);
+        let input = ChunkInput {
+            args: &bytes,
+            count: 1,
+            skips: &[],
+            progress: &progress,
+        };
+        let mut out = Vec::new();
+        // SAFETY: made by Call::of_star in this process.
+        unsafe { call.run(&input, &mut out) };
+        assert!(matches!(take_ret::<u32>(&out).unwrap().0, Ret::Ok(7)));
+    }
+}

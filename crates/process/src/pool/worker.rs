@@ -1,0 +1,149 @@
+//! The worker process: receive a chunk, publish which task runs, run it,
+//! send the outcomes back; until told to exit, its queue is closed or
+//! gone, or it has served `maxtasksperchild` chunks.
+
+use std::sync::atomic::Ordering;
+
+use mproc_queue::{Queue, QueueError, SpscQueue};
+use serde::{Deserialize, Serialize};
+
+use super::error::PoolError;
+use super::frame::{self, Assembler};
+use super::records::{Records, WorkerRecord};
+use super::task::{ChunkInput, quiet_task_panics};
+use super::wire::{self, TaskHeader};
+use crate::fn_offset::FnOffset;
+
+/// What a worker is and where its queues are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Role {
+    pub(crate) slot: usize,
+    /// Unique per worker process of the pool; tags its frames.
+    pub(crate) incarnation: u32,
+    pub(crate) maxtasks: Option<usize>,
+    /// A `fn()` to run first.
+    pub(crate) initializer: Option<FnOffset>,
+}
+
+/// The queues and records a worker uses (borrowed after fork, opened by
+/// name after spawn).
+pub(crate) struct Ends<'a> {
+    pub(crate) tasks: &'a SpscQueue,
+    pub(crate) results: &'a Queue,
+    pub(crate) records: &'a Records,
+}
+
+/// What a spawned worker is sent: its role and the names of the pool's
+/// segments.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SpawnArgs {
+    slot: u64,
+    incarnation: u32,
+    maxtasks: Option<u64>,
+    initializer: Option<FnOffset>,
+    tasks: String,
+    results: String,
+    records: String,
+}
+
+impl SpawnArgs {
+    pub(crate) fn new(role: Role, tasks: &str, results: &str, records: &str) -> SpawnArgs {
+        SpawnArgs {
+            slot: role.slot as u64,
+            incarnation: role.incarnation,
+            maxtasks: role.maxtasks.map(|m| m as u64),
+            initializer: role.initializer,
+            tasks: tasks.to_owned(),
+            results: results.to_owned(),
+            records: records.to_owned(),
+        }
+    }
+}
+
+/// The body of a spawned worker.
+pub(crate) fn spawned(args: SpawnArgs) -> Result<(), PoolError> {
+    let tasks = SpscQueue::open(&args.tasks)?;
+    let results = Queue::open(&args.results)?;
+    let records = Records::open(&args.records)?;
+    let role = Role {
+        slot: args.slot as usize,
+        incarnation: args.incarnation,
+        maxtasks: args.maxtasks.map(|m| m as usize),
+        initializer: args.initializer,
+    };
+    serve(
+        role,
+        &Ends {
+            tasks: &tasks,
+            results: &results,
+            records: &records,
+        },
+    )
+}
+
+/// The worker loop.
+pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
+    quiet_task_panics();
+    if let Some(init) = role.initializer {
+        // SAFETY: the offset was made from a `fn()` of this executable by
+        // `PoolBuilder::initializer` (fork: same image; spawn: `init`
+        // checked that this is the parent's executable file).
+        let f = unsafe { std::mem::transmute::<usize, fn()>(init.addr()) };
+        f();
+    }
+    let record = ends.records.get(role.slot)?;
+    let mut rx = ends.tasks.consumer()?;
+    let mut tx = ends.results.producer()?;
+    let mut asm = Assembler::default();
+    let mut out = Vec::with_capacity(256);
+    let mut served = 0usize;
+    loop {
+        let frame = match rx.recv_ref() {
+            Ok(f) => f,
+            Err(QueueError::Closed | QueueError::Disconnected { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let Ok(Some((_, msg))) = asm.push(&frame) else {
+            continue;
+        };
+        let bytes = msg.bytes();
+        match bytes.first() {
+            Some(&wire::TASK) => {
+                let Ok((header, args)) = postcard::take_from_bytes::<TaskHeader>(&bytes[1..])
+                else {
+                    continue;
+                };
+                run_chunk(&header, args, record, &mut out);
+                drop(frame);
+                frame::send(&mut tx, role.incarnation, &[&out])?;
+                // The outcomes are out: nothing is lost if this process dies now.
+                record.running.store(0, Ordering::Release);
+                served += 1;
+                if role.maxtasks.is_some_and(|m| served >= m) {
+                    frame::send(&mut tx, role.incarnation, &[&[wire::BYE]])?;
+                    return Ok(());
+                }
+            }
+            Some(&wire::EXIT) => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut Vec<u8>) {
+    record.progress.store(0, Ordering::Release);
+    // SYNC POINT with `Records::last_words` in the parent.
+    record.running.store(header.id + 1, Ordering::Release);
+    out.clear();
+    out.push(wire::RESULT);
+    out.extend_from_slice(&header.id.to_le_bytes());
+    let input = ChunkInput {
+        args,
+        count: header.count,
+        skips: &header.skips,
+        progress: &record.progress,
+    };
+    // SAFETY: the header was written by this pool's handler, in a process
+    // running this executable file, from `Call::of_fn` / `Call::of_star`.
+    unsafe { header.call.run(&input, out) };
+}
