@@ -58,7 +58,7 @@ fn watch(io: &mut Streams<'_>, name: &str, interval: Duration, count: Option<u64
 }
 
 fn kind(report: &SegmentReport) -> &str {
-    report.kind.as_deref().unwrap_or(report.status.as_str())
+    report.kind.as_deref().unwrap_or("?")
 }
 
 /// `jobs  depth 3/64  in 1.2k/s  out 1.1k/s  1 producer, 1 consumer,
