@@ -35,9 +35,10 @@ pub(crate) fn measure_rounds(
 }
 
 /// Whether throughput at `size` is reported in bytes per second (else in
-/// messages per second).
-pub(crate) fn in_bytes(size: usize) -> bool {
-    size >= 1024
+/// messages per second): copied messages from 1 KiB on. Loaned messages are
+/// always counted in messages per second, since their payload is not moved.
+pub(crate) fn in_bytes(size: usize, loaned: bool) -> bool {
+    size >= 1024 && !loaned
 }
 
 /// Writes the sequence number `seq` into the first 8 bytes of `buf` (when it

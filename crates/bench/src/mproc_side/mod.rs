@@ -3,9 +3,14 @@
 
 mod dict;
 mod lock;
+mod mpmc;
+mod ping_pong;
 mod process;
+mod queues;
+mod throughput;
 
 use mproc_process::StartMethod;
+use queues::Flavor;
 
 use crate::harness::context::{Ctx, System};
 use crate::report::model::Role;
@@ -21,23 +26,39 @@ fn pending<'a>(name: &str, what: &str) -> System<'a> {
 /// mproc's systems in the ping-pong scenario.
 pub(crate) fn ping_pong_systems<'a>() -> Vec<System<'a>> {
     vec![
-        pending("mproc SPSC", "mproc-queue"),
-        pending("mproc MPMC", "mproc-queue"),
-        pending("mproc Pipe", "mproc-queue"),
+        System::new("mproc SPSC", Role::Mproc, |c: &Ctx| {
+            ping_pong::queues(&c.profile, Flavor::Spsc)
+        }),
+        System::new("mproc MPMC", Role::Mproc, |c: &Ctx| {
+            ping_pong::queues(&c.profile, Flavor::Mpmc)
+        }),
+        System::new("mproc Pipe", Role::Mproc, |c: &Ctx| {
+            ping_pong::pipe(&c.profile)
+        }),
     ]
 }
 
 /// mproc's systems in the throughput scenarios.
-pub(crate) fn throughput_systems<'a>(_size: usize, _n: usize, _loaned: bool) -> Vec<System<'a>> {
-    vec![
-        pending("mproc SPSC", "mproc-queue"),
-        pending("mproc MPMC", "mproc-queue"),
-    ]
+pub(crate) fn throughput_systems<'a>(size: usize, n: usize, loaned: bool) -> Vec<System<'a>> {
+    [("mproc SPSC", Flavor::Spsc), ("mproc MPMC", Flavor::Mpmc)]
+        .into_iter()
+        .map(|(name, flavor)| {
+            System::new(name, Role::Mproc, move |c: &Ctx| {
+                let runs = throughput::one_way(&c.profile, flavor, size, n, loaned)?;
+                Ok(vec![("m".to_string(), runs)])
+            })
+        })
+        .collect()
 }
 
 /// mproc's systems in the 2×2 MPMC scenario.
-pub(crate) fn mpmc_systems<'a>(_size: usize, _n: usize) -> Vec<System<'a>> {
-    vec![pending("mproc Queue", "mproc-queue")]
+pub(crate) fn mpmc_systems<'a>(size: usize, n: usize) -> Vec<System<'a>> {
+    vec![System::new("mproc Queue", Role::Mproc, move |c: &Ctx| {
+        Ok(vec![(
+            "m".to_string(),
+            mpmc::two_by_two(&c.profile, size, n)?,
+        )])
+    })]
 }
 
 /// mproc's systems in the lock scenario.

@@ -193,7 +193,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
     })?;
     let mut src = vec![1u8; size];
     let mut seq = 0u64;
-    let runs = measure_rounds(profile.repeats, n, size, in_bytes(size), |r| {
+    let runs = measure_rounds(profile.repeats, n, size, in_bytes(size, loaned), |r| {
         let deadline = Deadline::after_limit();
         let t0 = Instant::now();
         for _ in 0..n {

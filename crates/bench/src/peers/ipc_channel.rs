@@ -80,7 +80,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
     })?;
     let mut src = vec![1u8; size];
     let mut seq = 0u64;
-    let runs = measure_rounds(profile.repeats, n, size, in_bytes(size), |_| {
+    let runs = measure_rounds(profile.repeats, n, size, in_bytes(size, false), |_| {
         let t0 = Instant::now();
         for _ in 0..n {
             seq += 1;

@@ -20,7 +20,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
     let slots = Profile::capacity_for(size);
     let src = vec![1u8; size];
     let mut ring = vec![0u8; size * slots];
-    measure_rounds(profile.repeats, n, size, in_bytes(size), |_| {
+    measure_rounds(profile.repeats, n, size, in_bytes(size, false), |_| {
         let t0 = Instant::now();
         for i in 0..n {
             let at = (i % slots) * size;

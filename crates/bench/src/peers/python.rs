@@ -45,7 +45,11 @@ pub(crate) fn throughput(ctx: &Ctx, kind: &str, size: usize, n: usize) -> Result
         &args(&[&"throughput", &kind, &size, &n, &p.repeats, &cap]),
     )?;
     let per_sec = numbers(&v, "per_second")?;
-    let scale = if in_bytes(size) { size as f64 } else { 1.0 };
+    let scale = if in_bytes(size, false) {
+        size as f64
+    } else {
+        1.0
+    };
     Ok(Runs(per_sec.into_iter().map(|x| x * scale).collect()))
 }
 

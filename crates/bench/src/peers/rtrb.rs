@@ -55,7 +55,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
         });
         let src = vec![1u8; size];
         let mut seq = 0u64;
-        let result = measure_rounds(profile.repeats, n, size, in_bytes(size), |r| {
+        let result = measure_rounds(profile.repeats, n, size, in_bytes(size, loaned), |r| {
             let deadline = Deadline::after_limit();
             let t0 = Instant::now();
             for _ in 0..n {

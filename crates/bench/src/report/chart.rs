@@ -32,19 +32,20 @@ fn latency_series(rows: &[Row]) -> Vec<Series> {
     series
 }
 
-/// Per-system throughput points in bytes/s against message size.
-fn throughput_series(rows: &[Row], scenario: &str) -> Vec<Series> {
+/// Per-system throughput points against message size: bytes/s, or
+/// messages/s when `bytes` is false.
+fn throughput_series(rows: &[Row], scenario: &str, bytes: bool) -> Vec<Series> {
     let mut series: Vec<Series> = Vec::new();
     for r in rows.iter().filter(|r| r.scenario == scenario) {
         let Some(size) = r.size else { continue };
         for c in &r.cells {
             if let Some(v) = c.value {
-                let bytes = if r.unit == Unit::BytesPerSecond {
-                    v
-                } else {
-                    v * size as f64
+                let y = match (bytes, r.unit == Unit::BytesPerSecond) {
+                    (true, true) | (false, false) => v,
+                    (true, false) => v * size as f64,
+                    (false, true) => v / size as f64,
                 };
-                push(&mut series, &c.system, (size as f64, bytes));
+                push(&mut series, &c.system, (size as f64, y));
             }
         }
     }
@@ -115,15 +116,19 @@ pub(crate) fn write(path: &Path, rows: &[Row], subtitle: &str) -> Result<()> {
         .map_err(err)?;
     draw_series(&mut chart, &lat)?;
 
-    for (panel, scenario) in panels[1..]
-        .iter()
-        .zip(["throughput-copied", "throughput-loaned"])
-    {
-        let series = throughput_series(rows, scenario);
+    let panel_specs = [("throughput-copied", true), ("throughput-loaned", false)];
+    for (panel, (scenario, bytes)) in panels[1..].iter().zip(panel_specs) {
+        let series = throughput_series(rows, scenario, bytes);
+        let unit = if bytes {
+            Unit::BytesPerSecond
+        } else {
+            Unit::PerSecond
+        };
+        let what = if bytes { "bytes/s" } else { "messages/s" };
         let (lo, hi) = y_range(&series);
         let mut chart = ChartBuilder::on(panel)
             .caption(
-                format!("{scenario}: bytes/s by message size (higher is better)"),
+                format!("{scenario}: {what} by message size (higher is better)"),
                 ("sans-serif", 18),
             )
             .margin(12)
@@ -134,8 +139,8 @@ pub(crate) fn write(path: &Path, rows: &[Row], subtitle: &str) -> Result<()> {
         chart
             .configure_mesh()
             .x_desc("message size (bytes)")
-            .y_desc("bytes/s")
-            .y_label_formatter(&|y| crate::report::format::figure(*y, Unit::BytesPerSecond))
+            .y_desc(what)
+            .y_label_formatter(&|y| crate::report::format::figure(*y, unit))
             .x_label_formatter(&|x| crate::report::format::size_label(x.round() as usize))
             .draw()
             .map_err(err)?;
