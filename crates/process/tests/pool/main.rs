@@ -1,0 +1,524 @@
+//! The process pool with real worker processes: results, ordering and
+//! streaming, worker deaths, panics, maxtasksperchild, timeouts,
+//! terminate, spawn from a multi-threaded parent. Sequential
+//! (`harness = false`): forking from libtest's runner threads is hazardous.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use mproc_process::{Pool, PoolError, StartMethod};
+use mproc_sys::Signal;
+use serde::{Serialize, Serializer};
+use support::now_ns;
+
+fn main() {
+    mproc_process::init();
+    support::run(
+        &[
+            ("map_matches_sequential_100k", map_matches_sequential_100k),
+            ("chunk_sizes_and_empty_input", chunk_sizes_and_empty_input),
+            ("messages_larger_than_a_slot", messages_larger_than_a_slot),
+            ("imap_is_ordered_and_streams", imap_is_ordered_and_streams),
+            (
+                "imap_unordered_is_the_same_set",
+                imap_unordered_is_the_same_set,
+            ),
+            ("starmap_and_apply", starmap_and_apply),
+            (
+                "worker_killed_mid_map_10_rounds",
+                worker_killed_mid_map_10_rounds,
+            ),
+            ("worker_killed_from_outside", worker_killed_from_outside),
+            ("panicking_task_fails_alone", panicking_task_fails_alone),
+            (
+                "maxtasksperchild_replaces_workers",
+                maxtasksperchild_replaces_workers,
+            ),
+            ("apply_async_timeout_then_get", apply_async_timeout_then_get),
+            (
+                "unencodable_argument_fails_at_submission",
+                unencodable_argument_fails_at_submission,
+            ),
+            (
+                "terminate_while_busy_is_prompt",
+                terminate_while_busy_is_prompt,
+            ),
+            ("close_join_and_refusals", close_join_and_refusals),
+            ("threads_share_one_pool", threads_share_one_pool),
+            ("spawn_pool_from_busy_threads", spawn_pool_from_busy_threads),
+        ],
+        Duration::from_secs(150),
+    );
+}
+
+fn mix(x: u64) -> u64 {
+    x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ x
+}
+
+fn map_matches_sequential_100k() {
+    let pool = Pool::new(2).unwrap();
+    let expected: Vec<u64> = (0..100_000).map(mix).collect();
+    assert_eq!(pool.map(mix, 0..100_000u64).unwrap(), expected);
+    // And again on the same pool, chunk size 1 over a slice of it.
+    let got = pool.map_chunked(mix, 0..20_000u64, 1).unwrap();
+    assert_eq!(got, expected[..20_000]);
+}
+
+fn chunk_sizes_and_empty_input() {
+    let pool = Pool::new(2).unwrap();
+    for chunksize in [1, 2, 3, 7, 64, 1000] {
+        let got = pool.map_chunked(mix, 0..500u64, chunksize).unwrap();
+        assert_eq!(
+            got,
+            (0..500).map(mix).collect::<Vec<_>>(),
+            "chunksize {chunksize}"
+        );
+    }
+    assert!(pool.map(mix, Vec::<u64>::new()).unwrap().is_empty());
+    assert_eq!(pool.imap(mix, Vec::<u64>::new()).unwrap().count(), 0);
+    assert!(
+        pool.map_async(mix, Vec::<u64>::new())
+            .unwrap()
+            .get()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        pool.map_chunked(mix, [1u64], 0),
+        Err(PoolError::InvalidOption {
+            option: "chunksize",
+            value: 0
+        })
+    ));
+}
+
+fn reverse(mut v: Vec<u8>) -> Vec<u8> {
+    v.reverse();
+    v
+}
+
+fn repeat(n: usize) -> String {
+    "x".repeat(n)
+}
+
+fn messages_larger_than_a_slot() {
+    let pool = Pool::new(2).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let mut want = big.clone();
+    want.reverse();
+    assert_eq!(pool.apply(reverse, big).unwrap(), want);
+    let lens = [0, 1, 16 << 10, (16 << 10) + 1, 1 << 20];
+    let got = pool.map_chunked(repeat, lens, 1).unwrap();
+    assert_eq!(got.iter().map(String::len).collect::<Vec<_>>(), lens);
+    // One chunk of 200 000 tasks: its arguments and outcomes span many frames.
+    let got = pool.map_chunked(mix, 0..200_000u64, 200_000).unwrap();
+    assert_eq!(got, (0..200_000).map(mix).collect::<Vec<_>>());
+}
+
+fn nap_and_stamp(i: u32) -> (u32, u64) {
+    let start = now_ns();
+    std::thread::sleep(Duration::from_millis(40));
+    (i, start)
+}
+
+fn imap_is_ordered_and_streams() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap(nap_and_stamp, 0..12u32).unwrap();
+    let first = it.next().unwrap().unwrap();
+    let first_seen = now_ns();
+    let mut all = vec![first];
+    all.extend(it.map(Result::unwrap));
+    let order: Vec<u32> = all.iter().map(|r| r.0).collect();
+    assert_eq!(order, (0..12).collect::<Vec<_>>());
+    let last_start = all.iter().map(|r| r.1).max().unwrap();
+    assert!(
+        first_seen < last_start,
+        "first result at {first_seen}, last task started at {last_start}: not streaming"
+    );
+}
+
+fn jitter(i: u32) -> u32 {
+    std::thread::sleep(Duration::from_micros(u64::from(i * 7919 % 13) * 300));
+    i
+}
+
+fn imap_unordered_is_the_same_set() {
+    let pool = Pool::new(2).unwrap();
+    let got: Vec<u32> = pool
+        .imap_unordered(jitter, 0..60)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got.len(), 60);
+    assert_eq!(
+        got.iter().copied().collect::<BTreeSet<_>>(),
+        (0..60).collect()
+    );
+    let chunked: BTreeSet<u32> = pool
+        .imap_unordered_chunked(jitter, 0..60, 7)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(chunked, (0..60).collect());
+}
+
+fn starmap_and_apply() {
+    fn add(a: u32, b: u32) -> u32 {
+        a + b
+    }
+    let pool = Pool::new(2).unwrap();
+    let pairs: Vec<(u32, u32)> = (0..100).map(|i| (i, 2 * i)).collect();
+    let sums = pool.starmap(add, pairs).unwrap();
+    assert_eq!(sums, (0..100).map(|i| 3 * i).collect::<Vec<_>>());
+    let joined = pool
+        .starmap_chunked(
+            |a: String, n: usize, c: char| format!("{a}{}", c.to_string().repeat(n)),
+            [("ab".to_string(), 2, 'z')],
+            1,
+        )
+        .unwrap();
+    assert_eq!(joined, ["abzz"]);
+    assert_eq!(pool.apply(mix, 5).unwrap(), mix(5));
+    let r = pool.apply_async(mix, 6).unwrap();
+    r.wait();
+    assert!(r.ready());
+    assert_eq!(r.successful(), Some(true));
+    assert_eq!(r.get().unwrap(), mix(6));
+}
+
+/// How a task kills its own worker.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+enum Death {
+    Kill,
+    Segv,
+    Abort,
+}
+
+fn double_or_die((x, victim, how): (u32, u32, Death)) -> u32 {
+    if x == victim {
+        match how {
+            Death::Kill => {
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
+            }
+            Death::Segv => {
+                // The first SIGSEGV meets std's stack-overflow handler,
+                // which restores the default action; the second kills.
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Segv);
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Segv);
+            }
+            Death::Abort => std::process::abort(),
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    }
+    x * 2
+}
+
+fn double(x: u32) -> u32 {
+    x * 2
+}
+
+fn worker_killed_mid_map_10_rounds() {
+    let pool = Pool::new(2).unwrap();
+    let deaths = [(Death::Kill, -9), (Death::Segv, -11), (Death::Abort, -6)];
+    for round in 0..10u32 {
+        let (how, code) = deaths[round as usize % 3];
+        let victim = (round * 37 + 11) % 200;
+        let chunksize = [1, 7, 25][round as usize % 3];
+        let before = pool.pids();
+        let items: Vec<(u32, u32, Death)> = (0..200).map(|x| (x, victim, how)).collect();
+        let got: Vec<Result<u32, PoolError>> = pool
+            .imap_chunked(double_or_die, items, chunksize)
+            .unwrap()
+            .collect();
+        assert_eq!(got.len(), 200);
+        for (x, r) in got.iter().enumerate() {
+            if x as u32 == victim {
+                match r {
+                    Err(PoolError::WorkerLost { pid, exitcode }) => {
+                        assert_eq!(*exitcode, code, "round {round}");
+                        assert!(
+                            before.contains(pid),
+                            "round {round}: {pid} not in {before:?}"
+                        );
+                    }
+                    other => panic!("round {round}: victim {victim} gave {other:?}"),
+                }
+            } else {
+                assert_eq!(*r.as_ref().unwrap(), 2 * x as u32, "round {round} item {x}");
+            }
+        }
+        // The pool serves the next call, with a replacement worker.
+        assert_eq!(
+            pool.map(double, 0..100).unwrap(),
+            (0..100).map(|x| 2 * x).collect::<Vec<_>>()
+        );
+        assert_eq!(pool.pids().len(), 2);
+    }
+}
+
+fn nap20(x: u32) -> u32 {
+    std::thread::sleep(Duration::from_millis(20));
+    x
+}
+
+fn worker_killed_from_outside() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap(nap20, 0..40).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(it.next().unwrap());
+    }
+    let victim = pool.pids()[0];
+    mproc_sys::kill(victim, Signal::Kill).unwrap();
+    got.extend(it);
+    assert_eq!(got.len(), 40);
+    let errors: Vec<&PoolError> = got.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(errors[0], PoolError::WorkerLost { pid, exitcode: -9 } if *pid == victim));
+    assert!(!pool.pids().contains(&victim));
+    assert_eq!(pool.map(double, [1, 2]).unwrap(), [2, 4]);
+}
+
+fn picky(x: u32) -> u32 {
+    if x % 10 == 3 {
+        panic!("no {x}s");
+    }
+    x
+}
+
+fn panicking_task_fails_alone() {
+    let pool = Pool::new(2).unwrap();
+    let got = pool.map_each(picky, 0..50).unwrap();
+    for (x, r) in got.iter().enumerate() {
+        if x % 10 == 3 {
+            assert!(
+                matches!(r, Err(PoolError::TaskPanicked { message }) if *message == format!("no {x}s")),
+                "{r:?}"
+            );
+        } else {
+            assert_eq!(*r.as_ref().unwrap(), x as u32);
+        }
+    }
+    // `map` reports the first failure in input order, after all ran.
+    match pool.map(picky, 0..50) {
+        Err(PoolError::TaskPanicked { message }) => assert_eq!(message, "no 3s"),
+        other => panic!("{other:?}"),
+    }
+    let before = pool.pids();
+    assert_eq!(pool.apply(picky, 1).unwrap(), 1);
+    assert_eq!(pool.pids(), before, "a panic must not cost a worker");
+}
+
+fn whoami(_: u32) -> i32 {
+    mproc_sys::getpid()
+}
+
+fn maxtasksperchild_replaces_workers() {
+    let pool = Pool::builder()
+        .processes(2)
+        .maxtasksperchild(2)
+        .build()
+        .unwrap();
+    let first = pool.pids();
+    let pids = pool.map_chunked(whoami, 0..20, 1).unwrap();
+    let mut per_pid: HashMap<i32, usize> = HashMap::new();
+    for p in &pids {
+        *per_pid.entry(*p).or_default() += 1;
+    }
+    assert!(per_pid.values().all(|&n| n <= 2), "{per_pid:?}");
+    assert!(per_pid.len() >= 10, "{per_pid:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.pids().iter().any(|p| first.contains(p)) {
+        assert!(Instant::now() < deadline, "first workers still there");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn slow_square(x: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(300));
+    x * x
+}
+
+fn apply_async_timeout_then_get() {
+    let pool = Pool::new(1).unwrap();
+    let r = pool.apply_async(slow_square, 12).unwrap();
+    let t0 = Instant::now();
+    assert!(matches!(
+        r.get_timeout(Duration::from_millis(30)),
+        Err(PoolError::Timeout { .. })
+    ));
+    assert!(t0.elapsed() < Duration::from_millis(250));
+    assert!(!r.ready());
+    assert_eq!(r.successful(), None);
+    assert!(!r.wait_timeout(Duration::from_millis(10)));
+    assert_eq!(r.get_timeout(Duration::from_secs(10)).unwrap(), 144);
+    assert!(matches!(
+        r.get_timeout(Duration::ZERO),
+        Err(PoolError::ResultTaken)
+    ));
+    let m = pool.map_async(slow_square, [1, 2]).unwrap();
+    assert!(matches!(
+        m.get_timeout(Duration::from_millis(10)),
+        Err(PoolError::Timeout { .. })
+    ));
+    assert_eq!(m.get().unwrap(), [1, 4]);
+}
+
+/// Fails to encode the value 13.
+#[derive(Debug, serde::Deserialize)]
+struct Unlucky(u32);
+
+impl Serialize for Unlucky {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(serde::ser::Error::custom("13 is unlucky"));
+        }
+        s.serialize_u32(self.0)
+    }
+}
+
+fn unwrap_unlucky(u: Unlucky) -> u32 {
+    u.0
+}
+
+fn unencodable_argument_fails_at_submission() {
+    let pool = Pool::new(2).unwrap();
+    let items: Vec<Unlucky> = (0..100).map(Unlucky).collect();
+    match pool.map_chunked(unwrap_unlucky, items, 5) {
+        Err(PoolError::EncodeArgument { index: 13, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        pool.apply_async(unwrap_unlucky, Unlucky(13)),
+        Err(PoolError::EncodeArgument { index: 0, .. })
+    ));
+    assert_eq!(pool.apply(unwrap_unlucky, Unlucky(12)).unwrap(), 12);
+}
+
+fn sleep_long(_: u32) -> u32 {
+    std::thread::sleep(Duration::from_secs(30));
+    0
+}
+
+fn terminate_while_busy_is_prompt() {
+    let pool = Pool::new(2).unwrap();
+    let r = pool.map_async(sleep_long, 0..8).unwrap();
+    let one = pool.apply_async(sleep_long, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    pool.terminate();
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "terminate took {:?}",
+        t0.elapsed()
+    );
+    assert!(matches!(r.get(), Err(PoolError::Terminated)));
+    assert!(matches!(one.get(), Err(PoolError::Terminated)));
+    assert!(pool.pids().is_empty());
+    assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
+    pool.join().unwrap();
+    // Dropping a busy pool terminates it too.
+    let pool = Pool::new(2).unwrap();
+    let _r = pool.map_async(sleep_long, 0..4).unwrap();
+    let t0 = Instant::now();
+    drop(pool);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+fn close_join_and_refusals() {
+    let pool = Pool::new(2).unwrap();
+    assert!(matches!(pool.join(), Err(PoolError::StillRunning)));
+    let r = pool.map_async(nap20, 0..10).unwrap();
+    pool.close();
+    assert!(matches!(pool.map(double, [1]), Err(PoolError::NotRunning)));
+    pool.join().unwrap();
+    // Work submitted before close is finished before the workers exit.
+    assert_eq!(r.get().unwrap(), (0..10).collect::<Vec<_>>());
+    assert!(pool.pids().is_empty());
+    assert!(matches!(
+        Pool::new(0),
+        Err(PoolError::InvalidOption {
+            option: "processes",
+            value: 0
+        })
+    ));
+}
+
+fn threads_share_one_pool() {
+    let pool = Pool::new(2).unwrap();
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let pool = &pool;
+            s.spawn(move || {
+                for _ in 0..5 {
+                    let items: Vec<u64> = (t * 1000..t * 1000 + 500).collect();
+                    let want: Vec<u64> = items.iter().copied().map(mix).collect();
+                    assert_eq!(pool.map_chunked(mix, items, 3).unwrap(), want);
+                }
+            });
+        }
+    });
+}
+
+static INITIALIZED: AtomicU32 = AtomicU32::new(0);
+
+fn mark_initialized() {
+    INITIALIZED.store(42, Ordering::Relaxed);
+}
+
+fn initialized_times(x: u32) -> u32 {
+    INITIALIZED.load(Ordering::Relaxed) * x
+}
+
+fn spawn_pool_from_busy_threads() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut v: Vec<u64> = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    // Allocate and free, so that the allocator's locks are busy.
+                    v.push(v.len() as u64);
+                    if v.len() > 1000 {
+                        v = Vec::new();
+                    }
+                }
+            })
+        })
+        .collect();
+    let pool = Pool::builder()
+        .processes(2)
+        .start_method(StartMethod::Spawn)
+        .initializer(mark_initialized)
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.map(initialized_times, 0..1000).unwrap(),
+        (0..1000).map(|x| 42 * x).collect::<Vec<_>>()
+    );
+    let got: Vec<u32> = pool
+        .imap(double, 0..50)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, (0..50).map(|x| 2 * x).collect::<Vec<_>>());
+    // A spawned worker killed mid-task is replaced by another spawned one.
+    let items: Vec<(u32, u32, Death)> = (0..20).map(|x| (x, 5, Death::Kill)).collect();
+    let got: Vec<_> = pool.imap(double_or_die, items).unwrap().collect();
+    assert!(matches!(
+        got[5],
+        Err(PoolError::WorkerLost { exitcode: -9, .. })
+    ));
+    assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 19);
+    pool.close();
+    pool.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for s in spinners {
+        s.join().unwrap();
+    }
+}
