@@ -124,8 +124,35 @@ pub struct SegmentReport {
 }
 
 impl SegmentReport {
-    /// Builds the report of a listed segment, reading its statistics.
+    /// Builds the report of a listed segment, reading its statistics; a
+    /// segment removed meanwhile says so in its `reason`.
     pub fn new(info: &SegmentInfo) -> SegmentReport {
+        let (report, _gone) = SegmentReport::build(info);
+        report
+    }
+
+    /// Builds the report of a listed segment, or `None` if it was removed
+    /// while its statistics were being read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::Segment;
+    /// use mproc_cli::SegmentReport;
+    ///
+    /// let _s = Segment::create("doc-cli-read", 8).unwrap();
+    /// let info = mproc_shm::inspect("doc-cli-read").unwrap();
+    /// assert!(SegmentReport::read(&info).is_some());
+    /// ```
+    pub fn read(info: &SegmentInfo) -> Option<SegmentReport> {
+        match SegmentReport::build(info) {
+            (_, true) => None,
+            (report, false) => Some(report),
+        }
+    }
+
+    /// The report, and whether the segment turned out to be gone.
+    fn build(info: &SegmentInfo) -> (SegmentReport, bool) {
         let (status, mut reason, header) = match &info.status {
             SegmentStatus::Ready(h) => (
                 Status::Ready,
@@ -148,6 +175,7 @@ impl SegmentReport {
             SegmentStatus::Ready(h) => Some(h.kind.name().to_owned()),
             _ => None,
         };
+        let mut gone = false;
         let stats = match read_stats(info) {
             StatsOutcome::Read(s) => Some(s),
             StatsOutcome::NotAvailable => None,
@@ -155,8 +183,13 @@ impl SegmentReport {
                 reason = Some(format!("statistics unreadable: {why}"));
                 None
             }
+            StatsOutcome::Gone => {
+                gone = true;
+                reason = Some("removed while being read".to_owned());
+                None
+            }
         };
-        SegmentReport {
+        let report = SegmentReport {
             name: info.name.as_str().to_owned(),
             kind,
             status,
@@ -170,7 +203,8 @@ impl SegmentReport {
             persistent: info.persistent,
             header,
             stats,
-        }
+        };
+        (report, gone)
     }
 
     /// The `DETAILS` column of `mproc ls`: the statistics, or why there

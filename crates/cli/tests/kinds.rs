@@ -300,3 +300,16 @@ fn a_manager_lists_its_objects_and_rm_takes_them_along() {
         assert!(!common::exists(&format!("{prefix}{n}")));
     }
 }
+
+#[test]
+fn a_dict_missing_its_table_is_listed_with_the_reason() {
+    let name = unique("notable");
+    let d = Dict::create(&name, DictOptions::new()).unwrap();
+    Segment::unlink(&format!("{name}.g0")).unwrap();
+    let details = details_of(&name);
+    assert_eq!(
+        details,
+        format!("statistics unreadable: no segment named `{name}.g0`")
+    );
+    drop(d);
+}

@@ -5,7 +5,7 @@ use crate::{Result, SegmentReport, Streams, human_bytes};
 
 /// Reports one segment, as labelled lines or JSON.
 pub(crate) fn run(io: &mut Streams<'_>, name: &str, json: bool) -> Result<()> {
-    let report = SegmentReport::new(&mproc_shm::inspect(name)?);
+    let report = super::report(name)?;
     if json {
         serde_json::to_writer_pretty(&mut *io.out, &report)?;
         writeln!(io.out)?;

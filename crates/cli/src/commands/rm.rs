@@ -39,7 +39,7 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
 
 /// Checks that `name` exists, then unlinks it unless `dry_run`.
 fn remove(name: &str, dry_run: bool) -> Result<SegmentReport, ShmError> {
-    let report = SegmentReport::new(&mproc_shm::inspect(name)?);
+    let report = super::report(name)?;
     if !dry_run {
         Segment::unlink(name)?;
     }

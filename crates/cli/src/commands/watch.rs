@@ -26,8 +26,8 @@ fn watch(io: &mut Streams<'_>, name: &str, interval: Duration, count: Option<u64
     let mut previous: Option<(Instant, QueueStats)> = None;
     let mut ticks = 0u64;
     loop {
-        let info = match mproc_shm::inspect(name) {
-            Ok(info) => info,
+        let report = match super::report(name) {
+            Ok(report) => report,
             Err(ShmError::NotFound { .. }) if ticks > 0 => {
                 return Err(CliError::Vanished {
                     name: name.to_owned(),
@@ -36,7 +36,6 @@ fn watch(io: &mut Streams<'_>, name: &str, interval: Duration, count: Option<u64
             Err(e) => return Err(e.into()),
         };
         let now = Instant::now();
-        let report = SegmentReport::new(&info);
         let queue = report.stats.as_ref().and_then(|s| s.as_queue().copied());
         let line = match queue {
             Some(q) => queue_line(name, &q, previous.map(|(at, p)| (now - at, p))),

@@ -8,7 +8,7 @@ use mproc_queue::QueueError;
 use mproc_shm::{Header, Segment, SegmentKind, ShmError};
 use mproc_sync::SyncError;
 
-use super::{StatsOutcome, dict_reader, queue_reader, sync_reader};
+use super::{KindStats, StatsOutcome, dict_reader, queue_reader, sync_reader};
 
 /// Why a segment's statistics could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,30 @@ pub(crate) enum ReadError {
     NotQueue(SegmentKind),
 }
 
+impl ReadError {
+    /// Whether segment `name` itself was removed while being read (not a
+    /// segment it refers to, such as a dict's table).
+    fn is_gone(&self, name: &str) -> bool {
+        let shm = match self {
+            ReadError::Shm(e)
+            | ReadError::Sync(SyncError::Shm(e))
+            | ReadError::Queue(QueueError::Shm(e))
+            | ReadError::Dict(DictError::Shm(e)) => e,
+            _ => return false,
+        };
+        matches!(shm, ShmError::NotFound { name: missing } if missing == name)
+    }
+}
+
+/// The outcome of reading segment `name`.
+fn outcome(name: &str, r: Result<KindStats, ReadError>) -> StatsOutcome {
+    match r {
+        Ok(s) => StatsOutcome::Read(s),
+        Err(e) if e.is_gone(name) => StatsOutcome::Gone,
+        Err(e) => StatsOutcome::Failed(e.to_string()),
+    }
+}
+
 /// Opens `name` read-only as `kind`, without waiting: `list` saw it ready.
 pub(super) fn open_read_only(name: &str, kind: SegmentKind) -> Result<Segment, ShmError> {
     Segment::opener(name)
@@ -44,22 +68,23 @@ pub(super) fn open_read_only(name: &str, kind: SegmentKind) -> Result<Segment, S
 /// `header`.
 pub(super) fn read(name: &str, header: &Header) -> StatsOutcome {
     let kind = header.kind;
-    match kind {
+    let read = match kind {
         SegmentKind::Lock
         | SegmentKind::RLock
         | SegmentKind::Condition
         | SegmentKind::Semaphore
         | SegmentKind::Event
-        | SegmentKind::Barrier => sync_reader::read(name, kind).into(),
+        | SegmentKind::Barrier => sync_reader::read(name, kind),
         SegmentKind::Queue | SegmentKind::SpscQueue | SegmentKind::JoinableQueue => {
-            queue_reader::read(name, kind).into()
+            queue_reader::read(name, kind)
         }
         SegmentKind::Dict | SegmentKind::Value | SegmentKind::Array | SegmentKind::Manager => {
-            dict_reader::read(name, header).into()
+            dict_reader::read(name, header)
         }
         // Plain bytes laid out by the user, and kinds whose crates offer no
         // way to read their state without joining in (a pipe's `open`
         // attaches as one end): the header says all there is.
-        _ => StatsOutcome::NotAvailable,
-    }
+        _ => return StatsOutcome::NotAvailable,
+    };
+    outcome(name, read)
 }

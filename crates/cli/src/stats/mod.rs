@@ -150,6 +150,8 @@ pub enum StatsOutcome {
     Read(KindStats),
     /// The segment's layout could not be read: why.
     Failed(String),
+    /// The segment was removed while its statistics were being read.
+    Gone,
 }
 
 impl StatsOutcome {
@@ -165,15 +167,6 @@ impl StatsOutcome {
         match self {
             StatsOutcome::Read(s) => Some(s),
             _ => None,
-        }
-    }
-}
-
-impl<E: std::fmt::Display> From<Result<KindStats, E>> for StatsOutcome {
-    fn from(r: Result<KindStats, E>) -> StatsOutcome {
-        match r {
-            Ok(s) => StatsOutcome::Read(s),
-            Err(e) => StatsOutcome::Failed(e.to_string()),
         }
     }
 }
