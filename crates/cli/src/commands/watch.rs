@@ -60,8 +60,9 @@ fn kind(report: &SegmentReport) -> &str {
     report.kind.as_deref().unwrap_or("?")
 }
 
-/// `jobs  depth 3/64  in 1.2k/s  out 1.1k/s  1 producer, 1 consumer,
-/// abandoned 0`; rates are `-` until there is a previous sample.
+/// `jobs  depth 3/64  in 1.2k/s  out 1.1k/s  producers 1  consumers 1
+/// abandoned 0` (then a JoinableQueue's unfinished tasks, and `closed`);
+/// rates are `-` until there is a previous sample.
 fn queue_line(name: &str, q: &QueueStats, previous: Option<(Duration, QueueStats)>) -> String {
     let rate = |now: u64, before: u64, elapsed: Duration| {
         let secs = elapsed.as_secs_f64();
@@ -78,10 +79,17 @@ fn queue_line(name: &str, q: &QueueStats, previous: Option<(Duration, QueueStats
         ),
         None => ("-".to_owned(), "-".to_owned()),
     };
-    format!(
+    let mut line = format!(
         "{name}  depth {}/{}  in {sent}  out {received}  producers {}  consumers {}  abandoned {}",
         q.depth, q.capacity, q.producers, q.consumers, q.abandoned
-    )
+    );
+    if let Some(u) = q.unfinished {
+        line.push_str(&format!("  unfinished {u}"));
+    }
+    if q.closed {
+        line.push_str("  closed");
+    }
+    line
 }
 
 #[cfg(test)]
@@ -112,5 +120,9 @@ mod tests {
             line,
             "j  depth 503/64  in 500/s  out 250/s  producers 1  consumers 2  abandoned 0"
         );
+        let mut joinable = q(4, 1);
+        joinable.unfinished = Some(3);
+        joinable.closed = true;
+        assert!(queue_line("j", &joinable, None).ends_with("abandoned 0  unfinished 3  closed"));
     }
 }
