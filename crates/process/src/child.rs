@@ -118,6 +118,7 @@ impl ChildShared {
     pub(crate) fn wait(self: &Arc<Self>, timeout: Option<Duration>) -> Result<Option<i32>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut backoff = Duration::from_micros(50);
+        let mut woken = false;
         loop {
             if let Some(code) = self.poll()? {
                 return Ok(Some(code));
@@ -137,12 +138,20 @@ impl ChildShared {
             };
             match pidfd {
                 Ok(fd) => {
-                    mproc_sys::wait_readable(fd.as_fd(), left).map_err(|source| {
+                    let ready = mproc_sys::wait_readable(fd.as_fd(), left).map_err(|source| {
                         ProcessError::Wait {
                             pid: self.pid(),
                             source,
                         }
                     })?;
+                    if ready && woken {
+                        // Readable twice yet not reapable (the kernel may
+                        // report the leader thread's exit before the last
+                        // thread's): do not spin.
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_millis(10));
+                    }
+                    woken = ready;
                 }
                 Err(_) => {
                     // No pidfd (old kernel, out of descriptors): poll with a
