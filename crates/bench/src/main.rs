@@ -18,7 +18,7 @@ use clap::Parser;
 fn main() -> Result<()> {
     // A child started with the spawn start method re-executes this binary:
     // `init` runs its work and exits there. Before anything else, no thread.
-    mproc_process::init();
+    mproc::init();
     // The process-start floor re-executes this binary with this argument: it
     // must do nothing but leave.
     if std::env::args().nth(1).as_deref() == Some(harness::spawn_noop::NOOP_ARG) {

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use mproc_sys::{ExitStatus, ForkResult, Signal};
+use mproc::sys::{ExitStatus, ForkResult, Signal};
 
 /// A child process forked by [`fork_child`]; killed and reaped on drop if
 /// not joined.
@@ -30,9 +30,9 @@ const FAILED: i32 = 70;
 pub(crate) fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<ForkedChild> {
     // SAFETY: the harness has no other thread when it forks (see the module
     // docs), and the child leaves through `exit_immediately`.
-    match unsafe { mproc_sys::fork() }.context("fork")? {
+    match unsafe { mproc::sys::fork() }.context("fork")? {
         ForkResult::Child => {
-            let _ = mproc_sys::set_parent_death_signal(Some(Signal::Kill));
+            let _ = mproc::sys::set_parent_death_signal(Some(Signal::Kill));
             let ok = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
                 Ok(Ok(())) => true,
                 Ok(Err(e)) => {
@@ -41,7 +41,7 @@ pub(crate) fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<ForkedChil
                 }
                 Err(_) => false,
             };
-            mproc_sys::exit_immediately(if ok { 0 } else { FAILED })
+            mproc::sys::exit_immediately(if ok { 0 } else { FAILED })
         }
         ForkResult::Parent { child } => Ok(ForkedChild {
             pid: child,
@@ -66,7 +66,7 @@ impl ForkedChild {
     pub(crate) fn join(mut self, limit: Duration) -> Result<()> {
         let start = Instant::now();
         loop {
-            if let Some(status) = mproc_sys::waitpid(self.pid, true).context("waitpid")? {
+            if let Some(status) = mproc::sys::waitpid(self.pid, true).context("waitpid")? {
                 self.reaped = true;
                 return match status {
                     ExitStatus::Exited(0) => Ok(()),
@@ -85,8 +85,8 @@ impl ForkedChild {
 impl Drop for ForkedChild {
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = mproc_sys::kill(self.pid, Signal::Kill);
-            let _ = mproc_sys::waitpid(self.pid, false);
+            let _ = mproc::sys::kill(self.pid, Signal::Kill);
+            let _ = mproc::sys::waitpid(self.pid, false);
         }
     }
 }

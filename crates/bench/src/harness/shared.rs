@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use anyhow::{Context, Result};
-use mproc_shm::Segment;
+use mproc::shm::Segment;
 
 const LINE: u64 = 64;
 

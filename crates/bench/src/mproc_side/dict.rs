@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use mproc_dict::{Dict, DictOptions};
+use mproc::dict::{Dict, DictOptions};
 
 use crate::harness::context::Figures;
 use crate::harness::fork::fork_child;

@@ -1,27 +1,19 @@
-//! mproc's own side of each scenario. A scenario whose mproc crate is not in
-//! this build yet gets a row saying so, never a silent gap.
+//! mproc's own side of each scenario: one `System` per mproc implementation.
 
 mod dict;
 mod lock;
 mod mpmc;
 mod ping_pong;
+mod pool;
 mod process;
 mod queues;
 mod throughput;
 
-use mproc_process::StartMethod;
+use mproc::process::StartMethod;
 use queues::Flavor;
 
 use crate::harness::context::{Ctx, System};
 use crate::report::model::Role;
-
-fn pending<'a>(name: &str, what: &str) -> System<'a> {
-    System::unavailable(
-        name,
-        Role::Mproc,
-        format!("not measured: {what} is not in this build yet"),
-    )
-}
 
 /// mproc's systems in the ping-pong scenario.
 pub(crate) fn ping_pong_systems<'a>() -> Vec<System<'a>> {
@@ -76,8 +68,11 @@ pub(crate) fn dict_systems<'a>(two: bool) -> Vec<System<'a>> {
 }
 
 /// mproc's systems in the pool scenario.
-pub(crate) fn pool_systems<'a>(_workers: usize) -> Vec<System<'a>> {
-    vec![pending("mproc Pool", "mproc's Pool")]
+pub(crate) fn pool_systems<'a>(workers: usize) -> Vec<System<'a>> {
+    vec![System::new("mproc Pool", Role::Mproc, move |c: &Ctx| {
+        let p = &c.profile;
+        pool::figures(workers, p.pool_tasks, p.pool_starts, p.repeats)
+    })]
 }
 
 /// mproc's systems in the process scenario.

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use mproc_queue::QueueError;
+use mproc::queue::QueueError;
 
 use crate::harness::fork::{ForkedChild, fork_child};
 use crate::harness::shared::SharedBlock;

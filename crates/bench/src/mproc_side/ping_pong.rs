@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use anyhow::{Result, bail};
-use mproc_queue::Pipe;
+use mproc::queue::Pipe;
 
 use crate::harness::context::Figures;
 use crate::harness::fork::fork_child;

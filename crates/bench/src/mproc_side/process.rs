@@ -1,7 +1,7 @@
 //! mproc's `Process`: start + join of a no-op child, fork and spawn.
 
 use anyhow::{Result, bail};
-use mproc_process::{Process, StartMethod};
+use mproc::process::{Process, StartMethod};
 
 use crate::peers::fork_floor::timed;
 use crate::report::model::Runs;

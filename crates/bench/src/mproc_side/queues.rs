@@ -2,7 +2,7 @@
 //! written once for SPSC and MPMC.
 
 use anyhow::Result;
-use mproc_queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue};
+use mproc::queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue};
 
 /// Which mproc queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use mproc_sys::{ExitStatus, ForkResult};
+use mproc::sys::{ExitStatus, ForkResult};
 
 use crate::harness::spawn_noop::NOOP_ARG;
 use crate::report::model::Runs;
@@ -19,9 +19,9 @@ use crate::report::model::Runs;
 pub(crate) fn fork_join(starts: usize, repeats: usize) -> Result<Runs> {
     timed(starts, repeats, || {
         // SAFETY: the harness has no other thread here; the child only `_exit`s.
-        match unsafe { mproc_sys::fork() }.context("fork")? {
-            ForkResult::Child => mproc_sys::exit_immediately(0),
-            ForkResult::Parent { child } => match mproc_sys::waitpid(child, false)? {
+        match unsafe { mproc::sys::fork() }.context("fork")? {
+            ForkResult::Child => mproc::sys::exit_immediately(0),
+            ForkResult::Parent { child } => match mproc::sys::waitpid(child, false)? {
                 Some(ExitStatus::Exited(0)) => Ok(()),
                 other => bail!("child ended with {other:?}"),
             },

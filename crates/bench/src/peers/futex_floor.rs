@@ -25,14 +25,14 @@ fn wait_for(word: &AtomicU32, want: u32, deadline: Deadline) -> Result<()> {
         if deadline.passed() {
             bail!("timed out waiting on a futex");
         }
-        mproc_sys::futex_wait(word, now, Some(Duration::from_millis(100)));
+        mproc::sys::futex_wait(word, now, Some(Duration::from_millis(100)));
     }
 }
 
 /// Stores `value` into `word` and wakes its waiter.
 fn post(word: &AtomicU32, value: u32) {
     word.store(value, Ordering::Release);
-    mproc_sys::futex_wake(word, 1);
+    mproc::sys::futex_wake(word, 1);
 }
 
 /// Round-trip latency of the futex-wake ping-pong.

@@ -6,3 +6,5 @@ pub(crate) mod json;
 pub(crate) mod machine;
 pub(crate) mod model;
 pub(crate) mod table;
+#[cfg(test)]
+mod tests;
