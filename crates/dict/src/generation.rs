@@ -104,8 +104,11 @@ impl Generation {
         Ok(Generation { seg, layout })
     }
 
-    /// The table view; `current` is the root's generation word.
-    pub(crate) fn table<'a>(&'a self, current: &'a AtomicU64) -> Result<Table<'a>> {
-        Table::new(self.seg.payload(), self.layout, current)
+    /// The table view; `current` is the root's generation word. The
+    /// layout was validated and the payload length checked when this
+    /// generation was made or attached.
+    #[inline]
+    pub(crate) fn table<'a>(&'a self, current: &'a AtomicU64) -> Table<'a> {
+        Table::trusted(self.seg.payload(), self.layout, current)
     }
 }

@@ -113,7 +113,7 @@ pub(crate) fn grow(
     old: &Generation,
     t: Trigger,
 ) -> Result<Option<Generation>> {
-    let table = old.table(current)?;
+    let table = old.table(current);
     let Some(guards) = table.lock_all()? else {
         return Ok(None);
     };

@@ -5,6 +5,7 @@
 
 use std::cell::{Ref, RefCell};
 use std::ops::Deref;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -31,10 +32,40 @@ pub(crate) enum Step<R> {
 #[derive(Debug)]
 pub(crate) struct Shared {
     root: Segment,
+    /// The root's generation word, found (bounds- and alignment-checked)
+    /// once: every operation loads it.
+    generation: NonNull<AtomicU64>,
     pub(crate) info: RootInfo,
     /// The pid that removes the generation names on drop: the creator's,
     /// unless persistent.
     remove_by: Option<i32>,
+}
+
+// SAFETY: `generation` points into `root`'s mapping, which `Shared` owns
+// and which lives as long as it; an `AtomicU64` is Send and Sync.
+unsafe impl Send for Shared {}
+// SAFETY: as above.
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    fn new(root: Segment, info: RootInfo, remove_by: Option<i32>) -> Result<Shared> {
+        let generation = NonNull::from(root::generation_word(&root)?);
+        Ok(Shared {
+            root,
+            generation,
+            info,
+            remove_by,
+        })
+    }
+
+    /// The root's generation word.
+    #[inline]
+    pub(crate) fn generation_word(&self) -> &AtomicU64 {
+        // SAFETY: the pointer came from a checked `Region::get` on `root`,
+        // whose mapping lives (unmoved: a mapping does not move when its
+        // `Segment` does) as long as `self`.
+        unsafe { self.generation.as_ref() }
+    }
 }
 
 impl Drop for Shared {
@@ -147,11 +178,7 @@ impl Handle {
             }
         };
         Ok(Handle {
-            shared: Arc::new(Shared {
-                root,
-                info,
-                remove_by: (!persist).then(mproc_sys::getpid),
-            }),
+            shared: Arc::new(Shared::new(root, info, (!persist).then(mproc_sys::getpid))?),
             current: RefCell::new(Arc::new(gen0)),
         })
     }
@@ -162,11 +189,7 @@ impl Handle {
             .kind(mproc_shm::SegmentKind::Dict)
             .open()?;
         let info = RootInfo::read(&root)?;
-        let shared = Arc::new(Shared {
-            root,
-            info,
-            remove_by: None,
-        });
+        let shared = Arc::new(Shared::new(root, info, None)?);
         let generation = open_latest(&shared)?;
         Ok(Handle {
             shared,
@@ -182,11 +205,6 @@ impl Handle {
         }
     }
 
-    /// The root's generation word.
-    pub(crate) fn generation_word(&self) -> Result<&AtomicU64> {
-        root::generation_word(&self.shared.root)
-    }
-
     /// The root segment.
     pub(crate) fn root(&self) -> &Segment {
         &self.shared.root
@@ -194,12 +212,13 @@ impl Handle {
 
     /// Runs `op` on the locked shard `pick` chooses, remapping and growing
     /// as needed. `op` runs again after a remap or a growth.
+    #[inline]
     pub(crate) fn with_shard<R>(
         &self,
         pick: impl Fn(&TableLayout) -> u64,
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
-        let word = self.generation_word()?;
+        let word = self.shared.generation_word();
         let mut local: Option<Arc<Generation>> = None;
         loop {
             let next = {
@@ -207,7 +226,7 @@ impl Handle {
                     Some(g) => GenRef::Local(g.clone()),
                     None => GenRef::Cell(self.current.borrow()),
                 };
-                let table = generation.table(word)?;
+                let table = generation.table(word);
                 let s = pick(&generation.layout);
                 match table.lock(s)? {
                     None => Next::Remap,
@@ -250,7 +269,7 @@ impl Handle {
 /// Opens the current generation named by the root (retrying if it moves
 /// on while being opened).
 fn open_latest(shared: &Shared) -> Result<Generation> {
-    let word = root::generation_word(&shared.root)?;
+    let word = shared.generation_word();
     let mut last = None;
     for _ in 0..200 {
         // SYNC POINT: Acquire pairs with the Release store in `grow`.
@@ -265,6 +284,7 @@ fn open_latest(shared: &Shared) -> Result<Generation> {
         match Generation::open(&shared.info.gen_name(g), g) {
             Ok(generation) => return Ok(generation),
             Err(e @ DictError::Shm(ShmError::NotFound { .. })) => {
+                // SYNC POINT: Acquire pairs with the Release store in `grow`.
                 if word.load(Ordering::Acquire) == g {
                     std::thread::sleep(Duration::from_millis(1));
                 }

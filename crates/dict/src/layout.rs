@@ -5,7 +5,7 @@
 //! Payload of a table segment:
 //!
 //! ```text
-//! [ShardCtl; shards]                  lock line, counters line, free-list heads
+//! [ShardCtl; shards]                  lock and counters line, free-list heads
 //! [bucket: u64; shards * buckets]     (hash tag << 32) | block unit offset
 //! [arena: arena_len bytes; shards]    blocks: [header u64 | key | value]
 //! ```
@@ -30,13 +30,14 @@ pub(crate) const MAX_ARENA: u64 = (u32::MAX as u64 - 1) * 8;
 /// Offset of the first block in an arena (unit 0 means "no block").
 pub(crate) const ARENA_START: u64 = 8;
 
-/// One shard's control block.
+/// One shard's control block: the lock and the counters share the first
+/// cache line (only the lock holder writes the counters, and an operation
+/// touches both), the free-list heads follow.
 #[repr(C, align(64))]
 pub(crate) struct ShardCtl {
     /// Guards everything of this shard (control, buckets, arena): the sync
-    /// crate's robust lock, alone on its cache line.
+    /// crate's robust lock.
     pub(crate) lock: RawLock,
-    _lock_line: [AtomicU64; 6],
     /// Live entries.
     pub(crate) len: AtomicU64,
     /// Tombstoned buckets.
@@ -49,7 +50,6 @@ pub(crate) struct ShardCtl {
     pub(crate) free_bytes: AtomicU64,
     /// Times this shard was repaired after its lock holder died.
     pub(crate) recoveries: AtomicU64,
-    _pad: [AtomicU64; 2],
     /// Free-list heads per size class: block unit offsets, 0 = empty.
     pub(crate) heads: [AtomicU32; CLASS_COUNT + 5],
 }
@@ -182,7 +182,9 @@ mod tests {
     #[test]
     fn ctl_is_lines() {
         assert_eq!(CTL_LEN % 64, 0);
-        assert_eq!(std::mem::offset_of!(ShardCtl, len), 64);
+        assert_eq!(std::mem::offset_of!(ShardCtl, len), 16);
+        assert_eq!(std::mem::offset_of!(ShardCtl, heads), 64);
+        assert_eq!(CTL_LEN, 576);
     }
 
     #[test]

@@ -18,8 +18,23 @@ use crate::error::corrupt;
 use crate::{Array, Dict, DictError, DictOptions, Result, TypedDict, Value};
 
 /// Names a manager can hold.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mproc_dict::MAX_NAMES, 256);
+/// ```
 pub const MAX_NAMES: u64 = 256;
 /// Longest object name (without the prefix).
+///
+/// # Examples
+///
+/// ```
+/// use mproc_dict::{DictError, Manager, MAX_OBJECT_NAME};
+/// let m = Manager::create("doc-manager-long").unwrap();
+/// let long = "x".repeat(MAX_OBJECT_NAME + 1);
+/// assert!(matches!(m.lock(&long), Err(DictError::NameTooLong { .. })));
+/// ```
 pub const MAX_OBJECT_NAME: usize = 120;
 const COUNT_OFF: u64 = 64;
 const ENTRIES_OFF: u64 = 128;

@@ -6,10 +6,32 @@ use crate::layout::{ARENA_START, MAX_ARENA, TableLayout};
 use crate::{DictError, Result};
 
 /// Default [`DictOptions::capacity`].
+///
+/// # Examples
+///
+/// ```
+/// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+/// let room = d.stats().unwrap().buckets * 7 / 8;
+/// assert!(room >= mproc_dict::DEFAULT_CAPACITY);
+/// ```
 pub const DEFAULT_CAPACITY: u64 = 1024;
 /// Default [`DictOptions::max_key_len`].
+///
+/// # Examples
+///
+/// ```
+/// let d = mproc_dict::Dict::new(Default::default()).unwrap();
+/// let long = vec![0u8; mproc_dict::DEFAULT_MAX_KEY_LEN as usize + 1];
+/// assert!(d.insert(&long, b"").is_err());
+/// ```
 pub const DEFAULT_MAX_KEY_LEN: u64 = 64 * 1024;
 /// Default [`DictOptions::max_value_len`].
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mproc_dict::DEFAULT_MAX_VALUE_LEN, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_VALUE_LEN: u64 = 16 * 1024 * 1024;
 
 /// Bytes of arena guessed per entry when sizing a new table.
@@ -216,6 +238,6 @@ mod tests {
                 .initial_layout()
                 .is_err()
         );
-        assert_eq!(buckets_for(7), 4); // 9 -> 16? no: 7*8/7+1 = 9 -> 16
+        assert_eq!(buckets_for(7), 4); // 7 * 8 / 7 + 1 = 9 buckets, rounded up to 16
     }
 }

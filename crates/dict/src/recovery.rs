@@ -105,6 +105,8 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
         if keep {
             out.entries += 1;
         } else {
+            // SYNC POINT: Release pairs with the Acquire load in
+            // `Shard::find`, as every bucket store does.
             bucket.store(TOMB, Ordering::Release);
             tombstones += 1;
             out.dropped += 1;

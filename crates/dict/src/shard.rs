@@ -87,6 +87,7 @@ pub(crate) struct Shard<'a> {
 
 impl<'a> Shard<'a> {
     /// Shard `s` of the table laid out as `layout` in `region`.
+    #[inline(always)]
     pub(crate) fn new(region: Region<'a>, layout: &TableLayout, s: u64) -> Result<Shard<'a>> {
         Ok(Shard {
             ctl: region.get::<ShardCtl>(layout.ctl_off(s))?,
@@ -114,16 +115,19 @@ impl<'a> Shard<'a> {
     }
 
     /// Bucket `i`.
+    #[inline(always)]
     pub(crate) fn bucket(&self, i: u64) -> Result<&'a AtomicU64> {
         Ok(self.buckets.get::<AtomicU64>(i * 8)?)
     }
 
     /// Where probing for `hash` starts.
+    #[inline(always)]
     pub(crate) fn home(&self, hash: u64) -> u64 {
         (hash >> self.shard_bits) & self.mask
     }
 
     /// The validated header of the block at `off`.
+    #[inline(always)]
     pub(crate) fn header_at(&self, off: u64) -> Result<BlockHeader> {
         if off < ARENA_START || !off.is_multiple_of(8) {
             return Err(corrupt("block offset", off, off));
@@ -140,6 +144,7 @@ impl<'a> Shard<'a> {
     }
 
     /// The live block a bucket word names.
+    #[inline(always)]
     pub(crate) fn live_block(&self, word: u64) -> Result<(u64, BlockHeader)> {
         let off = (word & 0xffff_ffff) * 8;
         let hdr = self.header_at(off)?;
@@ -150,6 +155,7 @@ impl<'a> Shard<'a> {
     }
 
     /// `len` bytes at `off` of the arena, in place.
+    #[inline(always)]
     pub(crate) fn bytes(&self, off: u64, len: u64) -> Result<&'a [u8]> {
         let (start, len) = self.arena.check(off, len)?;
         // SAFETY: `start..start+len` lies inside the arena (checked). The
@@ -171,16 +177,19 @@ impl<'a> Shard<'a> {
     }
 
     /// A live block's key.
+    #[inline(always)]
     pub(crate) fn key_of(&self, off: u64, hdr: &BlockHeader) -> Result<&'a [u8]> {
         self.bytes(off + HEADER, hdr.key_len)
     }
 
     /// A live block's value.
+    #[inline(always)]
     pub(crate) fn value_of(&self, off: u64, hdr: &BlockHeader) -> Result<&'a [u8]> {
         self.bytes(off + HEADER + hdr.key_len, hdr.value_len)
     }
 
     /// Probes for `key` (whose hash is `hash`).
+    #[inline(always)]
     pub(crate) fn find(&self, key: &[u8], hash: u64) -> Result<Probe> {
         let home = self.home(hash);
         let mut vacant = None;
@@ -199,7 +208,7 @@ impl<'a> Shard<'a> {
             }
             if word >> 32 == hash >> 32 {
                 let (off, hdr) = self.live_block(word)?;
-                if hdr.key_len == key.len() as u64 && self.key_of(off, &hdr)? == key {
+                if hdr.key_len == key.len() as u64 && same_bytes(self.key_of(off, &hdr)?, key) {
                     return Ok(Probe::Found { idx, off, hdr });
                 }
             }
@@ -208,6 +217,7 @@ impl<'a> Shard<'a> {
     }
 
     /// Makes bucket `idx` name `word`: the one store that publishes.
+    #[inline(always)]
     pub(crate) fn publish(&self, idx: u64, word: u64) -> Result<()> {
         // SYNC POINT: Release pairs with the Acquire load in `find`: the
         // block's bytes, written before, are visible with the word.
@@ -217,6 +227,7 @@ impl<'a> Shard<'a> {
 
     /// Takes a block of at least `len` bytes: from its class's free list,
     /// else from the end of the arena. `Ok(None)`: no room.
+    #[inline(always)]
     pub(crate) fn alloc(&self, len: u64) -> Result<Option<(u64, u8)>> {
         let (class, size) = class_for(len).ok_or(DictError::ValueTooLarge {
             len,
@@ -257,6 +268,7 @@ impl<'a> Shard<'a> {
     }
 
     /// Puts the block at `off` on its class's free list.
+    #[inline(always)]
     pub(crate) fn free(&self, off: u64, hdr: &BlockHeader) -> Result<()> {
         let head = &self.ctl.heads[usize::from(hdr.class)];
         self.arena
@@ -269,12 +281,13 @@ impl<'a> Shard<'a> {
         if hdr.live {
             sub(&self.ctl.live_bytes, hdr.size);
         }
-        self.ctl.free_bytes.fetch_add(hdr.size, Ordering::Relaxed);
+        add(&self.ctl.free_bytes, hdr.size);
         Ok(())
     }
 
     /// Writes a complete entry into the fresh block at `off`; returns its
     /// header.
+    #[inline(always)]
     pub(crate) fn write_entry(
         &self,
         off: u64,
@@ -290,12 +303,13 @@ impl<'a> Shard<'a> {
             .get::<AtomicU64>(off)?
             .store(raw, Ordering::Relaxed);
         let hdr = BlockHeader::decode(raw).ok_or(corrupt("new block header", off, raw))?;
-        self.ctl.live_bytes.fetch_add(hdr.size, Ordering::Relaxed);
+        add(&self.ctl.live_bytes, hdr.size);
         Ok(hdr)
     }
 
     /// Stores `key -> value` where `probe` (from [`find`](Self::find) under
     /// the same lock) says. Returns whether the key is new.
+    #[inline(always)]
     pub(crate) fn put(
         &self,
         probe: Probe,
@@ -333,7 +347,7 @@ impl<'a> Shard<'a> {
                 if was_tomb {
                     sub(&self.ctl.tombstones, 1);
                 }
-                self.ctl.len.fetch_add(1, Ordering::Relaxed);
+                add(&self.ctl.len, 1);
                 Ok(Ok(true))
             }
         }
@@ -348,7 +362,7 @@ impl<'a> Shard<'a> {
             self.publish(idx, EMPTY)?;
         } else {
             self.publish(idx, TOMB)?;
-            self.ctl.tombstones.fetch_add(1, Ordering::Relaxed);
+            add(&self.ctl.tombstones, 1);
         }
         sub(&self.ctl.len, 1);
         self.free(off, hdr)
@@ -360,10 +374,13 @@ impl<'a> Shard<'a> {
         for i in 0..self.bucket_count() {
             let b = self.bucket(i)?;
             if b.load(Ordering::Relaxed) != EMPTY {
+                // SYNC POINT: Release pairs with the Acquire load in `find`
+                // (like `publish`).
                 b.store(TOMB, Ordering::Release);
             }
         }
         for i in 0..self.bucket_count() {
+            // SYNC POINT: Release pairs with the Acquire load in `find`.
             self.bucket(i)?.store(EMPTY, Ordering::Release);
         }
         for h in &self.ctl.heads {
@@ -385,6 +402,7 @@ impl<'a> Shard<'a> {
     /// error, or skipped if `lenient`.
     pub(crate) fn for_each(&self, lenient: bool, mut f: impl FnMut(&[u8], &[u8])) -> Result<()> {
         for i in 0..self.bucket_count() {
+            // SYNC POINT: Acquire pairs with the Release store in `publish`.
             let word = self.bucket(i)?.load(Ordering::Acquire);
             if is_live(word) {
                 let entry = self.live_block(word).and_then(|(off, hdr)| {
@@ -407,7 +425,27 @@ impl<'a> Shard<'a> {
     }
 }
 
-/// Saturating atomic decrement (counters may be corrupt).
+/// Byte equality without a library call for short keys.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    a == b
+}
+
+/// Counter increment under the shard lock: a plain load and store, no
+/// read-modify-write instruction (the lock excludes other writers).
+#[inline]
+fn add(c: &AtomicU64, n: u64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Saturating decrement under the shard lock (counters may be corrupt).
+#[inline]
 fn sub(c: &AtomicU64, n: u64) {
     let v = c.load(Ordering::Relaxed);
     c.store(v.saturating_sub(n), Ordering::Relaxed);

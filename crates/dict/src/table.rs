@@ -59,6 +59,21 @@ impl<'a> Table<'a> {
         })
     }
 
+    /// The table laid out as `layout` in `region`, both already checked
+    /// (every access is still bounds-checked by the region).
+    #[inline]
+    pub(crate) fn trusted(
+        region: Region<'a>,
+        layout: TableLayout,
+        current: &'a AtomicU64,
+    ) -> Table<'a> {
+        Table {
+            region,
+            layout,
+            current,
+        }
+    }
+
     /// Lays a fresh (zeroed) table out.
     pub(crate) fn init(&self) -> Result<()> {
         for s in 0..self.layout.shards() {
@@ -72,6 +87,7 @@ impl<'a> Table<'a> {
     }
 
     /// Shard `s`, unlocked.
+    #[inline]
     pub(crate) fn shard(&self, s: u64) -> Result<Shard<'a>> {
         Shard::new(self.region, &self.layout, s)
     }
@@ -79,6 +95,7 @@ impl<'a> Table<'a> {
     /// Locks shard `s`, repairing it if its last holder died. `Ok(None)`:
     /// this generation is no longer the current one (the caller remaps and
     /// retries).
+    #[inline(always)]
     pub(crate) fn lock(&self, s: u64) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
         let (mut held, died) = match shard.ctl.lock.lock() {

@@ -6,7 +6,7 @@ use mproc_shm::{Segment, SegmentKind, ShmError};
 use proptest::prelude::*;
 
 const ROOT_ROLE: u64 = 0x524f_4f54;
-const CTL_LEN: u64 = 640;
+const CTL_LEN: u64 = 576;
 const PARAMS_OFF: u64 = 48;
 
 #[test]

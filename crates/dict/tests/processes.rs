@@ -229,13 +229,17 @@ fn crash_loop() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(50);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut d = Dict::new(DictOptions::new().capacity(1)).unwrap();
+    // Named, so that a half-made generation (a kill during growth) can be
+    // seen in /dev/shm.
+    let name = |round: u64| format!("test-dict-crash-{}-{}", mproc_sys::getpid(), round / 10);
+    let mut d = Dict::create(&name(0), DictOptions::new().capacity(1)).unwrap();
     let mut recoveries_seen = 0;
     let mut last_recoveries = 0;
+    let mut growth_kills = 0;
     for round in 0..rounds {
-        if round % 10 == 0 {
+        if round % 10 == 0 && round > 0 {
             // A fresh tiny dict now and then, so kills land in growth too.
-            d = Dict::new(DictOptions::new().capacity(1)).unwrap();
+            d = Dict::create(&name(round), DictOptions::new().capacity(1)).unwrap();
             last_recoveries = 0;
         }
         let seed = rng.next() | 1;
@@ -272,6 +276,17 @@ fn crash_loop() {
             Some(ExitStatus::Signaled(9)),
             "the writer failed on its own"
         );
+        // Generations only grow: a segment past the newest one a fresh
+        // handle sees is a growth the writer did not finish.
+        let seen = Dict::open(&name(round))
+            .unwrap()
+            .stats()
+            .unwrap()
+            .generation;
+        let next = format!("/dev/shm/mproc.{}.g{}", name(round), seen + 1);
+        if std::path::Path::new(&next).exists() {
+            growth_kills += 1;
+        }
 
         // Everything works, every value is complete, len is exact, and no
         // arena byte is lost.
@@ -306,7 +321,10 @@ fn crash_loop() {
         d.insert(b"after", &round.to_le_bytes()).unwrap();
         assert!(d.remove(b"after").unwrap().is_some());
     }
-    eprint!("({rounds} rounds, recovery ran after {recoveries_seen}) ");
+    drop(d);
+    eprint!(
+        "({rounds} rounds, recovery ran after {recoveries_seen}, {growth_kills} killed mid-growth) "
+    );
 }
 
 fn value_and_array_across_processes() {
