@@ -157,7 +157,7 @@ fn random_layouts_of_every_kind_never_crash_the_command() {
     let seed = std::env::var("MPROC_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_0F_CAFE_u64);
+        .unwrap_or(0x005E_ED0F_CAFE_u64);
     let mut rng = Rng(seed);
     let planted: Vec<Planted> = (0..48)
         .map(|i| {
