@@ -150,3 +150,27 @@ pub(crate) fn refuse_if_uninitialized() -> Result<()> {
 fn addressed_to_me(hex: &OsString) -> bool {
     Payload::receive(hex.as_encoded_bytes()).is_ok_and(|p| p.parent_pid == mproc_sys::getppid())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_executable_passes_the_check() {
+        check_executable(ExecutableId::current().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn another_executable_is_refused() {
+        let me = ExecutableId::current().unwrap();
+        let other = ExecutableId {
+            dev: me.dev,
+            ino: me.ino + 1,
+        };
+        assert!(matches!(
+            check_executable(other),
+            Err(ProcessError::ExecutableChanged { expected_ino, found_ino, .. })
+                if expected_ino == me.ino + 1 && found_ino == me.ino
+        ));
+    }
+}

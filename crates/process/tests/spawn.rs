@@ -35,6 +35,7 @@ fn main() {
             ),
             ("spawn_failure_is_an_os_error", spawn_failure_is_an_os_error),
             ("default_start_method", default_start_method),
+            ("hand_off_is_not_inherited", hand_off_is_not_inherited),
         ],
         Duration::from_secs(240),
     );
@@ -316,4 +317,28 @@ fn default_start_method() {
     mproc_process::set_start_method(StartMethod::Fork);
     assert_eq!(c.start_method(), StartMethod::Spawn);
     assert_eq!(join(&c), 8);
+}
+
+/// A spawned child removes the hand-off from its environment, so that
+/// programs it runs (this one again, say) do not take it for theirs.
+fn hand_off_is_not_inherited() {
+    fn probe(_: ()) -> Result<(), String> {
+        if std::env::var_os("MPROC_SPAWN").is_some() {
+            return Err("hand-off still in the environment".into());
+        }
+        // Run this program again, plainly: it must run its own main (the
+        // test list, filtered to nothing), not this function.
+        let status = std::process::Command::new("/proc/self/exe")
+            .arg("no-test-has-this-name")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("rerun: {status}"))
+        }
+    }
+    let c = spawn(Process::with_args(probe, ()));
+    assert_eq!(join(&c), 0);
 }
