@@ -79,6 +79,11 @@ pub enum Command {
         /// Only segments whose names start with PREFIX.
         #[arg(long, value_name = "PREFIX")]
         prefix: Option<String>,
+        /// Also remove segments whose header was never written (their
+        /// creator died between creating the file and writing its
+        /// identity) once they are this old.
+        #[arg(long, value_name = "AGE", default_value = "1m", value_parser = parse_duration)]
+        unwritten_after: Duration,
     },
 }
 
@@ -131,6 +136,17 @@ pub fn run(cli: &Cli, io: &mut Streams<'_>) -> Result<()> {
             count,
         } => commands::watch::run(io, name, *interval, *count),
         Command::Rm { names, dry_run } => commands::rm::run(io, names, *dry_run),
-        Command::Gc { dry_run, prefix } => commands::gc::run(io, prefix.as_deref(), *dry_run),
+        Command::Gc {
+            dry_run,
+            prefix,
+            unwritten_after,
+        } => commands::gc::run(
+            io,
+            &commands::gc::GcOptions {
+                prefix: prefix.as_deref(),
+                dry_run: *dry_run,
+                unwritten_after: *unwritten_after,
+            },
+        ),
     }
 }

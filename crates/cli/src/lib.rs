@@ -7,7 +7,8 @@
 //! mproc watch NAME [--interval 1s] [--count N]
 //!                                     live queue depth and message rates
 //! mproc rm NAME... [--dry-run]        remove segments by name
-//! mproc gc [--dry-run] [--prefix P]   remove segments whose creators died
+//! mproc gc [--dry-run] [--prefix P] [--unwritten-after 1m]
+//!                                     remove segments whose creators died
 //! ```
 //!
 //! A segment that cannot be parsed is listed as such, with the reason; it

@@ -334,3 +334,44 @@ fn bad_arguments_are_usage_errors() {
         assert_eq!(run.code, Some(2), "{args:?}: {run:?}");
     }
 }
+
+#[test]
+fn gc_removes_never_written_segments_once_old_enough() {
+    let empty = Planted::new("gcempty", &[]);
+    let unset = Planted::new("gcunset", &[0; 256]);
+    let fresh = Planted::new("gcfresh", &[]);
+    let junk = Planted::new("gcshort", &[7; 10]);
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    for p in [&empty, &unset, &junk] {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(common::shm_path(&p.name))
+            .unwrap();
+        f.set_modified(old).unwrap();
+    }
+    for p in [&empty, &unset] {
+        let out = mproc(&["gc", "--prefix", &p.name]).ok();
+        assert!(
+            out.starts_with(&format!("removed {} (header never written, 1", p.name)),
+            "{out}"
+        );
+        assert!(!exists(&p.name));
+    }
+    // Too young for the default of a minute, or not unwritten at all.
+    for p in [&fresh, &junk] {
+        assert_eq!(
+            mproc(&["gc", "--prefix", &p.name]).ok(),
+            "no stale segments\n"
+        );
+        assert!(exists(&p.name));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let out = mproc(&["gc", "--unwritten-after", "10ms", "--prefix", &fresh.name]).ok();
+    assert!(
+        out.starts_with(&format!(
+            "removed {} (header never written, 0 s old)",
+            fresh.name
+        )),
+        "{out}"
+    );
+}

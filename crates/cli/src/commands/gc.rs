@@ -1,20 +1,35 @@
 //! `mproc gc`: remove the segments whose creators are dead and that were
 //! not made persistent, with what goes with them (a dict's tables, a
-//! manager's objects), and dict tables left without their root.
+//! manager's objects), dict tables left without their root, and segments
+//! whose header was never written, once they are old enough.
 
 use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use super::family::{members, table_base};
-use crate::{CliError, Result, SegmentReport, Streams};
+use crate::{CliError, Result, SegmentReport, Status, Streams};
 
-/// Removes every stale segment whose name starts with `prefix` (or says
-/// it would, with `dry_run`).
+/// What `gc` removes.
+pub(crate) struct GcOptions<'a> {
+    /// Only segments whose names start with this.
+    pub(crate) prefix: Option<&'a str>,
+    /// Say what would be removed, remove nothing.
+    pub(crate) dry_run: bool,
+    /// The age after which a segment whose header was never written is
+    /// taken as abandoned.
+    pub(crate) unwritten_after: Duration,
+}
+
+/// Removes every stale segment the options select (or says it would).
 ///
-/// Segments that cannot be parsed, whose creator is unknown, or that are
-/// persistent are left alone: `mproc rm` removes them by name.
-pub(crate) fn run(io: &mut Streams<'_>, prefix: Option<&str>, dry_run: bool) -> Result<()> {
+/// Segments that cannot be parsed, or that are persistent and belong to
+/// no stale dict or manager, are left alone: `mproc rm` removes them by
+/// name.
+pub(crate) fn run(io: &mut Streams<'_>, opts: &GcOptions<'_>) -> Result<()> {
+    let dry_run = opts.dry_run;
     let all = super::reports(None)?;
-    let plan = plan(&all, prefix);
+    let plan = plan(&all, opts);
     let mut removed = 0;
     let mut failed = 0;
     for (name, why) in &plan {
@@ -53,9 +68,10 @@ pub(crate) fn run(io: &mut Streams<'_>, prefix: Option<&str>, dry_run: bool) -> 
     Ok(())
 }
 
-/// What to remove, and why, among the segments of `all` whose names start
-/// with `prefix`.
-fn plan<'a>(all: &'a [SegmentReport], prefix: Option<&str>) -> Vec<(&'a str, String)> {
+/// What to remove, and why, among the segments of `all` that `opts`
+/// selects.
+fn plan<'a>(all: &'a [SegmentReport], opts: &GcOptions<'_>) -> Vec<(&'a str, String)> {
+    let prefix = opts.prefix;
     let names: HashSet<&str> = all.iter().map(|r| r.name.as_str()).collect();
     let mut plan: Vec<(&str, String)> = Vec::new();
     let dead = |r: &SegmentReport| r.creator.filter(|c| !c.alive).map(|c| c.pid);
@@ -75,9 +91,30 @@ fn plan<'a>(all: &'a [SegmentReport], prefix: Option<&str>) -> Vec<(&'a str, Str
                 &r.name,
                 format!("table of dict {base}, which is gone; creator pid {pid} is dead"),
             ));
+        } else if let Some(age) = unwritten_age(r)
+            && age >= opts.unwritten_after
+        {
+            plan.push((
+                &r.name,
+                format!("header never written, {} s old", age.as_secs()),
+            ));
         }
     }
     let mut seen = HashSet::new();
     plan.retain(|(name, _)| seen.insert(*name));
     plan
+}
+
+/// How long ago a segment whose header was never written (empty, or all
+/// zeros) was last changed; `None` for any other segment.
+fn unwritten_age(r: &SegmentReport) -> Option<Duration> {
+    // A creator killed before sizing the file leaves it empty; killed
+    // after, leaves it all zeros (`Unset`).
+    let unwritten = r.status == Status::Unset || (r.status == Status::Unreadable && r.size == 0);
+    if !unwritten {
+        return None;
+    }
+    let file = Path::new(mproc_sys::SHM_DIR).join(format!("{}{}", mproc_shm::NAME_PREFIX, r.name));
+    let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok()?;
+    SystemTime::now().duration_since(modified).ok()
 }
