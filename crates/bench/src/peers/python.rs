@@ -53,16 +53,20 @@ pub(crate) fn throughput(ctx: &Ctx, kind: &str, size: usize, n: usize) -> Result
     Ok(Runs(per_sec.into_iter().map(|x| x * scale).collect()))
 }
 
-/// `Lock` nanoseconds per acquisition (`mode`: `uncontended`, `contended`).
+/// `Lock` nanoseconds per acquisition (`mode`: `uncontended`, `contended`),
+/// or per turn passed (`handoff`).
 ///
 /// # Errors
 ///
 /// When the script fails.
 pub(crate) fn lock(ctx: &Ctx, mode: &str) -> Result<Runs> {
     let p = &ctx.profile;
-    let v = ctx
-        .python
-        .run("lock.py", &args(&[&mode, &p.lock_ops, &p.repeats]))?;
+    let n = if mode == "handoff" {
+        p.handoffs
+    } else {
+        p.lock_ops
+    };
+    let v = ctx.python.run("lock.py", &args(&[&mode, &n, &p.repeats]))?;
     Ok(Runs(numbers(&v, "ns_per_op")?))
 }
 
