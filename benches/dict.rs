@@ -126,14 +126,14 @@ fn one_process_cpu_time(c: &mut Criterion) {
     g.bench_function("std-mutex-hashmap/get", |b| {
         b.iter_custom(|iters| {
             cpu_time(iters, |n| {
-                drop(black_box(map.lock().expect("mutex").get(&key(n % KEYS)).copied()))
+                let _ = black_box(map.lock().expect("mutex").get(&key(n % KEYS)).copied());
             })
         })
     });
     g.bench_function("std-mutex-hashmap/insert", |b| {
         b.iter_custom(|iters| {
             cpu_time(iters, |n| {
-                drop(black_box(map.lock().expect("mutex").insert(key(n % KEYS), key(n))))
+                let _ = black_box(map.lock().expect("mutex").insert(key(n % KEYS), key(n)));
             })
         })
     });

@@ -30,7 +30,7 @@ impl Dict {
     ///
     /// # Errors
     ///
-    /// [`DictError::Corrupt`], [`DictError::Shm`] if a new generation cannot
+    /// [`DictError::Corrupt`](crate::DictError::Corrupt), [`DictError::Shm`](crate::DictError::Shm) if a new generation cannot
     /// be mapped.
     ///
     /// # Examples
