@@ -11,7 +11,7 @@ use mproc_queue::{Consumer, QueueError};
 use super::codec::append;
 use super::error::PoolError;
 use super::frame::{Assembler, Message, Outgoing};
-use super::job::{ChunkOutcome, Failure, Lost};
+use super::job::{ChunkOutcome, Failure, Job, Lost};
 use super::shared::{ChunkTask, Order, Shared};
 use super::spawner::{Common, Sending, Worker};
 use super::wire::{self, TaskHeader};
@@ -182,40 +182,42 @@ impl State {
             // From a worker already declared dead: its tasks were settled.
             return;
         };
-        match msg.bytes().first() {
-            Some(&wire::RESULT) => {}
-            Some(&wire::BYE) => {
+        let body = match msg.bytes().split_first() {
+            Some((&wire::RESULT, body)) => body,
+            Some((&wire::BYE, _)) => {
                 worker.leaving = true;
                 self.check_now = true;
                 return;
             }
             _ => return,
+        };
+        let now = Instant::now();
+        let mut oldest = None;
+        let mut answered = 0;
+        let mut done: Vec<(Arc<Job>, usize, ChunkOutcome)> = Vec::new();
+        for (id, range) in wire::result_entries(body) {
+            let Some(pos) = worker.outstanding.iter().position(|c| c.id == id) else {
+                continue;
+            };
+            let Some(chunk) = worker.outstanding.remove(pos) else {
+                continue;
+            };
+            answered += 1;
+            oldest = oldest.or(chunk.sent_at);
+            let outcome = ChunkOutcome {
+                bytes: body[range].to_vec(),
+                start: 0,
+                count: chunk.count,
+                lost: chunk.lost,
+            };
+            done.push((chunk.job, chunk.index, outcome));
         }
-        let Some((id, _)) = wire::parse_result(msg.bytes()) else {
-            return;
-        };
-        let Some(pos) = worker.outstanding.iter().position(|c| c.id == id) else {
-            return;
-        };
-        let Some(chunk) = worker.outstanding.remove(pos) else {
-            return;
-        };
-        worker.answered(chunk.sent_at, Instant::now());
-        // The outcomes follow the kind byte and the id.
-        let (bytes, start) = match msg {
-            Message::Whole(b) => (b[9..].to_vec(), 0),
-            Message::Joined(v) => (v, 9),
-        };
-        let outcome = ChunkOutcome {
-            bytes,
-            start,
-            count: chunk.count,
-            lost: chunk.lost,
-        };
-        chunk.job.complete(chunk.index, outcome);
+        worker.answered(answered, oldest, now);
+        complete_grouped(done);
     }
 
-    /// Sends queued chunks to workers with room; returns how many went.
+    /// Sends queued chunks to workers with room, several per message;
+    /// returns how many went.
     fn dispatch(&mut self) -> usize {
         for w in self.workers.iter_mut().flatten() {
             let _ = pump(w);
@@ -227,41 +229,54 @@ impl State {
                 .workers
                 .iter_mut()
                 .flatten()
-                .filter(|w| w.can_take(maxtasks))
+                .filter(|w| w.room(maxtasks) > 0)
                 .min_by_key(|w| w.outstanding.len())
             else {
                 break;
             };
-            let Some(mut chunk) = self.pending.pop_front() else {
-                break;
-            };
-            if chunk.job.is_cancelled() {
+            let batch = w.batch(w.room(maxtasks));
+            let mut msg = std::mem::take(&mut w.buf);
+            msg.clear();
+            msg.push(wire::TASK);
+            let now = Instant::now();
+            let mut n = 0;
+            while n < batch {
+                let Some(mut chunk) = self.pending.pop_front() else {
+                    break;
+                };
+                if chunk.job.is_cancelled() {
+                    continue;
+                }
+                chunk.id = self.next_id;
+                let head = TaskHeader {
+                    id: chunk.id,
+                    call: chunk.call,
+                    count: chunk.count,
+                    skips: chunk.skips.clone(),
+                    args_len: chunk.args.len() as u32,
+                };
+                if append(&head, &mut msg).is_err() {
+                    continue;
+                }
+                msg.extend_from_slice(&chunk.args);
+                self.next_id += 1;
+                chunk.sent_at = Some(now);
+                w.outstanding.push_back(chunk);
+                n += 1;
+            }
+            if n == 0 {
+                w.buf = msg;
                 continue;
             }
-            chunk.id = self.next_id;
-            self.next_id += 1;
-            let mut header = vec![wire::TASK];
-            let head = TaskHeader {
-                id: chunk.id,
-                call: chunk.call,
-                count: chunk.count,
-                skips: chunk.skips.clone(),
-            };
-            if append(&head, &mut header).is_err() {
-                continue;
-            }
-            chunk.sent_at = Some(Instant::now());
-            w.outstanding.push_back(chunk);
-            w.assigned += 1;
+            w.assigned += n;
             w.sending = Some(Sending {
                 out: Outgoing::default(),
-                header,
-                with_args: true,
+                msg,
             });
             // A dead worker's queue refuses frames; the death check
             // re-queues its chunks.
             let _ = pump(w);
-            sent += 1;
+            sent += n;
         }
         sent
     }
@@ -277,8 +292,7 @@ impl State {
             if w.sending.is_none() {
                 w.sending = Some(Sending {
                     out: Outgoing::default(),
-                    header: vec![wire::EXIT],
-                    with_args: false,
+                    msg: vec![wire::EXIT],
                 });
                 let _ = pump(w);
             }
@@ -380,25 +394,31 @@ impl State {
     }
 }
 
-/// Sends more of a worker's half-sent message; `Ok(true)` once complete.
+/// Sends more of a worker's half-sent message; `Ok(true)` once complete
+/// (its buffer is then kept for the next message).
 fn pump(w: &mut Worker) -> Result<bool, PoolError> {
     let Some(sending) = &mut w.sending else {
         return Ok(true);
     };
-    let args: &[u8] = match (sending.with_args, w.outstanding.back()) {
-        (true, Some(chunk)) => &chunk.args,
-        _ => &[],
-    };
-    let done = sending.out.pump(
-        &mut w.tx,
-        w.role.incarnation,
-        &[&sending.header, args],
-        false,
-    )?;
-    if done {
-        w.sending = None;
+    let done = sending
+        .out
+        .pump(&mut w.tx, w.role.incarnation, &[&sending.msg], false)?;
+    if done && let Some(sending) = w.sending.take() {
+        w.buf = sending.msg;
     }
     Ok(done)
+}
+
+/// Hands outcomes to their jobs, one lock per run of the same job.
+fn complete_grouped(done: Vec<(Arc<Job>, usize, ChunkOutcome)>) {
+    let mut it = done.into_iter().peekable();
+    while let Some((job, index, outcome)) = it.next() {
+        let mut run = vec![(index, outcome)];
+        while let Some((_, i, o)) = it.next_if(|(j, _, _)| Arc::ptr_eq(j, &job)) {
+            run.push((i, o));
+        }
+        job.complete_many(run);
+    }
 }
 
 /// Runs the handler, failing every job if it panics (a bug), so that no

@@ -177,6 +177,19 @@ impl<R: DeserializeOwned> Iterator for IMap<R> {
     }
 }
 
+/// Waits for a whole job, then decodes every task's result: one wake-up
+/// for the caller instead of one per chunk.
+pub(crate) fn wait_each<R: DeserializeOwned>(job: &Job) -> Vec<Result<R, PoolError>> {
+    let (mut s, _) = job.wait_until(None, JobState::finished);
+    decode_each(&mut s)
+}
+
+/// [`wait_each`], failing with the first error in input order.
+pub(crate) fn wait_all<R: DeserializeOwned>(job: &Job) -> Result<Vec<R>, PoolError> {
+    let (mut s, _) = job.wait_until(None, JobState::finished);
+    decode_all(&mut s)
+}
+
 /// Decodes a finished job into every task's result, in input order.
 pub(crate) fn decode_each<R: DeserializeOwned>(s: &mut JobState) -> Vec<Result<R, PoolError>> {
     let total: usize = s.sizes.iter().map(|&n| n as usize).sum();

@@ -135,12 +135,12 @@ impl Job {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a chunk of `size` tasks; returns its index.
-    pub(crate) fn add_chunk(&self, size: u32) -> usize {
+    /// Registers chunks of these sizes, in order, after those registered
+    /// before (the submitter numbers them itself).
+    pub(crate) fn add_chunks(&self, sizes: &[u32]) {
         let mut s = self.lock();
-        s.chunks.push(None);
-        s.sizes.push(size);
-        s.chunks.len() - 1
+        s.chunks.extend(sizes.iter().map(|_| None));
+        s.sizes.extend_from_slice(sizes);
     }
 
     /// No more chunks will be added.
@@ -162,13 +162,20 @@ impl Job {
 
     /// Records a chunk's outcome (handler).
     pub(crate) fn complete(&self, index: usize, outcome: ChunkOutcome) {
+        self.complete_many(vec![(index, outcome)]);
+    }
+
+    /// Records several chunks' outcomes under one lock (handler).
+    pub(crate) fn complete_many(&self, outcomes: Vec<(usize, ChunkOutcome)>) {
         let mut s = self.lock();
-        if let Some(slot @ None) = s.chunks.get_mut(index) {
-            *slot = Some(outcome);
-            s.completed += 1;
-            s.arrivals.push_back(index);
-            self.notify(&s);
+        for (index, outcome) in outcomes {
+            if let Some(slot @ None) = s.chunks.get_mut(index) {
+                *slot = Some(outcome);
+                s.completed += 1;
+                s.arrivals.push_back(index);
+            }
         }
+        self.notify(&s);
     }
 
     /// Ends the job without its missing outcomes (handler).
@@ -253,7 +260,8 @@ mod tests {
     #[test]
     fn waits_are_bounded_and_see_completion() {
         let job = Job::new();
-        let i = job.add_chunk(1);
+        job.add_chunks(&[1]);
+        let i = 0;
         job.seal();
         let (state, ok) = job.wait_until(Some(Instant::now()), JobState::finished);
         assert!(!ok);

@@ -212,17 +212,10 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let mut first = None;
-        let mut out = Vec::new();
-        for r in self.imap_chunked(f, items, chunksize)? {
-            match r {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    first.get_or_insert(e);
-                }
-            }
-        }
-        first.map_or(Ok(out), Err)
+        let job = self
+            .shared
+            .submit_items(Call::of_fn(f)?, items, chunksize)?;
+        imap::wait_all(&job)
     }
 
     /// Every task's own result, in input order, with the default chunk
@@ -253,7 +246,10 @@ impl Pool {
     {
         let items: Vec<A> = items.into_iter().collect();
         let chunksize = default_chunksize(items.len(), self.processes());
-        Ok(self.imap_chunked(f, items, chunksize)?.collect())
+        let job = self
+            .shared
+            .submit_items(Call::of_fn(f)?, items, chunksize)?;
+        Ok(imap::wait_each(&job))
     }
 
     /// `f` applied to every item, results streaming back in input order
@@ -425,17 +421,7 @@ impl Pool {
         let _ = f;
         let call = Call::of_star::<F, Args, R>()?;
         let job = self.shared.submit_items(call, items, chunksize)?;
-        let mut first = None;
-        let mut out = Vec::new();
-        for r in IMap::<R>::new(job, true) {
-            match r {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    first.get_or_insert(e);
-                }
-            }
-        }
-        first.map_or(Ok(out), Err)
+        imap::wait_all(&job)
     }
 
     /// `f(arg)` in a worker, waiting for the result (Python's `apply`).

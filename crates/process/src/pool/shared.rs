@@ -187,31 +187,27 @@ impl Shared {
         let chunksize = chunksize.min(u32::MAX as usize) as u32;
         let job = Job::new();
         self.register(&job);
-        let mut batch = Vec::new();
-        let mut batch_bytes = 0;
+        let mut batch = Batch::default();
         let mut args = Vec::new();
         let mut count = 0u32;
-        let mut chunks = 0usize;
         let result = (|| {
             for (index, item) in items.into_iter().enumerate() {
                 append(&item, &mut args)
                     .map_err(|reason| PoolError::EncodeArgument { index, reason })?;
                 count += 1;
                 if count == chunksize {
-                    batch_bytes += args.len();
-                    batch.push(self.chunk(&job, call, &mut args, &mut count));
-                    chunks += 1;
+                    batch.push(&job, call, &mut args, &mut count);
                     // The first chunks go at once, so that workers start.
-                    if chunks <= 4 || batch.len() >= 256 || batch_bytes >= 1 << 16 {
-                        self.submit(&mut batch)?;
-                        batch_bytes = 0;
+                    if batch.next_index <= 4 || batch.chunks.len() >= 256 || batch.bytes >= 1 << 16
+                    {
+                        self.flush(&job, &mut batch)?;
                     }
                 }
             }
             if count > 0 {
-                batch.push(self.chunk(&job, call, &mut args, &mut count));
+                batch.push(&job, call, &mut args, &mut count);
             }
-            self.submit(&mut batch)
+            self.flush(&job, &mut batch)
         })();
         match result {
             Ok(()) => {
@@ -225,11 +221,32 @@ impl Shared {
         }
     }
 
-    fn chunk(&self, job: &Arc<Job>, call: Call, args: &mut Vec<u8>, count: &mut u32) -> ChunkTask {
-        let index = job.add_chunk(*count);
-        let task = ChunkTask {
+    /// Registers a batch's chunks with their job and hands them over.
+    fn flush(&self, job: &Job, batch: &mut Batch) -> Result<(), PoolError> {
+        job.add_chunks(&batch.sizes);
+        batch.sizes.clear();
+        batch.bytes = 0;
+        self.submit(&mut batch.chunks)
+    }
+}
+
+/// Chunks encoded and not yet handed over.
+#[derive(Default)]
+struct Batch {
+    chunks: Vec<ChunkTask>,
+    sizes: Vec<u32>,
+    bytes: usize,
+    /// The index of the job's next chunk.
+    next_index: usize,
+}
+
+impl Batch {
+    fn push(&mut self, job: &Arc<Job>, call: Call, args: &mut Vec<u8>, count: &mut u32) {
+        self.bytes += args.len();
+        self.sizes.push(*count);
+        self.chunks.push(ChunkTask {
             job: Arc::clone(job),
-            index,
+            index: self.next_index,
             call,
             count: *count,
             args: std::mem::replace(args, Vec::with_capacity(args.len())),
@@ -237,8 +254,8 @@ impl Shared {
             lost: Vec::new(),
             id: 0,
             sent_at: None,
-        };
+        });
+        self.next_index += 1;
         *count = 0;
-        task
     }
 }

@@ -17,11 +17,15 @@ use crate::fn_offset::FnOffset;
 use crate::process::Process;
 use crate::start_method::StartMethod;
 
-/// Slot size of the queues: small messages take one slot, large ones are
-/// cut into frames of this size.
-const SLOT_SIZE: usize = 16 << 10;
+/// Slot size of a worker's task queue: small messages take one slot,
+/// large ones are cut into frames of this size.
+const TASK_SLOT: usize = 16 << 10;
 /// Frames a worker's task queue holds.
 const TASK_CAPACITY: u64 = 128;
+/// Slot size of the result queue. An MPMC queue writes every slot's
+/// sequence word when made, touching a page per slot: small slots keep
+/// pool start-up cheap.
+const RESULT_SLOT: usize = 1 << 10;
 /// Frames the result queue holds.
 const RESULT_CAPACITY: u64 = 256;
 
@@ -56,7 +60,7 @@ impl Common {
         };
         let opts = QueueOptions::new()
             .capacity(RESULT_CAPACITY)
-            .slot_size(SLOT_SIZE)
+            .slot_size(RESULT_SLOT)
             .max_handles(
                 (cfg.processes as u32)
                     .saturating_mul(2)
@@ -92,7 +96,7 @@ impl Common {
         self.next_incarnation = self.next_incarnation.wrapping_add(1).max(1);
         let opts = QueueOptions::new()
             .capacity(TASK_CAPACITY)
-            .slot_size(SLOT_SIZE);
+            .slot_size(TASK_SLOT);
         let name = self.prefix.as_ref().map(|p| format!("{p}.w{incarnation}"));
         let tasks = match &name {
             Some(n) => SpscQueue::create(n, opts)?,
@@ -141,6 +145,7 @@ impl Common {
             tx,
             outstanding: VecDeque::new(),
             sending: None,
+            buf: Vec::new(),
             assigned: 0,
             service: Duration::ZERO,
             last_done: Instant::now(),
@@ -149,13 +154,11 @@ impl Common {
     }
 }
 
-/// A message half sent to a worker: the frame cursor and its header (the
-/// arguments are those of the worker's last outstanding chunk).
-#[derive(Debug)]
+/// A message half sent to a worker: the frame cursor and the message.
+#[derive(Debug, Default)]
 pub(crate) struct Sending {
     pub(crate) out: Outgoing,
-    pub(crate) header: Vec<u8>,
-    pub(crate) with_args: bool,
+    pub(crate) msg: Vec<u8>,
 }
 
 /// A running worker as the handler sees it.
@@ -169,6 +172,8 @@ pub(crate) struct Worker {
     /// Chunks sent and not answered, oldest first.
     pub(crate) outstanding: VecDeque<ChunkTask>,
     pub(crate) sending: Option<Sending>,
+    /// The buffer of the next message (reused).
+    pub(crate) buf: Vec<u8>,
     /// Chunks given to it (for `maxtasksperchild`).
     pub(crate) assigned: usize,
     /// Smoothed time it takes per chunk.
@@ -183,31 +188,45 @@ pub(crate) struct Worker {
 /// not stuck behind a slow worker.
 const QUEUED_WORK: Duration = Duration::from_millis(2);
 /// Chunks a worker may hold at most.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 1024;
 
 impl Worker {
-    /// Whether it may be given another chunk now.
-    pub(crate) fn can_take(&self, maxtasks: Option<usize>) -> bool {
-        !self.leaving
-            && self.sending.is_none()
-            && self.outstanding.len() < self.depth()
-            && maxtasks.is_none_or(|m| self.assigned < m)
-    }
-
-    fn depth(&self) -> usize {
-        if self.service.is_zero() {
-            return 2;
+    /// How many more chunks it may be given now (0 while a message is
+    /// still half sent): up to about [`QUEUED_WORK`] of work, at least two
+    /// chunks, so that it never waits for the handler.
+    pub(crate) fn room(&self, maxtasks: Option<usize>) -> usize {
+        if self.leaving || self.sending.is_some() {
+            return 0;
         }
-        let n = QUEUED_WORK.as_nanos() / self.service.as_nanos().max(1);
-        (n as usize).clamp(2, MAX_DEPTH)
+        let depth = if self.service.is_zero() {
+            2
+        } else {
+            let n = QUEUED_WORK.as_nanos() / self.service.as_nanos().max(1);
+            (n as usize).clamp(2, MAX_DEPTH)
+        };
+        let mut room = depth.saturating_sub(self.outstanding.len());
+        if let Some(m) = maxtasks {
+            room = room.min(m.saturating_sub(self.assigned));
+        }
+        room
     }
 
-    /// Notes a chunk answered now that was sent at `sent_at`.
-    pub(crate) fn answered(&mut self, sent_at: Option<Instant>, now: Instant) {
+    /// How many chunks to send in one message: half its depth, so that
+    /// the next message is on its way while it works on this one.
+    pub(crate) fn batch(&self, room: usize) -> usize {
+        room.div_ceil(2).max(1)
+    }
+
+    /// Notes `n` chunks answered now; the oldest was sent at `sent_at`.
+    pub(crate) fn answered(&mut self, n: usize, sent_at: Option<Instant>, now: Instant) {
+        if n == 0 {
+            return;
+        }
         let began = sent_at.map_or(self.last_done, |s| s.max(self.last_done));
-        let took = now.saturating_duration_since(began);
+        let took = now.saturating_duration_since(began) / n as u32;
+        let took = took.max(Duration::from_nanos(1));
         self.service = if self.service.is_zero() {
-            took.max(Duration::from_nanos(1))
+            took
         } else {
             (self.service * 7 + took) / 8
         };

@@ -1,9 +1,12 @@
 //! The messages between the pool's handler and its workers.
 //!
-//! To a worker (its own SPSC queue): `[TASK][TaskHeader][arguments]` or
-//! `[EXIT]`. From workers (one MPMC queue, frames tagged with the worker's
-//! incarnation): `[RESULT][dispatch id u64][outcomes]` or `[BYE]`; callers
-//! of the pool post `[WAKE]` there to wake the handler.
+//! To a worker (its own SPSC queue): `[TASK]` then one or more chunks,
+//! each `[TaskHeader][arguments]`, or `[EXIT]`. From workers (one MPMC
+//! queue, frames tagged with the worker's incarnation): `[RESULT]` then one
+//! or more `[dispatch id u64][length u32][outcomes]`, or `[BYE]`; callers
+//! of the pool post `[WAKE]` there to wake the handler. Several small
+//! chunks travel in one message, so that a queue operation and a wake-up
+//! are paid per batch rather than per task.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,16 +35,51 @@ pub(crate) struct TaskHeader {
     pub(crate) count: u32,
     /// Tasks not to run again (their worker died running them).
     pub(crate) skips: Vec<u32>,
+    /// Bytes of arguments that follow.
+    pub(crate) args_len: u32,
 }
 
-/// Splits a result message into its dispatch id and outcome bytes.
-pub(crate) fn parse_result(msg: &[u8]) -> Option<(u64, &[u8])> {
-    let (&kind, rest) = msg.split_first()?;
-    if kind != RESULT {
+/// Splits the next chunk off a task message body: its header, its
+/// arguments, and the rest.
+pub(crate) fn next_chunk(body: &[u8]) -> Option<(TaskHeader, &[u8], &[u8])> {
+    let (header, rest) = postcard::take_from_bytes::<TaskHeader>(body).ok()?;
+    let len = header.args_len as usize;
+    if rest.len() < len {
         return None;
     }
-    let (id, outcomes) = rest.split_first_chunk::<8>()?;
-    Some((u64::from_le_bytes(*id), outcomes))
+    let (args, rest) = rest.split_at(len);
+    Some((header, args, rest))
+}
+
+/// Appends one chunk's outcomes entry to a result message.
+pub(crate) fn begin_outcomes(id: u64, out: &mut Vec<u8>) -> usize {
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.len()
+}
+
+/// Fills in the length of the entry begun at `start` (returned by
+/// [`begin_outcomes`]).
+pub(crate) fn end_outcomes(start: usize, out: &mut [u8]) {
+    let len = (out.len() - start) as u32;
+    out[start - 4..start].copy_from_slice(&len.to_le_bytes());
+}
+
+/// The entries of a result message body (after the kind byte): each
+/// chunk's dispatch id and the range of its outcome bytes in `body`.
+pub(crate) fn result_entries(
+    body: &[u8],
+) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> + '_ {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let head = body.get(at..at + 12)?;
+        let id = u64::from_le_bytes(head[..8].try_into().ok()?);
+        let len = u32::from_le_bytes(head[8..].try_into().ok()?) as usize;
+        let start = at + 12;
+        let end = start.checked_add(len).filter(|&e| e <= body.len())?;
+        at = end;
+        Some((id, start..end))
+    })
 }
 
 #[cfg(test)]
@@ -49,12 +87,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn result_messages_parse() {
-        let mut m = vec![RESULT];
-        m.extend_from_slice(&7u64.to_le_bytes());
+    fn result_entries_round_trip_and_stop_at_garbage() {
+        let mut m = Vec::new();
+        let s = begin_outcomes(7, &mut m);
         m.extend_from_slice(b"xy");
-        assert_eq!(parse_result(&m), Some((7, &b"xy"[..])));
-        assert_eq!(parse_result(&[BYE]), None);
-        assert_eq!(parse_result(&[RESULT, 1]), None);
+        end_outcomes(s, &mut m);
+        let s = begin_outcomes(9, &mut m);
+        end_outcomes(s, &mut m);
+        m.extend_from_slice(&[1, 2, 3]);
+        let got: Vec<_> = result_entries(&m).collect();
+        assert_eq!(got, vec![(7, 12..14), (9, 26..26)]);
+    }
+
+    #[test]
+    fn chunks_split_by_their_lengths() {
+        let mut m = Vec::new();
+        for (id, args) in [(1u64, &b"abc"[..]), (2, &b""[..])] {
+            let h = TaskHeader {
+                id,
+                call: Call::of_fn(|x: u8| x).unwrap(),
+                count: 1,
+                skips: vec![],
+                args_len: args.len() as u32,
+            };
+            m.extend_from_slice(&postcard::to_stdvec(&h).unwrap());
+            m.extend_from_slice(args);
+        }
+        let (h1, a1, rest) = next_chunk(&m).unwrap();
+        let (h2, a2, rest) = next_chunk(rest).unwrap();
+        assert_eq!(
+            (h1.id, a1, h2.id, a2, rest.len()),
+            (1, &b"abc"[..], 2, &b""[..], 0)
+        );
+        assert!(next_chunk(&m[..m.len() - 1]).is_some_and(|(_, _, r)| next_chunk(r).is_none()));
     }
 }

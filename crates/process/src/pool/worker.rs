@@ -3,8 +3,9 @@
 //! gone, or it has served `maxtasksperchild` chunks.
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
-use mproc_queue::{Queue, QueueError, SpscQueue};
+use mproc_queue::{Producer, Queue, QueueError, SpscQueue};
 use serde::{Deserialize, Serialize};
 
 use super::error::PoolError;
@@ -107,36 +108,61 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
             continue;
         };
         let bytes = msg.bytes();
-        match bytes.first() {
-            Some(&wire::TASK) => {
-                let Ok((header, args)) = postcard::take_from_bytes::<TaskHeader>(&bytes[1..])
-                else {
-                    continue;
-                };
-                run_chunk(&header, args, record, &mut out);
-                drop(frame);
-                frame::send(&mut tx, role.incarnation, &[&out])?;
-                // The outcomes are out: nothing is lost if this process dies now.
-                record.running.store(0, Ordering::Release);
-                served += 1;
-                if role.maxtasks.is_some_and(|m| served >= m) {
-                    frame::send(&mut tx, role.incarnation, &[&[wire::BYE]])?;
-                    return Ok(());
+        match bytes.split_first() {
+            Some((&wire::TASK, mut body)) => {
+                out.clear();
+                out.push(wire::RESULT);
+                let mut began = Instant::now();
+                while let Some((header, args, rest)) = wire::next_chunk(body) {
+                    body = rest;
+                    run_chunk(&header, args, record, &mut out);
+                    served += 1;
+                    let retiring = role.maxtasks.is_some_and(|m| served >= m);
+                    // Slow chunks go back one by one (streaming, and little
+                    // to redo if this process dies); fast ones together.
+                    if retiring || began.elapsed() >= FLUSH_AFTER {
+                        flush(&mut tx, role.incarnation, record, &mut out)?;
+                        began = Instant::now();
+                    }
+                    if retiring {
+                        frame::send(&mut tx, role.incarnation, &[&[wire::BYE]])?;
+                        return Ok(());
+                    }
                 }
+                drop(frame);
+                flush(&mut tx, role.incarnation, record, &mut out)?;
             }
-            Some(&wire::EXIT) => return Ok(()),
+            Some((&wire::EXIT, _)) => return Ok(()),
             _ => {}
         }
     }
+}
+
+/// Results are sent early once a batch has run this long.
+const FLUSH_AFTER: Duration = Duration::from_micros(200);
+
+/// Sends the outcomes gathered in `out` (if any), then marks the worker
+/// idle: from then on its death loses nothing.
+fn flush(
+    tx: &mut Producer,
+    incarnation: u32,
+    record: &WorkerRecord,
+    out: &mut Vec<u8>,
+) -> Result<(), PoolError> {
+    if out.len() > 1 {
+        frame::send(tx, incarnation, &[out])?;
+        out.truncate(1);
+    }
+    // SYNC POINT with `Records::last_words`: the outcomes are out.
+    record.running.store(0, Ordering::Release);
+    Ok(())
 }
 
 fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut Vec<u8>) {
     record.progress.store(0, Ordering::Release);
     // SYNC POINT with `Records::last_words` in the parent.
     record.running.store(header.id + 1, Ordering::Release);
-    out.clear();
-    out.push(wire::RESULT);
-    out.extend_from_slice(&header.id.to_le_bytes());
+    let start = wire::begin_outcomes(header.id, out);
     let input = ChunkInput {
         args,
         count: header.count,
@@ -146,4 +172,5 @@ fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut 
     // SAFETY: the header was written by this pool's handler, in a process
     // running this executable file, from `Call::of_fn` / `Call::of_star`.
     unsafe { header.call.run(&input, out) };
+    wire::end_outcomes(start, out);
 }
