@@ -1,7 +1,7 @@
 //! mproc's `Lock` (robust, process-shared) through the shared lock protocol.
 
 use anyhow::{Result, anyhow};
-use mproc::sync::Lock;
+use mproc_sync::Lock;
 
 use crate::harness::lock_protocol::SharedLock;
 
