@@ -1,6 +1,9 @@
-//! A quick look at the hot paths' cost in CPU time (robust to a loaded
-//! machine). Ignored by default: `cargo test --release -p mproc-dict --test
-//! speed -- --ignored --nocapture`.
+//! The hot paths' cost in CPU time (robust to a loaded machine), checked
+//! against 1000 x Python's `Manager().dict()` in optimized builds. Ignored
+//! by default; run it with the benchmark profile (LTO, one codegen unit, as
+//! the criterion benches are built): `cargo test --profile bench -p
+//! mproc-dict --test speed -- --ignored --nocapture`; `KEYS=n` sets the
+//! key count.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -57,65 +60,11 @@ fn run(keys: u64) {
         1e3 / get_with,
         1e3 / insert
     );
-}
-
-#[test]
-#[ignore]
-fn sizes() {
-    eprintln!(
-        "DictError {} ShmError {} SyncError {} QueueError {}",
-        std::mem::size_of::<mproc_dict::DictError>(),
-        std::mem::size_of::<mproc_shm::ShmError>(),
-        std::mem::size_of::<mproc_sync::SyncError>(),
-        std::mem::size_of::<mproc_queue::QueueError>()
-    );
-}
-
-#[test]
-#[ignore]
-fn parts() {
-    const N: u64 = 5_000_000;
-    let lock = mproc_sync::RawLock::new();
-    let l = per_op(N, |_| {
-        drop(black_box(lock.lock().unwrap()));
-    });
-    let m = std::sync::Mutex::new(0u64);
-    let sm = per_op(N, |_| {
-        *black_box(m.lock().unwrap()) += 1;
-    });
-    let d = Dict::new(DictOptions::new()).unwrap();
-    d.insert(b"k", b"v").unwrap();
-    let len = per_op(N / 10, |_| {
-        black_box(d.stats().unwrap());
-    });
-    eprintln!("RawLock lock+unlock {l:.1} ns, std Mutex {sm:.1} ns, stats {len:.1} ns");
-}
-
-#[test]
-#[ignore]
-fn only_insert() {
-    let d = Dict::new(DictOptions::new().capacity(400)).unwrap();
-    for i in 0..100u64 {
-        d.insert(&i.to_le_bytes(), &i.to_le_bytes()).unwrap();
+    if !cfg!(debug_assertions) {
+        // 1000 x Python's Manager().dict() (~23 000 operations/s), with
+        // room for a noisy machine.
+        assert!(1e3 / get_with > 23.0 * 0.8, "get_with at {get_with:.1} ns");
+        assert!(1e3 / insert > 23.0 * 0.8, "insert at {insert:.1} ns");
     }
-    let ns = per_op(10_000_000, |i| {
-        black_box(
-            d.insert(&(i % 100).to_le_bytes(), &i.to_le_bytes())
-                .unwrap(),
-        );
-    });
-    eprintln!("insert {ns:.1}");
 }
 
-#[test]
-#[ignore]
-fn only_get() {
-    let d = Dict::new(DictOptions::new().capacity(400)).unwrap();
-    for i in 0..100u64 {
-        d.insert(&i.to_le_bytes(), &i.to_le_bytes()).unwrap();
-    }
-    let ns = per_op(10_000_000, |i| {
-        black_box(d.get_with(&(i % 100).to_le_bytes(), |v| v[0]).unwrap());
-    });
-    eprintln!("get_with {ns:.1}");
-}
