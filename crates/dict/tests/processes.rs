@@ -360,6 +360,39 @@ fn value_and_array_across_processes() {
     assert_eq!(named.get().unwrap(), 16.0);
 }
 
+fn value_holder_killed() {
+    let v = Value::new(7u64).unwrap();
+    let ready = Value::new(0u8).unwrap();
+    let child = {
+        let (v, ready) = (&v, &ready);
+        spawn(move || {
+            let Ok(mut held) = v.lock() else { return 1 };
+            *held = 8;
+            if ready.set(1).is_err() {
+                return 2;
+            }
+            std::thread::sleep(Duration::from_secs(30));
+            0
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ready.get().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the child never took the lock");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill(child, Signal::Kill).unwrap();
+    assert_eq!(
+        waitpid(child, false).unwrap(),
+        Some(ExitStatus::Signaled(9))
+    );
+    let g = v.lock().unwrap();
+    assert!(g.owner_died(), "the holder's death was not reported");
+    assert_eq!(*g, 8);
+    drop(g);
+    assert!(!v.lock().unwrap().owner_died());
+    assert_eq!(v.update(|x| x + 1).unwrap(), 9);
+}
+
 fn typed_dict_across_processes() {
     let d: TypedDict<String, Vec<u32>> = TypedDict::new(DictOptions::new()).unwrap();
     let pids: Vec<i32> = (0..3u32)
@@ -446,6 +479,7 @@ fn main() {
         "value_and_array_across_processes",
         value_and_array_across_processes,
     );
+    run("value_holder_killed", value_holder_killed);
     run("typed_dict_across_processes", typed_dict_across_processes);
     run("manager_across_processes", manager_across_processes);
     run("crash_loop", crash_loop);

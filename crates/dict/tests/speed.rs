@@ -67,4 +67,3 @@ fn run(keys: u64) {
         assert!(1e3 / insert > 23.0 * 0.8, "insert at {insert:.1} ns");
     }
 }
-
