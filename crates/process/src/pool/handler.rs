@@ -20,6 +20,8 @@ use super::wire::{self, TaskHeader};
 const CHECK_EVERY: Duration = Duration::from_millis(10);
 /// How often while workers are being told to exit.
 const CHECK_CLOSING: Duration = Duration::from_millis(1);
+/// Arguments of at least this many bytes are not copied into a message.
+const BIG_ARGS: usize = 4096;
 /// How long terminated workers get to die of `SIGTERM` before `SIGKILL`.
 const TERM_GRACE: Duration = Duration::from_millis(300);
 
@@ -182,20 +184,36 @@ impl State {
             // From a worker already declared dead: its tasks were settled.
             return;
         };
-        let body = match msg.bytes().split_first() {
-            Some((&wire::RESULT, body)) => body,
-            Some((&wire::BYE, _)) => {
+        let (mut owned, frame) = match msg {
+            Message::Joined(v) => (Some(v), &[][..]),
+            Message::Whole(b) => (None, b),
+        };
+        match owned.as_deref().unwrap_or(frame).first() {
+            Some(&wire::RESULT) => {}
+            Some(&wire::BYE) => {
                 worker.leaving = true;
                 self.check_now = true;
                 return;
             }
             _ => return,
+        }
+        // Ranges in the whole message (after its kind byte).
+        let entries: Vec<(u64, std::ops::Range<usize>)> =
+            wire::result_entries(&owned.as_deref().unwrap_or(frame)[1..])
+                .map(|(id, r)| (id, r.start + 1..r.end + 1))
+                .collect();
+        // A large message of one chunk is handed over as it is, not copied.
+        let mut single = if entries.len() == 1 {
+            owned.take()
+        } else {
+            None
         };
+        let src: &[u8] = owned.as_deref().unwrap_or(frame);
         let now = Instant::now();
         let mut oldest = None;
         let mut answered = 0;
         let mut done: Vec<(Arc<Job>, usize, ChunkOutcome)> = Vec::new();
-        for (id, range) in wire::result_entries(body) {
+        for (id, range) in entries {
             let Some(pos) = worker.outstanding.iter().position(|c| c.id == id) else {
                 continue;
             };
@@ -204,9 +222,14 @@ impl State {
             };
             answered += 1;
             oldest = oldest.or(chunk.sent_at);
+            let (bytes, start, end) = match single.take() {
+                Some(bytes) => (bytes, range.start, range.end),
+                None => (src[range.clone()].to_vec(), 0, range.len()),
+            };
             let outcome = ChunkOutcome {
-                bytes: body[range].to_vec(),
-                start: 0,
+                bytes,
+                start,
+                end,
                 count: chunk.count,
                 lost: chunk.lost,
             };
@@ -240,6 +263,7 @@ impl State {
             msg.push(wire::TASK);
             let now = Instant::now();
             let mut n = 0;
+            let mut tail_args = false;
             while n < batch {
                 let Some(mut chunk) = self.pending.pop_front() else {
                     break;
@@ -258,11 +282,20 @@ impl State {
                 if append(&head, &mut msg).is_err() {
                     continue;
                 }
-                msg.extend_from_slice(&chunk.args);
+                // A large chunk goes alone, its arguments sent from where
+                // they are rather than copied into the message.
+                let alone = n == 0 && chunk.args.len() >= BIG_ARGS;
+                if !alone {
+                    msg.extend_from_slice(&chunk.args);
+                }
                 self.next_id += 1;
                 chunk.sent_at = Some(now);
                 w.outstanding.push_back(chunk);
                 n += 1;
+                if alone {
+                    tail_args = true;
+                    break;
+                }
             }
             if n == 0 {
                 w.buf = msg;
@@ -272,6 +305,7 @@ impl State {
             w.sending = Some(Sending {
                 out: Outgoing::default(),
                 msg,
+                tail_args,
             });
             // A dead worker's queue refuses frames; the death check
             // re-queues its chunks.
@@ -293,6 +327,7 @@ impl State {
                 w.sending = Some(Sending {
                     out: Outgoing::default(),
                     msg: vec![wire::EXIT],
+                    tail_args: false,
                 });
                 let _ = pump(w);
             }
@@ -400,9 +435,13 @@ fn pump(w: &mut Worker) -> Result<bool, PoolError> {
     let Some(sending) = &mut w.sending else {
         return Ok(true);
     };
+    let args: &[u8] = match (sending.tail_args, w.outstanding.back()) {
+        (true, Some(chunk)) => &chunk.args,
+        _ => &[],
+    };
     let done = sending
         .out
-        .pump(&mut w.tx, w.role.incarnation, &[&sending.msg], false)?;
+        .pump(&mut w.tx, w.role.incarnation, &[&sending.msg, args], false)?;
     if done && let Some(sending) = w.sending.take() {
         w.buf = sending.msg;
     }

@@ -118,6 +118,34 @@ impl<R: DeserializeOwned> IMap<R> {
         }
     }
 
+    /// Every value in order, decoded as chunks arrive (overlapping the
+    /// workers still running later chunks); the first error in input order
+    /// once all tasks are done.
+    pub(crate) fn collect_values(mut self) -> Result<Vec<R>, PoolError> {
+        let total: usize = self.job.lock().sizes.iter().map(|&n| n as usize).sum();
+        let mut out = Vec::with_capacity(total);
+        let mut first = None;
+        loop {
+            match self.wait_batch(None) {
+                Batch::Chunks(chunks) => {
+                    for chunk in chunks {
+                        chunk.decode(&mut |r| match r {
+                            Ok(v) => out.push(v),
+                            Err(e) => {
+                                first.get_or_insert(e);
+                            }
+                        });
+                    }
+                }
+                Batch::Missing(_) => {
+                    first.get_or_insert(PoolError::Terminated);
+                }
+                Batch::End | Batch::TimedOut => break,
+            }
+        }
+        first.map_or(Ok(out), Err)
+    }
+
     fn wait_batch(&mut self, deadline: Option<Instant>) -> Batch {
         let ordered = self.ordered;
         let (next, taken) = (self.next_chunk, self.taken);
@@ -182,12 +210,6 @@ impl<R: DeserializeOwned> Iterator for IMap<R> {
 pub(crate) fn wait_each<R: DeserializeOwned>(job: &Job) -> Vec<Result<R, PoolError>> {
     let (mut s, _) = job.wait_until(None, JobState::finished);
     decode_each(&mut s)
-}
-
-/// [`wait_each`], failing with the first error in input order.
-pub(crate) fn wait_all<R: DeserializeOwned>(job: &Job) -> Result<Vec<R>, PoolError> {
-    let (mut s, _) = job.wait_until(None, JobState::finished);
-    decode_all(&mut s)
 }
 
 /// Decodes a finished job into every task's result, in input order.

@@ -22,9 +22,10 @@ pub(crate) struct Lost {
 /// A chunk's outcomes as a worker sent them back.
 #[derive(Debug)]
 pub(crate) struct ChunkOutcome {
-    /// The message holding the outcomes, from `start` on.
+    /// The message holding the outcomes, in `start..end`.
     pub(crate) bytes: Vec<u8>,
     pub(crate) start: usize,
+    pub(crate) end: usize,
     pub(crate) count: u32,
     pub(crate) lost: Vec<Lost>,
 }
@@ -34,6 +35,7 @@ impl ChunkOutcome {
     pub(crate) fn all_lost(count: u32, lost: Vec<Lost>) -> ChunkOutcome {
         let bytes = vec![SKIPPED; count as usize];
         ChunkOutcome {
+            end: bytes.len(),
             bytes,
             start: 0,
             count,
@@ -43,7 +45,7 @@ impl ChunkOutcome {
 
     /// Decodes every task's outcome, in order, into `sink`.
     pub(crate) fn decode<R: DeserializeOwned>(&self, sink: &mut impl FnMut(Result<R, PoolError>)) {
-        let mut rest = &self.bytes[self.start.min(self.bytes.len())..];
+        let mut rest = self.bytes.get(self.start..self.end).unwrap_or_default();
         for i in 0..self.count {
             let item = match take_ret::<R>(rest) {
                 Ok((ret, tail)) => {

@@ -17,6 +17,7 @@ mod error;
 mod frame;
 mod handler;
 mod imap;
+mod items;
 mod job;
 mod records;
 mod shared;
@@ -38,6 +39,7 @@ pub use imap::IMap;
 pub use task::StarFn;
 
 use handler::{Handler, run_guarded};
+use items::Counted;
 use shared::{Order, Shared};
 use spawner::{Common, Config};
 use task::Call;
@@ -184,8 +186,8 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let items: Vec<A> = items.into_iter().collect();
-        let chunksize = default_chunksize(items.len(), self.processes());
+        let (len, items) = Counted::new(items);
+        let chunksize = default_chunksize(len, self.processes());
         self.map_chunked(f, items, chunksize)
     }
 
@@ -215,7 +217,7 @@ impl Pool {
         let job = self
             .shared
             .submit_items(Call::of_fn(f)?, items, chunksize)?;
-        imap::wait_all(&job)
+        IMap::<R>::new(job, true).collect_values()
     }
 
     /// Every task's own result, in input order, with the default chunk
@@ -244,8 +246,8 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let items: Vec<A> = items.into_iter().collect();
-        let chunksize = default_chunksize(items.len(), self.processes());
+        let (len, items) = Counted::new(items);
+        let chunksize = default_chunksize(len, self.processes());
         let job = self
             .shared
             .submit_items(Call::of_fn(f)?, items, chunksize)?;
@@ -389,8 +391,8 @@ impl Pool {
         Args: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let items: Vec<Args> = items.into_iter().collect();
-        let chunksize = default_chunksize(items.len(), self.processes());
+        let (len, items) = Counted::new(items);
+        let chunksize = default_chunksize(len, self.processes());
         self.starmap_chunked(f, items, chunksize)
     }
 
@@ -421,7 +423,7 @@ impl Pool {
         let _ = f;
         let call = Call::of_star::<F, Args, R>()?;
         let job = self.shared.submit_items(call, items, chunksize)?;
-        imap::wait_all(&job)
+        IMap::<R>::new(job, true).collect_values()
     }
 
     /// `f(arg)` in a worker, waiting for the result (Python's `apply`).
@@ -491,8 +493,8 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
-        let items: Vec<A> = items.into_iter().collect();
-        let chunksize = default_chunksize(items.len(), self.processes());
+        let (len, items) = Counted::new(items);
+        let chunksize = default_chunksize(len, self.processes());
         let job = self
             .shared
             .submit_items(Call::of_fn(f)?, items, chunksize)?;

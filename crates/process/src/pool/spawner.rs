@@ -23,11 +23,11 @@ const TASK_SLOT: usize = 16 << 10;
 /// Frames a worker's task queue holds.
 const TASK_CAPACITY: u64 = 128;
 /// Slot size of the result queue. An MPMC queue writes every slot's
-/// sequence word when made, touching a page per slot: small slots keep
-/// pool start-up cheap.
-const RESULT_SLOT: usize = 1 << 10;
+/// sequence word when made, touching a page per slot: few slots keep pool
+/// start-up cheap, large ones keep big results in few frames.
+const RESULT_SLOT: usize = 32 << 10;
 /// Frames the result queue holds.
-const RESULT_CAPACITY: u64 = 256;
+const RESULT_CAPACITY: u64 = 32;
 
 /// How the pool was asked to run its workers.
 #[derive(Debug, Clone, Copy)]
@@ -159,6 +159,9 @@ impl Common {
 pub(crate) struct Sending {
     pub(crate) out: Outgoing,
     pub(crate) msg: Vec<u8>,
+    /// The message goes on with the arguments of the worker's last
+    /// outstanding chunk.
+    pub(crate) tail_args: bool,
 }
 
 /// A running worker as the handler sees it.
