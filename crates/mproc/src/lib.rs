@@ -8,6 +8,7 @@
 //! | --- | --- | --- |
 //! | platform calls | `mproc-sys` | [`sys`] |
 //! | shared-memory segments | `mproc-shm` | [`shm`] |
+//! | cross-process locks and events | `mproc-sync` | [`sync`] |
 //! | shared dict, `Value`, `Array`, `Manager` | `mproc-dict` | [`dict`] |
 //! | lock-free queues in shared memory | `mproc-queue` | [`queue`] |
 //! | processes: `Process`, `Child`, fork and spawn | `mproc-process` | [`process`] |
@@ -24,11 +25,15 @@
 pub use mproc_queue as queue;
 pub use mproc_dict as dict;
 pub use mproc_shm as shm;
+pub use mproc_sync as sync;
 pub use mproc_sys as sys;
 pub use mproc_process as process;
 
 pub use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
+pub use mproc_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, SyncError,
+};
 pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
 pub use mproc_process::{
     AsyncResult, IMap, Pool, PoolBuilder, PoolError, StarFn, default_chunksize,

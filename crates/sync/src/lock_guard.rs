@@ -98,8 +98,9 @@ impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the guard proves the calling thread holds the lock, and it
-        // is dropped only once.
-        unsafe { self.lock.unlock() };
+        // is dropped only once; `died` tracks the OWNER_DIED bit, which only
+        // the holder changes (through this guard's `make_consistent`).
+        unsafe { self.lock.unlock_as(self.died) };
     }
 }
 

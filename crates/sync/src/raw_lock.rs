@@ -490,14 +490,32 @@ impl RawLock {
     #[inline]
     pub unsafe fn unlock(&self) {
         // Stable while we hold the lock: only the holder changes this bit.
-        let keep = self.state.load(Ordering::Relaxed) & OWNER_DIED;
+        let died = self.state.load(Ordering::Relaxed) & OWNER_DIED != 0;
+        // SAFETY: the caller holds the lock.
+        unsafe { self.unlock_as(died) }
+    }
+
+    /// [`unlock`](Self::unlock) for a holder that knows whether the data
+    /// is still to be made consistent (its guard tracks it).
+    ///
+    /// # Safety
+    ///
+    /// As [`unlock`](Self::unlock); `died` is whether `OWNER_DIED` is set.
+    #[inline]
+    pub(crate) unsafe fn unlock_as(&self, died: bool) {
+        let keep = if died { OWNER_DIED } else { 0 };
         self.owner.store(0, Ordering::Relaxed);
         // SYNC POINT: Release pairs with the Acquire CAS in `try_fast` /
         // `try_take`: our writes to the protected data reach the next holder.
         let prev = self.state.swap(keep, Ordering::Release);
         if prev & WAITERS != 0 {
-            DefaultFutex::wake(&self.state, 1);
+            self.wake_one_waiter();
         }
+    }
+
+    #[cold]
+    fn wake_one_waiter(&self) {
+        DefaultFutex::wake(&self.state, 1);
     }
 
     /// Declares the protected data consistent again after a holder's

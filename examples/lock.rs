@@ -1,0 +1,73 @@
+//! Ten processes each write `key * key` into a shared table under one
+//! `Lock`; the parent prints the table. Python's classic
+//! `Manager().dict()` + `Lock` example, with the table in shared memory.
+//!
+//! `cargo run --release --example lock`
+
+use std::time::Duration;
+
+use mproc::Lock;
+use mproc::shm::Segment;
+use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+
+const KEYS: u64 = 10;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let lock = Lock::new()?;
+    // The table: a count of filled rows, then (key, value) rows.
+    let table = Segment::anonymous(8 + 16 * KEYS)?;
+    let mut children = Vec::new();
+    for key in 0..KEYS {
+        // SAFETY: this program is single-threaded; each child only locks,
+        // writes to shared memory and `_exit`s.
+        match unsafe { fork() }? {
+            ForkResult::Child => {
+                let code = match write_row(&lock, &table, key) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
+                };
+                exit_immediately(code)
+            }
+            ForkResult::Parent { child } => children.push(child),
+        }
+    }
+    for child in children {
+        let status = waitpid(child, false)?;
+        assert_eq!(status, Some(ExitStatus::Exited(0)), "child {child}");
+    }
+    let guard = lock
+        .lock_timeout(Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    let rows: u64 = table.payload().read_pod(0)?;
+    let mut entries: Vec<(u64, u64)> = (0..rows)
+        .map(|i| {
+            let at = 8 + 16 * i;
+            Ok((
+                table.payload().read_pod(at)?,
+                table.payload().read_pod(at + 8)?,
+            ))
+        })
+        .collect::<Result<_, mproc::ShmError>>()?;
+    drop(guard);
+    entries.sort_unstable();
+    let shown: Vec<String> = entries.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    println!("{{{}}}", shown.join(", "));
+    Ok(())
+}
+
+/// Appends `(key, key * key)` to the table under the lock.
+fn write_row(lock: &Lock, table: &Segment, key: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let mut guard = match lock.lock() {
+        Ok(g) => g,
+        // A previous writer died mid-append: its row count was not bumped,
+        // so the table is consistent; say so and go on.
+        Err(mproc::sync::OwnerDied(g)) => g,
+    };
+    guard.make_consistent();
+    let p = table.payload();
+    let rows: u64 = p.read_pod(0)?;
+    p.write_pod(8 + 16 * rows, &key)?;
+    p.write_pod(8 + 16 * rows + 8, &(key * key))?;
+    p.write_pod(0, &(rows + 1))?;
+    Ok(())
+}
