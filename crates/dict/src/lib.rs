@@ -59,6 +59,7 @@
 
 mod array;
 mod block;
+mod bytes;
 mod class;
 mod dict;
 mod error;

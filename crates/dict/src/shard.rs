@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use mproc_shm::Region;
 
 use crate::block::{BlockHeader, HEADER};
+use crate::bytes::SharedBytes;
 use crate::class::class_for;
 use crate::error::corrupt;
 use crate::layout::{ARENA_START, ShardCtl, TableLayout};
@@ -77,8 +78,8 @@ pub(crate) enum NoRoom {
 pub(crate) struct Shard<'a> {
     /// Control block.
     pub(crate) ctl: &'a ShardCtl,
-    buckets: Region<'a>,
-    arena: Region<'a>,
+    buckets: SharedBytes<'a>,
+    arena: SharedBytes<'a>,
     mask: u64,
     shard_bits: u32,
     /// This shard's index.
@@ -91,8 +92,8 @@ impl<'a> Shard<'a> {
     pub(crate) fn new(region: Region<'a>, layout: &TableLayout, s: u64) -> Result<Shard<'a>> {
         Ok(Shard {
             ctl: region.get::<ShardCtl>(layout.ctl_off(s))?,
-            buckets: region.sub(layout.buckets_off(s), layout.buckets() * 8)?,
-            arena: region.sub(layout.arena_off(s), layout.arena_len)?,
+            buckets: SharedBytes::of(region.sub(layout.buckets_off(s), layout.buckets() * 8)?),
+            arena: SharedBytes::of(region.sub(layout.arena_off(s), layout.arena_len)?),
             mask: layout.buckets() - 1,
             shard_bits: layout.shard_bits,
             index: s,
@@ -106,7 +107,7 @@ impl<'a> Shard<'a> {
 
     /// Arena length.
     pub(crate) fn arena_len(&self) -> u64 {
-        self.arena.len() as u64
+        self.arena.len()
     }
 
     /// Buckets used (live or tombstone) allowed before the table must grow.
@@ -117,7 +118,7 @@ impl<'a> Shard<'a> {
     /// Bucket `i`.
     #[inline(always)]
     pub(crate) fn bucket(&self, i: u64) -> Result<&'a AtomicU64> {
-        Ok(self.buckets.get::<AtomicU64>(i * 8)?)
+        self.buckets.u64_at(i * 8)
     }
 
     /// Where probing for `hash` starts.
@@ -132,7 +133,7 @@ impl<'a> Shard<'a> {
         if off < ARENA_START || !off.is_multiple_of(8) {
             return Err(corrupt("block offset", off, off));
         }
-        let raw = self.arena.get::<AtomicU64>(off)?.load(Ordering::Relaxed);
+        let raw = self.arena.u64_at(off)?.load(Ordering::Relaxed);
         let hdr = BlockHeader::decode(raw).ok_or(corrupt("block header", off, raw))?;
         if off
             .checked_add(hdr.size)
@@ -157,23 +158,20 @@ impl<'a> Shard<'a> {
     /// `len` bytes at `off` of the arena, in place.
     #[inline(always)]
     pub(crate) fn bytes(&self, off: u64, len: u64) -> Result<&'a [u8]> {
-        let (start, len) = self.arena.check(off, len)?;
-        // SAFETY: `start..start+len` lies inside the arena (checked). The
-        // caller holds the shard lock and the bytes belong to a live block:
-        // by the table protocol nobody writes a live block's bytes (writers
-        // hold the same lock and write only fresh blocks), so the shared
-        // slice is not mutated while it is used under the lock.
-        Ok(unsafe { std::slice::from_raw_parts(self.arena.as_ptr().add(start), len) })
+        // The caller holds the shard lock and the bytes belong to a live
+        // block: by the table protocol nobody writes a live block's bytes
+        // (writers hold the same lock and write only fresh blocks).
+        self.arena.slice(off, len)
     }
 
     /// The header word at `off` of the arena.
     pub(crate) fn arena_word(&self, off: u64) -> Result<&'a AtomicU64> {
-        Ok(self.arena.get::<AtomicU64>(off)?)
+        self.arena.u64_at(off)
     }
 
     /// The free-list link word at `off` of the arena.
     pub(crate) fn arena_u32(&self, off: u64) -> Result<&'a AtomicU32> {
-        Ok(self.arena.get::<AtomicU32>(off)?)
+        self.arena.u32_at(off)
     }
 
     /// A live block's key.
@@ -239,10 +237,7 @@ impl<'a> Shard<'a> {
             let off = u64::from(unit) * 8;
             match self.header_at(off) {
                 Ok(h) if !h.live && h.class == class => {
-                    let next = self
-                        .arena
-                        .get::<AtomicU32>(off + 8)?
-                        .load(Ordering::Relaxed);
+                    let next = self.arena.u32_at(off + 8)?.load(Ordering::Relaxed);
                     head.store(next, Ordering::Relaxed);
                     sub(&self.ctl.free_bytes, size);
                     return Ok(Some((off, class)));
@@ -261,7 +256,7 @@ impl<'a> Shard<'a> {
         // The header first, then the bump: the arena stays walkable from
         // its start to `bump` at every instant (recovery walks it).
         self.arena
-            .get::<AtomicU64>(bump)?
+            .u64_at(bump)?
             .store(BlockHeader::free(class), Ordering::Relaxed);
         self.ctl.bump.store(bump + size, Ordering::Relaxed);
         Ok(Some((bump, class)))
@@ -272,10 +267,10 @@ impl<'a> Shard<'a> {
     pub(crate) fn free(&self, off: u64, hdr: &BlockHeader) -> Result<()> {
         let head = &self.ctl.heads[usize::from(hdr.class)];
         self.arena
-            .get::<AtomicU64>(off)?
+            .u64_at(off)?
             .store(BlockHeader::free(hdr.class), Ordering::Relaxed);
         self.arena
-            .get::<AtomicU32>(off + 8)?
+            .u32_at(off + 8)?
             .store(head.load(Ordering::Relaxed), Ordering::Relaxed);
         head.store((off / 8) as u32, Ordering::Relaxed);
         if hdr.live {
@@ -296,12 +291,10 @@ impl<'a> Shard<'a> {
         value: &[u8],
     ) -> Result<BlockHeader> {
         let (k, v) = (key.len() as u64, value.len() as u64);
-        self.arena.write_bytes(off + HEADER, key)?;
-        self.arena.write_bytes(off + HEADER + k, value)?;
+        self.arena.write(off + HEADER, key)?;
+        self.arena.write(off + HEADER + k, value)?;
         let raw = BlockHeader::live(class, k, v);
-        self.arena
-            .get::<AtomicU64>(off)?
-            .store(raw, Ordering::Relaxed);
+        self.arena.u64_at(off)?.store(raw, Ordering::Relaxed);
         let hdr = BlockHeader::decode(raw).ok_or(corrupt("new block header", off, raw))?;
         add(&self.ctl.live_bytes, hdr.size);
         Ok(hdr)
