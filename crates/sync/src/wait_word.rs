@@ -46,7 +46,8 @@ pub enum WaitOutcome {
 /// segments ([`mproc_shm::ShmSafe`]). Any bytes a peer may write leave it
 /// memory-safe: a corrupt waiter count can only cost a needless system call
 /// or, if a peer zeroes it while others sleep, a missed wake that the
-/// sleepers' deadlines bound.
+/// sleepers' deadlines bound. A waiter killed while asleep leaves the count
+/// one too high for good: wakes then make a system call that finds nobody.
 ///
 /// # Protocol
 ///
