@@ -14,6 +14,8 @@ pub(crate) struct Profile {
     pub(crate) round_trips: usize,
     /// Upper bound on messages per throughput repeat.
     pub(crate) max_messages: usize,
+    /// Lower bound on messages per throughput repeat (large messages).
+    pub(crate) min_messages: usize,
     /// Upper bound on bytes per throughput repeat (large messages send fewer).
     pub(crate) bytes_per_repeat: usize,
     /// Lock acquisitions per process per repeat.
@@ -38,7 +40,8 @@ impl Profile {
             repeats: 3,
             round_trips: 20_000,
             max_messages: 50_000,
-            bytes_per_repeat: 64 << 20,
+            min_messages: 256,
+            bytes_per_repeat: 256 << 20,
             lock_ops: 50_000,
             handoffs: 2_000,
             dict_keys: 5_000,
@@ -55,7 +58,8 @@ impl Profile {
             repeats: 5,
             round_trips: 200_000,
             max_messages: 500_000,
-            bytes_per_repeat: 512 << 20,
+            min_messages: 1024,
+            bytes_per_repeat: 1 << 30,
             lock_ops: 500_000,
             handoffs: 20_000,
             dict_keys: 50_000,
@@ -67,7 +71,7 @@ impl Profile {
 
     /// Messages per throughput repeat for `size`-byte messages.
     pub(crate) fn messages_for(&self, size: usize) -> usize {
-        (self.bytes_per_repeat / size.max(1)).clamp(64, self.max_messages)
+        (self.bytes_per_repeat / size.max(1)).clamp(self.min_messages, self.max_messages)
     }
 
     /// Ring capacity (slots) for `size`-byte messages, the same for every

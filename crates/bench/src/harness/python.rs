@@ -50,6 +50,11 @@ impl Python {
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // A clean absolute path: Python's spawn start method re-opens the
+        // script by the path it was started with, normalized lexically.
+        let dir = std::fs::canonicalize(dir)
+            .map_err(|e| format!("cannot resolve {}: {e}", dir.display()))?;
+        let dir = dir.as_path();
         for (name, text) in SCRIPTS {
             std::fs::write(dir.join(name), text)
                 .map_err(|e| format!("cannot write {name}: {e}"))?;
@@ -106,8 +111,9 @@ impl Python {
             s.read_to_string(&mut stderr)?;
         }
         if !status.success() {
-            let last = stderr.lines().last().unwrap_or("").to_string();
-            bail!("{script} exited with {status}: {last}");
+            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = lines[lines.len().saturating_sub(4)..].join(" / ");
+            bail!("{script} exited with {status}: {tail}");
         }
         serde_json::from_str(stdout.trim()).with_context(|| format!("{script} printed no JSON"))
     }

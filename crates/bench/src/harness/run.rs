@@ -22,7 +22,9 @@ fn default_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("mproc-bench")
+    let dir = target.join("mproc-bench");
+    let _ = std::fs::create_dir_all(&dir);
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
 fn selected(args: &Args) -> Vec<&'static Scenario> {

@@ -3,6 +3,7 @@
 //! and the consumer copies it out. Loaned: both sides use the chunk in
 //! place, writing and reading only the 8-byte sequence stamp.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -13,6 +14,14 @@ use crate::harness::wait::{Deadline, spin_until};
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
+/// Writes (zeroes) and reads every byte of the ring once, so that in-place
+/// writes of only a stamp leave no byte uninitialized.
+fn initialize(tx: &mut rtrb::Producer<u8>, rx: &mut rtrb::Consumer<u8>, len: usize) -> Result<()> {
+    tx.write_chunk(len)?.commit_all();
+    rx.read_chunk(len)?.commit_all();
+    Ok(())
+}
+
 /// Throughput of `n` messages of `size` bytes per repeat.
 ///
 /// # Errors
@@ -21,6 +30,7 @@ use crate::report::model::Runs;
 pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs> {
     let slots = Profile::capacity_for(size);
     let (mut tx, mut rx) = rtrb::RingBuffer::<u8>::new(slots * size);
+    initialize(&mut tx, &mut rx, slots * size)?;
     let rounds = profile.repeats + 1;
     let done = AtomicUsize::new(0);
     let bad = AtomicUsize::new(0);
@@ -61,15 +71,27 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
             for _ in 0..n {
                 seq += 1;
                 spin_until(deadline, "ring space", || tx.slots() >= size)?;
-                let mut chunk = tx.write_chunk(size)?;
-                let (a, _) = chunk.as_mut_slices();
                 if loaned {
-                    stamp(a, seq);
+                    // In place: only the stamp is written (`write_chunk`
+                    // would first fill the whole chunk with zeroes).
+                    let mut chunk = tx.write_chunk_uninit(size)?;
+                    let (a, _) = chunk.as_mut_slices();
+                    let mut head = [0u8; 8];
+                    stamp(&mut head, seq);
+                    for (dst, b) in a.iter_mut().zip(head) {
+                        *dst = MaybeUninit::new(b);
+                    }
+                    // SAFETY: every byte of the ring was written once by
+                    // `initialize` and keeps its value; the first 8 bytes
+                    // were just written.
+                    unsafe { chunk.commit_all() };
                 } else {
+                    let mut chunk = tx.write_chunk(size)?;
+                    let (a, _) = chunk.as_mut_slices();
                     a.copy_from_slice(&src);
                     stamp(a, seq);
+                    chunk.commit_all();
                 }
-                chunk.commit_all();
             }
             // SYNC POINT with the consumer's Release store of `done`.
             spin_until(deadline, "the consumer", || {
