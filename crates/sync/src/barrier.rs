@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use mproc_shm::{Segment, SegmentKind};
 
-use crate::shared;
 #[cfg(doc)]
 use crate::SyncError;
+use crate::shared;
 use crate::{RawBarrier, Result};
 
 /// Python's `multiprocessing.Barrier(parties)` in its own segment, shared

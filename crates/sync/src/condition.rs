@@ -457,4 +457,10 @@ impl Condition {
 }
 
 #[cfg(not(loom))]
-crate::shared::handle_common!(Condition, RawCondition, Condition, |_| Ok(()));
+crate::shared::handle_common!(
+    Condition,
+    RawCondition,
+    Condition,
+    |_| Ok(()),
+    "Condition::new()"
+);

@@ -294,4 +294,4 @@ impl Event {
 }
 
 #[cfg(not(loom))]
-crate::shared::handle_common!(Event, RawEvent, Event, |_| Ok(()));
+crate::shared::handle_common!(Event, RawEvent, Event, |_| Ok(()), "Event::new()");

@@ -43,8 +43,10 @@
 //! time); if not, it takes the lock over with one CAS from the dead
 //! holder's word and is told [`OwnerDied`]. Limits: thread ids are
 //! per pid namespace, so every process sharing a lock must see the others'
-//! ids (the same pid namespace); and the check needs `/proc` (without it,
-//! only a holder's disappearance, not pid reuse, is noticed).
+//! ids (the same pid namespace); the check needs `/proc` (without it,
+//! only a holder's disappearance, not pid reuse, is noticed); and a peer
+//! that writes the id of some live thread into the word blocks lockers
+//! (their timeouts bound the wait) without endangering memory safety.
 
 use std::time::{Duration, Instant};
 

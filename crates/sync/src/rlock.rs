@@ -416,4 +416,4 @@ impl RLock {
 }
 
 #[cfg(not(loom))]
-crate::shared::handle_common!(RLock, RawRLock, RLock, |_| Ok(()));
+crate::shared::handle_common!(RLock, RawRLock, RLock, |_| Ok(()), "RLock::new()");

@@ -403,7 +403,13 @@ impl Semaphore {
 }
 
 #[cfg(not(loom))]
-crate::shared::handle_common!(Semaphore, RawSemaphore, Semaphore, layout(false));
+crate::shared::handle_common!(
+    Semaphore,
+    RawSemaphore,
+    Semaphore,
+    layout(false),
+    "Semaphore::new(1)"
+);
 
 /// Python's `multiprocessing.BoundedSemaphore`: a [`Semaphore`] whose
 /// value may not be released above its initial value.
@@ -458,4 +464,10 @@ impl BoundedSemaphore {
 }
 
 #[cfg(not(loom))]
-crate::shared::handle_common!(BoundedSemaphore, RawSemaphore, Semaphore, layout(true));
+crate::shared::handle_common!(
+    BoundedSemaphore,
+    RawSemaphore,
+    Semaphore,
+    layout(true),
+    "BoundedSemaphore::new(1)"
+);

@@ -81,10 +81,11 @@ pub(crate) fn check_kind(seg: &Segment, kind: SegmentKind) -> Result<()> {
 /// The parts every handle has alike: `open`, `from_segment`, `segment`,
 /// `Deref` to its raw form, `Debug`. The handle is
 /// `struct $handle { shared: Shared<$raw> }`, its raw form has
-/// `attach(region, offset)`, and `$check` validates the raw form against
-/// the handle's expectations (bounded or not, ...).
+/// `attach(region, offset)`, `$check` validates the raw form against the
+/// handle's expectations (bounded or not, ...), and `$anonymous` makes one
+/// in an anonymous segment (for the examples).
 macro_rules! handle_common {
-    ($handle:ident, $raw:ident, $kind:ident, $check:expr) => {
+    ($handle:ident, $raw:ident, $kind:ident, $check:expr, $anonymous:literal) => {
         impl $handle {
             #[doc = concat!("Opens the `", stringify!($handle), "` another process created under `name`.")]
             ///
@@ -127,13 +128,13 @@ macro_rules! handle_common {
                 Ok($handle { shared })
             }
 
-            /// The segment the primitive lives in.
+            /// The segment the primitive lives in (no name when anonymous).
             ///
             /// # Examples
             ///
             /// ```
-            #[doc = concat!("# let h = mproc_sync::", stringify!($handle), "::open(\"doc-missing\");")]
-            /// # assert!(h.is_err());
+            #[doc = concat!("let h = mproc_sync::", $anonymous, ".unwrap();")]
+            /// assert!(h.segment().name().is_none());
             /// ```
             pub fn segment(&self) -> &mproc_shm::Segment {
                 self.shared.segment()

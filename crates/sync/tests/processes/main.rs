@@ -48,6 +48,7 @@ fn main() {
         primitives::condition_producer_consumer(120),
         primitives::event_wakes_eight_processes(60),
         primitives::semaphore_bound_under_contention(120),
+        primitives::timeouts_return_within_reason(60),
         barrier::four_processes_thousand_rounds(120),
         barrier::killed_party_breaks_it(60),
     ]);

@@ -155,3 +155,65 @@ pub(crate) fn semaphore_bound_under_contention() {
         "{took:?}"
     );
 }
+
+/// Timed waits return around their timeout when nothing happens in the
+/// other process, and a barrier timeout breaks it for the other party.
+pub(crate) fn timeouts_return_within_reason() {
+    let within = |took: Duration, timeout: Duration| {
+        assert!(
+            took >= timeout,
+            "returned after {took:?}, before {timeout:?}"
+        );
+        assert!(
+            took < timeout + Duration::from_millis(400),
+            "took {took:?} for {timeout:?}"
+        );
+    };
+    let t = Duration::from_millis(40);
+
+    // Condition: the lock is free, nobody notifies.
+    let cond = Condition::new().unwrap();
+    let holder = spawn(|| {
+        // Another process takes and releases the lock meanwhile.
+        for _ in 0..10 {
+            drop(cond.lock());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        0
+    });
+    let g = cond.lock().unwrap();
+    let start = Instant::now();
+    let (g, r) = cond.wait_timeout(g, t).unwrap();
+    within(start.elapsed(), t);
+    assert!(r.timed_out());
+    drop(g);
+    join_all_ok(&[holder], LIMIT);
+
+    // Barrier: the parent times out, the child (with a long timeout) is
+    // told the barrier broke.
+    let b = mproc_sync::Barrier::new(3).unwrap();
+    let other = spawn(|| match b.wait_timeout(SECS_10) {
+        Err(SyncError::BrokenBarrier { parties: 3 }) => 0,
+        _ => 1,
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    let start = Instant::now();
+    assert!(matches!(
+        b.wait_timeout(t),
+        Err(SyncError::BrokenBarrier { .. })
+    ));
+    within(start.elapsed(), t);
+    let start = Instant::now();
+    join_all_ok(&[other], LIMIT);
+    assert!(start.elapsed() < Duration::from_millis(400));
+
+    // Event and semaphore, nobody sets or releases.
+    let ev = Event::new().unwrap();
+    let start = Instant::now();
+    assert!(!ev.wait_timeout(t));
+    within(start.elapsed(), t);
+    let sem = Semaphore::new(0).unwrap();
+    let start = Instant::now();
+    assert!(!sem.acquire_timeout(t));
+    within(start.elapsed(), t);
+}
