@@ -22,19 +22,14 @@
 //! seg.payload().write_bytes(0, b"shared").unwrap();
 //! ```
 
-pub use mproc_queue as queue;
 pub use mproc_dict as dict;
+pub use mproc_process as process;
+pub use mproc_queue as queue;
 pub use mproc_shm as shm;
 pub use mproc_sync as sync;
 pub use mproc_sys as sys;
-pub use mproc_process as process;
 
 pub use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
-pub use mproc_shm::{Segment, SegmentKind, ShmError};
-pub use mproc_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, SyncError,
-};
-pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
 pub use mproc_process::{
     AsyncResult, IMap, Pool, PoolBuilder, PoolError, StarFn, default_chunksize,
 };
@@ -42,6 +37,11 @@ pub use mproc_process::{
     Child, FnOffset, Outcome, Process, ProcessError, ProcessInfo, StartMethod, Target,
     active_children, cpu_count, current_process, get_start_method, init, parent_process,
     process_cpu_count, set_start_method,
+};
+pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
+pub use mproc_shm::{Segment, SegmentKind, ShmError};
+pub use mproc_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, SyncError,
 };
 
 /// README.md's examples, compiled as doctests so the front door stays true.
