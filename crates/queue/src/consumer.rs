@@ -11,7 +11,7 @@ use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
-use crate::ring::{ClaimWords, RingError, Span, claim_or_closed};
+use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
 use crate::wait::{Attempt, block};
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
@@ -131,10 +131,20 @@ impl Consumer {
         loop {
             let closed = self.core.control.closed;
             let r = match &mut self.reader {
-                Reader::Spsc(r) => claim_or_closed(closed, || r.try_claim(max)),
+                Reader::Spsc(r) => {
+                    if check && let Err(RingError::Corrupt { field, value }) = r.validate() {
+                        return Err(QueueError::Corrupt { field, value });
+                    }
+                    claim_or_closed(closed, || r.try_claim(max))
+                }
                 Reader::Mpmc(r) => {
                     let claim = self.claim;
-                    claim_or_closed(closed, || r.try_claim(max, Some(claim)))
+                    match r.poll_claim(max, Some(claim)) {
+                        Err(RingError::Empty) if check || is_closed(closed) => {
+                            claim_or_closed(closed, || r.try_claim(max, Some(claim)))
+                        }
+                        other => other,
+                    }
                 }
             };
             return match r {

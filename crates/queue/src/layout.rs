@@ -44,7 +44,7 @@ pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ1\0");
 /// Most handle records a queue may have.
 pub(crate) const MAX_HANDLES: u32 = 4096;
 /// Largest capacity.
-pub(crate) const MAX_CAPACITY: u64 = 1 << 32;
+pub(crate) const MAX_CAPACITY: u64 = 1 << 31;
 
 /// Which ring algorithm an area runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,7 @@ impl Layout {
             return bad(
                 "capacity",
                 capacity,
-                "must be a power of two from 1 to 2^32",
+                "must be a power of two from 1 to 2^31",
             );
         }
         if slot_size > MAX_SLOT_SIZE {

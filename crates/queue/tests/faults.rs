@@ -203,6 +203,8 @@ fn garbage_over_a_live_queue_is_an_error_not_ub() {
 
 #[test]
 fn corrupt_tail_reports_corrupt() {
+    // The fast path never reads the producers' tail; a blocked receive
+    // checks it within one check interval.
     let q = Queue::create("faults-tail", QueueOptions::new().capacity(8).slot_size(8)).unwrap();
     let mut tx = q.producer().unwrap();
     let mut rx = q.consumer().unwrap();
@@ -210,7 +212,24 @@ fn corrupt_tail_reports_corrupt() {
     let raw = Segment::open("faults-tail").unwrap();
     raw.payload().write_pod(0, &(1u64 << 40)).unwrap(); // the tail
     rx.recv().unwrap(); // the message at the head is still good
-    let err = rx.try_recv().unwrap_err();
+    let err = rx.recv_timeout(Duration::from_secs(5)).unwrap_err();
+    assert!(
+        matches!(err, QueueError::Corrupt { field: "tail", .. }),
+        "{err:?}"
+    );
+
+    let s = SpscQueue::create(
+        "faults-tail-spsc",
+        QueueOptions::new().capacity(8).slot_size(8),
+    )
+    .unwrap();
+    let mut tx = s.producer().unwrap();
+    let mut rx = s.consumer().unwrap();
+    tx.send(b"a").unwrap();
+    let raw = Segment::open("faults-tail-spsc").unwrap();
+    raw.payload().write_pod(0, &(1u64 << 40)).unwrap();
+    rx.recv().unwrap();
+    let err = rx.recv_timeout(Duration::from_secs(5)).unwrap_err();
     assert!(
         matches!(err, QueueError::Corrupt { field: "tail", .. }),
         "{err:?}"

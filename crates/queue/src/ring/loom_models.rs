@@ -163,7 +163,10 @@ fn loom_spsc_wraps_and_closes() {
             r.release(span.n);
         }
         if saw_closed {
-            assert!(rest.is_empty(), "Closed reported before the queue was drained");
+            assert!(
+                rest.is_empty(),
+                "Closed reported before the queue was drained"
+            );
         }
         got.extend(rest);
         let want: Vec<u8> = (0..pushed).collect();
@@ -266,7 +269,10 @@ fn loom_mpmc_close_is_seen_after_the_last_message() {
         let (mut got, saw_closed) = consumer.join().unwrap();
         let rest = mpmc_pop(&s, 3, 1);
         if saw_closed {
-            assert!(rest.is_empty(), "Closed reported before the queue was drained");
+            assert!(
+                rest.is_empty(),
+                "Closed reported before the queue was drained"
+            );
         }
         got.extend(rest);
         assert_exactly_once_in_order(&[pushed], &got);

@@ -4,7 +4,7 @@
 
 use crate::atomics::{AtomicU32, AtomicU64};
 
-/// Bytes before the payload in an SPSC slot: `len: u32`, 4 reserved.
+/// Bytes before the payload in an SPSC slot: `len: u32`, `stamp: u32`.
 pub(crate) const SPSC_SLOT_HEADER: usize = 8;
 /// Bytes before the payload in an MPMC slot: `seq: u64`, `len: u32`, 4
 /// reserved.
@@ -40,6 +40,8 @@ pub(crate) trait RingMemory {
     fn seq(&self, pos: u64) -> &AtomicU64;
     /// The slot's message length.
     fn len(&self, pos: u64) -> &AtomicU32;
+    /// The slot's publication stamp (the word after `len`; SPSC layout).
+    fn stamp(&self, pos: u64) -> &AtomicU32;
     /// Copies `src` into slot `pos`'s payload.
     ///
     /// # Safety
@@ -194,6 +196,12 @@ mod region_ring {
             unsafe { &*self.slot(pos).add(self.len_at).cast::<AtomicU32>() }
         }
         #[inline]
+        fn stamp(&self, pos: u64) -> &AtomicU32 {
+            // SAFETY: the word after `len`, 4-aligned, inside the slot
+            // header; all access to it is atomic.
+            unsafe { &*self.slot(pos).add(self.len_at + 4).cast::<AtomicU32>() }
+        }
+        #[inline]
         unsafe fn write(&self, pos: u64, src: &[u8]) {
             debug_assert!(src.len() <= self.slot_size);
             // SAFETY: the caller owns the slot and src fits its payload.
@@ -226,6 +234,7 @@ mod loom_ring {
         tail: AtomicU64,
         seqs: Vec<AtomicU64>,
         lens: Vec<AtomicU32>,
+        stamps: Vec<AtomicU32>,
         data: Vec<UnsafeCell<Vec<u8>>>,
         slot_size: usize,
     }
@@ -238,6 +247,7 @@ mod loom_ring {
                 tail: AtomicU64::new(0),
                 seqs: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
                 lens: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
+                stamps: (0..capacity).map(|_| AtomicU32::new(0)).collect(),
                 data: (0..capacity)
                     .map(|_| UnsafeCell::new(vec![0; slot_size]))
                     .collect(),
@@ -267,6 +277,9 @@ mod loom_ring {
         }
         fn len(&self, pos: u64) -> &AtomicU32 {
             &self.lens[self.index(pos)]
+        }
+        fn stamp(&self, pos: u64) -> &AtomicU32 {
+            &self.stamps[self.index(pos)]
         }
         unsafe fn write(&self, pos: u64, src: &[u8]) {
             self.data[self.index(pos)].with_mut(|p| {
@@ -299,6 +312,9 @@ impl<M: RingMemory + ?Sized> RingMemory for &M {
     }
     fn len(&self, pos: u64) -> &AtomicU32 {
         (**self).len(pos)
+    }
+    fn stamp(&self, pos: u64) -> &AtomicU32 {
+        (**self).stamp(pos)
     }
     unsafe fn write(&self, pos: u64, src: &[u8]) {
         // SAFETY: forwarded with the caller's guarantees.

@@ -183,12 +183,37 @@ impl<M: RingMemory> MpmcReader<M> {
     }
 
     /// Claims up to `max` consecutive published slots at the head,
-    /// announcing the attempt in `claim` first.
+    /// announcing the attempt in `claim` first. When nothing is ready,
+    /// tells [`RingError::Empty`] from [`RingError::Stalled`] (a load of
+    /// the producers' tail).
     #[inline]
     pub(crate) fn try_claim(
         &self,
         max: u64,
         claim: Option<ClaimWords<'_>>,
+    ) -> Result<Span, RingError> {
+        self.claim_inner(max, claim, true)
+    }
+
+    /// [`try_claim`](Self::try_claim) for spinning: when nothing is ready
+    /// it reports `Empty` without reading the producers' tail, whose cache
+    /// line a spinning consumer would otherwise pull from the producer on
+    /// every attempt. `Empty` here may be `Stalled`.
+    #[inline]
+    pub(crate) fn poll_claim(
+        &self,
+        max: u64,
+        claim: Option<ClaimWords<'_>>,
+    ) -> Result<Span, RingError> {
+        self.claim_inner(max, claim, false)
+    }
+
+    #[inline]
+    fn claim_inner(
+        &self,
+        max: u64,
+        claim: Option<ClaimWords<'_>>,
+        classify: bool,
     ) -> Result<Span, RingError> {
         let mem = &self.mem;
         let cap = mem.capacity();
@@ -225,6 +250,9 @@ impl<M: RingMemory> MpmcReader<M> {
                 if now != head {
                     head = now;
                     continue;
+                }
+                if !classify {
+                    return Err(RingError::Empty);
                 }
                 // SYNC POINT: Acquire pairs with the Release CAS of tail in
                 // `MpmcWriter::try_reserve` (claim words of the reserver).

@@ -25,6 +25,7 @@ fn main() {
             "producer_killed_at_random_moments",
             producer_killed_at_random_moments,
         ),
+        ("producer_killed_holding_loan", producer_killed_holding_loan),
         (
             "consumer_killed_holding_slot_mpmc",
             consumer_killed_holding_slot_mpmc,
@@ -322,6 +323,44 @@ fn producer_killed_at_random_moments() {
         abandoned_total > 0,
         "some kill landed between loan and commit"
     );
+}
+
+fn producer_killed_holding_loan() {
+    let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+    let shared = Shared::new(1);
+    let holder = fork_child(|| {
+        let mut tx = q.producer().unwrap();
+        let _slot = tx.loan().unwrap();
+        shared.add(0, 1);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    let mut tx = q.producer().unwrap();
+    for seq in 0..5 {
+        tx.send(&encode(1, seq)).unwrap();
+    }
+    let mut rx = q.consumer().unwrap();
+    assert!(
+        matches!(rx.try_recv(), Err(QueueError::Empty)),
+        "stalled behind the loan"
+    );
+    kill(holder, Signal::Kill).unwrap();
+    let killed = Instant::now();
+    let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let skipped_after = killed.elapsed();
+    assert_eq!(decode(&first), (1, 0));
+    for seq in 1..5 {
+        assert_eq!(decode(&rx.recv().unwrap()), (1, seq));
+    }
+    assert_eq!(q.stats().abandoned, 1);
+    println!("    dead producer's slot skipped {skipped_after:.2?} after the kill");
+    assert!(
+        skipped_after < Duration::from_millis(500),
+        "{skipped_after:?}"
+    );
+    wait_child(holder, Duration::from_secs(5));
 }
 
 fn consumer_killed_holding_slot_mpmc() {
