@@ -20,9 +20,24 @@
 //! while it holds a value, wake sleepers with no system call when there are
 //! none. The queue and dict crates build on it too.
 //!
+//! # Robustness
+//!
 //! A lock whose holder dies is recovered: the next `lock()` returns
-//! `Err(OwnerDied(guard))` (see [`RawLock`] for how, and why not a pthread
-//! robust mutex). A barrier whose party dies breaks for everyone.
+//! `Err(OwnerDied(guard))`; the guard's `make_consistent()` declares the
+//! data repaired. The lock is a futex word holding the holder's thread id
+//! (the kernel's robust-futex format, without its pointer list) plus the
+//! holder's start time; a waiter that has slept [`FIRST_OWNER_CHECK`], then
+//! every [`OWNER_CHECK_INTERVAL`], looks the holder up in `/proc` and takes
+//! the lock over if it is gone (a zombie counts as gone). A pthread robust
+//! mutex was not used: glibc links held robust mutexes through pointers
+//! stored inside the mutex, that is inside the segment, so a peer that
+//! scribbles there could make glibc or the kernel write through pointers of
+//! its choosing; here the segment holds only plain values, and any bytes a
+//! peer writes give an error or a timeout, never UB.
+//!
+//! A barrier whose registered party dies before arriving breaks for
+//! everyone ([`SyncError::BrokenBarrier`]) instead of hanging them. Every
+//! blocking call has a timeout form.
 //!
 //! Atomics come from one place (`loom.rs`), switched to loom's under
 //! `cfg(loom)`; the futex is a type parameter ([`Futex`]) so the loom build
