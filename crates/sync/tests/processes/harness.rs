@@ -18,6 +18,20 @@ pub(crate) struct Test {
 /// of them without one), prints libtest-style lines, exits non-zero on a
 /// failure.
 pub(crate) fn main(tests: &[Test]) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        // libtest's listing format, for tools that enumerate tests first.
+        for t in tests {
+            println!("{}: test", t.name);
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--ignored") {
+        println!(
+            "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n"
+        );
+        return;
+    }
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
