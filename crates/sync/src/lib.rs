@@ -68,6 +68,7 @@ mod futex;
 mod identity;
 mod lock_guard;
 mod loom;
+mod party_table;
 mod raw_barrier;
 mod raw_lock;
 mod rlock;
@@ -101,8 +102,9 @@ pub use lock::Lock;
 pub use lock_guard::LockGuard;
 #[cfg(not(loom))]
 pub use mutex::{Mutex, MutexGuard};
+pub use party_table::PartySlot;
 pub use raw_barrier::{
-    BarrierHeader, FIRST_PARTY_CHECK, MAX_PARTIES, PARTY_CHECK_INTERVAL, PartySlot, RawBarrier,
+    BarrierHeader, FIRST_PARTY_CHECK, MAX_PARTIES, PARTY_CHECK_INTERVAL, RawBarrier,
 };
 pub use raw_lock::{
     FIRST_OWNER_CHECK, OWNER_CHECK_INTERVAL, OWNER_DIED, RawLock, TID_MASK, WAITERS,

@@ -32,8 +32,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::identity;
-use crate::loom::atomic::{AtomicU32, AtomicU64, Ordering};
+use crate::loom::atomic::{AtomicU32, Ordering};
+use crate::party_table::{self, PartySlot};
 use crate::tag::{check_field, check_tag, tag};
 use crate::{Result, SyncError, WaitOutcome, WaitWord};
 
@@ -70,22 +70,6 @@ pub struct BarrierHeader {
     tag: AtomicU32,
 }
 
-/// One registered party: its thread's record (id and start time, 0 when
-/// free) and the last generation it arrived in. 16 bytes `#[repr(C)]`.
-///
-/// # Examples
-///
-/// ```
-/// let slots: Vec<_> = (0..2).map(|_| mproc_sync::PartySlot::new()).collect();
-/// assert_eq!(slots.len(), 2);
-/// ```
-#[repr(C, align(8))]
-pub struct PartySlot {
-    owner: AtomicU64,
-    arrived_gen: AtomicU32,
-    _reserved: AtomicU32,
-}
-
 #[cfg(not(loom))]
 const _: () =
     assert!(std::mem::size_of::<BarrierHeader>() == 16 && std::mem::size_of::<PartySlot>() == 16);
@@ -94,10 +78,6 @@ const _: () =
 // a valid value (methods tolerate any state), no pointers, no Drop.
 #[cfg(not(loom))]
 unsafe impl mproc_shm::ShmSafe for BarrierHeader {}
-// SAFETY: as above.
-#[cfg(not(loom))]
-unsafe impl mproc_shm::ShmSafe for PartySlot {}
-
 impl BarrierHeader {
     /// A fresh header for `parties` parties (for memory that is not a
     /// segment; pair it with `parties` [`PartySlot`]s in
@@ -125,29 +105,6 @@ impl BarrierHeader {
     /// ```
     pub fn parties(&self) -> u32 {
         self.parties.load(Ordering::Relaxed)
-    }
-}
-
-impl PartySlot {
-    /// A free slot.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let _ = mproc_sync::PartySlot::new();
-    /// ```
-    pub fn new() -> PartySlot {
-        PartySlot {
-            owner: AtomicU64::new(0),
-            arrived_gen: AtomicU32::new(0),
-            _reserved: AtomicU32::new(0),
-        }
-    }
-}
-
-impl Default for PartySlot {
-    fn default() -> PartySlot {
-        PartySlot::new()
     }
 }
 
@@ -242,13 +199,10 @@ impl<'a> RawBarrier<'a> {
     ) -> Result<RawBarrier<'a>> {
         check_parties(parties)?;
         let header = region.get::<BarrierHeader>(offset)?;
-        let slots = slots_at(region, offset, parties)?;
+        let slots = party_table::slots_at(region, offset, parties)?;
         header.state.value().store(0, Ordering::Relaxed);
         header.parties.store(parties, Ordering::Relaxed);
-        for s in slots {
-            s.owner.store(0, Ordering::Relaxed);
-            s.arrived_gen.store(0, Ordering::Relaxed);
-        }
+        slots.iter().for_each(PartySlot::clear);
         header.tag.store(BARRIER_TAG, Ordering::Relaxed);
         Ok(RawBarrier { header, slots })
     }
@@ -280,7 +234,7 @@ impl<'a> RawBarrier<'a> {
         check_field("barrier", offset, "parties", parties.into(), bad)?;
         let count = header.state.value().load(Ordering::Relaxed) & COUNT_MASK;
         check_field("barrier", offset, "state", count.into(), count >= parties)?;
-        let slots = slots_at(region, offset, parties)?;
+        let slots = party_table::slots_at(region, offset, parties)?;
         Ok(RawBarrier { header, slots })
     }
 
@@ -434,7 +388,7 @@ impl<'a> RawBarrier<'a> {
     /// assert_eq!(b.wait_until(None).unwrap(), 0);
     /// ```
     pub fn wait_until(&self, deadline: Option<Instant>) -> Result<u32> {
-        let slot = self.register();
+        let slot = party_table::register(self.slots);
         let parties = self.parties();
         let word = self.header.state.value();
         let mut s = word.load(Ordering::Acquire);
@@ -447,7 +401,7 @@ impl<'a> RawBarrier<'a> {
             if let Some(slot) = slot {
                 // Before the arrival CAS (Release): a checker that sees the
                 // arrival also sees this.
-                slot.arrived_gen.store(this_gen, Ordering::Relaxed);
+                slot.mark_arrived(this_gen);
             }
             let last = count + 1 == parties;
             let new = if last {
@@ -507,42 +461,13 @@ impl<'a> RawBarrier<'a> {
                 self.break_generation(my_gen);
             } else if now >= next_check {
                 next_check = now + PARTY_CHECK_INTERVAL;
-                if self.party_missing(cur) {
+                let previous = generation(cur).wrapping_sub(1) & GEN_MASK;
+                if party_table::dead_party_missing(self.slots, previous) {
                     self.break_generation(my_gen);
                 }
             }
             cur = word.load(Ordering::Acquire);
         }
-    }
-
-    /// Sets the broken bit if the barrier is still in generation `this_gen`.
-    fn break_generation(&self, this_gen: u32) {
-        let word = self.header.state.value();
-        let mut s = word.load(Ordering::Relaxed);
-        while generation(s) == this_gen && s & BROKEN == 0 {
-            match word.compare_exchange_weak(s, s | BROKEN, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => {
-                    self.header.state.wake_all();
-                    return;
-                }
-                Err(now) => s = now,
-            }
-        }
-    }
-
-    /// Whether a registered party that arrived in the previous generation
-    /// (so belongs to the current set of parties) is dead without having
-    /// arrived in the generation of state `s`. Parties absent for longer
-    /// were replaced or left; they are not waited for.
-    fn party_missing(&self, s: u32) -> bool {
-        let this_gen = generation(s);
-        let previous = this_gen.wrapping_sub(1) & GEN_MASK;
-        self.slots.iter().any(|slot| {
-            let rec = slot.owner.load(Ordering::Acquire);
-            rec != 0
-                && slot.arrived_gen.load(Ordering::Acquire) == previous
-                && !identity::holder_alive(identity::record_tid(rec), rec)
-        })
     }
 
     /// Unregisters the calling thread: it will not wait on this barrier
@@ -559,60 +484,23 @@ impl<'a> RawBarrier<'a> {
     /// b.leave();
     /// ```
     pub fn leave(&self) {
-        let rec = identity::record(identity::current());
-        for s in self.slots {
-            let _ = s
-                .owner
-                .compare_exchange(rec, 0, Ordering::AcqRel, Ordering::Relaxed);
-        }
+        party_table::leave(self.slots);
     }
 
-    /// This thread's slot: found, claimed free, or taken over from a dead
-    /// party; `None` if the table is full of live parties.
-    fn register(&self) -> Option<&'a PartySlot> {
-        let rec = identity::record(identity::current());
-        let slots = self.slots;
-        if let Some(s) = slots
-            .iter()
-            .find(|s| s.owner.load(Ordering::Relaxed) == rec)
-        {
-            return Some(s);
+    /// Sets the broken bit if the barrier is still in generation `this_gen`.
+    fn break_generation(&self, this_gen: u32) {
+        let word = self.header.state.value();
+        let mut s = word.load(Ordering::Relaxed);
+        while generation(s) == this_gen && s & BROKEN == 0 {
+            match word.compare_exchange_weak(s, s | BROKEN, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => {
+                    self.header.state.wake_all();
+                    return;
+                }
+                Err(now) => s = now,
+            }
         }
-        let claim = |s: &PartySlot, from: u64| {
-            s.owner
-                .compare_exchange(from, rec, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        };
-        if let Some(s) = slots
-            .iter()
-            .find(|s| s.owner.load(Ordering::Relaxed) == 0 && claim(s, 0))
-        {
-            return Some(s);
-        }
-        slots.iter().find(|s| {
-            let old = s.owner.load(Ordering::Relaxed);
-            old != 0 && !identity::holder_alive(identity::record_tid(old), old) && claim(s, old)
-        })
     }
-}
-
-/// The party table after the header at `offset`.
-#[cfg(not(loom))]
-fn slots_at<'a>(
-    region: &mproc_shm::Region<'a>,
-    offset: u64,
-    parties: u32,
-) -> Result<&'a [PartySlot]> {
-    let start = offset + 16;
-    let len = 16 * u64::from(parties);
-    let table = region.sub(start, len)?;
-    // The first slot's bounds and alignment, checked like any element.
-    region.get::<PartySlot>(start)?;
-    // SAFETY: `table` lies inside the region (checked by `sub`), its start
-    // is aligned for PartySlot (checked by `get`), and it holds exactly
-    // `parties` 16-byte slots; PartySlot is ShmSafe (any bytes valid,
-    // atomics only), so shared references for 'a are sound.
-    Ok(unsafe { std::slice::from_raw_parts(table.as_ptr().cast::<PartySlot>(), parties as usize) })
 }
 
 impl std::fmt::Debug for RawBarrier<'_> {
