@@ -62,6 +62,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         Ok(v) => v.to_string(),
         Err(e) => format!("no Python peers: {e}"),
     };
+    let machine = Machine::read(python_line);
     let progress = if args.no_progress || !std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden())
     } else {
@@ -85,7 +86,6 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     ctx.progress.finish_and_clear();
     peers::iceoryx2::cleanup();
 
-    let machine = Machine::read(python_line);
     let tables = table::render(&ctx.rows);
     let command = format!(
         "cargo run --release -p mproc-bench --{}{}",

@@ -7,8 +7,23 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use crate::report::model::{Row, Unit};
+use crate::scenarios::throughput::SIZES;
 
 const PERCENTILE_LABELS: [&str; 3] = ["p50", "p99", "p99.9"];
+
+/// Distinct line colors (Tableau 10), in legend order.
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
 
 /// One line of a chart: a system and its (x, y) points.
 type Series = (String, Vec<(f64, f64)>);
@@ -45,7 +60,10 @@ fn throughput_series(rows: &[Row], scenario: &str, bytes: bool) -> Vec<Series> {
                     (true, false) => v * size as f64,
                     (false, true) => v / size as f64,
                 };
-                push(&mut series, &c.system, (size as f64, y));
+                let Some(x) = SIZES.iter().position(|s| *s == size) else {
+                    continue;
+                };
+                push(&mut series, &c.system, (x as f64, y));
             }
         }
     }
@@ -111,7 +129,9 @@ pub(crate) fn write(path: &Path, rows: &[Row], subtitle: &str) -> Result<()> {
                 .unwrap_or("")
                 .to_string()
         })
-        .y_desc("nanoseconds")
+        .y_desc("round trip")
+        .y_label_formatter(&|y| crate::report::format::figure(*y, Unit::Nanos))
+        .light_line_style(TRANSPARENT)
         .draw()
         .map_err(err)?;
     draw_series(&mut chart, &lat)?;
@@ -134,14 +154,22 @@ pub(crate) fn write(path: &Path, rows: &[Row], subtitle: &str) -> Result<()> {
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(80)
-            .build_cartesian_2d((4f64..2.0 * 1048576f64).log_scale(), (lo..hi).log_scale())
+            .build_cartesian_2d(-0.3f64..(SIZES.len() as f64 - 0.7), (lo..hi).log_scale())
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("message size (bytes)")
+            .x_desc("message size")
             .y_desc(what)
             .y_label_formatter(&|y| crate::report::format::figure(*y, unit))
-            .x_label_formatter(&|x| crate::report::format::size_label(x.round() as usize))
+            .x_labels(SIZES.len())
+            .light_line_style(TRANSPARENT)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                match SIZES.get(i as usize) {
+                    Some(s) if (x - i).abs() < 0.05 => crate::report::format::size_label(*s),
+                    _ => String::new(),
+                }
+            })
             .draw()
             .map_err(err)?;
         draw_series(&mut chart, &series)?;
@@ -159,8 +187,9 @@ where
     Y: Ranged<ValueType = f64>,
 {
     for (i, (name, points)) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let style = ShapeStyle::from(color).stroke_width(2);
+        let color = COLORS[i % COLORS.len()].to_rgba();
+        let width = if name.starts_with("mproc") { 3 } else { 2 };
+        let style = ShapeStyle::from(color).stroke_width(width);
         chart
             .draw_series(LineSeries::new(points.iter().copied(), style))
             .map_err(err)?

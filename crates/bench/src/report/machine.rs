@@ -19,8 +19,11 @@ pub(crate) struct Machine {
     pub(crate) commit: String,
     /// `python3 --version`, or why the Python peers could not run.
     pub(crate) python: String,
-    /// UTC date and time of the run (`date -u`).
+    /// UTC date and time of the run's start (`date -u`).
     pub(crate) date: String,
+    /// `/proc/loadavg`'s 1-minute load average when the run started: other
+    /// work on the machine makes figures noisier.
+    pub(crate) load_average: String,
 }
 
 impl Machine {
@@ -46,7 +49,12 @@ impl Machine {
         }
         let date =
             output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "unknown".into());
+        let load_average = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string))
+            .unwrap_or_else(|| "unknown".into());
         Machine {
+            load_average,
             cores,
             cpu_model,
             kernel,
@@ -59,8 +67,14 @@ impl Machine {
     /// One line for the table's heading.
     pub(crate) fn summary(&self) -> String {
         format!(
-            "{} · {} cores · {} · Linux {} · commit {} · {}",
-            self.date, self.cores, self.cpu_model, self.kernel, self.commit, self.python
+            "{} · {} cores · {} · Linux {} · load average {} at start · commit {} · {}",
+            self.date,
+            self.cores,
+            self.cpu_model,
+            self.kernel,
+            self.load_average,
+            self.commit,
+            self.python
         )
     }
 }

@@ -9,7 +9,7 @@ mod mpmc;
 mod ping_pong;
 mod pool;
 mod process;
-mod throughput;
+pub(crate) mod throughput;
 
 /// A scenario: its name (what `--filter` matches), what it measures, and
 /// how to run it.
