@@ -17,6 +17,10 @@ use crate::{QueueError, Result};
 /// burning its core.
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(100);
 
+/// How long the spin of [`WaitStrategy::SpinThenPark`] runs before it
+/// starts yielding the CPU between rounds.
+const YIELD_AFTER: Duration = Duration::from_micros(2);
+
 /// How often a blocked handle checks that its peers are alive and that no
 /// slot is held by a dead process.
 pub(crate) const CHECK_INTERVAL: Duration = Duration::from_millis(20);
@@ -136,6 +140,14 @@ pub(crate) fn block<T>(
                 if let Attempt::Ready(v) = attempt(false)? {
                     return Ok(v);
                 }
+            }
+            // Spinning while the peer waits for a CPU (an oversubscribed
+            // machine, or the scheduler placing both on one core after a
+            // wake) delays the very hand-off we wait for: past the first
+            // microseconds, give the CPU away between rounds. With the peer
+            // on another core this returns at once.
+            if spin_until.is_some() && now.duration_since(start) > YIELD_AFTER {
+                std::thread::yield_now();
             }
             continue;
         }
