@@ -151,13 +151,13 @@ impl Io {
 
 impl State {
     fn publish_pids(&self) {
-        let pids = self
+        let workers = self
             .workers
             .iter()
             .flatten()
-            .map(|w| w.child.pid())
+            .map(|w| Arc::clone(&w.child))
             .collect();
-        self.shared.set_pids(pids);
+        self.shared.set_workers(workers);
     }
 
     /// No work queued or running anywhere.

@@ -534,6 +534,7 @@ impl Pool {
     /// ```
     pub fn terminate(&self) {
         self.shared.order(Order::Terminate);
+        self.shared.signal_workers();
         self.wait_handler();
     }
 

@@ -16,6 +16,7 @@ use super::frame::Outgoing;
 use super::job::{Failure, Job, Lost};
 use super::task::Call;
 use super::wire;
+use crate::child::Child;
 
 /// A chunk of tasks on its way to a worker and back.
 #[derive(Debug)]
@@ -64,8 +65,9 @@ pub(crate) struct Shared {
     order: AtomicU8,
     /// Jobs that may still be waited for.
     jobs: Mutex<Vec<Weak<Job>>>,
-    /// The current workers' pids (for users and tests).
-    pids: Mutex<Vec<i32>>,
+    /// The current workers (their pids for users and tests; signalled
+    /// directly at terminate).
+    workers: Mutex<Vec<Arc<Child>>>,
     pub(crate) processes: usize,
 }
 
@@ -85,7 +87,7 @@ impl Shared {
             dirty: AtomicBool::new(false),
             order: AtomicU8::new(Order::Run as u8),
             jobs: Mutex::new(Vec::new()),
-            pids: Mutex::new(Vec::new()),
+            workers: Mutex::new(Vec::new()),
             processes,
         }
     }
@@ -153,12 +155,21 @@ impl Shared {
         }
     }
 
-    pub(crate) fn set_pids(&self, pids: Vec<i32>) {
-        *lock(&self.pids) = pids;
+    pub(crate) fn set_workers(&self, workers: Vec<Arc<Child>>) {
+        *lock(&self.workers) = workers;
     }
 
     pub(crate) fn pids(&self) -> Vec<i32> {
-        lock(&self.pids).clone()
+        lock(&self.workers).iter().map(|c| c.pid()).collect()
+    }
+
+    /// Sends `SIGTERM` to every worker now (safe against pid reuse: a
+    /// reaped child is not signalled), so that they die while the handler
+    /// wakes up to reap them.
+    pub(crate) fn signal_workers(&self) {
+        for c in lock(&self.workers).iter() {
+            let _ = c.terminate();
+        }
     }
 
     /// Encodes `items` into chunks of `chunksize` tasks running `call` and

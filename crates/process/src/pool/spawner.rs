@@ -2,6 +2,7 @@
 //! the pool's shared segments.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -140,7 +141,7 @@ impl Common {
         };
         Ok(Worker {
             role,
-            child,
+            child: Arc::new(child),
             _tasks: tasks,
             tx,
             outstanding: VecDeque::new(),
@@ -168,7 +169,8 @@ pub(crate) struct Sending {
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) role: Role,
-    pub(crate) child: Child,
+    /// Shared with the pool handle, which signals it at terminate.
+    pub(crate) child: Arc<Child>,
     /// Keeps the task queue (and a named one's segment) alive.
     _tasks: SpscQueue,
     pub(crate) tx: Producer,
