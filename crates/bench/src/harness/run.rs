@@ -51,6 +51,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     if scenarios.is_empty() {
         bail!("no scenario matches {:?}; see --list", args.filter);
     }
+    peers::iceoryx2::cleanup_stale();
     let profile = if args.full {
         Profile::full()
     } else {

@@ -233,11 +233,29 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
 /// subfolders.
 pub(crate) fn cleanup() {
     let prefix = prefix();
-    remove_prefixed(std::path::Path::new("/dev/shm"), &prefix, false);
-    remove_prefixed(std::path::Path::new("/tmp/iceoryx2"), &prefix, true);
+    remove_matching(&|name| name.starts_with(&prefix));
 }
 
-fn remove_prefixed(dir: &std::path::Path, prefix: &str, recurse: bool) {
+/// Removes what earlier runs that were killed left behind: files named with
+/// this harness's prefix and the pid of a process that no longer exists.
+pub(crate) fn cleanup_stale() {
+    remove_matching(&|name| {
+        let Some(rest) = name.strip_prefix("mprocbench") else {
+            return false;
+        };
+        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        !pid.is_empty()
+            && rest[pid.len()..].starts_with('_')
+            && !std::path::Path::new("/proc").join(&pid).exists()
+    });
+}
+
+fn remove_matching(matches: &dyn Fn(&str) -> bool) {
+    remove_in(std::path::Path::new("/dev/shm"), matches, false);
+    remove_in(std::path::Path::new("/tmp/iceoryx2"), matches, true);
+}
+
+fn remove_in(dir: &std::path::Path, matches: &dyn Fn(&str) -> bool, recurse: bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -246,8 +264,8 @@ fn remove_prefixed(dir: &std::path::Path, prefix: &str, recurse: bool) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
         if is_dir && recurse {
-            remove_prefixed(&path, prefix, true);
-        } else if name.starts_with(prefix) {
+            remove_in(&path, matches, true);
+        } else if matches(&name) {
             let _ = std::fs::remove_file(&path);
         }
     }
