@@ -87,6 +87,19 @@ pub enum PoolError {
     /// The pool was terminated before the task finished.
     #[error("the pool was terminated before the task finished")]
     Terminated,
+    /// Workers kept dying before running any task (an initializer that
+    /// panics, a spawned program whose `main` does not call
+    /// [`init`](crate::init) first): the pool stopped instead of starting
+    /// replacements forever, and fails what was submitted.
+    #[error(
+        "pool workers keep dying before running any task ({attempts} in a row, last exitcode {exitcode}); the pool stopped"
+    )]
+    WorkersFailing {
+        /// How the last one ended.
+        exitcode: i32,
+        /// How many died in a row.
+        attempts: u32,
+    },
     /// [`join`](crate::Pool::join) was called before
     /// [`close`](crate::Pool::close) or [`terminate`](crate::Pool::terminate)
     /// (Python's `ValueError`).

@@ -22,6 +22,9 @@ const CHECK_EVERY: Duration = Duration::from_millis(10);
 const CHECK_CLOSING: Duration = Duration::from_millis(1);
 /// Arguments of at least this many bytes are not copied into a message.
 const BIG_ARGS: usize = 4096;
+/// Workers dying before running anything this many times in a row stop
+/// the pool.
+const MAX_FAILED_STARTS: u32 = 3;
 /// How long terminated workers get to die of `SIGTERM` before `SIGKILL`.
 const TERM_GRACE: Duration = Duration::from_millis(300);
 
@@ -42,6 +45,10 @@ pub(crate) struct State {
     last_check: Instant,
     check_now: bool,
     exit_sent: bool,
+    /// Workers in a row that died before running anything.
+    failed_starts: u32,
+    /// Set when the pool gives up on its workers.
+    broken: Option<Failure>,
 }
 
 /// The handler: its loop runs on its own thread until the pool is closed
@@ -68,6 +75,8 @@ impl Handler {
             last_check: Instant::now(),
             check_now: false,
             exit_sent: false,
+            failed_starts: 0,
+            broken: None,
         };
         st.publish_pids();
         Handler {
@@ -86,7 +95,12 @@ impl Handler {
                 self.st.order = order;
             }
             if self.st.order == Order::Terminate {
-                self.st.terminate();
+                self.st.terminate(Failure::Terminated);
+                return;
+            }
+            if let Some(failure) = self.st.broken {
+                self.st.shared.order(Order::Terminate);
+                self.st.terminate(failure);
                 return;
             }
             let sent = self.st.dispatch();
@@ -209,6 +223,8 @@ impl State {
             None
         };
         let src: &[u8] = owned.as_deref().unwrap_or(frame);
+        worker.served = true;
+        self.failed_starts = 0;
         let now = Instant::now();
         let mut oldest = None;
         let mut answered = 0;
@@ -352,7 +368,22 @@ impl State {
                 continue;
             };
             io.asm.forget(w.role.incarnation);
+            let never_ran =
+                !w.served && !w.leaving && self.common.records.last_words(slot).is_none();
+            if never_ran {
+                self.failed_starts += 1;
+                if self.failed_starts >= MAX_FAILED_STARTS {
+                    self.broken = Some(Failure::WorkersFailing {
+                        exitcode,
+                        attempts: self.failed_starts,
+                    });
+                }
+            }
             self.settle(w, exitcode);
+            if self.broken.is_some() {
+                changed = true;
+                continue;
+            }
             if !self.exit_sent {
                 self.replace(slot);
             }
@@ -409,7 +440,7 @@ impl State {
 
     /// Kills every worker (`SIGTERM`, then `SIGKILL` after a grace period),
     /// reaps them, and fails what was not done.
-    fn terminate(&mut self) {
+    fn terminate(&mut self, failure: Failure) {
         let workers: Vec<Worker> = self.workers.iter_mut().filter_map(Option::take).collect();
         for w in &workers {
             let _ = w.child.terminate();
@@ -424,7 +455,7 @@ impl State {
         }
         self.pending.clear();
         drop(workers);
-        self.shared.fail_all(Failure::Terminated);
+        self.shared.fail_all(failure);
         self.publish_pids();
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 
 use super::error::PoolError;
-use super::job::{ChunkOutcome, Job, JobState};
+use super::job::{ChunkOutcome, Failure, Job, JobState};
 
 /// The results of [`Pool::imap`](crate::Pool::imap) (in input order) or
 /// [`Pool::imap_unordered`](crate::Pool::imap_unordered) (as they come),
@@ -30,8 +30,10 @@ pub struct IMap<R> {
     ordered: bool,
     /// Next chunk to hand out (ordered).
     next_chunk: usize,
-    /// Chunks handed out (unordered).
+    /// Chunks handed out.
     taken: usize,
+    /// Which chunks were handed out (unordered).
+    seen: Vec<bool>,
     buf: VecDeque<Result<R, PoolError>>,
     _r: PhantomData<fn() -> R>,
 }
@@ -48,8 +50,9 @@ impl<R> std::fmt::Debug for IMap<R> {
 /// What one wait for more chunks found.
 enum Batch {
     Chunks(Vec<ChunkOutcome>),
-    /// The job ended (terminated) without these chunks: their sizes.
-    Missing(Vec<u32>),
+    /// The job ended (terminated) without these chunks: their sizes, and
+    /// the error to give for each of their tasks.
+    Missing(Vec<u32>, Failure),
     End,
     TimedOut,
 }
@@ -61,6 +64,7 @@ impl<R: DeserializeOwned> IMap<R> {
             ordered,
             next_chunk: 0,
             taken: 0,
+            seen: Vec::new(),
             buf: VecDeque::new(),
             _r: PhantomData,
         }
@@ -102,10 +106,9 @@ impl<R: DeserializeOwned> IMap<R> {
                         chunk.decode(&mut |r| self.buf.push_back(r));
                     }
                 }
-                Batch::Missing(sizes) => {
+                Batch::Missing(sizes, failure) => {
                     for size in sizes {
-                        self.buf
-                            .extend((0..size).map(|_| Err(PoolError::Terminated)));
+                        self.buf.extend((0..size).map(|_| Err(failure.error())));
                     }
                 }
                 Batch::End => return None,
@@ -137,8 +140,8 @@ impl<R: DeserializeOwned> IMap<R> {
                         });
                     }
                 }
-                Batch::Missing(_) => {
-                    first.get_or_insert(PoolError::Terminated);
+                Batch::Missing(_, failure) => {
+                    first.get_or_insert(failure.error());
                 }
                 Batch::End | Batch::TimedOut => break,
             }
@@ -172,29 +175,37 @@ impl<R: DeserializeOwned> IMap<R> {
                 if let Some(c) = s.chunks.get_mut(i).and_then(Option::take) {
                     chunks.push(c);
                     self.taken += 1;
+                    if self.seen.len() <= i {
+                        self.seen.resize(i + 1, false);
+                    }
+                    self.seen[i] = true;
                 }
             }
         }
         if !chunks.is_empty() {
             return Batch::Chunks(chunks);
         }
-        if s.failure.is_some() && self.taken < s.chunks.len() {
-            let sizes = missing(&s, self.ordered.then_some(self.next_chunk));
+        if let Some(failure) = s.failure
+            && self.taken < s.chunks.len()
+        {
+            // Chunks not handed out: from `next_chunk` on (ordered), or
+            // those never seen (unordered).
+            let sizes = (0..s.chunks.len())
+                .filter(|&i| {
+                    if self.ordered {
+                        i >= self.next_chunk
+                    } else {
+                        !self.seen.get(i).copied().unwrap_or(false)
+                    }
+                })
+                .map(|i| s.sizes[i])
+                .collect();
             self.taken = s.chunks.len();
             self.next_chunk = s.chunks.len();
-            return Batch::Missing(sizes);
+            return Batch::Missing(sizes, failure);
         }
         Batch::End
     }
-}
-
-/// Sizes of the chunks with no outcome (from `from` on, if given).
-fn missing(s: &JobState, from: Option<usize>) -> Vec<u32> {
-    let start = from.unwrap_or(0);
-    (start..s.chunks.len())
-        .filter(|&i| s.chunks[i].is_none() && (from.is_some() || !s.arrivals.contains(&i)))
-        .map(|i| s.sizes[i])
-        .collect()
 }
 
 impl<R: DeserializeOwned> Iterator for IMap<R> {

@@ -85,12 +85,20 @@ const SKIPPED: u8 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
     Terminated,
+    /// Workers kept dying before running anything; the pool stopped.
+    WorkersFailing {
+        exitcode: i32,
+        attempts: u32,
+    },
 }
 
 impl Failure {
     pub(crate) fn error(self) -> PoolError {
         match self {
             Failure::Terminated => PoolError::Terminated,
+            Failure::WorkersFailing { exitcode, attempts } => {
+                PoolError::WorkersFailing { exitcode, attempts }
+            }
         }
     }
 }

@@ -151,6 +151,7 @@ impl Common {
             service: Duration::ZERO,
             last_done: Instant::now(),
             leaving: false,
+            served: false,
         })
     }
 }
@@ -186,6 +187,8 @@ pub(crate) struct Worker {
     pub(crate) last_done: Instant,
     /// Told to exit, or said it exits: gets no more work.
     pub(crate) leaving: bool,
+    /// It has sent back at least one outcome.
+    pub(crate) served: bool,
 }
 
 /// How long the chunks queued at one worker should last: enough to keep

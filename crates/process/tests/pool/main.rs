@@ -50,6 +50,14 @@ fn main() {
             ("close_join_and_refusals", close_join_and_refusals),
             ("threads_share_one_pool", threads_share_one_pool),
             ("spawn_pool_from_busy_threads", spawn_pool_from_busy_threads),
+            (
+                "terminate_fails_the_rest_of_an_unordered_imap",
+                terminate_fails_the_rest_of_an_unordered_imap,
+            ),
+            (
+                "failing_initializer_stops_the_pool",
+                failing_initializer_stops_the_pool,
+            ),
         ],
         Duration::from_secs(150),
     );
@@ -521,4 +529,54 @@ fn spawn_pool_from_busy_threads() {
     for s in spinners {
         s.join().unwrap();
     }
+}
+
+fn quick_or_stuck(x: u32) -> u32 {
+    if x >= 2 {
+        std::thread::sleep(Duration::from_secs(30));
+    }
+    x
+}
+
+fn terminate_fails_the_rest_of_an_unordered_imap() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap_unordered(quick_or_stuck, 0..6).unwrap();
+    let mut quick = vec![
+        it.next_timeout(Duration::from_secs(10)).unwrap().unwrap(),
+        it.next_timeout(Duration::from_secs(10)).unwrap().unwrap(),
+    ];
+    quick.sort();
+    assert_eq!(quick, [0, 1]);
+    pool.terminate();
+    let rest: Vec<_> = it.collect();
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    assert!(
+        rest.iter().all(|r| matches!(r, Err(PoolError::Terminated))),
+        "{rest:?}"
+    );
+}
+
+fn broken_setup() {
+    // Dies before serving anything, as a worker of a program whose setup
+    // fails would.
+    std::process::exit(3);
+}
+
+fn failing_initializer_stops_the_pool() {
+    let pool = Pool::builder()
+        .processes(2)
+        .initializer(broken_setup)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    match pool.apply(double, 1) {
+        Err(PoolError::WorkersFailing {
+            exitcode: 3,
+            attempts,
+        }) => assert!(attempts >= 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
+    assert!(pool.pids().is_empty());
 }
