@@ -15,6 +15,11 @@
 //!   [`cpu_count`].
 //! - [`FnOffset`]: function pointers that stay valid across a re-exec of
 //!   the same executable, for spawned children and pool workers.
+//! - [`Pool`]: Python's `multiprocessing.Pool` (`map`, `imap`,
+//!   `imap_unordered`, `starmap`, `apply`, `apply_async`, `map_async`,
+//!   `close`, `join`, `terminate`) over shared-memory queues; a worker
+//!   killed mid-task fails that task alone with [`PoolError::WorkerLost`]
+//!   and is replaced.
 //!
 //! # Examples
 //!
