@@ -175,4 +175,28 @@ impl Board {
             std::thread::sleep(Duration::from_micros(50));
         }
     }
+
+    /// [`wait_until`](Self::wait_until) without sleeping (yielding only):
+    /// for catching a fast victim at a chosen point of its work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = mproc_torture::Board::new(1).unwrap();
+    /// b.set(0, 2);
+    /// assert!(b.spin_until(0, |v| v == 2, Duration::from_millis(1)));
+    /// ```
+    pub fn spin_until(&self, i: usize, done: impl Fn(u64) -> bool, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(self.get(i)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+    }
 }

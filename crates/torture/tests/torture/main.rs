@@ -51,7 +51,7 @@ fn main() {
         },
         Scenario {
             name: "dict",
-            rounds: 40,
+            rounds: 60,
             run: dict::run,
         },
         Scenario {

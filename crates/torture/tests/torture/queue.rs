@@ -37,7 +37,9 @@ const C_COUNT: usize = C_END + MAX_C;
 const C_DUPS: usize = C_COUNT + MAX_C;
 /// Per producer then per consumer: set once the handle is attached.
 const ATTACHED: usize = C_DUPS + MAX_C;
-const BITS: usize = ATTACHED + MAX_P + MAX_C;
+/// Set by the parent once the first children are forked.
+const GO: usize = ATTACHED + MAX_P + MAX_C;
+const BITS: usize = GO + 1;
 
 // Phases, as the victim last published them.
 const IDLE: u64 = 0;
@@ -246,6 +248,9 @@ struct ProducerPlan {
 /// `try_send_batch`, recording what it committed.
 fn produce(tx: &mut Producer, b: &Board, plan: &ProducerPlan, mut rng: Rng) -> i32 {
     let id = plan.id;
+    if !b.wait_until(GO, |v| v == 1, END) {
+        return 2;
+    }
     let mut seq = 0u64;
     let mut disconnected_since: Option<Instant> = None;
     let mut batch: Vec<Vec<u8>> = Vec::new();
@@ -558,6 +563,7 @@ fn one_round(
         })
         .collect();
 
+    b.set(GO, 1);
     // The victim, and when: once it has done a random part of its work,
     // plus a random spin (it is then often inside an operation).
     let victim = if r.percent(50) {
@@ -575,7 +581,7 @@ fn one_round(
     // (consumers wait for one, as Python's do): victims are attached.
     let up = b.wait_until(attached, |v| v == 1, END);
     tally.check(up, || format!("victim {victim:?} attached within {END:?}"));
-    b.wait_until(progress_word, |v| v >= threshold, Duration::from_secs(5));
+    b.spin_until(progress_word, |v| v >= threshold, Duration::from_secs(5));
     let phase_word = match victim {
         Victim::Producer(p) => P_PHASE + p,
         Victim::Consumer(c) => C_PHASE + c,
