@@ -1,7 +1,7 @@
 //! mproc's `Lock` (robust, process-shared) through the shared lock protocol.
 
 use anyhow::{Result, anyhow};
-use mproc_sync::Lock;
+use mproc::Lock;
 
 use crate::harness::lock_protocol::SharedLock;
 
