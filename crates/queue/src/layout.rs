@@ -9,7 +9,7 @@
 //! | `128`             | consumer line: head, abandoned, attached and seen consumers |
 //! | `256`             | waiter words: not-empty, not-full, join, with sleeper counts |
 //! | `384`             | JoinableQueue's unfinished-task count                       |
-//! | `512`             | handle records, 64 bytes each                               |
+//! | `512`             | handle records, 128 bytes each                              |
 //! | `slots`           | `capacity` slots of `stride` bytes                          |
 //!
 //! Index lines are 128 bytes apart, not 64: x86's adjacent-line prefetcher
@@ -22,8 +22,9 @@ use crate::{QueueError, Result};
 
 /// Distance between independently written index lines.
 pub(crate) const LINE: u64 = 128;
-/// Size of one handle record.
-pub(crate) const RECORD: u64 = 64;
+/// Size of one handle record: a whole index line, since each handle
+/// writes its claim words on every reservation.
+pub(crate) const RECORD: u64 = LINE;
 
 pub(crate) const OFF_TAIL: u64 = 0;
 pub(crate) const OFF_CLOSED: u64 = 8;
@@ -205,7 +206,7 @@ mod tests {
     fn params_round_trip_and_reject_garbage() {
         let l = Layout::new(Flavor::Mpmc, 8, 100, 4, true, 1).unwrap();
         assert_eq!(l.stride(), 120);
-        assert_eq!(l.slots_offset(), 512 + 256);
+        assert_eq!(l.slots_offset(), 512 + 4 * 128);
         assert_eq!(
             Layout::from_params(l.to_params(), l.payload_len()).unwrap(),
             l

@@ -2,7 +2,7 @@
 //! ([`ProcessId`], pid-reuse safe) and for finding the slot a dead process
 //! held.
 //!
-//! A record is 64 bytes: `state: u32`, `pid: u32`, `start_time: u64`,
+//! A record is 128 bytes (its own pair of cache lines): `state: u32`, `pid: u32`, `start_time: u64`,
 //! `claim_start: u64`, `claim_end: u64`, reserved. States:
 //!
 //! | state       | meaning                                                 |
