@@ -319,10 +319,8 @@ fn producer_killed_at_random_moments() {
     println!(
         "    {rounds} rounds, {abandoned_total} abandoned slots skipped, slowest end {worst:.2?}"
     );
-    assert!(
-        abandoned_total > 0,
-        "some kill landed between loan and commit"
-    );
+    // How many kills land between loan and commit depends on scheduling;
+    // `producer_killed_holding_loan` covers that case deterministically.
 }
 
 fn producer_killed_holding_loan() {
