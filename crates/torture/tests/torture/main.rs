@@ -22,12 +22,14 @@
 //! Sequential `main`: forking from libtest's threads can leave a child
 //! blocked on a lock another thread held at the fork.
 
+mod barrier;
 mod common;
+mod condition;
 mod dict;
 mod known;
+mod lock;
 mod pool;
 mod queue;
-mod sync;
 
 use std::time::{Duration, Instant};
 
@@ -57,17 +59,17 @@ fn main() {
         Scenario {
             name: "lock",
             rounds: 30,
-            run: sync::lock,
+            run: lock::run,
         },
         Scenario {
             name: "barrier",
-            rounds: 20,
-            run: sync::barrier,
+            rounds: 40,
+            run: barrier::run,
         },
         Scenario {
             name: "condition",
             rounds: 20,
-            run: sync::condition,
+            run: condition::run,
         },
         Scenario {
             name: "known-bugs",
