@@ -2,6 +2,8 @@
 //! outcomes, notices dead workers, fails exactly the task each one held,
 //! re-queues the rest and starts replacements; closes and terminates.
 
+mod lifecycle;
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,7 +13,7 @@ use mproc_queue::{Consumer, QueueError};
 use super::codec::append;
 use super::error::PoolError;
 use super::frame::{Assembler, Message, Outgoing};
-use super::job::{ChunkOutcome, Failure, Job, Lost};
+use super::job::{ChunkOutcome, Failure, Job};
 use super::shared::{ChunkTask, Order, Shared};
 use super::spawner::{Common, Sending, Worker};
 use super::wire::{self, TaskHeader};
@@ -349,115 +351,6 @@ impl State {
             }
         }
     }
-
-    /// Reaps workers that ended, settles what they held, replaces them.
-    fn check_workers(&mut self, io: &mut Io) {
-        let mut changed = false;
-        for slot in 0..self.workers.len() {
-            let Some(w) = &self.workers[slot] else {
-                if !self.exit_sent {
-                    changed |= self.replace(slot);
-                }
-                continue;
-            };
-            let Some(exitcode) = w.child.exitcode() else {
-                continue;
-            };
-            // Outcomes it sent before dying are already drained.
-            let Some(w) = self.workers[slot].take() else {
-                continue;
-            };
-            io.asm.forget(w.role.incarnation);
-            let never_ran =
-                !w.served && !w.leaving && self.common.records.last_words(slot).is_none();
-            if never_ran {
-                self.failed_starts += 1;
-                if self.failed_starts >= MAX_FAILED_STARTS {
-                    self.broken = Some(Failure::WorkersFailing {
-                        exitcode,
-                        attempts: self.failed_starts,
-                    });
-                }
-            }
-            self.settle(w, exitcode);
-            if self.broken.is_some() {
-                changed = true;
-                continue;
-            }
-            if !self.exit_sent {
-                self.replace(slot);
-            }
-            changed = true;
-        }
-        if changed {
-            self.publish_pids();
-        }
-    }
-
-    /// The chunks of a worker that ended: the task it was running fails
-    /// with `WorkerLost`, the others go back to the front of the queue.
-    fn settle(&mut self, mut w: Worker, exitcode: i32) {
-        let pid = w.child.pid();
-        let last = self.common.records.last_words(w.role.slot);
-        let mut back = Vec::new();
-        for mut chunk in w.outstanding.drain(..) {
-            if let Some((id, index)) = last
-                && id == chunk.id
-                && index < chunk.count
-                && !chunk.skips.contains(&index)
-            {
-                chunk.skips.push(index);
-                chunk.lost.push(Lost {
-                    index,
-                    pid,
-                    exitcode,
-                });
-            }
-            if chunk.skips.len() >= chunk.count as usize {
-                let outcome = ChunkOutcome::all_lost(chunk.count, std::mem::take(&mut chunk.lost));
-                chunk.job.complete(chunk.index, outcome);
-            } else {
-                chunk.sent_at = None;
-                back.push(chunk);
-            }
-        }
-        for chunk in back.into_iter().rev() {
-            self.pending.push_front(chunk);
-        }
-    }
-
-    /// Starts a worker in an empty slot; false if it failed (tried again at
-    /// the next check).
-    fn replace(&mut self, slot: usize) -> bool {
-        match self.common.start(slot) {
-            Ok(w) => {
-                self.workers[slot] = Some(w);
-                true
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Kills every worker (`SIGTERM`, then `SIGKILL` after a grace period),
-    /// reaps them, and fails what was not done.
-    fn terminate(&mut self, failure: Failure) {
-        let workers: Vec<Worker> = self.workers.iter_mut().filter_map(Option::take).collect();
-        for w in &workers {
-            let _ = w.child.terminate();
-        }
-        let deadline = Instant::now() + TERM_GRACE;
-        for w in &workers {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !matches!(w.child.join_timeout(left), Ok(Some(_))) {
-                let _ = w.child.kill();
-                let _ = w.child.join_timeout(Duration::from_secs(5));
-            }
-        }
-        self.pending.clear();
-        drop(workers);
-        self.shared.fail_all(failure);
-        self.publish_pids();
-    }
 }
 
 /// Sends more of a worker's half-sent message; `Ok(true)` once complete
@@ -500,14 +393,4 @@ pub(crate) fn run_guarded(handler: Handler) {
         shared.order(Order::Terminate);
     }
     shared.fail_all(Failure::Terminated);
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        // Reached with workers only after a panic: do not leave them.
-        for w in self.workers.iter().flatten() {
-            let _ = w.child.kill();
-            let _ = w.child.join_timeout(Duration::from_secs(5));
-        }
-    }
 }

@@ -1,0 +1,235 @@
+//! Faults: workers killed by signals or by their own crash, panicking
+//! tasks, workers replaced after `maxtasksperchild`, terminate while
+//! busy, workers that die before serving anything.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mproc_process::{Pool, PoolError};
+use mproc_sys::Signal;
+
+use crate::double;
+
+/// How a task kills its own worker.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Death {
+    Kill,
+    Segv,
+    Abort,
+}
+
+pub(crate) fn double_or_die((x, victim, how): (u32, u32, Death)) -> u32 {
+    if x == victim {
+        match how {
+            Death::Kill => {
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
+            }
+            Death::Segv => {
+                // The first SIGSEGV meets std's stack-overflow handler,
+                // which restores the default action; the second kills.
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Segv);
+                let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Segv);
+            }
+            Death::Abort => std::process::abort(),
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    }
+    x * 2
+}
+
+pub(crate) fn worker_killed_mid_map_10_rounds() {
+    let pool = Pool::new(2).unwrap();
+    let deaths = [(Death::Kill, -9), (Death::Segv, -11), (Death::Abort, -6)];
+    for round in 0..10u32 {
+        let (how, code) = deaths[round as usize % 3];
+        let victim = (round * 37 + 11) % 200;
+        let chunksize = [1, 7, 25][round as usize % 3];
+        let before = pool.pids();
+        let items: Vec<(u32, u32, Death)> = (0..200).map(|x| (x, victim, how)).collect();
+        let got: Vec<Result<u32, PoolError>> = pool
+            .imap_chunked(double_or_die, items, chunksize)
+            .unwrap()
+            .collect();
+        assert_eq!(got.len(), 200);
+        for (x, r) in got.iter().enumerate() {
+            if x as u32 == victim {
+                match r {
+                    Err(PoolError::WorkerLost { pid, exitcode }) => {
+                        assert_eq!(*exitcode, code, "round {round}");
+                        assert!(
+                            before.contains(pid),
+                            "round {round}: {pid} not in {before:?}"
+                        );
+                    }
+                    other => panic!("round {round}: victim {victim} gave {other:?}"),
+                }
+            } else {
+                assert_eq!(*r.as_ref().unwrap(), 2 * x as u32, "round {round} item {x}");
+            }
+        }
+        // The pool serves the next call, with a replacement worker.
+        assert_eq!(
+            pool.map(double, 0..100).unwrap(),
+            (0..100).map(|x| 2 * x).collect::<Vec<_>>()
+        );
+        assert_eq!(pool.pids().len(), 2);
+    }
+}
+
+pub(crate) fn nap20(x: u32) -> u32 {
+    std::thread::sleep(Duration::from_millis(20));
+    x
+}
+
+pub(crate) fn worker_killed_from_outside() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap(nap20, 0..40).unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(it.next().unwrap());
+    }
+    let victim = pool.pids()[0];
+    mproc_sys::kill(victim, Signal::Kill).unwrap();
+    got.extend(it);
+    assert_eq!(got.len(), 40);
+    let errors: Vec<&PoolError> = got.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(matches!(errors[0], PoolError::WorkerLost { pid, exitcode: -9 } if *pid == victim));
+    assert!(!pool.pids().contains(&victim));
+    assert_eq!(pool.map(double, [1, 2]).unwrap(), [2, 4]);
+}
+
+fn picky(x: u32) -> u32 {
+    if x % 10 == 3 {
+        panic!("no {x}s");
+    }
+    x
+}
+
+pub(crate) fn panicking_task_fails_alone() {
+    let pool = Pool::new(2).unwrap();
+    let got = pool.map_each(picky, 0..50).unwrap();
+    for (x, r) in got.iter().enumerate() {
+        if x % 10 == 3 {
+            assert!(
+                matches!(r, Err(PoolError::TaskPanicked { message }) if *message == format!("no {x}s")),
+                "{r:?}"
+            );
+        } else {
+            assert_eq!(*r.as_ref().unwrap(), x as u32);
+        }
+    }
+    // `map` reports the first failure in input order, after all ran.
+    match pool.map(picky, 0..50) {
+        Err(PoolError::TaskPanicked { message }) => assert_eq!(message, "no 3s"),
+        other => panic!("{other:?}"),
+    }
+    let before = pool.pids();
+    assert_eq!(pool.apply(picky, 1).unwrap(), 1);
+    assert_eq!(pool.pids(), before, "a panic must not cost a worker");
+}
+
+fn whoami(_: u32) -> i32 {
+    mproc_sys::getpid()
+}
+
+pub(crate) fn maxtasksperchild_replaces_workers() {
+    let pool = Pool::builder()
+        .processes(2)
+        .maxtasksperchild(2)
+        .build()
+        .unwrap();
+    let first = pool.pids();
+    let pids = pool.map_chunked(whoami, 0..20, 1).unwrap();
+    let mut per_pid: HashMap<i32, usize> = HashMap::new();
+    for p in &pids {
+        *per_pid.entry(*p).or_default() += 1;
+    }
+    assert!(per_pid.values().all(|&n| n <= 2), "{per_pid:?}");
+    assert!(per_pid.len() >= 10, "{per_pid:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.pids().iter().any(|p| first.contains(p)) {
+        assert!(Instant::now() < deadline, "first workers still there");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn sleep_long(_: u32) -> u32 {
+    std::thread::sleep(Duration::from_secs(30));
+    0
+}
+
+pub(crate) fn terminate_while_busy_is_prompt() {
+    let pool = Pool::new(2).unwrap();
+    let r = pool.map_async(sleep_long, 0..8).unwrap();
+    let one = pool.apply_async(sleep_long, 0).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    pool.terminate();
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "terminate took {:?}",
+        t0.elapsed()
+    );
+    assert!(matches!(r.get(), Err(PoolError::Terminated)));
+    assert!(matches!(one.get(), Err(PoolError::Terminated)));
+    assert!(pool.pids().is_empty());
+    assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
+    pool.join().unwrap();
+    // Dropping a busy pool terminates it too.
+    let pool = Pool::new(2).unwrap();
+    let _r = pool.map_async(sleep_long, 0..4).unwrap();
+    let t0 = Instant::now();
+    drop(pool);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+fn quick_or_stuck(x: u32) -> u32 {
+    if x >= 2 {
+        std::thread::sleep(Duration::from_secs(30));
+    }
+    x
+}
+
+pub(crate) fn terminate_fails_the_rest_of_an_unordered_imap() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap_unordered(quick_or_stuck, 0..6).unwrap();
+    let mut quick = vec![
+        it.next_timeout(Duration::from_secs(10)).unwrap().unwrap(),
+        it.next_timeout(Duration::from_secs(10)).unwrap().unwrap(),
+    ];
+    quick.sort();
+    assert_eq!(quick, [0, 1]);
+    pool.terminate();
+    let rest: Vec<_> = it.collect();
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    assert!(
+        rest.iter().all(|r| matches!(r, Err(PoolError::Terminated))),
+        "{rest:?}"
+    );
+}
+
+fn broken_setup() {
+    // Dies before serving anything, as a worker of a program whose setup
+    // fails would.
+    std::process::exit(3);
+}
+
+pub(crate) fn failing_initializer_stops_the_pool() {
+    let pool = Pool::builder()
+        .processes(2)
+        .initializer(broken_setup)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    match pool.apply(double, 1) {
+        Err(PoolError::WorkersFailing {
+            exitcode: 3,
+            attempts,
+        }) => assert!(attempts >= 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
+    assert!(pool.pids().is_empty());
+}
