@@ -151,7 +151,7 @@ fn write(d: &Dict, b: &Board, plan: &Plan, mut rng: Rng) -> i32 {
                 let mut torn = false;
                 let r = d.update(&k, |cur| {
                     torn |= cur.is_some_and(|c| !value_ok(key, c));
-                    if nonce % 4 == 0 {
+                    if nonce.is_multiple_of(4) {
                         None
                     } else {
                         Some(v.clone())

@@ -17,9 +17,12 @@ pub(crate) const SPSC_REDELIVERY: &str =
 
 const VAR: &str = "MPROC_TORTURE_KNOWN_BUGS";
 
+/// A reproduction: its name, what it shows, and the test.
+type Repro = (&'static str, &'static str, fn(&Ctx, &mut Tally));
+
 /// Runs the reproductions if asked to; otherwise says what is skipped.
 pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
-    let bugs: [(&str, &str, fn(&Ctx, &mut Tally)); 1] = [(
+    let bugs: [Repro; 1] = [(
         "spsc_successor_gets_the_held_message",
         "SPSC: a consumer killed while holding a received slot (recv_ref, or \
          inside recv_batch): its successor receives that message again, \

@@ -78,7 +78,7 @@ fn main() {
         },
         Scenario {
             name: "pool",
-            rounds: 12,
+            rounds: 20,
             run: pool::run,
         },
     ];
