@@ -100,6 +100,16 @@ pub enum PoolError {
         /// How many died in a row.
         attempts: u32,
     },
+    /// The pool was used in another process than the one that made it (a
+    /// pool does not survive `fork`: its handler thread and workers stay
+    /// with the parent).
+    #[error("the pool belongs to process {owner}; process {caller} cannot use it")]
+    NotOwner {
+        /// The process that made the pool.
+        owner: i32,
+        /// The calling process.
+        caller: i32,
+    },
     /// [`join`](crate::Pool::join) was called before
     /// [`close`](crate::Pool::close) or [`terminate`](crate::Pool::terminate)
     /// (Python's `ValueError`).

@@ -248,6 +248,9 @@ impl Pool {
     /// pool.join().unwrap();
     /// ```
     pub fn close(&self) {
+        if self.shared.check_owner().is_err() {
+            return;
+        }
         self.shared.order(Order::Close);
     }
 
@@ -267,6 +270,11 @@ impl Pool {
     /// assert!(matches!(r.get(), Err(PoolError::Terminated)));
     /// ```
     pub fn terminate(&self) {
+        // In a forked copy of the owner, the workers and the handler are
+        // not ours: leave them alone.
+        if self.shared.check_owner().is_err() {
+            return;
+        }
         self.shared.order(Order::Terminate);
         self.shared.signal_workers();
         self.wait_handler();
@@ -277,7 +285,8 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// [`PoolError::StillRunning`] if neither was called.
+    /// [`PoolError::StillRunning`] if neither was called;
+    /// [`PoolError::NotOwner`] in another process than the pool's.
     ///
     /// # Examples
     ///
@@ -289,6 +298,7 @@ impl Pool {
     /// assert!(pool.pids().is_empty());
     /// ```
     pub fn join(&self) -> Result<(), PoolError> {
+        self.shared.check_owner()?;
         if self.shared.running() {
             return Err(PoolError::StillRunning);
         }

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     /// directly at terminate).
     workers: Mutex<Vec<Arc<Child>>>,
     pub(crate) processes: usize,
+    /// The process that made the pool.
+    owner: i32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,7 +91,20 @@ impl Shared {
             jobs: Mutex::new(Vec::new()),
             workers: Mutex::new(Vec::new()),
             processes,
+            owner: mproc_sys::getpid(),
         }
+    }
+
+    /// Refuses callers in another process (a forked copy of the owner).
+    pub(crate) fn check_owner(&self) -> Result<(), PoolError> {
+        let caller = mproc_sys::getpid();
+        if caller != self.owner {
+            return Err(PoolError::NotOwner {
+                owner: self.owner,
+                caller,
+            });
+        }
+        Ok(())
     }
 
     /// Whether work may still be submitted.
@@ -186,6 +201,7 @@ impl Shared {
         items: impl IntoIterator<Item = A>,
         chunksize: usize,
     ) -> Result<Arc<Job>, PoolError> {
+        self.check_owner()?;
         if !self.running() {
             return Err(PoolError::NotRunning);
         }

@@ -56,6 +56,10 @@ fn main() {
             ),
             ("close_join_and_refusals", close_join_and_refusals),
             ("threads_share_one_pool", threads_share_one_pool),
+            (
+                "a_forked_copy_cannot_use_the_pool",
+                a_forked_copy_cannot_use_the_pool,
+            ),
             ("spawn_pool_from_busy_threads", spawn_pool_from_busy_threads),
             (
                 "terminate_fails_the_rest_of_an_unordered_imap",
@@ -303,6 +307,26 @@ fn threads_share_one_pool() {
             });
         }
     });
+}
+
+fn a_forked_copy_cannot_use_the_pool() {
+    let pool = Pool::new(2).unwrap();
+    let before = pool.pids();
+    let child = mproc_process::Process::new(|| {
+        let refused = matches!(pool.apply(double, 1), Err(PoolError::NotOwner { .. }));
+        // What dropping a copy of the pool does here: nothing to the
+        // parent's workers.
+        pool.terminate();
+        std::process::exit(if refused { 7 } else { 1 })
+    })
+    .start()
+    .unwrap();
+    assert_eq!(
+        child.join_timeout(Duration::from_secs(10)).unwrap(),
+        Some(7)
+    );
+    assert_eq!(pool.pids(), before);
+    assert_eq!(pool.map(double, [1, 2, 3]).unwrap(), [2, 4, 6]);
 }
 
 static INITIALIZED: AtomicU32 = AtomicU32::new(0);
