@@ -267,6 +267,7 @@ fn report() {
         pp.stop();
         println!("{row}");
     }
+    throughput_report();
     println!("== CPU time of a consumer blocked 1 s on an empty queue ==");
     for (name, wait) in strategies().into_iter().skip(1) {
         let shared = Segment::anonymous(64).unwrap();
@@ -288,6 +289,138 @@ fn report() {
             .unwrap()
             .load(Ordering::Acquire);
         println!("{name:<15} {us} us");
+    }
+}
+
+/// Messages per second moving `n` messages of `size` bytes one way
+/// between two processes (best of `runs`: robust against a loaded
+/// machine).
+fn one_way_rate(kind: Kind, size: usize, batched: bool, n: u64, runs: usize) -> f64 {
+    let cap = if size >= 65536 { 64 } else { 4096 };
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let q = Q::new(kind, QueueOptions::new().capacity(cap).slot_size(size));
+        let counter = Segment::anonymous(64).unwrap();
+        let child = counting_consumer(&q, &counter, size, batched);
+        let mut tx = q.producer(WaitStrategy::BusySpin);
+        let count = counter.payload().get::<AtomicU64>(0).unwrap();
+        let msgs = vec![vec![7u8; size]; 64];
+        // Warm up: the child is attached and spinning.
+        tx.send(&msgs[0]).unwrap();
+        while count.load(Ordering::Acquire) < 1 {
+            std::hint::spin_loop();
+        }
+        let t = Instant::now();
+        let mut sent = 0;
+        while sent < n {
+            if batched {
+                let k = (n - sent).min(64) as usize;
+                tx.send_batch(&msgs[..k]).unwrap();
+                sent += k as u64;
+            } else {
+                tx.send(&msgs[0]).unwrap();
+                sent += 1;
+            }
+        }
+        while count.load(Ordering::Acquire) < n + 1 {
+            std::hint::spin_loop();
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        let _ = tx.send(&[]);
+        reap(child);
+    }
+    n as f64 / best
+}
+
+/// rtrb (SPSC) or crossbeam's ArrayQueue (MPMC) between two threads, 8 B.
+fn thread_rate(mpmc: bool, n: u64, runs: usize) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        let t;
+        if mpmc {
+            let q = crossbeam::queue::ArrayQueue::<u64>::new(4096);
+            t = Instant::now();
+            std::thread::scope(|s| {
+                let q = &q;
+                s.spawn(move || {
+                    let mut i = 0;
+                    while i < n {
+                        if q.push(i).is_ok() {
+                            i += 1;
+                        }
+                    }
+                });
+                let mut k = 0;
+                while k < n {
+                    if let Some(v) = q.pop() {
+                        black_box(v);
+                        k += 1;
+                    }
+                }
+            });
+        } else {
+            let (mut p, mut c) = rtrb::RingBuffer::<u64>::new(4096);
+            t = Instant::now();
+            std::thread::scope(|s| {
+                s.spawn(move || {
+                    let mut i = 0;
+                    while i < n {
+                        if p.push(i).is_ok() {
+                            i += 1;
+                        }
+                    }
+                });
+                let mut k = 0;
+                while k < n {
+                    if let Ok(v) = c.pop() {
+                        black_box(v);
+                        k += 1;
+                    }
+                }
+            });
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    n as f64 / best
+}
+
+fn throughput_report() {
+    const RUNS: usize = 5;
+    println!("== one-way throughput, best of {RUNS} (M msgs/s; 64 KiB in K msgs/s) ==");
+    let rtrb = thread_rate(false, 4_000_000, RUNS);
+    let xbeam = thread_rate(true, 4_000_000, RUNS);
+    println!("rtrb, 2 threads, 8 B                 {:>8.1}", rtrb / 1e6);
+    println!("crossbeam ArrayQueue, 2 threads, 8 B {:>8.1}", xbeam / 1e6);
+    for size in [8usize, 64, 1024, 65536] {
+        for kind in [Kind::Spsc, Kind::Mpmc] {
+            for batched in [false, true] {
+                let n = match size {
+                    8 | 64 => 4_000_000,
+                    1024 => 400_000,
+                    _ => 10_000,
+                };
+                let rate = one_way_rate(kind, size, batched, n, RUNS);
+                let (v, unit) = if size >= 65536 {
+                    (rate / 1e3, "K")
+                } else {
+                    (rate / 1e6, "M")
+                };
+                let vs = if size == 8 {
+                    let peer = if matches!(kind, Kind::Spsc) {
+                        rtrb
+                    } else {
+                        xbeam
+                    };
+                    format!("  ({:.2}x of the thread peer)", rate / peer)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{kind:?} {:<7} {size:>6} B  {v:>8.1} {unit}{vs}",
+                    if batched { "batch64" } else { "single" }
+                );
+            }
+        }
     }
 }
 
