@@ -106,7 +106,10 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) -> Duration {
     b.set(GO, 1);
 
     let victim = r.below(parties as u64) as usize;
-    let threshold = r.below(30);
+    // A party registers at its first wait: one killed before that was
+    // never known to the barrier (only timeouts could help the others),
+    // so the victim has passed at least once.
+    let threshold = r.range(1, 30);
     b.spin_until(PASSES + victim, |v| v >= threshold, END);
     if r.percent(50) {
         b.spin_until(PHASE + victim, |p| p == WAITING, Duration::from_millis(20));
