@@ -318,8 +318,14 @@ fn one_round(
     });
     let counted: u64 = (0..consumer_slots).map(|c| b.get(C_COUNT + c)).sum();
     let dups: u64 = (0..consumer_slots).map(|c| b.get(C_DUPS + c)).sum();
-    tally.check(counted == delivered + dups, || {
-        format!("consumers counted {counted} messages, {delivered} distinct, {dups} twice")
+    // A consumer killed between marking a message and counting it leaves
+    // it uncounted: at most what it had in hand.
+    let uncounted = (delivered + dups).checked_sub(counted);
+    tally.check(uncounted.is_some_and(|u| u <= allowance), || {
+        format!(
+            "consumers counted {counted} messages, {delivered} distinct, {dups} twice \
+             (victim {victim:?} had {allowance} in hand)"
+        )
     });
     // Known bug (see known.rs, `spsc_successor_gets_the_held_message`): in
     // an SPSC queue, the successor of a consumer killed holding slots
