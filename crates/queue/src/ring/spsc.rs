@@ -25,11 +25,32 @@ pub(crate) struct SpscWriter<M> {
 }
 
 impl<M: RingMemory> SpscWriter<M> {
-    /// The writer, starting at the ring's current tail.
+    /// The writer, starting at the ring's current tail, or past it if a
+    /// previous writer died between stamping slots and storing the tail:
+    /// those slots are published (the consumer reads them by their stamps)
+    /// and must not be written again.
     pub(crate) fn new(mem: M) -> SpscWriter<M> {
         // Acquire: see what the previous writer published before its store.
-        let tail = mem.tail().load(Ordering::Acquire);
+        let mut tail = mem.tail().load(Ordering::Acquire);
         let cached_head = mem.head().load(Ordering::Acquire);
+        let cap = mem.capacity();
+        let ahead = cached_head.wrapping_sub(tail);
+        if ahead != 0 && ahead <= cap {
+            tail = cached_head;
+        }
+        let mut skipped = 0;
+        while skipped < cap
+            && mem
+                .stamp(tail.wrapping_add(skipped))
+                .load(Ordering::Acquire)
+                == stamp_of(tail.wrapping_add(skipped))
+        {
+            skipped += 1;
+        }
+        tail = tail.wrapping_add(skipped);
+        if tail != mem.tail().load(Ordering::Relaxed) {
+            mem.tail().store(tail, Ordering::Release);
+        }
         SpscWriter {
             mem,
             tail,
