@@ -186,17 +186,14 @@ fn spsc_new_writer_skips_slots_a_dead_writer_stamped() {
     unsafe { w.mem().write(span.pos, b"b") };
     w.mem().len(span.pos).store(1, Ordering::Relaxed);
     w.mem().stamp(span.pos).store(2, Ordering::Release);
-    drop(w);
     let mut w2 = SpscWriter::new(heap.ring());
     spsc_push(&mut w2, b"c").unwrap();
     assert_eq!(spsc_pop(&mut r).unwrap(), b"a");
     assert_eq!(spsc_pop(&mut r).unwrap(), b"b");
     assert_eq!(spsc_pop(&mut r).unwrap(), b"c");
     // And a consumer that ran past the tail: the next writer starts there.
-    let mut w3 = SpscWriter::new(heap.ring());
     heap.ring().tail().store(1, Ordering::Relaxed);
-    drop(w3);
-    w3 = SpscWriter::new(heap.ring());
+    let mut w3 = SpscWriter::new(heap.ring());
     spsc_push(&mut w3, b"d").unwrap();
     assert_eq!(spsc_pop(&mut r).unwrap(), b"d");
 }
