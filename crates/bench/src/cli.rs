@@ -27,6 +27,12 @@ pub(crate) struct Args {
     /// Where to write the table as Markdown [default: target/mproc-bench/table.md].
     #[arg(long, value_name = "PATH")]
     pub(crate) markdown: Option<PathBuf>,
+    /// Pin the two sides of the ping-pong and throughput scenarios to two
+    /// different CPUs (every system alike). Steadier for spinning systems;
+    /// on a busy machine it slows blocking ones, whose woken side may not
+    /// move to an idle CPU.
+    #[arg(long)]
+    pub(crate) pin: bool,
     /// List the scenarios and exit.
     #[arg(long)]
     pub(crate) list: bool,

@@ -17,6 +17,7 @@
 //! assert!(me.is_alive());
 //! ```
 
+mod affinity;
 mod at_exit;
 mod cpu_count;
 mod cpu_time;
@@ -30,6 +31,7 @@ mod signal;
 mod subreaper;
 mod thread_id;
 
+pub use affinity::{cpu_affinity, set_cpu_affinity};
 pub use at_exit::at_exit;
 pub use cpu_count::{affinity_cpu_count, online_cpu_count};
 pub use cpu_time::{process_cpu_time, thread_cpu_time};

@@ -33,6 +33,7 @@ pub(crate) fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<ForkedChil
     match unsafe { mproc::sys::fork() }.context("fork")? {
         ForkResult::Child => {
             let _ = mproc::sys::set_parent_death_signal(Some(Signal::Kill));
+            crate::harness::pin::other_side();
             let ok = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
                 Ok(Ok(())) => true,
                 Ok(Err(e)) => {

@@ -5,6 +5,7 @@ pub(crate) mod context;
 pub(crate) mod fork;
 pub(crate) mod latency;
 pub(crate) mod lock_protocol;
+pub(crate) mod pin;
 pub(crate) mod python;
 pub(crate) mod run;
 pub(crate) mod shared;

@@ -85,6 +85,10 @@ impl Python {
             .arg(dir.join(script))
             .args(args)
             .current_dir(dir)
+            .env(
+                "MPROC_BENCH_PIN",
+                crate::harness::pin::active().map_or(String::new(), |(_, a, b)| format!("{a},{b}")),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

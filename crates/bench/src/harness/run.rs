@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Args;
 use crate::harness::context::Ctx;
+use crate::harness::pin;
 use crate::harness::python::Python;
 use crate::peers;
 use crate::profile::Profile;
@@ -52,6 +53,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         bail!("no scenario matches {:?}; see --list", args.filter);
     }
     peers::iceoryx2::cleanup_stale();
+    pin::init(args.pin);
     let profile = if args.full {
         Profile::full()
     } else {
@@ -82,15 +84,18 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     };
     let start = Instant::now();
     for s in &scenarios {
+        pin::section(s.pinned);
         (s.run)(&mut ctx);
     }
+    pin::section(false);
     ctx.progress.finish_and_clear();
     peers::iceoryx2::cleanup();
 
     let tables = table::render(&ctx.rows);
     let command = format!(
-        "cargo run --release -p mproc-bench --{}{}",
+        "cargo run --release -p mproc-bench --{}{}{}",
         if args.full { " --full" } else { "" },
+        if args.pin { " --pin" } else { "" },
         args.filter
             .iter()
             .map(|f| format!(" --filter {f}"))

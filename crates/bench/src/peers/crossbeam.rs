@@ -25,6 +25,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
     let bad = AtomicUsize::new(0);
     std::thread::scope(|s| {
         let consumer = s.spawn(|| -> Result<()> {
+            crate::harness::pin::other_side();
             let deadline = Deadline::after_limit();
             let mut out = vec![0u8; size];
             let mut seq = 0u64;

@@ -1,6 +1,7 @@
 """Helpers shared by the Python peer scripts (standard library only)."""
 
 import json
+import os
 import sys
 import time
 
@@ -50,3 +51,26 @@ def emit(obj):
     json.dump(obj, sys.stdout)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def _pin_plan():
+    """(harness side CPU, other side CPU) when the harness pins, else None."""
+    plan = os.environ.get("MPROC_BENCH_PIN", "")
+    if not plan:
+        return None
+    a, b = plan.split(",")
+    return int(a), int(b)
+
+
+def pin_main():
+    """Keeps the script's main process on the harness side's CPU."""
+    plan = _pin_plan()
+    if plan:
+        os.sched_setaffinity(0, {plan[0]})
+
+
+def pin_other():
+    """Moves a child process to the other side's CPU."""
+    plan = _pin_plan()
+    if plan:
+        os.sched_setaffinity(0, {plan[1]})

@@ -8,10 +8,11 @@ usage: pipe_queue.py pingpong (pipe|queue) ROUNDS REPEATS
 import multiprocessing as mp
 import sys
 
-from common import emit, latency_runs, timed_runs
+from common import emit, latency_runs, pin_main, pin_other, timed_runs
 
 
 def pong_pipe(conn):
+    pin_other()
     while True:
         msg = conn.recv_bytes()
         if not msg:
@@ -20,6 +21,7 @@ def pong_pipe(conn):
 
 
 def pong_queue(inq, outq):
+    pin_other()
     while True:
         msg = inq.get()
         if not msg:
@@ -56,6 +58,7 @@ def pingpong(kind, rounds, repeats):
 
 
 def sink_pipe(conn, done, count, rounds):
+    pin_other()
     for _ in range(rounds):
         for _ in range(count):
             conn.recv_bytes()
@@ -63,6 +66,7 @@ def sink_pipe(conn, done, count, rounds):
 
 
 def sink_queue(q, done, count, rounds):
+    pin_other()
     for _ in range(rounds):
         for _ in range(count):
             q.get()
@@ -134,6 +138,7 @@ def mpmc(size, count, repeats, capacity):
 
 
 def main():
+    pin_main()
     mode, kind = sys.argv[1], sys.argv[2]
     if mode == "mpmc":
         size, count, repeats, capacity = (int(x) for x in sys.argv[2:6])

@@ -21,6 +21,8 @@ pub(crate) struct Machine {
     pub(crate) python: String,
     /// UTC date and time of the run's start (`date -u`).
     pub(crate) date: String,
+    /// How the two-process scenarios were placed on CPUs.
+    pub(crate) placement: String,
     /// `/proc/loadavg`'s 1-minute load average when the run started: other
     /// work on the machine makes figures noisier.
     pub(crate) load_average: String,
@@ -54,6 +56,7 @@ impl Machine {
             .and_then(|s| s.split_whitespace().next().map(str::to_string))
             .unwrap_or_else(|| "unknown".into());
         Machine {
+            placement: crate::harness::pin::describe(),
             load_average,
             cores,
             cpu_model,
@@ -67,12 +70,13 @@ impl Machine {
     /// One line for the table's heading.
     pub(crate) fn summary(&self) -> String {
         format!(
-            "{} · {} cores · {} · Linux {} · load average {} at start · commit {} · {}",
+            "{} · {} cores · {} · Linux {} · load average {} at start · {} · commit {} · {}",
             self.date,
             self.cores,
             self.cpu_model,
             self.kernel,
             self.load_average,
+            self.placement,
             self.commit,
             self.python
         )

@@ -18,6 +18,8 @@ pub(crate) struct Scenario {
     pub(crate) name: &'static str,
     /// One line on what is measured.
     pub(crate) about: &'static str,
+    /// Whether its two sides run pinned to two CPUs (see `harness::pin`).
+    pub(crate) pinned: bool,
     /// Runs it.
     pub(crate) run: fn(&mut Ctx),
 }
@@ -27,41 +29,49 @@ pub(crate) const ALL: [Scenario; 8] = [
     Scenario {
         name: "ping-pong",
         about: "round trip of an 8-byte message between two processes (p50, p99, p99.9)",
+        pinned: true,
         run: ping_pong::run,
     },
     Scenario {
         name: "throughput-copied",
         about: "one-way messages/s between two processes, each message copied in and out",
+        pinned: true,
         run: throughput::run_copied,
     },
     Scenario {
         name: "throughput-loaned",
         about: "one-way messages/s between two processes, written and read in place (loan)",
+        pinned: true,
         run: throughput::run_loaned,
     },
     Scenario {
         name: "mpmc-2x2",
         about: "2 producer processes, 2 consumer processes, 64-byte messages",
+        pinned: false,
         run: mpmc::run,
     },
     Scenario {
         name: "lock",
         about: "lock+unlock uncontended, and two processes contending (handoffs)",
+        pinned: false,
         run: lock::run,
     },
     Scenario {
         name: "dict",
         about: "insert/get/update ops/s from one process and from two",
+        pinned: false,
         run: dict::run,
     },
     Scenario {
         name: "pool",
         about: "per-task overhead of map over trivial tasks, pool start+teardown",
+        pinned: false,
         run: pool::run,
     },
     Scenario {
         name: "process",
         about: "start+join of a no-op child, fork and spawn",
+        pinned: false,
         run: process::run,
     },
 ];
