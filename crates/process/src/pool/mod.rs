@@ -52,9 +52,17 @@ use task::Call;
 ///
 /// A worker killed while running a task (`SIGKILL`, a segfault, an abort)
 /// fails that task alone with [`PoolError::WorkerLost`]; the pool starts a
-/// replacement and finishes the rest. A task that panics fails with
-/// [`PoolError::TaskPanicked`]. The pool is `Sync`: several threads may
-/// submit at once.
+/// replacement and finishes the rest. Tasks the dead worker had finished
+/// but not yet reported (earlier tasks of the same chunk or message) run
+/// again elsewhere: a task runs at least once, and exactly once unless its
+/// worker dies. A task that panics fails with [`PoolError::TaskPanicked`].
+/// The pool is `Sync`: several threads may submit at once; it belongs to
+/// the process that made it ([`PoolError::NotOwner`] in a forked copy).
+///
+/// Workers are not daemons (the parent-death signal follows the thread
+/// that started a child, and replacements start on the pool's own
+/// thread): a worker whose pool's process died exits as soon as it is
+/// idle, when its task queue reports that the producer is gone.
 ///
 /// Functions are plain `fn` items or closures that capture nothing, with
 /// serde arguments and results.
