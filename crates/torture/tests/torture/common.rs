@@ -98,7 +98,12 @@ impl Ctx {
         tally.check(left.is_empty(), || {
             format!("children left at the end of the round (zombie: state Z): {left:?}")
         });
+        let before = leaks::segments_of(&self.prefix, &self.pids()).len();
         let segs = self.gc();
+        tally.note(
+            "segments the dead left, removed by mproc gc",
+            before.saturating_sub(segs.len()) as u64,
+        );
         tally.check(segs.is_empty(), || {
             format!("segments left in /dev/shm after mproc gc: {segs:?}")
         });

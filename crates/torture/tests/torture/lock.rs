@@ -152,12 +152,12 @@ pub(crate) fn run(ctx: &Ctx, rng: &mut Rng, rounds: u64, tally: &mut Tally) {
     for round in 0..rounds {
         let (mut r, seed) = round_rng(rng);
         tally.round(round, seed);
-        one_round(ctx, &mut r, tally);
+        one_round(ctx, &mut r, round, tally);
         ctx.end_round(tally);
     }
 }
 
-fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
+fn one_round(ctx: &Ctx, r: &mut Rng, round: u64, tally: &mut Tally) {
     let recursive = r.percent(40);
     let workers = r.range(2, MAX_W as u64) as usize;
     let n = r.range(300, if ctx.soak { 5000 } else { 1000 });
@@ -175,7 +175,14 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
         .map(|w| {
             let rng = r.fork();
             let (lock, b) = (&lock, &b);
-            ctx.fork(move || worker(lock, b, w, n, rng))
+            // Each worker also owns a named lock of its own, which its
+            // death (or its `_exit`, which runs no destructor) leaves in
+            // /dev/shm for `mproc gc`.
+            let own = ctx.name(&format!("lock-w{w}"), round);
+            ctx.fork(move || {
+                let _own = Lock::create(&own);
+                worker(lock, b, w, n, rng)
+            })
         })
         .collect();
     b.set(GO, 1);
