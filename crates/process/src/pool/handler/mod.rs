@@ -20,6 +20,9 @@ use super::wire::{self, TaskHeader};
 
 /// How often workers are checked for death while all is quiet.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
+/// How often while no work is queued or running (a worker that died
+/// meanwhile is found when work comes, at worst this late).
+const CHECK_IDLE: Duration = Duration::from_millis(50);
 /// How often while workers are being told to exit.
 const CHECK_CLOSING: Duration = Duration::from_millis(1);
 /// Arguments of at least this many bytes are not copied into a message.
@@ -110,6 +113,8 @@ impl Handler {
             let now = Instant::now();
             let every = if self.st.exit_sent {
                 CHECK_CLOSING
+            } else if self.st.idle() {
+                CHECK_IDLE
             } else {
                 CHECK_EVERY
             };
