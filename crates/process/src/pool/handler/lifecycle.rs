@@ -115,8 +115,9 @@ impl State {
         }
         self.pending.clear();
         drop(workers);
-        self.shared.fail_all(failure);
+        // Workers first, so that a caller woken by the failure sees none.
         self.publish_pids();
+        self.shared.fail_all(failure);
     }
 }
 
