@@ -2,6 +2,9 @@
 
 /// The environment variable that replays a run: the seed it printed.
 pub const SEED_VAR: &str = "MPROC_TORTURE_SEED";
+/// The environment variable that replays one round: the round seed a
+/// failure message printed.
+pub const ROUND_SEED_VAR: &str = "MPROC_TORTURE_ROUND_SEED";
 /// The environment variable that sets the rounds of every scenario.
 pub const ROUNDS_VAR: &str = "MPROC_TORTURE_ROUNDS";
 /// The environment variable that asks for the long soak (`1`).
@@ -15,6 +18,7 @@ pub const SOAK_FACTOR: u64 = 25;
 /// | --- | --- |
 /// | `MPROC_TORTURE_SEED=N` | replay the choices of a run that printed seed `N` |
 /// | `MPROC_TORTURE_ROUNDS=N` | `N` rounds in every scenario |
+/// | `MPROC_TORTURE_ROUND_SEED=S` | every round replays the round seeded `S` (a failure prints it) |
 /// | `MPROC_SOAK=1` | the long soak: [`SOAK_FACTOR`] times the default rounds |
 ///
 /// # Examples
@@ -77,7 +81,13 @@ impl Config {
 }
 
 /// A decimal or `0x` hexadecimal number.
-fn parse_u64(s: &str) -> Option<u64> {
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mproc_torture::config::parse_u64("0x10"), Some(16));
+/// ```
+pub fn parse_u64(s: &str) -> Option<u64> {
     let s = s.trim();
     match s.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),

@@ -177,7 +177,7 @@ impl Tally {
     #[track_caller]
     pub fn fail(&self, what: &str) -> ! {
         panic!(
-            "{} round {} (round seed {:#x}) [{}]: {what}",
+            "{} round {} (replay: MPROC_TORTURE_ROUND_SEED={:#x} MPROC_TORTURE_ROUNDS=1) [{}]: {what}",
             self.name, self.round, self.round_seed, self.context
         )
     }

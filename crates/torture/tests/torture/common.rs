@@ -132,8 +132,14 @@ fn run_cli(command: Command) {
     }
 }
 
-/// A round's generator, and its seed for the failure message.
+/// A round's generator, and its seed for the failure message; with
+/// `MPROC_TORTURE_ROUND_SEED=S` (and `MPROC_TORTURE_ROUNDS=1`, a scenario
+/// named on the command line) every round replays the round seeded `S`.
 pub(crate) fn round_rng(scenario: &mut Rng) -> (Rng, u64) {
-    let seed = scenario.next_u64();
+    let drawn = scenario.next_u64();
+    let seed = std::env::var(mproc_torture::config::ROUND_SEED_VAR)
+        .ok()
+        .and_then(|s| mproc_torture::config::parse_u64(&s))
+        .unwrap_or(drawn);
     (Rng::new(seed), seed)
 }

@@ -146,6 +146,17 @@ fn one_round(
         })
         .collect();
 
+    // Everyone attached first: a consumer that saw every producer attached
+    // so far die would rightly end with `Disconnected`, before a producer
+    // still starting up attaches.
+    for (i, word) in (0..shape.producers)
+        .map(|p| ATTACHED + p)
+        .chain((0..shape.consumers).map(|c| ATTACHED + MAX_P + c))
+        .enumerate()
+    {
+        let up = b.wait_until(word, |v| v == 1, END);
+        tally.check(up, || format!("child {i} attached within {END:?}"));
+    }
     b.set(GO, 1);
     // The victim, and when: once it has done a random part of its work,
     // plus a random spin (it is then often inside an operation).
