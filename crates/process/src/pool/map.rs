@@ -107,7 +107,9 @@ impl Pool {
     }
 
     /// `f` applied to every item, results streaming back in input order
-    /// while later tasks still run (Python's `imap`, chunk size 1).
+    /// while later tasks still run (Python's `imap`, chunk size 1). The
+    /// items are encoded before this returns (workers start on the first
+    /// ones meanwhile), so an endless iterator never returns.
     ///
     /// # Errors
     ///

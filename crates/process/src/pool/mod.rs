@@ -347,3 +347,27 @@ pub fn default_chunksize(len: usize, processes: usize) -> usize {
     let per = 4 * processes.max(1);
     len.div_ceil(per).max(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Pool>();
+        send_sync::<AsyncResult<String>>();
+        send::<IMap<String>>();
+        send_sync::<PoolError>();
+    }
+
+    #[test]
+    fn python_chunk_heuristic() {
+        // divmod(len, 4 * processes), plus one if there is a remainder.
+        assert_eq!(default_chunksize(1_000_000, 2), 125_000);
+        assert_eq!(default_chunksize(9, 2), 2);
+        assert_eq!(default_chunksize(8, 2), 1);
+        assert_eq!(default_chunksize(1, 8), 1);
+    }
+}
