@@ -159,6 +159,9 @@ fn flush(
 }
 
 fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut Vec<u8>) {
+    // Idle first: a death between these stores must not pin the previous
+    // chunk's progress on this chunk, or this progress on the previous one.
+    record.running.store(0, Ordering::Release);
     record.progress.store(0, Ordering::Release);
     // SYNC POINT with `Records::last_words` in the parent.
     record.running.store(header.id + 1, Ordering::Release);
