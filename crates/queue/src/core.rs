@@ -115,7 +115,8 @@ impl QueueCore {
     pub(crate) fn depth(&self) -> u64 {
         let head = self.control.head.load(Ordering::Acquire);
         let tail = self.control.tail.load(Ordering::Acquire);
-        tail.wrapping_sub(head).min(self.layout.capacity)
+        // Negative while an SPSC consumer is ahead of a tail not yet stored.
+        (tail.wrapping_sub(head) as i64).clamp(0, self.layout.capacity as i64) as u64
     }
 
     /// Whether a dead handle's last claim can no longer matter, so that its

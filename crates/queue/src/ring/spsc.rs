@@ -162,7 +162,10 @@ impl<M: RingMemory> SpscReader<M> {
     /// check: the fast path never reads the tail).
     pub(crate) fn validate(&self) -> Result<(), RingError> {
         let tail = self.mem.tail().load(Ordering::Acquire);
-        if tail.wrapping_sub(self.head) > self.mem.capacity() {
+        // The head may run ahead of the tail by a batch the producer has
+        // stamped but not yet counted in the tail; never by more than a lap.
+        let ahead = tail.wrapping_sub(self.head) as i64;
+        if ahead.unsigned_abs() > self.mem.capacity() {
             return Err(RingError::Corrupt {
                 field: "tail",
                 value: tail,
