@@ -142,15 +142,20 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
                 tally.check(killed_pids.contains(pid), || {
                     format!("task {i} lost to worker {pid}, which was not killed")
                 });
-                // (runs is 0 if the kill fell between the two words.)
-                tally.check(started_by == *pid && runs <= 1, || {
+                // (Its last run is the lost one; runs may exceed 1 through
+                // the known re-run bug, or be 0 if the kill fell between
+                // the two words.)
+                tally.check(started_by == *pid, || {
                     format!("task {i} lost to worker {pid}, but started by {started_by}, run {runs} times")
                 });
             }
             Err(e) => tally.fail(&format!("task {i}: {e}")),
         }
         if runs > 1 {
-            tally.note("tasks run again after their worker died", 1);
+            // Known bug (known.rs,
+            // `pool_reruns_finished_tasks_of_a_killed_worker`): tolerated,
+            // counted.
+            tally.note(crate::known::POOL_RERUN, 1);
         }
     }
     tally.check(errors <= killed.len(), || {
