@@ -21,6 +21,25 @@
 //! scheduler decides where the kill lands); every choice the suite makes
 //! (sizes, victims, delays, operations) comes from the seed.
 //!
+//! # Running it
+//!
+//! ```text
+//! cargo test -p mproc-torture                      # the default size (well under 3 minutes)
+//! cargo test -p mproc-torture --test torture -- queue pool   # some scenarios
+//! MPROC_TORTURE_SEED=0x18eb... cargo test -p mproc-torture --test torture
+//! MPROC_TORTURE_ROUND_SEED=0x5442... MPROC_TORTURE_ROUNDS=1 \
+//!     cargo test -p mproc-torture --test torture -- barrier  # one failing round
+//! MPROC_SOAK=1 cargo test --release -p mproc-torture --test torture   # the long soak
+//! MPROC_TORTURE_ROUNDS=1000 cargo test -p mproc-torture --test torture -- dict
+//! MPROC_TORTURE_KNOWN_BUGS=1 cargo test -p mproc-torture --test torture -- known
+//! ```
+//!
+//! Each scenario prints one line: its rounds, its kills by what the victim
+//! was doing, its invariant checks, and what is worth knowing (recoveries,
+//! abandoned slots, tolerated known bugs); the last line sums them up. A
+//! failure names the scenario, the round, the seed that replays it, the
+//! round's shape and its victim.
+//!
 //! # Examples
 //!
 //! ```

@@ -48,27 +48,27 @@ fn main() {
     let scenarios = [
         Scenario {
             name: "queue",
-            rounds: 100,
+            rounds: 150,
             run: queue::run,
         },
         Scenario {
             name: "dict",
-            rounds: 60,
+            rounds: 80,
             run: dict::run,
         },
         Scenario {
             name: "lock",
-            rounds: 30,
+            rounds: 40,
             run: lock::run,
         },
         Scenario {
             name: "barrier",
-            rounds: 40,
+            rounds: 60,
             run: barrier::run,
         },
         Scenario {
             name: "condition",
-            rounds: 20,
+            rounds: 60,
             run: condition::run,
         },
         Scenario {
@@ -78,7 +78,7 @@ fn main() {
         },
         Scenario {
             name: "pool",
-            rounds: 20,
+            rounds: 24,
             run: pool::run,
         },
     ];
