@@ -139,10 +139,15 @@ fn mpmc_two_producers_two_consumers() {
             0
         }));
     }
+    // Both producers attach before either sends: one finishing before the
+    // other attached would rightly end the queue with Disconnected.
+    let attached = Shared::new(1);
     let producers: Vec<_> = (0..2u64)
         .map(|id| {
             fork_child(|| {
                 let mut tx = q.producer().unwrap();
+                attached.add(0, 1);
+                attached.wait_for(0, 2, Duration::from_secs(10));
                 for seq in 0..per {
                     if tx.send(&encode(id, seq)).is_err() {
                         return 1;
@@ -234,8 +239,10 @@ fn producer_killed_at_random_moments() {
         let q = Queue::new(QueueOptions::new().capacity(8).slot_size(64)).unwrap();
         let live_msgs = 2000u64;
         // The victim loans, fills slowly and commits, forever.
+        let attached = Shared::new(1);
         let victim = fork_child(|| {
             let mut tx = q.producer().unwrap();
+            attached.add(0, 1);
             let mut seq = 0u64;
             loop {
                 let Ok(mut slot) = tx.loan() else { return 1 };
@@ -253,6 +260,7 @@ fn producer_killed_at_random_moments() {
         });
         let live = fork_child(|| {
             let mut tx = q.producer().unwrap();
+            attached.add(0, 1);
             for seq in 0..live_msgs {
                 if tx.send(&encode(1, seq)).is_err() {
                     return 1;
@@ -266,6 +274,12 @@ fn producer_killed_at_random_moments() {
             }
             0
         });
+        // Until both producers are attached, one's end alone would rightly
+        // end the queue with Disconnected.
+        attached.wait_for(0, 2, Duration::from_secs(10));
+        if std::env::var_os("DEBUG_KILL").is_some() {
+            println!("round {round}: victim {victim}, live {live}");
+        }
         let mut rx = q.consumer().unwrap();
         // Kill once the victim has delivered a random number of messages,
         // after a random delay: it is then mostly holding a loan.
