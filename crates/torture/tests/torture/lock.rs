@@ -26,7 +26,10 @@ const GO: usize = 4;
 const ACQ: usize = 5;
 const PHASE: usize = ACQ + MAX_W;
 const ERR: usize = PHASE + MAX_W;
-const WORDS: usize = ERR + MAX_W;
+/// Waits of a whole stall bound while others kept acquiring (an unfair
+/// lock's starvation, not a dead holder's fault).
+const STARVED: usize = ERR + MAX_W;
+const WORDS: usize = STARVED + 1;
 
 const IDLE: u64 = 0;
 const WAITING: u64 = 1;
@@ -52,7 +55,7 @@ fn describe_errors(bits: u64) -> String {
         v.push("two holders inside at once");
     }
     if bits & E_STALL != 0 {
-        v.push("waited a whole stall bound for the lock");
+        v.push("waited a whole stall bound for a lock nobody took");
     }
     if bits & E_TORN_UNREPORTED != 0 {
         v.push("found the pair torn without OwnerDied");
@@ -134,10 +137,14 @@ fn worker(lock: &AnyLock, b: &Board, w: usize, n: u64, mut rng: Rng) -> i32 {
     }
     let mut done = 0;
     while done < n {
+        let others = |b: &Board| (0..MAX_W).map(|v| b.get(ACQ + v)).sum::<u64>();
+        let before = others(b);
         if lock.round_trip(b, w, &mut rng) {
             done += 1;
+        } else if others(b) != before {
+            b.add(STARVED, 1);
         } else {
-            eprintln!("lock: worker {w} waited {STALL:?} for the lock");
+            eprintln!("lock: worker {w} waited {STALL:?} for the lock, and nobody else got it");
             b.fetch_or(ERR + w, E_STALL);
         }
         if rng.percent(10) {
@@ -241,6 +248,10 @@ fn one_round(ctx: &Ctx, r: &mut Rng, round: u64, tally: &mut Tally) {
     tally.check(recovered <= 1 && (!died_holding || recovered == 1), || {
         format!("OwnerDied reported {recovered} times, victim died holding: {died_holding}")
     });
+    tally.note(
+        "waits of a second while others took the lock (starvation)",
+        b.get(STARVED),
+    );
     let (a, bb) = (b.get(A), b.get(B));
     tally.check(a == bb && b.get(INSIDE) == 0, || {
         format!("protected pair torn: a {a} b {bb}")
