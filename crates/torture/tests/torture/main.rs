@@ -5,6 +5,7 @@
 //! | scenario | victims | invariants |
 //! | --- | --- | --- |
 //! | `queue` | SPSC/MPMC producers and consumers, mid-send, mid-loan, mid-batch, mid-recv, holding a slot | no committed message lost or duplicated, none torn, per-producer order, nobody stalled for a second, consumers end `Disconnected` or `Closed` |
+//! | `pipe` | either end of a duplex `Pipe`, mid-send or mid-recv | the survivor ends `Disconnected`, every echo answers its request, in order |
 //! | `dict` | writers mid-insert, mid-remove, mid-update, mid-growth | every op works after, every key absent or with a complete value it was given, `len()` = keys = entries, arena bytes add up |
 //! | `lock` | holders and waiters of a robust `Lock` | survivors acquire (`OwnerDied` once), mutual exclusion, the protected pair repaired |
 //! | `barrier` | parties of a `Barrier` | survivors see `BrokenBarrier` promptly, proceed after a reset with a replacement |
@@ -28,6 +29,7 @@ mod condition;
 mod dict;
 mod known;
 mod lock;
+mod pipe;
 mod pool;
 mod queue;
 
@@ -53,6 +55,11 @@ fn main() {
             name: "queue",
             rounds: 150,
             run: queue::run,
+        },
+        Scenario {
+            name: "pipe",
+            rounds: 60,
+            run: pipe::run,
         },
         Scenario {
             name: "dict",
