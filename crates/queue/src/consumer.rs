@@ -45,7 +45,7 @@ pub(crate) enum Reader {
 /// assert!(matches!(rx.recv(), Err(QueueError::Closed)));
 /// ```
 pub struct Consumer {
-    core: Arc<QueueCore>,
+    pub(crate) core: Arc<QueueCore>,
     reader: Reader,
     record: u32,
     claim: ClaimWords<'static>,
@@ -53,7 +53,7 @@ pub struct Consumer {
     me: ProcessId,
     /// A claimed message not delivered yet (`recv_into` with a short
     /// buffer, `poll`): delivered first.
-    pending: Option<(u64, usize)>,
+    pub(crate) pending: Option<(u64, usize)>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -66,7 +66,7 @@ impl std::fmt::Debug for Consumer {
 }
 
 /// What a claimed slot holds.
-enum Slot {
+pub(crate) enum Slot {
     Message(usize),
     Skip,
 }
@@ -197,7 +197,7 @@ impl Consumer {
         false
     }
 
-    fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+    pub(crate) fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
         let Some(deadline) = wait else {
             return match self.try_claim_once(max, false)? {
                 Attempt::Ready(span) => Ok(span),
@@ -212,7 +212,7 @@ impl Consumer {
 
     /// What claimed slot `pos` holds.
     #[inline]
-    fn slot(&self, pos: u64) -> Result<Slot> {
+    pub(crate) fn slot(&self, pos: u64) -> Result<Slot> {
         let len = match &self.reader {
             Reader::Spsc(r) => r.message_len(pos),
             Reader::Mpmc(r) => {
@@ -482,131 +482,6 @@ impl Consumer {
             Err(QueueError::Empty | QueueError::Timeout { .. }) => Ok(false),
             Err(e) => Err(e),
         }
-    }
-
-    fn recv_batch_with(
-        &mut self,
-        max: usize,
-        wait: Option<Option<Instant>>,
-        mut f: impl FnMut(&[u8]),
-    ) -> Result<usize> {
-        if let Some((pos, len)) = self.pending.take() {
-            // SAFETY: claimed by this handle, len <= slot_size.
-            unsafe { self.core.ring.read(pos, len, &mut f) };
-            self.release(Span { pos, n: 1 });
-            return Ok(1);
-        }
-        loop {
-            let span = self.claim(max.max(1) as u64, wait)?;
-            let mut delivered = 0;
-            let mut failed = None;
-            for pos in span.positions() {
-                match self.slot(pos) {
-                    Ok(Slot::Message(len)) => {
-                        // SAFETY: claimed by this handle, len <= slot_size.
-                        unsafe { self.core.ring.read(pos, len, &mut f) };
-                        delivered += 1;
-                    }
-                    Ok(Slot::Skip) => {}
-                    Err(e) => failed = failed.or(Some(e)),
-                }
-            }
-            self.release(span);
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            if delivered > 0 {
-                return Ok(delivered);
-            }
-        }
-    }
-
-    /// Hands up to `max` messages to `f` in place, waiting for at least
-    /// one, and releases them all with one index store (SPSC) or one claim
-    /// (MPMC); returns how many.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`recv_ref`](Self::recv_ref).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// let mut tx = q.producer().unwrap();
-    /// for i in 0..5u8 { tx.send(&[i]).unwrap(); }
-    /// let mut sum = 0;
-    /// let n = q.consumer().unwrap().recv_batch(10, |m| sum += m[0]).unwrap();
-    /// assert_eq!((n, sum), (5, 10));
-    /// ```
-    pub fn recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
-        self.recv_batch_with(max, Some(None), f)
-    }
-
-    /// [`recv_batch`](Self::recv_batch) without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::Empty`], and those of [`recv_batch`](Self::recv_batch).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueError, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// let r = q.consumer().unwrap().try_recv_batch(4, |_| {});
-    /// assert!(matches!(r, Err(QueueError::Empty)));
-    /// ```
-    pub fn try_recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
-        self.recv_batch_with(max, None, f)
-    }
-
-    /// Receives a plain-data value sent with
-    /// [`send_pod`](crate::Producer::send_pod) (copied out).
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::Decode`] if the message's length is not `T`'s, and
-    /// those of [`recv_ref`](Self::recv_ref).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// q.producer().unwrap().send_pod(&7u64).unwrap();
-    /// assert_eq!(q.consumer().unwrap().recv_pod::<u64>().unwrap(), 7);
-    /// ```
-    pub fn recv_pod<T: bytemuck::Pod>(&mut self) -> Result<T> {
-        let slot = self.recv_ref()?;
-        bytemuck::try_pod_read_unaligned(&slot).map_err(|e| QueueError::Decode {
-            len: slot.len(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// Receives a value sent with
-    /// [`send_value`](crate::Producer::send_value), decoded with postcard.
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::Decode`], and those of [`recv_ref`](Self::recv_ref).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// q.producer().unwrap().send_value(&vec![1u16, 2]).unwrap();
-    /// assert_eq!(q.consumer().unwrap().recv_value::<Vec<u16>>().unwrap(), [1, 2]);
-    /// ```
-    pub fn recv_value<T: serde::de::DeserializeOwned>(&mut self) -> Result<T> {
-        let slot = self.recv_ref()?;
-        postcard::from_bytes(&slot).map_err(|e| QueueError::Decode {
-            len: slot.len(),
-            reason: e.to_string(),
-        })
     }
 
     /// A snapshot of the queue's counters.

@@ -51,6 +51,8 @@
 //! ```
 
 mod atomics;
+#[cfg(not(loom))]
+mod batch;
 mod error;
 mod ring;
 
@@ -78,6 +80,8 @@ mod records;
 mod slot;
 #[cfg(not(loom))]
 mod stats;
+#[cfg(not(loom))]
+mod typed;
 #[cfg(not(loom))]
 mod wait;
 

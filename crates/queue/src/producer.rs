@@ -127,7 +127,7 @@ impl Producer {
         self.core.layout.slot_size
     }
 
-    fn check_len(&self, len: usize) -> Result<()> {
+    pub(crate) fn check_len(&self, len: usize) -> Result<()> {
         let max = self.core.layout.slot_size;
         if len > max {
             return Err(QueueError::TooLarge { len, max });
@@ -319,89 +319,6 @@ impl Producer {
         self.send_with(msg, Some(Some(Instant::now() + timeout)))
     }
 
-    /// Sends as many of `msgs` as fit now, publishing them with one index
-    /// store (SPSC) or one reservation (MPMC); returns how many were sent.
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::Full`] if not even one fits, [`QueueError::TooLarge`]
-    /// for the first oversized message (those before it are sent), and
-    /// those of [`send`](Self::send).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new().capacity(4)).unwrap();
-    /// let mut tx = q.producer().unwrap();
-    /// assert_eq!(tx.try_send_batch(&[&b"a"[..], b"b", b"c", b"d", b"e"]).unwrap(), 4);
-    /// ```
-    pub fn try_send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<usize> {
-        self.send_batch_with(msgs, None)
-    }
-
-    /// Sends all of `msgs`, in order, waiting for room as needed; each
-    /// publication covers as many messages as fit at that moment.
-    ///
-    /// # Errors
-    ///
-    /// Those of [`send`](Self::send); messages before a failing one are
-    /// sent.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new().capacity(8)).unwrap();
-    /// let mut tx = q.producer().unwrap();
-    /// let mut rx = q.consumer().unwrap();
-    /// tx.send_batch(&[1u64.to_le_bytes(), 2u64.to_le_bytes()]).unwrap();
-    /// let mut got = Vec::new();
-    /// rx.recv_batch(8, |m| got.push(m.to_vec())).unwrap();
-    /// assert_eq!(got.len(), 2);
-    /// ```
-    pub fn send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<()> {
-        let mut sent = 0;
-        while sent < msgs.len() {
-            sent += self.send_batch_with(&msgs[sent..], Some(None))?;
-        }
-        Ok(())
-    }
-
-    fn send_batch_with<M: AsRef<[u8]>>(
-        &mut self,
-        msgs: &[M],
-        wait: Option<Option<Instant>>,
-    ) -> Result<usize> {
-        let Some(first) = msgs.first() else {
-            return Ok(0);
-        };
-        self.check_len(first.as_ref().len())?;
-        let span = self.reserve(msgs.len() as u64, wait)?;
-        let mut n = 0;
-        let mut too_large = None;
-        for (pos, msg) in span.positions().zip(msgs) {
-            let msg = msg.as_ref();
-            if let Err(e) = self.check_len(msg.len()) {
-                too_large = Some(e);
-                break;
-            }
-            self.write(pos, msg);
-            n += 1;
-        }
-        self.publish(span, n);
-        if n < span.n {
-            self.cancel(Span {
-                pos: span.pos + n,
-                n: span.n - n,
-            });
-        }
-        match too_large {
-            Some(e) => Err(e),
-            None => Ok(n as usize),
-        }
-    }
-
     /// Lends the next free slot to fill in place, waiting for room;
     /// [`SlotMut::commit`] publishes it, dropping it publishes nothing.
     ///
@@ -443,61 +360,6 @@ impl Producer {
     pub fn try_loan(&mut self) -> Result<SlotMut<'_>> {
         let span = self.reserve(1, None)?;
         Ok(SlotMut::new(self, span.pos))
-    }
-
-    /// Sends a plain-data value (its bytes, no encoding).
-    ///
-    /// # Errors
-    ///
-    /// Those of [`send`](Self::send).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// q.producer().unwrap().send_pod(&[1u32, 2, 3]).unwrap();
-    /// assert_eq!(q.consumer().unwrap().recv_pod::<[u32; 3]>().unwrap(), [1, 2, 3]);
-    /// ```
-    pub fn send_pod<T: bytemuck::Pod>(&mut self, value: &T) -> Result<()> {
-        self.send(bytemuck::bytes_of(value))
-    }
-
-    /// Sends a serde-serializable value, encoded with postcard straight
-    /// into the slot (no allocation).
-    ///
-    /// # Errors
-    ///
-    /// [`QueueError::TooLarge`] if the encoding does not fit a slot, and
-    /// those of [`send`](Self::send).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use mproc_queue::{Queue, QueueOptions};
-    /// let q = Queue::new(QueueOptions::new()).unwrap();
-    /// q.producer().unwrap().send_value(&("pi", 3.14f64)).unwrap();
-    /// let (name, v): (String, f64) = q.consumer().unwrap().recv_value().unwrap();
-    /// assert_eq!((name.as_str(), v), ("pi", 3.14));
-    /// ```
-    pub fn send_value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let max = self.core.layout.slot_size;
-        let mut slot = self.loan()?;
-        match postcard::to_slice(value, &mut slot[..]) {
-            Ok(used) => {
-                let len = used.len();
-                slot.commit(len)
-            }
-            Err(postcard::Error::SerializeBufferFull) => {
-                drop(slot);
-                let len = postcard::to_allocvec(value).map_or(usize::MAX, |v| v.len());
-                Err(QueueError::TooLarge { len, max })
-            }
-            Err(e) => Err(QueueError::Decode {
-                len: 0,
-                reason: e.to_string(),
-            }),
-        }
     }
 
     /// Closes the queue (see [`Queue::close`](crate::Queue::close)).
