@@ -14,7 +14,7 @@ impl Producer {
     ///
     /// # Errors
     ///
-    /// [`QueueError::Full`] if not even one fits, [`QueueError::TooLarge`]
+    /// [`QueueError::Full`](crate::QueueError::Full) if not even one fits, [`QueueError::TooLarge`](crate::QueueError::TooLarge)
     /// for the first oversized message (those before it are sent), and
     /// those of [`send`](Self::send).
     ///
@@ -158,7 +158,7 @@ impl Consumer {
     ///
     /// # Errors
     ///
-    /// [`QueueError::Empty`], and those of [`recv_batch`](Self::recv_batch).
+    /// [`QueueError::Empty`](crate::QueueError::Empty), and those of [`recv_batch`](Self::recv_batch).
     ///
     /// # Examples
     ///
