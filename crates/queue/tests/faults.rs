@@ -235,3 +235,28 @@ fn corrupt_tail_reports_corrupt() {
         "{err:?}"
     );
 }
+
+#[test]
+fn queues_and_handles_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Queue>();
+    send_sync::<SpscQueue>();
+    send_sync::<mproc_queue::JoinableQueue>();
+    send::<mproc_queue::Producer>();
+    send::<mproc_queue::Consumer>();
+    send::<mproc_queue::Connection>();
+    // A producer thread and a consumer thread on one queue.
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut tx = q.producer().unwrap();
+    let t = std::thread::spawn(move || {
+        for i in 0..1000u64 {
+            tx.send_pod(&i).unwrap();
+        }
+    });
+    let mut rx = q.consumer().unwrap();
+    for i in 0..1000u64 {
+        assert_eq!(rx.recv_pod::<u64>().unwrap(), i);
+    }
+    t.join().unwrap();
+}
