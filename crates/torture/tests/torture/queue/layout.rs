@@ -22,7 +22,9 @@ pub(super) const C_DUPS: usize = C_COUNT + MAX_C;
 pub(super) const ATTACHED: usize = C_DUPS + MAX_C;
 /// Set by the parent once the first children are forked.
 pub(super) const GO: usize = ATTACHED + MAX_P + MAX_C;
-pub(super) const BITS: usize = GO + 1;
+/// Per producer: it saw `Closed` (the parent closed the queue early).
+pub(super) const P_CLOSED: usize = GO + 1;
+pub(super) const BITS: usize = P_CLOSED + MAX_P;
 
 // Phases, as the victim last published them.
 pub(super) const IDLE: u64 = 0;

@@ -118,6 +118,13 @@ fn one_round(
     let mut consumers: Vec<i32> = (0..shape.consumers)
         .map(|c| spawn_consumer(c, r.fork(), r.percent(50)))
         .collect();
+    // Sometimes the parent closes the queue while producers still send:
+    // what was committed before is delivered, what fails with `Closed` is
+    // not.
+    let early_close = r.percent(25);
+    if early_close {
+        tally.context("closed while producers send");
+    }
     let producers: Vec<i32> = (0..shape.producers)
         .map(|p| {
             let plan = ProducerPlan {
@@ -125,6 +132,7 @@ fn one_round(
                 n,
                 slot: shape.slot,
                 replacement_possible: true,
+                close_possible: early_close,
             };
             let (rng, reopen) = (r.fork(), r.percent(50));
             let (q, b) = (&q, &b);
@@ -224,6 +232,10 @@ fn one_round(
         consumer_slots += 1;
     }
 
+    if early_close {
+        spin_for(Duration::from_micros(r.below(3000)));
+        q.close();
+    }
     for (p, &pid) in producers.iter().enumerate() {
         if victim == Victim::Producer(p) {
             continue;
@@ -237,8 +249,8 @@ fn one_round(
             )
         });
     }
-    let close = r.percent(50);
-    if close {
+    let close = early_close || r.percent(50);
+    if close && !early_close {
         q.close();
     }
     for (c, &pid) in consumers.iter().enumerate() {
@@ -292,7 +304,11 @@ fn one_round(
     for p in 0..shape.producers {
         let committed = b.get(P_COMMITTED + p);
         let inflight = b.get(P_INFLIGHT + p);
-        if victim != Victim::Producer(p) {
+        let closed = b.get(P_CLOSED + p) == 1;
+        tally.check(!closed || early_close, || {
+            format!("producer {p} saw Closed")
+        });
+        if victim != Victim::Producer(p) && !closed {
             tally.check(committed == n, || {
                 format!("surviving producer {p} committed {committed} of {n}")
             });

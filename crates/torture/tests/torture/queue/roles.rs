@@ -61,6 +61,8 @@ pub(super) struct ProducerPlan {
     /// Whether a consumer may be (re)attached after all consumers died,
     /// so that `Disconnected` is worth waiting out.
     pub(super) replacement_possible: bool,
+    /// Whether the parent may close the queue while this producer sends.
+    pub(super) close_possible: bool,
 }
 
 /// A producer child: sends `n` messages by `send`, `loan`/`commit` and
@@ -132,6 +134,14 @@ pub(super) fn produce(tx: &mut Producer, b: &Board, plan: &ProducerPlan, mut rng
                     eprintln!("queue: producer {id} stalled at seq {seq} for {STALL:?}");
                 }
                 backoff(&mut rng);
+            }
+            Err(QueueError::Closed) if plan.close_possible => {
+                // Nothing of this attempt was published: strict (no in
+                // flight left for it).
+                b.set(P_PHASE + id, IDLE);
+                b.set(P_INFLIGHT + id, 0);
+                b.set(P_CLOSED + id, 1);
+                return 0;
             }
             Err(QueueError::Disconnected { .. }) if plan.replacement_possible => {
                 b.set(P_PHASE + id, IDLE);
