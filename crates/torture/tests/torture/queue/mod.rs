@@ -186,6 +186,7 @@ fn one_round(
     let up = b.wait_until(attached, |v| v == 1, END);
     tally.check(up, || format!("victim {victim:?} attached within {END:?}"));
     b.spin_until(PROGRESS, |v| v >= threshold, END);
+
     let phase_word = match victim {
         Victim::Producer(p) => P_PHASE + p,
         Victim::Consumer(c) => C_PHASE + c,
@@ -206,6 +207,10 @@ fn one_round(
     }
     let phase = b.get(phase_word);
     sigkill(pid);
+    if early_close {
+        // Closed mid-stream, as the victim dies.
+        q.close();
+    }
     tally.context(&format!(
         "victim {victim:?} killed {} after {threshold} sends and receives",
         phase_name(matches!(victim, Victim::Producer(_)), phase)
@@ -232,10 +237,6 @@ fn one_round(
         consumer_slots += 1;
     }
 
-    if early_close {
-        spin_for(Duration::from_micros(r.below(3000)));
-        q.close();
-    }
     for (p, &pid) in producers.iter().enumerate() {
         if victim == Victim::Producer(p) {
             continue;
@@ -305,6 +306,9 @@ fn one_round(
         let committed = b.get(P_COMMITTED + p);
         let inflight = b.get(P_INFLIGHT + p);
         let closed = b.get(P_CLOSED + p) == 1;
+        if closed {
+            tally.note("producers stopped by Closed mid-stream", 1);
+        }
         tally.check(!closed || early_close, || {
             format!("producer {p} saw Closed")
         });
