@@ -12,7 +12,9 @@
 //! strategy, round trips after idle gaps (what the spin window decides),
 //! and a blocked consumer's CPU time over 1 s.
 //!
-//! `cargo bench --bench queue` (add `-- --quick` for a short run).
+//! `cargo bench --bench queue` (add `-- --quick` for a short run). The
+//! two sides run pinned to two CPUs (`MPROC_BENCH_NO_PIN=1` leaves the
+//! placement to the scheduler).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,12 +25,35 @@ use mproc::queue::{Consumer, Producer, Queue, QueueError, QueueOptions, SpscQueu
 use mproc::shm::Segment;
 use mproc::sys::{ForkResult, exit_immediately, fork, waitpid};
 
+/// The two CPUs the two sides run on (the parent on the first, children
+/// and helper threads on the second), if the process may use two: pinned,
+/// the scheduler cannot put both sides of a hand-off on one core.
+static PIN: std::sync::OnceLock<Option<(usize, usize)>> = std::sync::OnceLock::new();
+
+fn pin_parent() {
+    let cpus = mproc::sys::cpu_affinity().unwrap_or_default();
+    let pin = (cpus.len() >= 2 && std::env::var_os("MPROC_BENCH_NO_PIN").is_none())
+        .then(|| (cpus[0], cpus[1]));
+    if let Some((a, _)) = pin {
+        let _ = mproc::sys::set_cpu_affinity(&[a]);
+    }
+    let _ = PIN.set(pin);
+}
+
+/// Moves the calling thread (or forked child) to the second CPU.
+fn pin_peer() {
+    if let Some(Some((_, b))) = PIN.get() {
+        let _ = mproc::sys::set_cpu_affinity(&[*b]);
+    }
+}
+
 /// Runs `child` in a forked process that leaves with `_exit`.
 fn spawn(child: impl FnOnce()) -> i32 {
     // SAFETY: the bench process is single-threaded when it forks; the
     // child does queue operations only and leaves through `_exit`.
     match unsafe { fork() }.expect("fork") {
         ForkResult::Child => {
+            pin_peer();
             child();
             exit_immediately(0)
         }
@@ -343,6 +368,7 @@ fn thread_rate(mpmc: bool, n: u64, runs: usize) -> f64 {
             std::thread::scope(|s| {
                 let q = &q;
                 s.spawn(move || {
+                    pin_peer();
                     let mut i = 0;
                     while i < n {
                         if q.push(i).is_ok() {
@@ -363,6 +389,7 @@ fn thread_rate(mpmc: bool, n: u64, runs: usize) -> f64 {
             t = Instant::now();
             std::thread::scope(|s| {
                 s.spawn(move || {
+                    pin_peer();
                     let mut i = 0;
                     while i < n {
                         if p.push(i).is_ok() {
@@ -651,6 +678,7 @@ fn large(c: &mut Criterion) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    pin_parent();
     // `cargo bench --no-run` builds only; `--list` and test mode skip the
     // report.
     if !args.iter().any(|a| a == "--list" || a == "--test") {
