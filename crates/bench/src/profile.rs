@@ -51,7 +51,8 @@ impl Profile {
         }
     }
 
-    /// Several minutes: ten times the work, five repeats.
+    /// Ten times the work, five repeats: about 12 minutes on a busy 2-core
+    /// machine.
     pub(crate) fn full() -> Profile {
         Profile {
             name: "full",

@@ -35,9 +35,11 @@ pub(crate) fn fork_join(starts: usize, repeats: usize) -> Result<Runs> {
 ///
 /// When the binary cannot be found or started.
 pub(crate) fn exec_join(starts: usize, repeats: usize) -> Result<Runs> {
-    let exe = std::env::current_exe().context("locating this binary")?;
+    // The running file itself, even if its path was replaced since it
+    // started (a rebuild): what a spawn start method re-executes.
+    let exe = std::path::Path::new("/proc/self/exe");
     timed(starts, repeats, || {
-        let status = Command::new(&exe).arg(NOOP_ARG).status()?;
+        let status = Command::new(exe).arg(NOOP_ARG).status()?;
         if !status.success() {
             bail!("no-op child exited with {status}");
         }
