@@ -49,6 +49,16 @@ pub enum PoolError {
         /// The serializer's reason.
         reason: String,
     },
+    /// `starmap` was given a callable with state (a capturing closure, a
+    /// function pointer): only function items and closures that capture
+    /// nothing can be named in a worker.
+    #[error(
+        "starmap needs a function item or a closure capturing nothing, not {size} bytes of state"
+    )]
+    CapturingFunction {
+        /// The callable's size.
+        size: usize,
+    },
     /// The worker could not decode an argument (a type mismatch between
     /// caller and worker, which a same-executable pool rules out).
     #[error("worker cannot decode the task's argument: {reason}")]

@@ -222,7 +222,8 @@ impl Pool {
 
     /// `f` called with each tuple spread out as its arguments (Python's
     /// `starmap`), in input order, default chunk size. `f` is a function
-    /// item or a closure capturing nothing, of one to six arguments.
+    /// item or a closure capturing nothing, of one to six arguments
+    /// ([`PoolError::CapturingFunction`] otherwise).
     ///
     /// # Errors
     ///

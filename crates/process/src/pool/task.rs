@@ -57,6 +57,10 @@ impl Call {
         Args: DeserializeOwned,
         R: Serialize,
     {
+        let size = std::mem::size_of::<F>();
+        if size != 0 {
+            return Err(PoolError::CapturingFunction { size });
+        }
         let trampoline = FnOffset::of_addr(run_star::<F, Args, R> as Trampoline as usize)?;
         Ok(Call {
             trampoline,
@@ -225,7 +229,8 @@ star_fn!(A1, A2, A3, A4);
 star_fn!(A1, A2, A3, A4, A5);
 star_fn!(A1, A2, A3, A4, A5, A6);
 
-/// The one value of a zero-sized callable type.
+/// The one value of a zero-sized callable type (`Call::of_star` refuses
+/// others before any worker sees them).
 fn conjure<F: Copy>() -> F {
     assert_eq!(
         std::mem::size_of::<F>(),

@@ -201,6 +201,11 @@ fn starmap_and_apply() {
         )
         .unwrap();
     assert_eq!(joined, ["abzz"]);
+    let offset = 5u32;
+    assert!(matches!(
+        pool.starmap(move |a: u32, b: u32| a + b + offset, [(1, 2)]),
+        Err(PoolError::CapturingFunction { size: 4 })
+    ));
     assert_eq!(pool.apply(mix, 5).unwrap(), mix(5));
     let r = pool.apply_async(mix, 6).unwrap();
     r.wait();
