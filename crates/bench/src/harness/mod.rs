@@ -12,3 +12,6 @@ pub(crate) mod shared;
 pub(crate) mod spawn_noop;
 pub(crate) mod throughput;
 pub(crate) mod wait;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,37 @@
+//! Tests of the harness's arithmetic: message stamps, counts and capacities.
+
+use crate::harness::throughput::{in_bytes, read_stamp, stamp, stamp_matches};
+use crate::profile::Profile;
+
+#[test]
+fn stamps_round_trip_and_small_messages_keep_the_low_byte() {
+    let mut big = [0u8; 64];
+    stamp(&mut big, 0x0102_0304_0506_0708);
+    assert_eq!(read_stamp(&big), 0x0102_0304_0506_0708);
+    assert!(stamp_matches(read_stamp(&big), 0x0102_0304_0506_0708, 64));
+    let mut small = [0u8; 4];
+    stamp(&mut small, 0x1ff);
+    assert_eq!(read_stamp(&small), 0xff);
+    assert!(stamp_matches(read_stamp(&small), 0x1ff, 4));
+    assert!(!stamp_matches(read_stamp(&small), 0x1fe, 4));
+}
+
+#[test]
+fn counts_and_capacities_are_bounded_and_shared() {
+    let q = Profile::quick();
+    assert_eq!(q.messages_for(8), q.max_messages);
+    assert_eq!(q.messages_for(1 << 20), q.min_messages);
+    assert_eq!(Profile::capacity_for(8), 1024);
+    assert_eq!(Profile::capacity_for(64 << 10), 256);
+    assert_eq!(Profile::capacity_for(1 << 20), 16);
+    assert!(Profile::capacity_for(3 << 20) >= 16);
+    let f = Profile::full();
+    assert!(f.repeats > q.repeats && f.max_messages > q.max_messages);
+}
+
+#[test]
+fn only_copied_messages_of_1_kib_and_more_count_bytes() {
+    assert!(!in_bytes(64, false));
+    assert!(in_bytes(1024, false));
+    assert!(!in_bytes(1 << 20, true));
+}
