@@ -13,6 +13,8 @@
 //! | lock-free queues in shared memory | `mproc-queue` | [`queue`] |
 //! | processes: `Process`, `Child`, fork and spawn | `mproc-process` | [`process`] |
 //!
+//! Everything a program usually needs is in [`prelude`].
+//!
 //! # Examples
 //!
 //! ```
@@ -38,11 +40,32 @@ pub use mproc_process::{
     active_children, cpu_count, current_process, get_start_method, init, parent_process,
     process_cpu_count, set_start_method,
 };
-pub use mproc_queue::{Connection, JoinableQueue, Pipe, Queue, QueueError, SpscQueue};
+pub use mproc_queue::{
+    Connection, JoinableQueue, Pipe, Queue, QueueError, QueueOptions, SpscQueue, WaitStrategy,
+};
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
 pub use mproc_sync::{
     Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, SyncError,
 };
+
+pub mod prelude {
+    //! The names most programs use, in one import.
+    //!
+    //! # Examples
+    //!
+    //! ```
+    //! use mproc::prelude::*;
+    //!
+    //! let q = Queue::new(QueueOptions::new().capacity(8).slot_size(64)).unwrap();
+    //! let lock = Lock::new().unwrap();
+    //! drop((q, lock));
+    //! ```
+    pub use crate::{
+        Array, Barrier, Child, Condition, Dict, Event, JoinableQueue, Lock, Manager, Pipe, Pool,
+        Process, Queue, QueueError, QueueOptions, RLock, Segment, Semaphore, SpscQueue,
+        StartMethod, Target, TypedDict, Value, cpu_count, current_process,
+    };
+}
 
 /// README.md's examples, compiled as doctests so the front door stays true.
 #[cfg(doctest)]
