@@ -4,13 +4,17 @@
 //!
 //! | scenario | victims | invariants |
 //! | --- | --- | --- |
-//! | `queue` | SPSC/MPMC producers and consumers, mid-send, mid-loan, mid-batch, mid-recv, holding a slot | no committed message lost or duplicated, none torn, per-producer order, nobody stalled for a second, consumers end `Disconnected` or `Closed` |
+//! | `queue` | SPSC/MPMC producers and consumers, mid-send, mid-loan, mid-batch, mid-recv, holding a slot; sometimes closed as the victim dies | no committed message lost or duplicated, none torn, per-producer order, nobody stalled for a second, consumers end `Disconnected` or `Closed`, the queue drained |
 //! | `pipe` | either end of a duplex `Pipe`, mid-send or mid-recv | the survivor ends `Disconnected`, every echo answers its request, in order |
 //! | `dict` | writers mid-insert, mid-remove, mid-update, mid-growth | every op works after, every key absent or with a complete value it was given, `len()` = keys = entries, arena bytes add up |
 //! | `lock` | holders and waiters of a robust `Lock` | survivors acquire (`OwnerDied` once), mutual exclusion, the protected pair repaired |
 //! | `barrier` | parties of a `Barrier` | survivors see `BrokenBarrier` promptly, proceed after a reset with a replacement |
 //! | `condition` | waiters and notifiers of a `Condition` | survivors drain every item, none counted twice |
 //! | `pool` | pool workers mid-task and idle | the map completes; exactly the killed workers' running tasks fail with `WorkerLost` |
+//!
+//! `known-bugs` holds minimal reproductions of bugs found in other crates
+//! (skipped unless `MPROC_TORTURE_KNOWN_BUGS=1`); the scenarios tolerate
+//! exactly those symptoms, bounded, and count them in their summary line.
 //!
 //! At the end of every round and of the suite: no child of this process is
 //! left (zombie or running), and after `mproc gc` nothing of this run is in
