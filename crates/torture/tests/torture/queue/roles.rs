@@ -204,7 +204,6 @@ pub(super) fn take(b: &Board, plan: &ConsumerPlan, last: &mut [Option<u64>], m: 
 pub(super) fn consume(rx: &mut Consumer, b: &Board, plan: &ConsumerPlan, mut rng: Rng) -> i32 {
     let c = plan.idx;
     let mut last = vec![None; plan.producers];
-    let mut buf = vec![0u8; 4096];
     let mut clock = StallClock::new(b);
     loop {
         let op = rng.below(3);
@@ -235,10 +234,7 @@ pub(super) fn consume(rx: &mut Consumer, b: &Board, plan: &ConsumerPlan, mut rng
                 let max = rng.range(1, 8) as usize;
                 b.set(C_INFLIGHT + c, max as u64);
                 b.set(C_PHASE + c, BATCH_RECV);
-                let r = rx.try_recv_batch(max, |m| {
-                    buf[..m.len()].copy_from_slice(m);
-                    take(b, plan, &mut last, m)
-                });
+                let r = rx.try_recv_batch(max, |m| take(b, plan, &mut last, m));
                 if matches!(r, Err(QueueError::Empty)) {
                     backoff(&mut rng);
                 }
