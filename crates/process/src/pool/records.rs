@@ -19,6 +19,8 @@ pub(crate) struct WorkerRecord {
     /// Index within that chunk of the task being run; the chunk's length
     /// once all its tasks ran.
     pub(crate) progress: AtomicU32,
+    /// 1 once the worker has initialized and waits for work.
+    pub(crate) ready: AtomicU32,
 }
 
 // SAFETY: repr(C), atomics only (any bit pattern is valid), no pointers,
@@ -78,11 +80,18 @@ impl Records {
         running.checked_sub(1).map(|id| (id, progress))
     }
 
+    /// Whether the worker in `slot` got as far as waiting for work.
+    pub(crate) fn was_ready(&self, slot: usize) -> bool {
+        self.get(slot)
+            .is_ok_and(|r| r.ready.load(Ordering::Acquire) != 0)
+    }
+
     /// Clears a slot's record for its next worker.
     pub(crate) fn reset(&self, slot: usize) {
         if let Ok(r) = self.get(slot) {
             r.running.store(0, Ordering::Release);
             r.progress.store(0, Ordering::Release);
+            r.ready.store(0, Ordering::Release);
         }
     }
 }

@@ -95,6 +95,7 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
     let record = ends.records.get(role.slot)?;
     let mut rx = ends.tasks.consumer()?;
     let mut tx = ends.results.producer()?;
+    record.ready.store(1, Ordering::Release);
     let mut asm = Assembler::default();
     let mut out = Vec::with_capacity(256);
     let mut served = 0usize;

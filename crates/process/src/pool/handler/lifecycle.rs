@@ -6,6 +6,10 @@
 use std::time::{Duration, Instant};
 
 use super::{Io, MAX_FAILED_STARTS, State, TERM_GRACE};
+
+/// Exit code of a process killed by `SIGKILL`: someone else's doing (the
+/// OOM killer, a user), not a worker failing to start.
+const KILLED: i32 = -9;
 use crate::pool::job::{ChunkOutcome, Failure, Lost};
 use crate::pool::spawner::Worker;
 
@@ -28,8 +32,7 @@ impl State {
                 continue;
             };
             io.asm.forget(w.role.incarnation);
-            let never_ran =
-                !w.served && !w.leaving && self.common.records.last_words(slot).is_none();
+            let never_ran = !w.served && !self.common.records.was_ready(slot) && exitcode != KILLED;
             if never_ran {
                 self.failed_starts += 1;
                 if self.failed_starts >= MAX_FAILED_STARTS {
