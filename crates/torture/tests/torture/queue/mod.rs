@@ -241,8 +241,9 @@ fn one_round(
         if victim == Victim::Producer(p) {
             continue;
         }
-        let code =
-            wait_exit(pid, END).unwrap_or_else(|h| tally.fail(&format!("producer {p}: {h}")));
+        let code = wait_exit(pid, END).unwrap_or_else(|h| {
+            tally.fail(&format!("producer {p}: {h}; the queue: {:?}", q.stats()))
+        });
         tally.check(code == 0, || {
             format!(
                 "producer {p} exit {code}: {}",
@@ -258,8 +259,9 @@ fn one_round(
         if victim == Victim::Consumer(c) {
             continue;
         }
-        let code =
-            wait_exit(pid, END).unwrap_or_else(|h| tally.fail(&format!("consumer {c}: {h}")));
+        let code = wait_exit(pid, END).unwrap_or_else(|h| {
+            tally.fail(&format!("consumer {c}: {h}; the queue: {:?}", q.stats()))
+        });
         tally.check(code == 0, || {
             format!(
                 "consumer {c} exit {code}: {}",
