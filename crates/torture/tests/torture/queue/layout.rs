@@ -55,6 +55,7 @@ pub(super) const E_UNEXPECTED: u64 = 8;
 pub(super) const E_RANGE: u64 = 16;
 pub(super) const E_GAVE_UP: u64 = 32;
 pub(super) const E_ATTACH: u64 = 64;
+pub(super) const E_STUCK: u64 = 128;
 
 // How a consumer ended.
 pub(super) const END_DISCONNECTED: u64 = 1;
@@ -71,6 +72,10 @@ pub(super) fn describe_errors(bits: u64) -> String {
             "producer gave up on Disconnected while a consumer was coming",
         ),
         (E_ATTACH, "could not attach a handle"),
+        (
+            E_STUCK,
+            "gave up after three stall bounds with nobody moving",
+        ),
     ];
     let v: Vec<&str> = names
         .iter()

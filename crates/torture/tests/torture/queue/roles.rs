@@ -16,7 +16,13 @@ pub(super) struct StallClock<'a> {
     pub(super) board: &'a Board,
     pub(super) seen: u64,
     pub(super) since: Instant,
+    /// Stall bounds in a row with no progress anywhere.
+    pub(super) stalls: u32,
 }
+
+/// Stall bounds in a row after which a child gives up (the round then
+/// fails in seconds, not at the end-of-child bound).
+const GIVE_UP: u32 = 3;
 
 impl<'a> StallClock<'a> {
     fn new(board: &'a Board) -> StallClock<'a> {
@@ -24,6 +30,7 @@ impl<'a> StallClock<'a> {
             board,
             seen: board.get(PROGRESS),
             since: Instant::now(),
+            stalls: 0,
         }
     }
 
@@ -34,11 +41,13 @@ impl<'a> StallClock<'a> {
         if now != self.seen {
             self.seen = now;
             self.since = Instant::now();
+            self.stalls = 0;
             return false;
         }
         if self.since.elapsed() >= STALL {
             self.board.add(STALLS, 1);
             self.since = Instant::now();
+            self.stalls += 1;
             return true;
         }
         false
@@ -132,6 +141,10 @@ pub(super) fn produce(tx: &mut Producer, b: &Board, plan: &ProducerPlan, mut rng
                 b.set(P_INFLIGHT + id, 0);
                 if clock.stalled() {
                     eprintln!("queue: producer {id} stalled at seq {seq} for {STALL:?}");
+                    if clock.stalls >= GIVE_UP {
+                        b.fetch_or(P_ERR + id, E_STUCK);
+                        return 1;
+                    }
                 }
                 backoff(&mut rng);
             }
@@ -248,6 +261,10 @@ pub(super) fn consume(rx: &mut Consumer, b: &Board, plan: &ConsumerPlan, mut rng
             Err(QueueError::Empty | QueueError::Timeout { .. }) => {
                 if clock.stalled() {
                     eprintln!("queue: consumer {c} stalled for {STALL:?}");
+                    if clock.stalls >= GIVE_UP {
+                        b.fetch_or(C_ERR + c, E_STUCK);
+                        return 1;
+                    }
                 }
             }
             Err(QueueError::Disconnected { .. }) => {
