@@ -121,7 +121,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         .unwrap_or_else(|| dir.join("table.md"));
     json::write(&json_path, &machine, &ctx.profile, &ctx.rows)?;
     std::fs::write(&md_path, format!("{heading}\n{tables}"))?;
-    if let Err(e) = chart::write(&svg_path, &ctx.rows, &machine.summary()) {
+    if let Err(e) = chart::write(&svg_path, &ctx.rows, &machine.short()) {
         eprintln!("charts not written: {e:#}");
     }
     eprintln!(

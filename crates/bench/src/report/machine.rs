@@ -67,6 +67,14 @@ impl Machine {
         }
     }
 
+    /// A short line for the charts' title.
+    pub(crate) fn short(&self) -> String {
+        format!(
+            "{} · {} cores · {} · commit {}",
+            self.date, self.cores, self.cpu_model, self.commit
+        )
+    }
+
     /// One line for the table's heading.
     pub(crate) fn summary(&self) -> String {
         format!(
