@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mproc_queue::{QueueOptions, SpscQueue};
+use mproc_queue::{QueueError, QueueOptions, SpscQueue};
 use mproc_torture::children::{sigkill, wait_exit};
 use mproc_torture::{Board, Rng, Tally};
 
@@ -32,7 +32,15 @@ type Repro = (&'static str, &'static str, fn(&Ctx, &mut Tally));
 
 /// Runs the reproductions if asked to; otherwise says what is skipped.
 pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
-    let bugs: [Repro; 3] = [
+    let bugs: [Repro; 4] = [
+        (
+            "mpmc_slot_held_by_a_dead_consumer_blocks_the_ring",
+            "MPMC: a consumer killed while holding a received slot (recv_ref), \
+             other consumers contending: sometimes the slot is never freed; \
+             every producer then blocks on it and the other consumers starve, \
+             for good (the docs say such a slot is freed within ~100 ms)",
+            mpmc_slot_held_by_a_dead_consumer_blocks_the_ring,
+        ),
         (
             "spsc_send_after_a_dead_consumer_is_lost_after_close",
             "SPSC: a consumer killed while taking from a full queue, then \
@@ -221,6 +229,76 @@ fn spsc_send_after_a_dead_consumer_is_lost_after_close(ctx: &Ctx, tally: &mut Ta
                 got.first(),
                 got.last(),
                 q.stats()
+            ));
+        }
+    }
+}
+
+/// Three producers send 300 messages each into an MPMC queue of capacity 1
+/// (sends bounded at 2 s); three consumers take them with `recv_ref`,
+/// holding each a few microseconds; one consumer is killed while it holds a
+/// slot. Expected: the producers finish (the dead consumer's slot is freed
+/// within ~100 ms). Observed (this loops until the first, at most 500
+/// tries): a producer's send times out after 2 s with nobody moving.
+fn mpmc_slot_held_by_a_dead_consumer_blocks_the_ring(ctx: &Ctx, tally: &mut Tally) {
+    let mut rng = Rng::new(11);
+    for attempt in 0..500 {
+        let q = mproc_queue::Queue::new(QueueOptions::new().capacity(1).slot_size(16))
+            .unwrap_or_else(|e| tally.fail(&e.to_string()));
+        // [0] messages taken, [1..4] each consumer's phase (1: holding).
+        let b = Board::new(4).unwrap_or_else(|e| tally.fail(&e.to_string()));
+        let consumers: Vec<i32> = (0..3usize)
+            .map(|c| {
+                let (q, b) = (&q, &b);
+                let mut r = rng.fork();
+                ctx.fork(move || {
+                    let Ok(mut rx) = q.consumer() else { return 1 };
+                    while let Ok(slot) = rx.recv_ref_timeout(Duration::from_secs(3)) {
+                        b.set(1 + c, 1);
+                        b.add(0, 1);
+                        mproc_torture::children::spin_for(Duration::from_micros(r.below(40)));
+                        b.set(1 + c, 0);
+                        drop(slot);
+                    }
+                    0
+                })
+            })
+            .collect();
+        let producers: Vec<i32> = (0..3u64)
+            .map(|p| {
+                let q = &q;
+                ctx.fork(move || {
+                    let Ok(mut tx) = q.producer() else { return 1 };
+                    for i in 0..300u64 {
+                        let m = (p << 32 | i).to_le_bytes();
+                        match tx.send_timeout(&m, Duration::from_secs(2)) {
+                            Ok(()) => {}
+                            Err(QueueError::Timeout { .. }) => return 3,
+                            Err(_) => return 2,
+                        }
+                    }
+                    0
+                })
+            })
+            .collect();
+        let after = rng.below(400);
+        b.spin_until(0, |v| v >= after, Duration::from_secs(5));
+        b.spin_until(1, |v| v == 1, Duration::from_millis(20));
+        sigkill(consumers[0]);
+        let codes: Vec<i32> = producers
+            .iter()
+            .map(|&p| wait_exit(p, END).unwrap_or(-1))
+            .collect();
+        let stats = q.stats();
+        for &c in &consumers {
+            sigkill(c);
+            let _ = wait_exit(c, END);
+        }
+        if codes.contains(&3) {
+            tally.fail(&format!(
+                "try {attempt}: a producer's send waited 2 s after a consumer was killed \
+                 holding a slot ({after} messages in); producer exits {codes:?} (3: timed \
+                 out); {stats:?}"
             ));
         }
     }
