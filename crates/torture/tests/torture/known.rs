@@ -25,6 +25,10 @@ pub(crate) const POOL_RERUN: &str =
 /// check alone cannot tell it apart).
 pub(crate) const SPSC_STUCK_DEPTH: &str = "KNOWN BUG spsc_send_after_a_dead_consumer_is_lost_after_close (messages left behind, tolerated)";
 
+/// The note the queue scenario counts a deadlocked MPMC ring under.
+pub(crate) const MPMC_DEADLOCK: &str =
+    "KNOWN BUG mpmc_slot_held_by_a_dead_consumer_blocks_the_ring (rounds deadlocked, tolerated)";
+
 const VAR: &str = "MPROC_TORTURE_KNOWN_BUGS";
 
 /// A reproduction: its name, what it shows, and the test.
