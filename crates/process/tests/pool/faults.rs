@@ -233,3 +233,60 @@ pub(crate) fn failing_initializer_stops_the_pool() {
     assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
     assert!(pool.pids().is_empty());
 }
+
+fn big_result(x: u32) -> Vec<u8> {
+    vec![(x % 251) as u8; 100_000 + (x as usize % 7) * 1000]
+}
+
+/// Workers killed every few milliseconds, some in the middle of sending a
+/// result of several frames: every task ends as its right value or as
+/// `WorkerLost`, never as wrong bytes, and the pool goes on.
+pub(crate) fn kill_storm_with_large_results() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let pool = Arc::new(Pool::new(2).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let killer = {
+        let (pool, stop) = (Arc::clone(&pool), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut kills = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(9));
+                let pids = pool.pids();
+                if let Some(&pid) = pids.get(kills % pids.len().max(1)) {
+                    let _ = mproc_sys::kill(pid, Signal::Kill);
+                    kills += 1;
+                }
+            }
+            kills
+        })
+    };
+    let (mut ok, mut lost) = (0, 0);
+    for round in 0..4 {
+        let chunksize = [1, 3][round % 2];
+        let got: Vec<_> = pool
+            .imap_chunked(big_result, 0..60u32, chunksize)
+            .unwrap()
+            .collect();
+        assert_eq!(got.len(), 60);
+        for (x, r) in got.iter().enumerate() {
+            match r {
+                Ok(v) => {
+                    assert_eq!(v.len(), 100_000 + (x % 7) * 1000);
+                    assert!(v.iter().all(|&b| b == (x % 251) as u8), "item {x}");
+                    ok += 1;
+                }
+                Err(PoolError::WorkerLost { exitcode: -9, .. }) => lost += 1,
+                Err(e) => panic!("item {x}: {e}"),
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let kills = killer.join().unwrap();
+    assert!(kills > 0 && ok > 0, "ok {ok} lost {lost} kills {kills}");
+    assert_eq!(
+        pool.map(double, 0..10).unwrap(),
+        (0..10).map(|x| 2 * x).collect::<Vec<_>>()
+    );
+}

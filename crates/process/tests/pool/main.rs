@@ -69,6 +69,10 @@ fn main() {
                 "failing_initializer_stops_the_pool",
                 faults::failing_initializer_stops_the_pool,
             ),
+            (
+                "kill_storm_with_large_results",
+                faults::kill_storm_with_large_results,
+            ),
         ],
         Duration::from_secs(150),
     );

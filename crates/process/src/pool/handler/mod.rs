@@ -25,6 +25,13 @@ const CHECK_EVERY: Duration = Duration::from_millis(10);
 const CHECK_IDLE: Duration = Duration::from_millis(50);
 /// How often while workers are being told to exit.
 const CHECK_CLOSING: Duration = Duration::from_millis(1);
+/// After this long without a frame while work is out, the handler waits
+/// on the result queue for [`STARVED_POLL`]: the queue frees a slot that a
+/// dead worker loaned and never committed only during a wait of more than
+/// its check interval (20 ms); shorter waits would leave the queue stalled.
+const STARVED: Duration = Duration::from_millis(20);
+/// See [`STARVED`].
+const STARVED_POLL: Duration = Duration::from_millis(30);
 /// Arguments of at least this many bytes are not copied into a message.
 const BIG_ARGS: usize = 4096;
 /// Workers dying before running anything this many times in a row stop
@@ -48,6 +55,8 @@ pub(crate) struct State {
     pub(crate) order: Order,
     next_id: u64,
     last_check: Instant,
+    /// When a frame last arrived (or there was nothing to wait for).
+    last_rx: Instant,
     check_now: bool,
     exit_sent: bool,
     /// Workers in a row that died before running anything.
@@ -78,6 +87,7 @@ impl Handler {
             order: Order::Run,
             next_id: 0,
             last_check: Instant::now(),
+            last_rx: Instant::now(),
             check_now: false,
             exit_sent: false,
             failed_starts: 0,
@@ -111,6 +121,9 @@ impl Handler {
             let sent = self.st.dispatch();
             let got = self.io.drain(&mut self.st);
             let now = Instant::now();
+            if got > 0 || self.st.idle() {
+                self.st.last_rx = now;
+            }
             let every = if self.st.exit_sent {
                 CHECK_CLOSING
             } else if self.st.idle() {
@@ -137,7 +150,11 @@ impl Handler {
                     .iter()
                     .flatten()
                     .any(|w| w.sending.is_some());
-                let wait = if half_sent {
+                let wait = if now.duration_since(self.st.last_rx) >= STARVED {
+                    // Long enough for the queue's slow check, which frees
+                    // a slot a dead worker loaned and never committed.
+                    STARVED_POLL
+                } else if half_sent {
                     Duration::from_micros(20)
                 } else {
                     every.saturating_sub(now.duration_since(self.st.last_check))
