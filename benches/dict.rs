@@ -103,7 +103,9 @@ fn one_process_cpu_time(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("get_with", |b| {
         b.iter_custom(|iters| {
-            cpu_time(iters, |n| drop(black_box(d.get_with(&key(n % KEYS), |v| v[0]))))
+            cpu_time(iters, |n| {
+                drop(black_box(d.get_with(&key(n % KEYS), |v| v[0])))
+            })
         })
     });
     g.bench_function("get", |b| {
@@ -111,15 +113,17 @@ fn one_process_cpu_time(c: &mut Criterion) {
     });
     g.bench_function("insert", |b| {
         b.iter_custom(|iters| {
-            cpu_time(iters, |n| drop(black_box(d.insert(&key(n % KEYS), &key(n)))))
+            cpu_time(iters, |n| {
+                drop(black_box(d.insert(&key(n % KEYS), &key(n))))
+            })
         })
     });
     g.bench_function("update", |b| {
         b.iter_custom(|iters| {
             cpu_time(iters, |n| {
-                drop(black_box(
-                    d.update(&key(n % KEYS), |v| Some(v.map_or([0; 8], |b| key(b[0].into())))),
-                ))
+                drop(black_box(d.update(&key(n % KEYS), |v| {
+                    Some(v.map_or([0; 8], |b| key(b[0].into())))
+                })))
             })
         })
     });
@@ -175,7 +179,10 @@ fn two_processes_run(d: &Dict, op: Op, child_base: u64, iters: u64, cpu: bool) -
             }
             let t0 = thread_cpu_time();
             work(child_base);
-            child_cpu.store((thread_cpu_time() - t0).as_nanos() as u64, Ordering::Release);
+            child_cpu.store(
+                (thread_cpu_time() - t0).as_nanos() as u64,
+                Ordering::Release,
+            );
             exit_immediately(0)
         }
         ForkResult::Parent { child } => {
@@ -238,9 +245,10 @@ fn two_processes(c: &mut Criterion) {
             g.bench_function(format!("mproc-cpu-time/{op_name}/{keys}"), |b| {
                 b.iter_custom(|iters| two_processes_run(&d, op, base, iters, true))
             });
-            g.bench_function(format!("std-mutex-hashmap-2-threads/{op_name}/{keys}"), |b| {
-                b.iter_custom(|iters| two_threads_mutex_run(&map, op, base, iters))
-            });
+            g.bench_function(
+                format!("std-mutex-hashmap-2-threads/{op_name}/{keys}"),
+                |b| b.iter_custom(|iters| two_threads_mutex_run(&map, op, base, iters)),
+            );
         }
     }
     g.finish();
