@@ -144,8 +144,13 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
                 });
                 // (Its last run is the lost one; runs may exceed 1 through
                 // the known re-run bug, or be 0 if the kill fell between
-                // the two words.)
-                tally.check(started_by == *pid, || {
+                // the two words. Not started at all: the worker died after
+                // taking the task, before the task's first line.)
+                let never_started = started_by == 0 && runs == 0;
+                if never_started {
+                    tally.note("tasks lost before their first line", 1);
+                }
+                tally.check(started_by == *pid || never_started, || {
                     format!("task {i} lost to worker {pid}, but started by {started_by}, run {runs} times")
                 });
             }
