@@ -1,11 +1,14 @@
-//! The contended path of [`RawLock`]: a short spin, then sleeping on the
-//! futex with the `WAITERS` bit set, and looking up the holder in `/proc`
-//! every so often to take the lock over from a dead one.
+//! The contended path of [`RawLock`]: a short spin with exponential
+//! backoff, then sleeping on the futex with the `WAITERS` bit set, and
+//! looking up the holder in `/proc` every so often to take the lock over
+//! from a dead one.
 
 use std::time::Instant;
 
 use super::{Acquired, RawLock};
-use super::{FIRST_OWNER_CHECK, OWNER_CHECK_INTERVAL, SPINS, TID_MASK, WAITERS};
+use super::{
+    FIRST_OWNER_CHECK, OWNER_CHECK_INTERVAL, SPIN_MAX_PAUSES, SPIN_READS, TID_MASK, WAITERS,
+};
 use crate::futex::{DefaultFutex, Futex};
 use crate::identity::{self, Identity};
 use crate::loom::atomic::Ordering;
@@ -13,7 +16,13 @@ use crate::loom::atomic::Ordering;
 impl RawLock {
     #[cold]
     pub(super) fn lock_slow(&self, me: Identity, deadline: Option<Instant>) -> Option<Acquired> {
-        for _ in 0..SPINS {
+        // Bounded exponential backoff (the policy and its figures are at
+        // `SPIN_MAX_PAUSES`); a read, not a CAS, until the word looks free
+        // (test-and-test-and-set), so spinning leaves the line shared.
+        let mut pauses = 1;
+        for _ in 0..SPIN_READS {
+            // Relaxed suffices: the value only picks what to try next, and
+            // the CAS in `try_take` (Acquire) is what synchronizes.
             let w = self.state.load(Ordering::Relaxed);
             if w & TID_MASK == 0 {
                 if let Some(how) = self.try_take(w, me.tid | (w & WAITERS), me) {
@@ -22,7 +31,10 @@ impl RawLock {
             } else if w & WAITERS != 0 {
                 break; // others sleep already: join them
             }
-            crate::loom::spin_loop();
+            for _ in 0..pauses {
+                crate::loom::spin_loop();
+            }
+            pauses = (pauses * 2).min(SPIN_MAX_PAUSES);
         }
         let mut next_check = Instant::now() + FIRST_OWNER_CHECK;
         loop {
