@@ -77,15 +77,27 @@ impl Consumer {
         let me = current_process()?;
         let records = core.control.records;
         let exclusive = !core.is_mpmc();
-        let record = records.attach(Role::Consumer, me, exclusive, |r| {
-            core.claim_obsolete(Role::Consumer, r.claim_end())
+        let record = records.attach(Role::Consumer, me, exclusive, |role, r| {
+            core.claim_obsolete(role, r.claim_end())
         })?;
         core.control.consumers_seen.store(1, Ordering::Release);
         let claim = records.get(record)?.claim();
         let reader = if core.is_mpmc() {
             Reader::Mpmc(MpmcReader::new(core.ring))
         } else {
-            Reader::Spsc(SpscReader::new(core.ring))
+            // Slots a dead predecessor took and never released are skipped
+            // (at most once: the messages were in its hands), as MPMC frees
+            // such a slot.
+            let head = core.control.head.load(Ordering::Acquire);
+            let held_end = records
+                .dead_claim_end(Role::Consumer, me, head)
+                .unwrap_or(head);
+            let (reader, skipped) = SpscReader::resume(core.ring, held_end);
+            if skipped > 0 {
+                core.control.abandoned.fetch_add(skipped, Ordering::Relaxed);
+                core.control.not_full.notify(skipped as u32);
+            }
+            Reader::Spsc(reader)
         };
         Ok(Consumer {
             wait: core.wait,
@@ -135,7 +147,14 @@ impl Consumer {
                     if check && let Err(RingError::Corrupt { field, value }) = r.validate() {
                         return Err(QueueError::Corrupt { field, value });
                     }
-                    claim_or_closed(closed, || r.try_claim(max))
+                    let r = claim_or_closed(closed, || r.try_claim(max));
+                    if let Ok(span) = r {
+                        // Recorded before the messages reach the caller, so
+                        // that a successor skips what this process took
+                        // should it die holding it.
+                        self.claim.announce(span);
+                    }
+                    r
                 }
                 Reader::Mpmc(r) => {
                     let claim = self.claim;

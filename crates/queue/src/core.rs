@@ -131,11 +131,19 @@ impl QueueCore {
                     .wrapping_sub(claim_end) as i64
                     >= 0
             }
-            // Producers have passed the next lap of every slot it held.
+            // SPSC: the head has passed what it held (a successor skips
+            // it first). MPMC: producers have passed the next lap of every
+            // slot it held.
+            Role::Consumer if self.layout.flavor == Flavor::Spsc => {
+                self.control
+                    .head
+                    .load(Ordering::Acquire)
+                    .wrapping_sub(claim_end) as i64
+                    >= 0
+            }
             Role::Consumer => {
                 let lap = claim_end.wrapping_add(self.layout.capacity);
                 self.control.tail.load(Ordering::Acquire).wrapping_sub(lap) as i64 >= 0
-                    || self.layout.flavor == Flavor::Spsc
             }
         }
     }

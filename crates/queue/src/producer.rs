@@ -66,8 +66,8 @@ impl Producer {
         let me = current_process()?;
         let records = core.control.records;
         let exclusive = !core.is_mpmc();
-        let record = records.attach(Role::Producer, me, exclusive, |r| {
-            core.claim_obsolete(Role::Producer, r.claim_end())
+        let record = records.attach(Role::Producer, me, exclusive, |role, r| {
+            core.claim_obsolete(role, r.claim_end())
         })?;
         core.control.producers_seen.store(1, Ordering::Release);
         let claim = records.get(record)?.claim();

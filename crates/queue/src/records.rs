@@ -114,21 +114,28 @@ impl<'a> Records<'a> {
     }
 
     /// Registers a handle of `me` in `role`. With `exclusive`, fails if
-    /// another live handle of that role exists (SPSC). `obsolete` says
-    /// whether a dead handle's last claim no longer matters.
+    /// another live handle of that role exists (SPSC). `obsolete(role, r)`
+    /// says whether the last claim of dead handle `r`, of `role` (the
+    /// record's, not the attacher's: a producer may reuse a dead
+    /// consumer's record only once no producer can need that consumer's
+    /// claim), no longer matters.
     pub(crate) fn attach(
         &self,
         role: Role,
         me: ProcessId,
         exclusive: bool,
-        obsolete: impl Fn(&Record<'a>) -> bool,
+        obsolete: impl Fn(Role, &Record<'a>) -> bool,
     ) -> Result<u32> {
         let want = role.state();
         for i in 0..self.count {
             let r = self.get(i)?;
             let s = r.state.load(Ordering::SeqCst);
-            let reusable =
-                s == FREE || ((s == PRODUCER || s == CONSUMER) && !r.alive(me) && obsolete(&r));
+            let reusable = match s {
+                FREE => true,
+                PRODUCER => !r.alive(me) && obsolete(Role::Producer, &r),
+                CONSUMER => !r.alive(me) && obsolete(Role::Consumer, &r),
+                _ => false,
+            };
             if !reusable
                 || r.state
                     .compare_exchange(s, ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
@@ -182,6 +189,16 @@ impl<'a> Records<'a> {
         self.each()
             .filter(|r| r.state.load(Ordering::Acquire) == role.state() && r.alive(me))
             .count() as u64
+    }
+
+    /// The furthest claim end of the dead handles of `role` (SPSC: the end
+    /// of what a dead consumer took and never released), if any.
+    pub(crate) fn dead_claim_end(&self, role: Role, me: ProcessId, head: u64) -> Option<u64> {
+        self.each()
+            .filter(|r| r.state.load(Ordering::Acquire) == role.state() && !r.alive(me))
+            .map(|r| r.claim_end())
+            .filter(|&end| end.wrapping_sub(head) as i64 > 0)
+            .max_by_key(|&end| end.wrapping_sub(head))
     }
 
     /// Whether position `pos` is held by handles of `role` that are all

@@ -14,8 +14,8 @@ use loom::thread;
 use super::memory::{LoomRing, RingMemory};
 use super::mpmc::{self, MpmcReader, MpmcWriter};
 use super::spsc::{SpscReader, SpscWriter};
-use super::{RingError, claim_or_closed, close};
-use crate::atomics::{AtomicU32, Ordering};
+use super::{ClaimWords, RingError, claim_or_closed, close};
+use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 
 struct Shared {
     ring: LoomRing,
@@ -276,5 +276,48 @@ fn loom_mpmc_close_is_seen_after_the_last_message() {
         }
         got.extend(rest);
         assert_exactly_once_in_order(&[pushed], &got);
+    });
+}
+
+/// Two consumers race for one message, each announcing its claim: the one
+/// that loses the head CAS must not be left with a claim covering the
+/// winner's slot (a live loser would then look like a holder, and the slot
+/// of a winner that dies holding it would never be freed).
+#[test]
+fn loom_mpmc_lost_claim_does_not_cover_the_winners_slot() {
+    loom::model(|| {
+        let s = shared(1, true, 1);
+        assert_eq!(mpmc_push(&s, &[7], 1), vec![7]);
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let s = s.clone();
+                thread::spawn(move || {
+                    let (start, end) = (AtomicU64::new(0), AtomicU64::new(0));
+                    let claim = ClaimWords {
+                        start: &start,
+                        end: &end,
+                    };
+                    let r = MpmcReader::new(&s.ring);
+                    let got = r.try_claim(1, Some(claim)).ok().map(|span| {
+                        assert_eq!(read_one(&s.ring, span.pos), 7);
+                        span.pos
+                    });
+                    // Held, not released: what a stall detector would see
+                    // if this consumer died now.
+                    (got, claim.covers(1))
+                })
+            })
+            .collect();
+        let results: Vec<(Option<u64>, bool)> =
+            consumers.into_iter().map(|c| c.join().unwrap()).collect();
+        let winners = results.iter().filter(|(got, _)| got.is_some()).count();
+        assert_eq!(winners, 1, "exactly one consumer takes the message");
+        for (got, covers) in results {
+            assert_eq!(
+                covers,
+                got == Some(1),
+                "only the holder's claim covers the slot"
+            );
+        }
     });
 }

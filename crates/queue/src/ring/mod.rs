@@ -84,6 +84,21 @@ impl ClaimWords<'_> {
             .store(span.pos.wrapping_add(span.n), Ordering::Relaxed);
     }
 
+    /// Withdraws `span`, announced before a compare-and-swap that failed:
+    /// the range now belongs to the handle that won it, and a stale claim
+    /// left here would make this (live) handle look like a holder of it,
+    /// so that the winner's slot could never be freed should the winner
+    /// die. The range becomes empty (`start == end`); its end keeps
+    /// `claim_end` meaningful for record reuse.
+    ///
+    /// Relaxed, like [`announce`](Self::announce): only this handle writes
+    /// these words, and a detector that still sees the stale range merely
+    /// waits for its next check.
+    #[inline]
+    pub(crate) fn withdraw(&self, span: Span) {
+        self.end.store(span.pos, Ordering::Relaxed);
+    }
+
     /// Whether the last announced range holds `pos`.
     pub(crate) fn covers(&self, pos: u64) -> bool {
         let start = self.start.load(Ordering::Relaxed);

@@ -103,7 +103,12 @@ impl<M: RingMemory> MpmcWriter<M> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => return Ok(span),
-                    Err(now) => tail = now,
+                    Err(now) => {
+                        if let Some(c) = claim {
+                            c.withdraw(span);
+                        }
+                        tail = now;
+                    }
                 }
             } else if d < 0 {
                 let now = mem.tail().load(Ordering::Relaxed);
@@ -243,7 +248,14 @@ impl<M: RingMemory> MpmcReader<M> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => return Ok(span),
-                    Err(now) => head = now,
+                    Err(now) => {
+                        // Another consumer took `span` (or the CAS failed
+                        // spuriously): our claim must not cover its slot.
+                        if let Some(c) = claim {
+                            c.withdraw(span);
+                        }
+                        head = now;
+                    }
                 }
             } else if d < 0 {
                 let now = mem.head().load(Ordering::Relaxed);

@@ -129,6 +129,29 @@ impl<M: RingMemory> SpscReader<M> {
         SpscReader { mem, head }
     }
 
+    /// The reader, starting past the slots `[head, held_end)` that a dead
+    /// predecessor claimed and never released (`held_end` from its handle
+    /// record): those messages were in the dead process's hands and are
+    /// not delivered again. Returns the reader and how many slots it
+    /// skipped (0 if `held_end` is not ahead of the head by at most a lap,
+    /// or the slots are not published: a record's words are untrusted).
+    pub(crate) fn resume(mem: M, held_end: u64) -> (SpscReader<M>, u64) {
+        let mut reader = SpscReader::new(mem);
+        let held = held_end.wrapping_sub(reader.head);
+        if held == 0 || held > reader.mem.capacity() {
+            return (reader, 0);
+        }
+        // Only slots that were published can have been claimed.
+        let n = match reader.try_claim(held) {
+            Ok(span) => span.n,
+            Err(_) => 0,
+        };
+        if n > 0 {
+            reader.release(n);
+        }
+        (reader, n)
+    }
+
     /// The memory.
     #[cfg(test)]
     pub(crate) fn mem(&self) -> &M {

@@ -205,6 +205,37 @@ fn spsc_new_writer_skips_slots_a_dead_writer_stamped() {
 }
 
 #[test]
+fn spsc_successor_skips_what_a_dead_reader_held() {
+    let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    for m in [b"a", b"b", b"c"] {
+        spsc_push(&mut w, m).unwrap();
+    }
+    // A reader claims two messages and dies holding them.
+    let mut dead = SpscReader::new(heap.ring());
+    let held = dead.try_claim(2).unwrap();
+    assert_eq!(held, Span { pos: 0, n: 2 });
+    // Bogus ends skip nothing: not ahead of the head, or more than a lap.
+    assert_eq!(SpscReader::resume(heap.ring(), 0).1, 0);
+    assert_eq!(SpscReader::resume(heap.ring(), 5).1, 0);
+    let (mut r, skipped) = SpscReader::resume(heap.ring(), 2);
+    assert_eq!(skipped, 2);
+    assert_eq!(spsc_pop(&mut r).unwrap(), b"c");
+    // An end past what was published skips only the published slots.
+    assert_eq!(SpscReader::resume(heap.ring(), 5).1, 0);
+    spsc_push(&mut w, b"d").unwrap();
+    let (mut r, skipped) = SpscReader::resume(heap.ring(), 5);
+    assert_eq!(skipped, 1);
+    assert_eq!(r.try_claim(1), Err(RingError::Empty));
+    // The freed slots are the writer's again: a whole lap.
+    for m in [b"e", b"f", b"g", b"h"] {
+        spsc_push(&mut w, m).unwrap();
+    }
+    assert!(matches!(w.try_reserve(1), Err(RingError::Full { .. })));
+    assert_eq!(spsc_pop(&mut r).unwrap(), b"e");
+}
+
+#[test]
 fn spsc_threads_keep_order() {
     let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
     let mut w = SpscWriter::new(heap.ring());

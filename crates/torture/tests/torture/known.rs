@@ -5,15 +5,11 @@
 
 use std::time::Duration;
 
-use mproc_queue::{QueueError, QueueOptions, SpscQueue};
+use mproc_queue::{QueueOptions, SpscQueue};
 use mproc_torture::children::{sigkill, wait_exit};
 use mproc_torture::{Board, Rng, Tally};
 
 use crate::common::{Ctx, END};
-
-/// The note the queue scenario counts tolerated redeliveries under.
-pub(crate) const SPSC_REDELIVERY: &str =
-    "KNOWN BUG spsc_successor_gets_the_held_message (redelivered messages tolerated)";
 
 /// The note the pool scenario counts re-run tasks under.
 pub(crate) const POOL_RERUN: &str =
@@ -25,10 +21,6 @@ pub(crate) const POOL_RERUN: &str =
 /// check alone cannot tell it apart).
 pub(crate) const SPSC_STUCK_DEPTH: &str = "KNOWN BUG spsc_send_after_a_dead_consumer_is_lost_after_close (messages left behind, tolerated)";
 
-/// The note the queue scenario counts a deadlocked MPMC ring under.
-pub(crate) const MPMC_DEADLOCK: &str =
-    "KNOWN BUG mpmc_slot_held_by_a_dead_consumer_blocks_the_ring (rounds deadlocked, tolerated)";
-
 const VAR: &str = "MPROC_TORTURE_KNOWN_BUGS";
 
 /// A reproduction: its name, what it shows, and the test.
@@ -36,15 +28,7 @@ type Repro = (&'static str, &'static str, fn(&Ctx, &mut Tally));
 
 /// Runs the reproductions if asked to; otherwise says what is skipped.
 pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
-    let bugs: [Repro; 4] = [
-        (
-            "mpmc_slot_held_by_a_dead_consumer_blocks_the_ring",
-            "MPMC: a consumer killed while holding a received slot (recv_ref), \
-             other consumers contending: sometimes the slot is never freed; \
-             every producer then blocks on it and the other consumers starve, \
-             for good (the docs say such a slot is freed within ~100 ms)",
-            mpmc_slot_held_by_a_dead_consumer_blocks_the_ring,
-        ),
+    let bugs: [Repro; 2] = [
         (
             "spsc_send_after_a_dead_consumer_is_lost_after_close",
             "SPSC: a consumer killed while taking from a full queue, then \
@@ -60,14 +44,6 @@ pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
              side effects happen twice, while the docs say the dead worker's \
              task fails alone and the rest of its work goes elsewhere",
             pool_reruns_finished_tasks_of_a_killed_worker,
-        ),
-        (
-            "spsc_successor_gets_the_held_message",
-            "SPSC: a consumer killed while holding a received slot (recv_ref, or \
-         inside recv_batch): its successor receives that message again, \
-         while the queue's docs say the slot is freed and counted in \
-         `abandoned` (as MPMC does)",
-            spsc_successor_gets_the_held_message,
         ),
     ];
     let enabled = std::env::var(VAR).is_ok_and(|v| v == "1");
@@ -87,48 +63,6 @@ pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
     if !failed.is_empty() {
         tally.fail(&format!("still failing: {failed:?}"));
     }
-}
-
-/// Message 0 is held (`recv_ref`) by a consumer that is then killed; a
-/// second consumer attaches and receives: expected message 1 (message 0 was
-/// taken and its slot freed, `abandoned` = 1), observed message 0 again
-/// and `abandoned` = 0.
-fn spsc_successor_gets_the_held_message(ctx: &Ctx, tally: &mut Tally) {
-    let q = SpscQueue::new(QueueOptions::new().capacity(4).slot_size(8))
-        .unwrap_or_else(|e| tally.fail(&e.to_string()));
-    let mut tx = q.producer().unwrap_or_else(|e| tally.fail(&e.to_string()));
-    for i in 0..2u64 {
-        tx.send_pod(&i)
-            .unwrap_or_else(|e| tally.fail(&e.to_string()));
-    }
-    let b = Board::new(1).unwrap_or_else(|e| tally.fail(&e.to_string()));
-    let holder = ctx.fork(|| {
-        let Ok(mut rx) = q.consumer() else { return 1 };
-        let Ok(slot) = rx.recv_ref() else { return 2 };
-        b.set(0, 1);
-        std::thread::sleep(Duration::from_secs(60));
-        drop(slot);
-        0
-    });
-    let held = b.wait_until(0, |v| v == 1, Duration::from_secs(10));
-    tally.check(held, || "the holder took message 0".into());
-    sigkill(holder);
-    let _ = wait_exit(holder, END);
-    let mut rx = q.consumer().unwrap_or_else(|e| tally.fail(&e.to_string()));
-    let got = rx.recv_timeout(Duration::from_secs(1));
-    let stats = q.stats();
-    let first = got
-        .as_ref()
-        .ok()
-        .and_then(|m| m.get(..8))
-        .map(|m| u64::from_le_bytes(m.try_into().unwrap_or([0xff; 8])));
-    tally.check(first == Some(1) && stats.abandoned == 1, || {
-        format!(
-            "the successor received {first:?} (expected Some(1): message 0 was taken \
-             by the dead holder), abandoned {} (expected 1)",
-            stats.abandoned
-        )
-    });
 }
 
 /// Runs of each task of the pool reproduction, on a board the workers
@@ -233,76 +167,6 @@ fn spsc_send_after_a_dead_consumer_is_lost_after_close(ctx: &Ctx, tally: &mut Ta
                 got.first(),
                 got.last(),
                 q.stats()
-            ));
-        }
-    }
-}
-
-/// Three producers send 300 messages each into an MPMC queue of capacity 1
-/// (sends bounded at 2 s); three consumers take them with `recv_ref`,
-/// holding each a few microseconds; one consumer is killed while it holds a
-/// slot. Expected: the producers finish (the dead consumer's slot is freed
-/// within ~100 ms). Observed (this loops until the first, at most 500
-/// tries): a producer's send times out after 2 s with nobody moving.
-fn mpmc_slot_held_by_a_dead_consumer_blocks_the_ring(ctx: &Ctx, tally: &mut Tally) {
-    let mut rng = Rng::new(11);
-    for attempt in 0..500 {
-        let q = mproc_queue::Queue::new(QueueOptions::new().capacity(1).slot_size(16))
-            .unwrap_or_else(|e| tally.fail(&e.to_string()));
-        // [0] messages taken, [1..4] each consumer's phase (1: holding).
-        let b = Board::new(4).unwrap_or_else(|e| tally.fail(&e.to_string()));
-        let consumers: Vec<i32> = (0..3usize)
-            .map(|c| {
-                let (q, b) = (&q, &b);
-                let mut r = rng.fork();
-                ctx.fork(move || {
-                    let Ok(mut rx) = q.consumer() else { return 1 };
-                    while let Ok(slot) = rx.recv_ref_timeout(Duration::from_secs(3)) {
-                        b.set(1 + c, 1);
-                        b.add(0, 1);
-                        mproc_torture::children::spin_for(Duration::from_micros(r.below(40)));
-                        b.set(1 + c, 0);
-                        drop(slot);
-                    }
-                    0
-                })
-            })
-            .collect();
-        let producers: Vec<i32> = (0..3u64)
-            .map(|p| {
-                let q = &q;
-                ctx.fork(move || {
-                    let Ok(mut tx) = q.producer() else { return 1 };
-                    for i in 0..300u64 {
-                        let m = (p << 32 | i).to_le_bytes();
-                        match tx.send_timeout(&m, Duration::from_secs(2)) {
-                            Ok(()) => {}
-                            Err(QueueError::Timeout { .. }) => return 3,
-                            Err(_) => return 2,
-                        }
-                    }
-                    0
-                })
-            })
-            .collect();
-        let after = rng.below(400);
-        b.spin_until(0, |v| v >= after, Duration::from_secs(5));
-        b.spin_until(1, |v| v == 1, Duration::from_millis(20));
-        sigkill(consumers[0]);
-        let codes: Vec<i32> = producers
-            .iter()
-            .map(|&p| wait_exit(p, END).unwrap_or(-1))
-            .collect();
-        let stats = q.stats();
-        for &c in &consumers {
-            sigkill(c);
-            let _ = wait_exit(c, END);
-        }
-        if codes.contains(&3) {
-            tally.fail(&format!(
-                "try {attempt}: a producer's send waited 2 s after a consumer was killed \
-                 holding a slot ({after} messages in); producer exits {codes:?} (3: timed \
-                 out); {stats:?}"
             ));
         }
     }

@@ -13,6 +13,7 @@
 mod any_queue;
 mod layout;
 mod message;
+mod regressions;
 mod roles;
 
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ pub(crate) fn run(ctx: &Ctx, rng: &mut Rng, rounds: u64, tally: &mut Tally) {
     let mut abandoned = 0;
     let mut late = 0;
     let mut messages = 0;
+    regressions::run(ctx, tally);
     for round in 0..rounds {
         let (mut r, seed) = round_rng(rng);
         tally.round(round, seed);
@@ -237,12 +239,6 @@ fn one_round(
         consumer_slots += 1;
     }
 
-    // Known bug (known.rs, `mpmc_slot_held_by_a_dead_consumer_blocks_the_ring`):
-    // after an MPMC consumer's death the ring may deadlock; survivors then
-    // give up stuck. Tolerated (the round's other checks cannot hold),
-    // counted; any other failure fails.
-    let deadlock_known = shape.mpmc && matches!(victim, Victim::Consumer(_));
-    let mut deadlocked = false;
     for (p, &pid) in producers.iter().enumerate() {
         if victim == Victim::Producer(p) {
             continue;
@@ -250,10 +246,6 @@ fn one_round(
         let code = wait_exit(pid, END).unwrap_or_else(|h| {
             tally.fail(&format!("producer {p}: {h}; the queue: {:?}", q.stats()))
         });
-        if code != 0 && deadlock_known && b.get(P_ERR + p) == E_STUCK {
-            deadlocked = true;
-            continue;
-        }
         tally.check(code == 0, || {
             format!(
                 "producer {p} exit {code}: {}",
@@ -272,10 +264,6 @@ fn one_round(
         let code = wait_exit(pid, END).unwrap_or_else(|h| {
             tally.fail(&format!("consumer {c}: {h}; the queue: {:?}", q.stats()))
         });
-        if code != 0 && deadlock_known && b.get(C_ERR + c) == E_STUCK {
-            deadlocked = true;
-            continue;
-        }
         tally.check(code == 0, || {
             format!(
                 "consumer {c} exit {code}: {}",
@@ -291,11 +279,6 @@ fn one_round(
                 format!("consumer {c}: not closed, yet it ended with Closed")
             });
         }
-    }
-
-    if deadlocked {
-        tally.note(crate::known::MPMC_DEADLOCK, 1);
-        return (0, late, 0);
     }
 
     // Nobody stalled, nobody saw a torn, duplicate or disordered message.
@@ -379,21 +362,12 @@ fn one_round(
              (victim {victim:?} had {allowance} in hand)"
         )
     });
-    // Known bug (see known.rs, `spsc_successor_gets_the_held_message`): in
-    // an SPSC queue, the successor of a consumer killed holding slots
-    // receives those messages again. Tolerated up to what the victim held,
-    // reported in the summary; any other duplicate fails.
-    let redelivery_allowed = match victim {
+    tally.check(dups == 0, || format!("{dups} messages delivered twice"));
+    // What an SPSC consumer victim held (see below).
+    let victim_held = match victim {
         Victim::Consumer(c) if !shape.mpmc => b.get(C_INFLIGHT + c),
         _ => 0,
     };
-    if dups > 0 && dups <= redelivery_allowed {
-        tally.note(crate::known::SPSC_REDELIVERY, dups);
-    } else {
-        tally.check(dups == 0, || {
-            format!("{dups} messages delivered twice (victim held {redelivery_allowed})")
-        });
-    }
 
     let stats = q.stats();
     // Known bug (known.rs,
@@ -403,7 +377,7 @@ fn one_round(
     // victim held, counted; any other leftover fails.
     let drained = stats.depth == 0 && stats.sent == stats.received;
     let stuck = stats.sent.saturating_sub(stats.received);
-    if !drained && redelivery_allowed > 0 && stats.depth == stuck && stuck <= redelivery_allowed {
+    if !drained && victim_held > 0 && stats.depth == stuck && stuck <= victim_held {
         tally.note(crate::known::SPSC_STUCK_DEPTH, stuck);
     } else {
         tally.check(drained, || {

@@ -205,7 +205,7 @@ pub(super) fn take(b: &Board, plan: &ConsumerPlan, last: &mut [Option<u64>], m: 
     last[p] = Some(seq);
     let w = BITS + p * plan.words_per_producer + (seq / 64) as usize;
     if b.fetch_or(w, 1 << (seq % 64)) & (1 << (seq % 64)) != 0 {
-        // Judged by the parent: a known redelivery, or a failure.
+        // Judged by the parent: a failure.
         b.add(C_DUPS + c, 1);
     }
     b.add(C_COUNT + c, 1);
