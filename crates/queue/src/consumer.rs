@@ -147,14 +147,29 @@ impl Consumer {
                     if check && let Err(RingError::Corrupt { field, value }) = r.validate() {
                         return Err(QueueError::Corrupt { field, value });
                     }
-                    let r = claim_or_closed(closed, || r.try_claim(max));
-                    if let Ok(span) = r {
-                        // Recorded before the messages reach the caller, so
-                        // that a successor skips what this process took
-                        // should it die holding it.
-                        self.claim.announce(span);
+                    match claim_or_closed(closed, || r.try_claim(max)) {
+                        Ok(span) => {
+                            // Recorded before the messages reach the caller,
+                            // so that a successor skips what this process
+                            // took should it die holding it.
+                            self.claim.announce(span);
+                            Ok(span)
+                        }
+                        // The close handshake (`ring::recheck_closed`):
+                        // a live producer's reservation made before it saw
+                        // the close is a send that returns `Ok`: wait for
+                        // its message.
+                        Err(RingError::Closed)
+                            if self.core.control.records.reserved_past(
+                                r.head(),
+                                self.core.layout.capacity,
+                                self.me,
+                            ) =>
+                        {
+                            Err(RingError::Empty)
+                        }
+                        other => other,
                     }
-                    r
                 }
                 Reader::Mpmc(r) => {
                     let claim = self.claim;

@@ -11,7 +11,7 @@ use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
-use crate::ring::{ClaimWords, RingError, Span};
+use crate::ring::{ClaimWords, RingError, Span, recheck_closed};
 use crate::slot::SlotMut;
 use crate::wait::{Attempt, block};
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
@@ -146,7 +146,18 @@ impl Producer {
             Writer::Mpmc(w) => w.try_reserve(max, Some(self.claim)),
         };
         match r {
-            Ok(span) => Ok(Attempt::Ready(span)),
+            Ok(span) => {
+                if let Writer::Spsc(_) = self.writer {
+                    // The close handshake: a consumer that reports `Closed`
+                    // must not miss this send should it return `Ok`.
+                    self.claim.announce(span);
+                    if recheck_closed(self.core.control.closed) {
+                        self.claim.withdraw(span);
+                        return Err(QueueError::Closed);
+                    }
+                }
+                Ok(Attempt::Ready(span))
+            }
             Err(RingError::Full { pos }) => {
                 if check {
                     self.check_peers(pos)?;
@@ -228,16 +239,31 @@ impl Producer {
             c.unfinished.fetch_add(n, Ordering::AcqRel);
         }
         match &mut self.writer {
-            Writer::Spsc(w) => w.publish(n),
+            Writer::Spsc(w) => {
+                w.publish(n);
+                if n < span.n {
+                    // The rest of the reservation is given back.
+                    self.claim.withdraw(Span {
+                        pos: span.pos.wrapping_add(n),
+                        n: span.n - n,
+                    });
+                }
+            }
             Writer::Mpmc(w) => w.publish(Span { pos: span.pos, n }),
         }
         c.not_empty.notify(n as u32);
     }
 
-    /// Gives back an unused reservation: nothing for SPSC (never
-    /// published); MPMC slots are published as cancelled, for consumers to
+    /// Gives back an unused reservation: for SPSC (never published) only
+    /// its claim is withdrawn; MPMC slots are published as cancelled, for consumers to
     /// skip.
     pub(crate) fn cancel(&mut self, span: Span) {
+        if let Writer::Spsc(_) = &self.writer {
+            // A consumer waiting out this reservation after a close may
+            // report `Closed` now.
+            self.claim.withdraw(span);
+            self.core.control.not_empty.notify_all();
+        }
         if let Writer::Mpmc(w) = &self.writer {
             for pos in span.positions() {
                 self.core

@@ -201,6 +201,19 @@ impl<'a> Records<'a> {
             .max_by_key(|&end| end.wrapping_sub(head))
     }
 
+    /// Whether a live SPSC producer has reserved position `head` or later
+    /// (up to a lap) without having published it yet as far as `head` can
+    /// tell: a send that may still return `Ok` (the close handshake, see
+    /// `ring::recheck_closed`; the caller loaded the closed flag with
+    /// Acquire before). Reads `/proc` only for a record whose claim is
+    /// ahead of `head`.
+    pub(crate) fn reserved_past(&self, head: u64, cap: u64, me: ProcessId) -> bool {
+        self.each().any(|r| {
+            let ahead = r.claim_end().wrapping_sub(head);
+            r.state.load(Ordering::Acquire) == PRODUCER && ahead != 0 && ahead <= cap && r.alive(me)
+        })
+    }
+
     /// Whether position `pos` is held by handles of `role` that are all
     /// dead: at least one record of that role covers it, and every such
     /// record's process is gone.

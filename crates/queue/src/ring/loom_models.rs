@@ -321,3 +321,66 @@ fn loom_mpmc_lost_claim_does_not_cover_the_winners_slot() {
         }
     });
 }
+
+/// The SPSC close handshake with a third-party closer: the producer
+/// records its reservation and checks the flag again with an RMW before it
+/// writes; a consumer that finds the ring empty and closed reports
+/// `Closed` only if no reservation is ahead of its head. A send that the
+/// producer counts as done is never left behind by a `Closed`.
+#[test]
+fn loom_spsc_close_handshake_loses_no_send() {
+    loom::model(|| {
+        let s = shared(2, false, 1);
+        let claim_end = Arc::new(AtomicU64::new(1));
+        let p = s.clone();
+        let pe = claim_end.clone();
+        let producer = thread::spawn(move || {
+            let mut w = SpscWriter::new(&p.ring);
+            let claim_start = AtomicU64::new(1);
+            let claim = ClaimWords {
+                start: &claim_start,
+                end: &pe,
+            };
+            if super::is_closed(&p.closed) {
+                return false;
+            }
+            let span = w.try_reserve(1).unwrap();
+            claim.announce(span);
+            if super::recheck_closed(&p.closed) {
+                claim.withdraw(span);
+                return false;
+            }
+            write_one(&p.ring, span.pos, 9);
+            w.publish(1);
+            true
+        });
+        let c = s.clone();
+        let closer = thread::spawn(move || close(&c.closed));
+        let mut r = SpscReader::new(&s.ring);
+        let mut got = Vec::new();
+        let mut saw_closed = false;
+        for _ in 0..2 {
+            match claim_or_closed(&s.closed, || r.try_claim(1)) {
+                Ok(span) => {
+                    got.push(read_one(&s.ring, span.pos));
+                    r.release(span.n);
+                }
+                Err(RingError::Closed) if claim_end.load(Ordering::Relaxed) != r.head() => {}
+                Err(RingError::Closed) => {
+                    saw_closed = true;
+                    break;
+                }
+                Err(RingError::Empty) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let sent = producer.join().unwrap();
+        closer.join().unwrap();
+        if saw_closed && sent {
+            assert_eq!(got, vec![9], "a send that returned Ok was lost by Closed");
+        }
+        if !sent {
+            assert!(got.is_empty(), "a send refused by Closed was delivered");
+        }
+    });
+}

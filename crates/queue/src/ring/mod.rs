@@ -112,13 +112,31 @@ impl ClaimWords<'_> {
 pub(crate) fn close(closed: &AtomicU32) {
     // SYNC POINT: Release pairs with the Acquire load in `claim_or_closed`:
     // a consumer that sees the flag sees every message published before.
-    closed.store(1, Ordering::Release);
+    // An RMW, so that it continues the release sequence of an SPSC
+    // producer's `recheck_closed` (the close handshake).
+    closed.fetch_or(1, Ordering::AcqRel);
 }
 
 /// Whether the queue was closed.
 #[inline]
 pub(crate) fn is_closed(closed: &AtomicU32) -> bool {
     closed.load(Ordering::Acquire) != 0
+}
+
+/// The close handshake of an SPSC producer, after it recorded a fresh
+/// reservation in its claim words: whether the queue was closed.
+///
+/// An RMW reads the latest value of the flag. If it reads "open", it
+/// precedes the closer's RMW in the flag's modification order, so the
+/// close continues its release sequence: a consumer whose Acquire load
+/// sees the flag set (SYNC POINT in `claim_or_closed`) also sees the
+/// reservation (`Records::reserved_past`) and waits for its message
+/// instead of reporting `Closed`, which would lose a send that returns
+/// `Ok`. If it reads "closed", the producer sends nothing. One locked
+/// instruction on the producer's own line per reservation.
+#[inline]
+pub(crate) fn recheck_closed(closed: &AtomicU32) -> bool {
+    closed.fetch_or(0, Ordering::Release) != 0
 }
 
 /// Runs `try_claim`; if the ring is empty and closed, tries once more (the

@@ -181,6 +181,11 @@ impl<M: RingMemory> SpscReader<M> {
         Ok(Span { pos: self.head, n })
     }
 
+    /// The next position to read.
+    pub(crate) fn head(&self) -> u64 {
+        self.head
+    }
+
     /// Checks the shared tail against our head (the slow path's sanity
     /// check: the fast path never reads the tail).
     pub(crate) fn validate(&self) -> Result<(), RingError> {

@@ -3,23 +3,13 @@
 //! owners of those crates run them to confirm a fix, then move them into
 //! the scenarios as plain checks).
 
-use std::time::Duration;
-
-use mproc_queue::{QueueOptions, SpscQueue};
-use mproc_torture::children::{sigkill, wait_exit};
 use mproc_torture::{Board, Rng, Tally};
 
-use crate::common::{Ctx, END};
+use crate::common::Ctx;
 
 /// The note the pool scenario counts re-run tasks under.
 pub(crate) const POOL_RERUN: &str =
     "KNOWN BUG pool_reruns_finished_tasks_of_a_killed_worker (tasks run twice tolerated)";
-
-/// The note the queue scenario counts this under: a message sent (Ok)
-/// after an SPSC consumer's death, left in the queue when the successor got
-/// `Closed` (within what the dead consumer could have held, so the loss
-/// check alone cannot tell it apart).
-pub(crate) const SPSC_STUCK_DEPTH: &str = "KNOWN BUG spsc_send_after_a_dead_consumer_is_lost_after_close (messages left behind, tolerated)";
 
 const VAR: &str = "MPROC_TORTURE_KNOWN_BUGS";
 
@@ -28,24 +18,14 @@ type Repro = (&'static str, &'static str, fn(&Ctx, &mut Tally));
 
 /// Runs the reproductions if asked to; otherwise says what is skipped.
 pub(crate) fn run(ctx: &Ctx, _rng: &mut Rng, _rounds: u64, tally: &mut Tally) {
-    let bugs: [Repro; 2] = [
-        (
-            "spsc_send_after_a_dead_consumer_is_lost_after_close",
-            "SPSC: a consumer killed while taking from a full queue, then \
-             `close()`, then a successor drains: the producer's last send \
-             returned Ok, the successor got Closed with that message still in \
-             the queue (depth 1): a committed message lost",
-            spsc_send_after_a_dead_consumer_is_lost_after_close,
-        ),
-        (
-            "pool_reruns_finished_tasks_of_a_killed_worker",
-            "Pool: when a worker dies mid-task, tasks it had already finished \
+    let bugs: [Repro; 1] = [(
+        "pool_reruns_finished_tasks_of_a_killed_worker",
+        "Pool: when a worker dies mid-task, tasks it had already finished \
              (results not yet sent) run a second time on another worker: their \
              side effects happen twice, while the docs say the dead worker's \
              task fails alone and the rest of its work goes elsewhere",
-            pool_reruns_finished_tasks_of_a_killed_worker,
-        ),
-    ];
+        pool_reruns_finished_tasks_of_a_killed_worker,
+    )];
     let enabled = std::env::var(VAR).is_ok_and(|v| v == "1");
     let mut failed = Vec::new();
     for (name, what, f) in bugs {
@@ -100,74 +80,4 @@ fn pool_reruns_finished_tasks_of_a_killed_worker(ctx: &Ctx, tally: &mut Tally) {
     tally.check(failed == [5] && ran_twice.is_empty(), || {
         format!("failed tasks {failed:?} (expected [5]); runs per task {runs:?}: tasks {ran_twice:?} ran twice")
     });
-}
-
-/// A producer streams 0, 1, 2, ... into an SPSC queue of 16 (2 s bounded
-/// sends); a consumer takes them; the consumer is killed after a random
-/// number of messages; the parent closes the queue and drains it with a new
-/// consumer. Expected: every send that returned `Ok` is received (by the
-/// dead consumer or the successor). Observed in a few percent of the tries
-/// (this loops until the first, at most 1000 tries): the victim took up to
-/// 16k - 1, the queue was full, the producer's send of 16k + 16 returned
-/// `Ok`, the successor received 16k ..= 16k + 15 and then `Closed`, the
-/// message 16k + 16 stays in the queue (depth 1) and is never received.
-fn spsc_send_after_a_dead_consumer_is_lost_after_close(ctx: &Ctx, tally: &mut Tally) {
-    let mut rng = Rng::new(7);
-    for attempt in 0..1000 {
-        let q = SpscQueue::new(QueueOptions::new().capacity(16).slot_size(16))
-            .unwrap_or_else(|e| tally.fail(&e.to_string()));
-        // [0] received by the victim, [1] its last value + 1, [2] the
-        // producer's last Ok value + 1.
-        let b = Board::new(3).unwrap_or_else(|e| tally.fail(&e.to_string()));
-        let producer = ctx.fork(|| {
-            let Ok(mut tx) = q.producer() else { return 1 };
-            for i in 0..400u64 {
-                if tx
-                    .send_timeout(&i.to_le_bytes(), Duration::from_secs(2))
-                    .is_err()
-                {
-                    return 0;
-                }
-                b.set(2, i + 1);
-            }
-            0
-        });
-        let victim = ctx.fork(|| {
-            let Ok(mut rx) = q.consumer() else { return 1 };
-            while let Ok(m) = rx.recv_timeout(Duration::from_secs(2)) {
-                b.set(
-                    1,
-                    u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8])) + 1,
-                );
-                b.add(0, 1);
-            }
-            0
-        });
-        let after = rng.below(300);
-        b.spin_until(0, |v| v >= after, Duration::from_secs(5));
-        sigkill(victim);
-        let _ = wait_exit(victim, END);
-        q.close();
-        let mut rx = q.consumer().unwrap_or_else(|e| tally.fail(&e.to_string()));
-        let mut got = Vec::new();
-        let end = loop {
-            match rx.recv_timeout(Duration::from_millis(500)) {
-                Ok(m) => got.push(u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8]))),
-                Err(e) => break e,
-            }
-        };
-        let _ = wait_exit(producer, END);
-        let last_ok = b.get(2).checked_sub(1);
-        let received_last = got.last().copied().or(b.get(1).checked_sub(1));
-        if last_ok > received_last {
-            tally.fail(&format!(
-                "try {attempt}: the producer's sends returned Ok up to {last_ok:?}; the victim \
-                 took up to {:?}, the successor got {:?}..={:?} then {end:?}; {:?}",
-                b.get(1).checked_sub(1),
-                got.first(),
-                got.last(),
-                q.stats()
-            ));
-        }
-    }
 }

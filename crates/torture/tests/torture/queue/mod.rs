@@ -363,27 +363,11 @@ fn one_round(
         )
     });
     tally.check(dups == 0, || format!("{dups} messages delivered twice"));
-    // What an SPSC consumer victim held (see below).
-    let victim_held = match victim {
-        Victim::Consumer(c) if !shape.mpmc => b.get(C_INFLIGHT + c),
-        _ => 0,
-    };
-
     let stats = q.stats();
-    // Known bug (known.rs,
-    // `spsc_send_after_a_dead_consumer_is_lost_after_close`): after an SPSC
-    // consumer's death and a close, a message sent with Ok can be left in
-    // the queue when the successor gets `Closed`. Tolerated up to what the
-    // victim held, counted; any other leftover fails.
     let drained = stats.depth == 0 && stats.sent == stats.received;
-    let stuck = stats.sent.saturating_sub(stats.received);
-    if !drained && victim_held > 0 && stats.depth == stuck && stuck <= victim_held {
-        tally.note(crate::known::SPSC_STUCK_DEPTH, stuck);
-    } else {
-        tally.check(drained, || {
-            format!("queue not drained at the end: {stats:?}")
-        });
-    }
+    tally.check(drained, || {
+        format!("queue not drained at the end: {stats:?}")
+    });
     let victim_inflight = match victim {
         Victim::Producer(p) => b.get(P_INFLIGHT + p),
         Victim::Consumer(c) => b.get(C_INFLIGHT + c),

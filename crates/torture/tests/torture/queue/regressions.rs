@@ -1,7 +1,8 @@
 //! Reproductions of bugs the torture suite found in the queue, fixed since,
 //! kept as plain checks: a consumer killed holding a slot (SPSC: its
 //! successor does not get the message again; MPMC: the slot is freed
-//! while other consumers contend for the ring).
+//! while other consumers contend for the ring); a send that returned `Ok`
+//! during a close is received.
 
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub(super) fn run(ctx: &Ctx, tally: &mut Tally) {
     tally.context("regression mpmc_slot_held_by_a_dead_consumer_blocks_the_ring");
     let tries = if ctx.soak { 500 } else { 30 };
     mpmc_slot_held_by_a_dead_consumer_blocks_the_ring(ctx, tally, tries);
+    tally.context("regression spsc_send_after_a_dead_consumer_is_lost_after_close");
+    let tries = if ctx.soak { 2000 } else { 200 };
+    spsc_send_after_a_dead_consumer_is_lost_after_close(ctx, tally, tries);
 }
 
 /// Message 0 is held (`recv_ref`) by a consumer that is then killed; a
@@ -128,6 +132,75 @@ fn mpmc_slot_held_by_a_dead_consumer_blocks_the_ring(ctx: &Ctx, tally: &mut Tall
                 "try {attempt}: a producer's send waited 2 s after a consumer was killed \
                  holding a slot ({after} messages in); producer exits {codes:?} (3: timed \
                  out); {stats:?}"
+            ));
+        }
+    }
+}
+
+/// A producer streams 0, 1, 2, ... into an SPSC queue of 16 (2 s bounded
+/// sends); a consumer takes them; the consumer is killed after a random
+/// number of messages; the parent closes the queue and drains it with a new
+/// consumer. Expected: every send that returned `Ok` is received (by the
+/// dead consumer or the successor). Once failed in a few percent of the
+/// tries: the producer, blocked on the full queue, checked the closed flag,
+/// then (after the close and the successor's first receives) took a slot
+/// and published into it after the successor had reported `Closed`.
+fn spsc_send_after_a_dead_consumer_is_lost_after_close(ctx: &Ctx, tally: &mut Tally, tries: u64) {
+    let mut rng = Rng::new(7);
+    for attempt in 0..tries {
+        let q = SpscQueue::new(QueueOptions::new().capacity(16).slot_size(16))
+            .unwrap_or_else(|e| tally.fail(&e.to_string()));
+        // [0] received by the victim, [1] its last value + 1, [2] the
+        // producer's last Ok value + 1.
+        let b = Board::new(3).unwrap_or_else(|e| tally.fail(&e.to_string()));
+        let producer = ctx.fork(|| {
+            let Ok(mut tx) = q.producer() else { return 1 };
+            for i in 0..400u64 {
+                if tx
+                    .send_timeout(&i.to_le_bytes(), Duration::from_secs(2))
+                    .is_err()
+                {
+                    return 0;
+                }
+                b.set(2, i + 1);
+            }
+            0
+        });
+        let victim = ctx.fork(|| {
+            let Ok(mut rx) = q.consumer() else { return 1 };
+            while let Ok(m) = rx.recv_timeout(Duration::from_secs(2)) {
+                b.set(
+                    1,
+                    u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8])) + 1,
+                );
+                b.add(0, 1);
+            }
+            0
+        });
+        let after = rng.below(300);
+        b.spin_until(0, |v| v >= after, Duration::from_secs(5));
+        sigkill(victim);
+        let _ = wait_exit(victim, END);
+        q.close();
+        let mut rx = q.consumer().unwrap_or_else(|e| tally.fail(&e.to_string()));
+        let mut got = Vec::new();
+        let end = loop {
+            match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(m) => got.push(u64::from_le_bytes(m[..8].try_into().unwrap_or([0; 8]))),
+                Err(e) => break e,
+            }
+        };
+        let _ = wait_exit(producer, END);
+        let last_ok = b.get(2).checked_sub(1);
+        let received_last = got.last().copied().or(b.get(1).checked_sub(1));
+        if last_ok > received_last {
+            tally.fail(&format!(
+                "try {attempt}: the producer's sends returned Ok up to {last_ok:?}; the victim \
+                 took up to {:?}, the successor got {:?}..={:?} then {end:?}; {:?}",
+                b.get(1).checked_sub(1),
+                got.first(),
+                got.last(),
+                q.stats()
             ));
         }
     }
