@@ -27,9 +27,22 @@ use crate::error::ProcessError;
 #[non_exhaustive]
 pub enum PoolError {
     /// The worker running the task died (killed, crashed, exited) before
-    /// returning its result. A replacement worker was started.
+    /// returning its result. A replacement worker was started. Only the task
+    /// the worker was running gets this; it is not run again (it may have
+    /// run in part). The worker's finished tasks keep their results and its
+    /// tasks not started run elsewhere.
     #[error("worker {pid} died while running the task (exitcode {exitcode})")]
     WorkerLost {
+        /// The dead worker's pid.
+        pid: i32,
+        /// How it ended, with Python's meaning (minus the signal number).
+        exitcode: i32,
+    },
+    /// The task finished in a worker that then died, and its result could
+    /// not be recovered (it did not fit the worker's staging area). The
+    /// task is not run again: it ran once, its side effects happened.
+    #[error("worker {pid} died after running the task; its result was lost (exitcode {exitcode})")]
+    ResultLost {
         /// The dead worker's pid.
         pid: i32,
         /// How it ended, with Python's meaning (minus the signal number).
@@ -165,6 +178,7 @@ impl PoolError {
         matches!(
             self,
             PoolError::WorkerLost { .. }
+                | PoolError::ResultLost { .. }
                 | PoolError::TaskPanicked { .. }
                 | PoolError::DecodeArgument { .. }
                 | PoolError::EncodeResult { .. }

@@ -17,6 +17,8 @@ pub(crate) struct Lost {
     pub(crate) index: u32,
     pub(crate) pid: i32,
     pub(crate) exitcode: i32,
+    /// The task had finished; only its result was lost.
+    pub(crate) finished: bool,
 }
 
 /// A chunk's outcomes as a worker sent them back.
@@ -32,8 +34,20 @@ pub(crate) struct ChunkOutcome {
 
 impl ChunkOutcome {
     /// The outcome of a chunk whose every task was lost.
+    #[cfg(test)]
     pub(crate) fn all_lost(count: u32, lost: Vec<Lost>) -> ChunkOutcome {
-        let bytes = vec![SKIPPED; count as usize];
+        ChunkOutcome::rest_lost(Vec::new(), 0, count, lost)
+    }
+
+    /// The outcome of a chunk whose first `first` outcomes are `done` and
+    /// whose other tasks were all lost.
+    pub(crate) fn rest_lost(
+        mut bytes: Vec<u8>,
+        first: u32,
+        count: u32,
+        lost: Vec<Lost>,
+    ) -> ChunkOutcome {
+        bytes.resize(bytes.len() + count.saturating_sub(first) as usize, SKIPPED);
         ChunkOutcome {
             end: bytes.len(),
             bytes,
@@ -67,10 +81,12 @@ impl ChunkOutcome {
             Ret::Panicked(message) => Err(PoolError::TaskPanicked { message }),
             Ret::Skipped => {
                 let lost = self.lost.iter().find(|l| l.index == index);
-                Err(PoolError::WorkerLost {
-                    pid: lost.map_or(0, |l| l.pid),
-                    exitcode: lost.map_or(0, |l| l.exitcode),
-                })
+                let (pid, exitcode) = lost.map_or((0, 0), |l| (l.pid, l.exitcode));
+                if lost.is_some_and(|l| l.finished) {
+                    Err(PoolError::ResultLost { pid, exitcode })
+                } else {
+                    Err(PoolError::WorkerLost { pid, exitcode })
+                }
             }
             Ret::Unencodable(reason) => Err(PoolError::EncodeResult { reason }),
             Ret::BadArgument(reason) => Err(PoolError::DecodeArgument { reason }),
@@ -79,7 +95,18 @@ impl ChunkOutcome {
 }
 
 /// `Ret::Skipped` as postcard encodes it (variant index 2).
-const SKIPPED: u8 = 2;
+pub(crate) const SKIPPED: u8 = 2;
+
+/// The outcomes of a chunk's tasks `0..n`: `done` holds those of `0..first`
+/// (recovered earlier); `entry` holds `n` outcomes sent by a worker that
+/// skipped `0..first` (one `SKIPPED` byte each).
+pub(crate) fn merge(done: &[u8], first: u32, entry: &[u8]) -> Vec<u8> {
+    let first = first as usize;
+    let mut bytes = Vec::with_capacity(done.len() + entry.len());
+    bytes.extend_from_slice(done);
+    bytes.extend_from_slice(entry.get(first..).unwrap_or_default());
+    bytes
+}
 
 /// Why a job ended without all its outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +280,7 @@ mod tests {
             index: 1,
             pid: 5,
             exitcode: -9,
+            finished: false,
         }];
         let outcome = ChunkOutcome::all_lost(2, lost);
         let mut got = Vec::new();

@@ -73,7 +73,10 @@ impl Pool {
     }
 
     /// Every task's own result, in input order, with the default chunk
-    /// size: a failed task fails alone.
+    /// size: a failed task fails alone. When a worker dies, the task it was
+    /// running is [`PoolError::WorkerLost`]; the tasks it had finished keep
+    /// their results (or, only if those were too large to stage in shared
+    /// memory, are [`PoolError::ResultLost`]) and are not run again.
     ///
     /// # Errors
     ///

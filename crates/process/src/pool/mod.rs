@@ -9,6 +9,19 @@
 //! task it is running, so that when it dies the handler thread fails
 //! exactly that task with [`PoolError::WorkerLost`], sends the rest of its
 //! work elsewhere and starts a replacement.
+//!
+//! Delivery: a worker mirrors each finished task's outcome into a staging
+//! area of its shared record before it starts the next task (outcomes of
+//! several tasks and chunks still travel back together, in one message).
+//! When it dies, the handler takes the outcomes it had staged but not sent
+//! as if they had arrived, fails the one task it was running with
+//! [`PoolError::WorkerLost`], and re-dispatches only the tasks it never
+//! started. A task that finished is never run again. Only if a worker's
+//! unsent outcomes outgrow its staging area (1 MiB; the worker sends them
+//! once they pass half of it, so this takes one chunk whose outcomes
+//! together pass that size) and it dies before sending them, are the
+//! finished tasks among them reported as [`PoolError::ResultLost`]
+//! (still not run again).
 
 mod async_result;
 mod builder;
@@ -53,9 +66,13 @@ use task::Call;
 /// A worker killed while running a task (`SIGKILL`, a segfault, an abort)
 /// fails that task alone with [`PoolError::WorkerLost`]; the pool starts a
 /// replacement and finishes the rest. Tasks the dead worker had finished
-/// but not yet reported (earlier tasks of the same chunk or message) run
-/// again elsewhere: a task runs at least once, and exactly once unless its
-/// worker dies. A task that panics fails with [`PoolError::TaskPanicked`].
+/// but not yet reported (earlier tasks of the same chunk or message) are
+/// not run again: their outcomes are recovered from the worker's shared
+/// record (or, only for outcomes too large to stage, reported as
+/// [`PoolError::ResultLost`]); tasks it never started run elsewhere. So a
+/// task never runs twice: it runs once, or, if its worker dies running it,
+/// at most once and in part, failing with [`PoolError::WorkerLost`]. A task
+/// that panics fails with [`PoolError::TaskPanicked`].
 /// The pool is `Sync`: several threads may submit at once; it belongs to
 /// the process that made it ([`PoolError::NotOwner`] in a forked copy).
 ///

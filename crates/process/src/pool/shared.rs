@@ -28,6 +28,10 @@ pub(crate) struct ChunkTask {
     pub(crate) count: u32,
     /// The arguments, postcard-encoded one after the other.
     pub(crate) args: Vec<u8>,
+    /// Tasks below this index finished in a worker that then died; their
+    /// outcomes, recovered from its staging area, are `done`.
+    pub(crate) first: u32,
+    pub(crate) done: Vec<u8>,
     /// Tasks not to run again, and why.
     pub(crate) skips: Vec<u32>,
     pub(crate) lost: Vec<Lost>,
@@ -277,6 +281,8 @@ impl Batch {
             call,
             count: *count,
             args: std::mem::replace(args, Vec::with_capacity(args.len())),
+            first: 0,
+            done: Vec::new(),
             skips: Vec::new(),
             lost: Vec::new(),
             id: 0,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{Ret, append};
 use super::error::PoolError;
+use super::records::Stage;
 use crate::fn_offset::FnOffset;
 
 /// One chunk as a worker sees it.
@@ -18,11 +19,17 @@ pub(crate) struct ChunkInput<'a> {
     pub(crate) args: &'a [u8],
     /// How many.
     pub(crate) count: u32,
+    /// Tasks below this index are not run: their outcomes were recovered
+    /// from a worker that died later in the chunk.
+    pub(crate) first: u32,
     /// Indices not to run (a worker died running them earlier).
     pub(crate) skips: &'a [u32],
     /// Where the index of the task being run is published, so that the
     /// parent knows which task a dead worker held.
     pub(crate) progress: &'a AtomicU32,
+    /// Where each finished task's outcome is mirrored before the next task
+    /// starts, so that a death does not lose it.
+    pub(crate) stage: Option<&'a Stage<'a>>,
 }
 
 /// Runs a chunk: `function` is the user's function's address in this
@@ -128,11 +135,17 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
                 for _ in i..input.count {
                     let _ = append(&Ret::<()>::BadArgument(reason.clone()), out);
                 }
+                if let Some(stage) = input.stage {
+                    stage.commit(out, input.count);
+                }
                 break;
             }
         };
-        if input.skips.contains(&i) {
+        if i < input.first || input.skips.contains(&i) {
             let _ = append(&Ret::<()>::Skipped, out);
+            if let Some(stage) = input.stage {
+                stage.commit(out, i + 1);
+            }
             continue;
         }
         let outcome = in_task(|| panic::catch_unwind(AssertUnwindSafe(|| f(arg))));
@@ -146,8 +159,14 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
                 let _ = append(&Ret::<()>::Panicked(panic_message(payload)), out);
             }
         }
+        // Staged before the next task starts: a death from here on does
+        // not lose this outcome.
+        if let Some(stage) = input.stage {
+            stage.commit(out, i + 1);
+        }
     }
-    // All ran: a death from here on loses no task, only this result.
+    // All ran (and their outcomes are staged): a death from here on
+    // loses no task.
     input.progress.store(input.count, Ordering::Release);
 }
 
@@ -265,8 +284,10 @@ mod tests {
         let input = ChunkInput {
             args: &bytes,
             count: args.len() as u32,
+            first: 0,
             skips,
             progress: &progress,
+            stage: None,
         };
         let mut out = Vec::new();
         // SAFETY: made by Call::of_fn/of_star in this process.
@@ -306,8 +327,10 @@ mod tests {
         let input = ChunkInput {
             args: &bytes,
             count: 1,
+            first: 0,
             skips: &[],
             progress: &progress,
+            stage: None,
         };
         let mut out = Vec::new();
         // SAFETY: made by Call::of_star in this process.

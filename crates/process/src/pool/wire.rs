@@ -33,6 +33,9 @@ pub(crate) struct TaskHeader {
     pub(crate) id: u64,
     pub(crate) call: Call,
     pub(crate) count: u32,
+    /// Tasks below this index are not run again (their outcomes were
+    /// recovered from a worker that died).
+    pub(crate) first: u32,
     /// Tasks not to run again (their worker died running them).
     pub(crate) skips: Vec<u32>,
     /// Bytes of arguments that follow.
@@ -107,6 +110,7 @@ mod tests {
                 id,
                 call: Call::of_fn(|x: u8| x).unwrap(),
                 count: 1,
+                first: 0,
                 skips: vec![],
                 args_len: args.len() as u32,
             };

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::PoolError;
 use super::frame::{self, Assembler};
-use super::records::{Records, WorkerRecord};
+use super::records::{Records, STAGE, Stage, WorkerRecord};
 use super::task::{ChunkInput, quiet_task_panics};
 use super::wire::{self, TaskHeader};
 use crate::fn_offset::FnOffset;
@@ -95,6 +95,7 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
     let record = ends.records.get(role.slot)?;
     let mut rx = ends.tasks.consumer()?;
     let mut tx = ends.results.producer()?;
+    let stage = ends.records.stage(role.slot)?;
     record.ready.store(1, Ordering::Release);
     let mut asm = Assembler::default();
     let mut out = Vec::with_capacity(256);
@@ -116,13 +117,18 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
                 let mut began = Instant::now();
                 while let Some((header, args, rest)) = wire::next_chunk(body) {
                     body = rest;
-                    run_chunk(&header, args, record, &mut out);
+                    run_chunk(&header, args, record, &stage, &mut out);
                     served += 1;
                     let retiring = role.maxtasks.is_some_and(|m| served >= m);
-                    // Slow chunks go back one by one (streaming, and little
-                    // to redo if this process dies); fast ones together.
-                    if retiring || began.elapsed() >= FLUSH_AFTER {
-                        flush(&mut tx, role.incarnation, record, &mut out)?;
+                    // Slow chunks go back one by one (streaming); fast ones
+                    // together. Outcomes that no longer fit the staging
+                    // area go at once, so that a death loses none.
+                    if retiring
+                        || stage.overflowed()
+                        || out.len() > STAGE / 2
+                        || began.elapsed() >= FLUSH_AFTER
+                    {
+                        flush(&mut tx, role.incarnation, record, &stage, &mut out)?;
                         began = Instant::now();
                     }
                     if retiring {
@@ -131,7 +137,7 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
                     }
                 }
                 drop(frame);
-                flush(&mut tx, role.incarnation, record, &mut out)?;
+                flush(&mut tx, role.incarnation, record, &stage, &mut out)?;
             }
             Some((&wire::EXIT, _)) => return Ok(()),
             _ => {}
@@ -148,18 +154,29 @@ fn flush(
     tx: &mut Producer,
     incarnation: u32,
     record: &WorkerRecord,
+    stage: &Stage<'_>,
     out: &mut Vec<u8>,
 ) -> Result<(), PoolError> {
     if out.len() > 1 {
         frame::send(tx, incarnation, &[out])?;
         out.truncate(1);
     }
+    // Sent: the parent has them, or drops them as from a dead worker
+    // and then finds them staged (each entry names its chunk, so none is
+    // taken twice).
+    stage.clear();
     // SYNC POINT with `Records::last_words`: the outcomes are out.
     record.running.store(0, Ordering::Release);
     Ok(())
 }
 
-fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut Vec<u8>) {
+fn run_chunk(
+    header: &TaskHeader,
+    args: &[u8],
+    record: &WorkerRecord,
+    stage: &Stage<'_>,
+    out: &mut Vec<u8>,
+) {
     // Idle first: a death between these stores must not pin the previous
     // chunk's progress on this chunk, or this progress on the previous one.
     record.running.store(0, Ordering::Release);
@@ -167,11 +184,14 @@ fn run_chunk(header: &TaskHeader, args: &[u8], record: &WorkerRecord, out: &mut 
     // SYNC POINT with `Records::last_words` in the parent.
     record.running.store(header.id + 1, Ordering::Release);
     let start = wire::begin_outcomes(header.id, out);
+    stage.open_entry(start);
     let input = ChunkInput {
         args,
         count: header.count,
+        first: header.first,
         skips: &header.skips,
         progress: &record.progress,
+        stage: Some(stage),
     };
     // SAFETY: the header was written by this pool's handler, in a process
     // running this executable file, from `Call::of_fn` / `Call::of_star`.

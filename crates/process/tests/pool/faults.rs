@@ -76,6 +76,51 @@ pub(crate) fn worker_killed_mid_map_10_rounds() {
     }
 }
 
+/// Appends its argument to the file named, then kills its worker at 5.
+fn logged_or_die((x, log): (u32, String)) -> u32 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&log)
+        .unwrap();
+    f.write_all(&[x as u8]).unwrap();
+    drop(f);
+    if x == 5 {
+        let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
+    }
+    x * 2
+}
+
+/// One worker, chunks of 3, task 5 kills it: tasks 3 and 4 finished in
+/// its chunk, and 0..3 in the same message, with outcomes not yet sent.
+/// They keep their results and run once; task 5 alone fails; 6..10 run
+/// on the replacement.
+pub(crate) fn finished_tasks_of_a_dead_worker_run_once() {
+    let log = std::env::temp_dir().join(format!("mproc-pool-runs-{}", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let pool = Pool::new(1).unwrap();
+    let name = log.to_string_lossy().into_owned();
+    let got = pool
+        .map_each(logged_or_die, (0..10u32).map(|x| (x, name.clone())))
+        .unwrap();
+    let runs = std::fs::read(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    for x in 0..10u32 {
+        let n = runs.iter().filter(|&&r| u32::from(r) == x).count();
+        assert_eq!(n, 1, "task {x} ran {n} times: {runs:?}");
+        if x == 5 {
+            assert!(
+                matches!(got[5], Err(PoolError::WorkerLost { exitcode: -9, .. })),
+                "{:?}",
+                got[5]
+            );
+        } else {
+            assert_eq!(*got[x as usize].as_ref().unwrap(), 2 * x, "task {x}");
+        }
+    }
+}
+
 pub(crate) fn nap20(x: u32) -> u32 {
     std::thread::sleep(Duration::from_millis(20));
     x

@@ -38,6 +38,10 @@ fn main() {
                 faults::worker_killed_from_outside,
             ),
             (
+                "finished_tasks_of_a_dead_worker_run_once",
+                faults::finished_tasks_of_a_dead_worker_run_once,
+            ),
+            (
                 "panicking_task_fails_alone",
                 faults::panicking_task_fails_alone,
             ),

@@ -10,11 +10,12 @@
 //! | `lock` | holders and waiters of a robust `Lock` | survivors acquire (`OwnerDied` once), mutual exclusion, the protected pair repaired |
 //! | `barrier` | parties of a `Barrier` | survivors see `BrokenBarrier` promptly, proceed after a reset with a replacement |
 //! | `condition` | waiters and notifiers of a `Condition` | survivors drain every item, none counted twice |
-//! | `pool` | pool workers mid-task and idle | the map completes; exactly the killed workers' running tasks fail with `WorkerLost` |
+//! | `pool` | pool workers mid-task and idle | the map completes; exactly the killed workers' running tasks fail with `WorkerLost`; no task runs twice |
 //!
 //! `known-bugs` holds minimal reproductions of bugs found in other crates
-//! (skipped unless `MPROC_TORTURE_KNOWN_BUGS=1`); the scenarios tolerate
-//! exactly those symptoms, bounded, and count them in their summary line.
+//! (skipped unless `MPROC_TORTURE_KNOWN_BUGS=1`; none at present); the
+//! scenarios tolerate exactly those symptoms, bounded, and count them in
+//! their summary line.
 //!
 //! At the end of every round and of the suite: no child of this process is
 //! left (zombie or running), and after `mproc gc` nothing of this run is in

@@ -1,7 +1,8 @@
 //! Pool: workers killed while the pool maps, mostly mid-task, sometimes
 //! idle. The map must complete; exactly the tasks the killed workers were
 //! running fail, with `WorkerLost` naming the killed worker; every other
-//! task gives its right result.
+//! task gives its right result, and no task runs twice (outcomes a killed
+//! worker finished and had not sent yet are recovered, not re-run).
 //!
 //! Tasks record on a board (inherited by the workers across `fork`) which
 //! worker started them and whether they finished, so the parent knows what
@@ -50,6 +51,7 @@ fn task(i: u64) -> u64 {
 
 /// Runs `rounds` rounds.
 pub(crate) fn run(ctx: &Ctx, rng: &mut Rng, rounds: u64, tally: &mut Tally) {
+    finished_tasks_of_a_killed_worker_run_once(ctx, tally);
     let b = board();
     for round in 0..rounds {
         let (mut r, seed) = round_rng(rng);
@@ -142,10 +144,10 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
                 tally.check(killed_pids.contains(pid), || {
                     format!("task {i} lost to worker {pid}, which was not killed")
                 });
-                // (Its last run is the lost one; runs may exceed 1 through
-                // the known re-run bug, or be 0 if the kill fell between
-                // the two words. Not started at all: the worker died after
-                // taking the task, before the task's first line.)
+                // (Its one run is the lost one, or none if the kill fell
+                // between the two words. Not started at all: the worker
+                // died after taking the task, before the task's first
+                // line.)
                 let never_started = started_by == 0 && runs == 0;
                 if never_started {
                     tally.note("tasks lost before their first line", 1);
@@ -156,12 +158,9 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
             }
             Err(e) => tally.fail(&format!("task {i}: {e}")),
         }
-        if runs > 1 {
-            // Known bug (known.rs,
-            // `pool_reruns_finished_tasks_of_a_killed_worker`): tolerated,
-            // counted.
-            tally.note(crate::known::POOL_RERUN, 1);
-        }
+        // A task runs once: a killed worker's finished tasks are not run
+        // again, nor is the task it was running.
+        tally.check(runs <= 1, || format!("task {i} ran {runs} times"));
     }
     tally.check(errors <= killed.len(), || {
         format!("{errors} tasks failed, {} workers killed", killed.len())
@@ -182,4 +181,47 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) {
         "join took too long".into()
     });
     drop(pool);
+}
+
+/// Runs of each task of [`finished_tasks_of_a_killed_worker_run_once`], on
+/// a board the workers inherit.
+static RUNS_ONCE: OnceLock<Board> = OnceLock::new();
+
+/// Task 5 kills its own worker; the others count their runs.
+fn counted_task(i: u64) -> u64 {
+    if let Some(b) = RUNS_ONCE.get() {
+        b.add(i as usize, 1);
+    }
+    if i == 5 {
+        let _ = mproc_sys::kill(mproc_sys::getpid(), mproc_sys::Signal::Kill);
+    }
+    i
+}
+
+/// One worker maps tasks 0..10 (chunks of 3: tasks 3 and 4 finish in the
+/// chunk of task 5, their outcomes not yet sent); task 5 kills the worker.
+/// Task 5 fails with `WorkerLost`; every other task gives its result and
+/// runs once (a regression test: tasks 0..5 used to run again).
+fn finished_tasks_of_a_killed_worker_run_once(ctx: &Ctx, tally: &mut Tally) {
+    let b = RUNS_ONCE.get_or_init(|| Board::new(10).unwrap_or_else(|e| panic!("board: {e}")));
+    for i in 0..10 {
+        b.set(i, 0);
+    }
+    let pool = Pool::new(1).unwrap_or_else(|e| tally.fail(&e.to_string()));
+    ctx.adopt(&pool.pids());
+    let results = pool
+        .map_each(counted_task, 0..10u64)
+        .unwrap_or_else(|e| tally.fail(&e.to_string()));
+    drop(pool);
+    let failed: Vec<usize> = (0..10).filter(|&i| results[i].is_err()).collect();
+    let lost = matches!(results[5], Err(PoolError::WorkerLost { exitcode: -9, .. }));
+    let right = (0..10).all(|i| i == 5 || results[i].as_ref().is_ok_and(|&v| v == i as u64));
+    let runs: Vec<u64> = (0..10).map(|i| b.get(i)).collect();
+    let ran_twice: Vec<usize> = (0..10).filter(|&i| runs[i] > 1).collect();
+    tally.check(failed == [5] && lost && right && ran_twice.is_empty(), || {
+        format!(
+            "failed tasks {failed:?} (expected [5], WorkerLost: {lost}); results right: {right}; \
+             runs per task {runs:?}: tasks {ran_twice:?} ran twice"
+        )
+    });
 }

@@ -10,8 +10,9 @@ use super::{Io, MAX_FAILED_STARTS, State, TERM_GRACE};
 /// Exit code of a process killed by `SIGKILL`: someone else's doing (the
 /// OOM killer, a user), not a worker failing to start.
 const KILLED: i32 = -9;
-use crate::pool::job::{ChunkOutcome, Failure, Lost};
+use crate::pool::job::{ChunkOutcome, Failure, Lost, merge};
 use crate::pool::spawner::Worker;
+use crate::pool::wire;
 
 impl State {
     /// Reaps workers that ended, settles what they held, replaces them.
@@ -57,27 +58,62 @@ impl State {
         }
     }
 
-    /// The chunks of a worker that ended: the task it was running fails
-    /// with `WorkerLost`, the others go back to the front of the queue.
+    /// The chunks of a worker that ended: outcomes it had staged but not
+    /// sent are kept (those tasks never run again), the task it was
+    /// running fails with `WorkerLost`, tasks it finished whose outcomes
+    /// did not fit its staging area fail with `ResultLost`, and the tasks
+    /// it never started go back to the front of the queue.
     fn settle(&mut self, mut w: Worker, exitcode: i32) {
         let pid = w.child.pid();
         let last = self.common.records.last_words(w.role.slot);
+        let staged = self.common.records.staged(w.role.slot);
+        let entries: Vec<(u64, std::ops::Range<usize>)> =
+            wire::result_entries(&staged.body).collect();
         let mut back = Vec::new();
         for mut chunk in w.outstanding.drain(..) {
+            if let Some(pos) = entries.iter().position(|(id, _)| *id == chunk.id) {
+                // Every entry but the last holds the whole chunk.
+                let n = if pos + 1 == entries.len() {
+                    staged.last_count.min(chunk.count)
+                } else {
+                    chunk.count
+                };
+                if n > chunk.first {
+                    let entry = &staged.body[entries[pos].1.clone()];
+                    chunk.done = merge(&chunk.done, chunk.first, entry);
+                    chunk.first = n;
+                }
+            }
             if let Some((id, index)) = last
                 && id == chunk.id
-                && index < chunk.count
-                && !chunk.skips.contains(&index)
             {
-                chunk.skips.push(index);
-                chunk.lost.push(Lost {
+                let lost = |index, finished| Lost {
                     index,
                     pid,
                     exitcode,
-                });
+                    finished,
+                };
+                // Finished, not staged: not run again, reported.
+                for i in chunk.first..index.min(chunk.count) {
+                    if !chunk.skips.contains(&i) {
+                        chunk.skips.push(i);
+                        chunk.lost.push(lost(i, true));
+                    }
+                }
+                if index >= chunk.first && index < chunk.count && !chunk.skips.contains(&index) {
+                    chunk.skips.push(index);
+                    chunk.lost.push(lost(index, false));
+                }
             }
-            if chunk.skips.len() >= chunk.count as usize {
-                let outcome = ChunkOutcome::all_lost(chunk.count, std::mem::take(&mut chunk.lost));
+            let first = chunk.first;
+            let covered = first as usize + chunk.skips.iter().filter(|&&s| s >= first).count();
+            if covered >= chunk.count as usize {
+                let outcome = ChunkOutcome::rest_lost(
+                    std::mem::take(&mut chunk.done),
+                    first,
+                    chunk.count,
+                    std::mem::take(&mut chunk.lost),
+                );
                 chunk.job.complete(chunk.index, outcome);
             } else {
                 chunk.sent_at = None;

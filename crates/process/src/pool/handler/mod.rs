@@ -13,7 +13,7 @@ use mproc_queue::{Consumer, QueueError};
 use super::codec::append;
 use super::error::PoolError;
 use super::frame::{Assembler, Message, Outgoing};
-use super::job::{ChunkOutcome, Failure, Job};
+use super::job::{ChunkOutcome, Failure, Job, merge};
 use super::shared::{ChunkTask, Order, Shared};
 use super::spawner::{Common, Sending, Worker};
 use super::wire::{self, TaskHeader};
@@ -262,10 +262,15 @@ impl State {
             };
             answered += 1;
             oldest = oldest.or(chunk.sent_at);
-            let (bytes, start, end) = match single.take() {
+            let (mut bytes, mut start, mut end) = match single.take() {
                 Some(bytes) => (bytes, range.start, range.end),
                 None => (src[range.clone()].to_vec(), 0, range.len()),
             };
+            if chunk.first > 0 {
+                // Outcomes recovered from a dead worker come first.
+                bytes = merge(&chunk.done, chunk.first, &bytes[start..end]);
+                (start, end) = (0, bytes.len());
+            }
             let outcome = ChunkOutcome {
                 bytes,
                 start,
@@ -316,6 +321,7 @@ impl State {
                     id: chunk.id,
                     call: chunk.call,
                     count: chunk.count,
+                    first: chunk.first,
                     skips: chunk.skips.clone(),
                     args_len: chunk.args.len() as u32,
                 };
