@@ -19,7 +19,8 @@
 //!   `imap_unordered`, `starmap`, `apply`, `apply_async`, `map_async`,
 //!   `close`, `join`, `terminate`) over shared-memory queues; a worker
 //!   killed mid-task fails that task alone with [`PoolError::WorkerLost`]
-//!   and is replaced.
+//!   and is replaced; the tasks it had finished keep their results and are
+//!   never run again, the ones it had not started go to another worker.
 //!
 //! # Examples
 //!
