@@ -230,9 +230,14 @@ impl Segment {
     /// ```
     pub fn payload(&self) -> Region<'_> {
         let len = self.header.total_len.saturating_sub(HEADER_LEN);
-        self.region()
-            .sub(HEADER_LEN, len)
-            .unwrap_or_else(|_| self.region().sub(0, 0).unwrap_or(self.region()))
+        // Create and open check `HEADER_LEN <= total_len == mapping length`,
+        // so this range is always inside; should that ever break, hand out
+        // an empty view rather than one that includes the header.
+        self.region().sub(HEADER_LEN, len).unwrap_or_else(|_| {
+            // SAFETY: a null pointer makes an empty region, which touches
+            // no memory.
+            unsafe { Region::from_raw_parts(std::ptr::null_mut(), 0) }
+        })
     }
 
     /// Keeps the name after the creator's handle drops (and after the
