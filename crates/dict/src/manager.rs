@@ -4,18 +4,23 @@
 //! Registry segment payload: a `RawLock` on line 0, the entry count on
 //! line 1, then [`MAX_NAMES`] entries of 128 bytes: kind (u32), name length
 //! (u32), name bytes.
+//!
+//! The methods that make objects live beside this file, one file per
+//! family: [`data`] (dicts, values, arrays), [`sync_objects`] (locks,
+//! semaphores, conditions, events, barriers), [`queues`] (queues, pipes).
+
+mod data;
+mod queues;
+mod sync_objects;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytemuck::Pod;
-use mproc_queue::{Queue, QueueError, QueueOptions};
+use mproc_queue::QueueError;
 use mproc_shm::{Segment, SegmentKind, ShmError};
-use mproc_sync::{Event, Lock, RawLock, SyncError};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use mproc_sync::{RawLock, SyncError};
 
 use crate::error::corrupt;
-use crate::{Array, Dict, DictError, DictOptions, Result, TypedDict, Value};
+use crate::{Dict, DictError, Result};
 
 /// Names a manager can hold.
 ///
@@ -42,13 +47,28 @@ const ENTRY_LEN: u64 = 128;
 const MANAGER_ROLE: u64 = 0x4d47_5231; // "MGR1"
 
 /// Python's `multiprocessing.Manager()`, without the server: a prefix under
-/// which named dicts, values, arrays, locks, events and queues are made
-/// (or found, if another process made them already), and removed together
-/// when the creating manager drops.
+/// which named shared objects are made (or found, if another process made
+/// them already), and removed together when the creating manager drops.
+///
+/// | Python's manager | here | kind in [`names`](Manager::names) |
+/// | --- | --- | --- |
+/// | `dict()` | [`dict`](Manager::dict), [`typed_dict`](Manager::typed_dict) | `Dict` |
+/// | `Value(t, v)`, `Array(t, seq)` | [`value`](Manager::value), [`array`](Manager::array) | `Value`, `Array` |
+/// | `Lock()`, `RLock()` | [`lock`](Manager::lock), [`rlock`](Manager::rlock) | `Lock`, `RLock` |
+/// | `Semaphore(n)`, `BoundedSemaphore(n)` | [`semaphore`](Manager::semaphore), [`bounded_semaphore`](Manager::bounded_semaphore) | `Semaphore` |
+/// | `Condition()`, `Event()`, `Barrier(n)` | [`condition`](Manager::condition), [`event`](Manager::event), [`barrier`](Manager::barrier) | `Condition`, `Event`, `Barrier` |
+/// | `Queue()`, `JoinableQueue()` | [`queue`](Manager::queue), [`joinable_queue`](Manager::joinable_queue) | `Queue`, `JoinableQueue` |
+/// | (beyond Python) | [`spsc_queue`](Manager::spsc_queue), [`pipe`](Manager::pipe) | `SpscQueue`, `Pipe` |
+///
+/// Python's `list()` and `Namespace()` have no counterpart (a
+/// [`typed_dict`](Manager::typed_dict) keyed by index or attribute name
+/// serves).
 ///
 /// An object `name` lives in segment `PREFIX.name`. Each method is
-/// get-or-create: the first caller creates, later ones (in any process
-/// that opened the manager) attach.
+/// get-or-create: the first caller creates (with the arguments it gives),
+/// later ones, in any process that opened the manager, attach and their
+/// creation arguments are ignored. A name belongs to one kind: asking for
+/// it as another kind is `WrongKind` (see [`names`](Manager::names)).
 ///
 /// # Examples
 ///
@@ -87,11 +107,19 @@ fn already_exists(e: &DictError) -> bool {
     )
 }
 
-/// Marks a named segment persistent: the manager, not the handle that
-/// created it, decides when it goes.
-fn persist(full: &str) -> Result<()> {
+/// Marks the named segment `full` persistent: the manager, not the handle
+/// that created it, decides when it goes (for handles that do not lend
+/// their segment).
+fn persist_by_name(full: &str) -> Result<()> {
     Segment::open(full)?.persist();
     Ok(())
+}
+
+/// Marks `seg` persistent: the manager, not the handle that created it,
+/// decides when it goes.
+fn persisted<H>(handle: H, seg: impl FnOnce(&H) -> &Segment) -> H {
+    seg(&handle).persist();
+    handle
 }
 
 impl Manager {
@@ -200,6 +228,10 @@ impl Manager {
 
     /// Every name made through this manager (by any process), with its kind.
     ///
+    /// A name keeps the kind it was first asked for: asking for it as
+    /// another kind fails with [`DictError::Shm`]
+    /// ([`ShmError::WrongKind`]), before anything is created or opened.
+    ///
     /// # Errors
     ///
     /// [`DictError::Corrupt`] if the registry is.
@@ -210,13 +242,25 @@ impl Manager {
     /// let m = mproc_dict::Manager::create("doc-manager-names").unwrap();
     /// let _l = m.lock("l").unwrap();
     /// assert_eq!(m.names().unwrap(), vec![("l".to_string(), mproc_shm::SegmentKind::Lock)]);
+    ///
+    /// use mproc_dict::DictError;
+    /// use mproc_shm::{SegmentKind, ShmError};
+    /// let err = m.event("l").unwrap_err();
+    /// assert!(matches!(
+    ///     err,
+    ///     DictError::Shm(ShmError::WrongKind { found: SegmentKind::Lock, expected: SegmentKind::Event })
+    /// ));
     /// ```
     pub fn names(&self) -> Result<Vec<(String, SegmentKind)>> {
         let n = self.count_word()?.load(Ordering::Acquire).min(MAX_NAMES);
         (0..n).map(|i| self.read_entry(i)).collect()
     }
 
-    /// Records `name` (once) under the registry lock.
+    /// Records `name` as a `kind` (once) under the registry lock.
+    ///
+    /// A name already recorded as another kind is refused with
+    /// [`ShmError::WrongKind`] (`found` the recorded kind), so two callers
+    /// racing to make one name as two kinds cannot both win.
     fn register(&self, name: &str, kind: SegmentKind) -> Result<()> {
         if name.len() > MAX_OBJECT_NAME {
             return Err(DictError::NameTooLong {
@@ -232,11 +276,19 @@ impl Manager {
         let count = self.count_word()?;
         let n = count.load(Ordering::Relaxed).min(MAX_NAMES);
         for i in 0..n {
-            if self
-                .read_entry(i)
-                .is_ok_and(|(existing, _)| existing == name)
-            {
-                return Ok(());
+            match self.read_entry(i) {
+                Ok((existing, found)) if existing == name => {
+                    return if found == kind {
+                        Ok(())
+                    } else {
+                        Err(ShmError::WrongKind {
+                            found,
+                            expected: kind,
+                        }
+                        .into())
+                    };
+                }
+                _ => {}
             }
         }
         if n >= MAX_NAMES {
@@ -266,179 +318,6 @@ impl Manager {
             Err(e) if already_exists(&e) => open(&full),
             Err(e) => Err(e),
         }
-    }
-
-    /// The byte dict `name`, created with `opts` if new.
-    ///
-    /// # Errors
-    ///
-    /// As [`Dict::create`] / [`Dict::open`], [`DictError::RegistryFull`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-dict").unwrap();
-    /// let d = m.dict("d", Default::default()).unwrap();
-    /// assert_eq!(d.name(), Some("doc-manager-dict.d"));
-    /// ```
-    pub fn dict(&self, name: &str, opts: DictOptions) -> Result<Dict> {
-        self.get_or_create(
-            name,
-            SegmentKind::Dict,
-            |full| Dict::create_persistent(full, opts),
-            Dict::open,
-        )
-    }
-
-    /// The typed dict `name`, created with `opts` if new.
-    ///
-    /// # Errors
-    ///
-    /// As [`dict`](Manager::dict).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-typed").unwrap();
-    /// let d = m.typed_dict::<String, u32>("t", Default::default()).unwrap();
-    /// d.insert(&"a".into(), &1).unwrap();
-    /// ```
-    pub fn typed_dict<K, V>(&self, name: &str, opts: DictOptions) -> Result<TypedDict<K, V>>
-    where
-        K: Serialize + DeserializeOwned,
-        V: Serialize + DeserializeOwned,
-    {
-        Ok(TypedDict::from_dict(self.dict(name, opts)?))
-    }
-
-    /// The value `name`, created holding `initial` if new.
-    ///
-    /// # Errors
-    ///
-    /// As [`Value::create`] / [`Value::open`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-value").unwrap();
-    /// assert_eq!(m.value("v", 3i64).unwrap().get().unwrap(), 3);
-    /// assert_eq!(m.value("v", 4i64).unwrap().get().unwrap(), 3);
-    /// ```
-    pub fn value<T: Pod>(&self, name: &str, initial: T) -> Result<Value<T>> {
-        self.get_or_create(
-            name,
-            SegmentKind::Value,
-            |full| {
-                let v = Value::create(full, initial)?;
-                persist(full)?;
-                Ok(v)
-            },
-            Value::open,
-        )
-    }
-
-    /// The array `name`, created holding a copy of `data` if new.
-    ///
-    /// # Errors
-    ///
-    /// As [`Array::create`] / [`Array::open`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-array").unwrap();
-    /// assert_eq!(m.array("a", &[1u8, 2]).unwrap().len(), 2);
-    /// ```
-    pub fn array<T: Pod>(&self, name: &str, data: &[T]) -> Result<Array<T>> {
-        self.get_or_create(
-            name,
-            SegmentKind::Array,
-            |full| {
-                let a = Array::create(full, data)?;
-                persist(full)?;
-                Ok(a)
-            },
-            Array::open,
-        )
-    }
-
-    /// The lock `name` (mproc-sync's robust [`Lock`]).
-    ///
-    /// # Errors
-    ///
-    /// [`DictError::Sync`], [`DictError::RegistryFull`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-lock").unwrap();
-    /// let l = m.lock("l").unwrap();
-    /// drop(l.lock().unwrap());
-    /// ```
-    pub fn lock(&self, name: &str) -> Result<Lock> {
-        self.get_or_create(
-            name,
-            SegmentKind::Lock,
-            |full| {
-                let l = Lock::create(full)?;
-                persist(full)?;
-                Ok(l)
-            },
-            |full| Ok(Lock::open(full)?),
-        )
-    }
-
-    /// The event `name` (mproc-sync's [`Event`]).
-    ///
-    /// # Errors
-    ///
-    /// [`DictError::Sync`], [`DictError::RegistryFull`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-event").unwrap();
-    /// m.event("e").unwrap().set();
-    /// assert!(m.event("e").unwrap().is_set());
-    /// ```
-    pub fn event(&self, name: &str) -> Result<Event> {
-        self.get_or_create(
-            name,
-            SegmentKind::Event,
-            |full| {
-                let e = Event::create(full)?;
-                persist(full)?;
-                Ok(e)
-            },
-            |full| Ok(Event::open(full)?),
-        )
-    }
-
-    /// The MPMC queue `name` (mproc-queue's [`Queue`]), created with `opts`
-    /// if new.
-    ///
-    /// # Errors
-    ///
-    /// [`DictError::Queue`], [`DictError::RegistryFull`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let m = mproc_dict::Manager::create("doc-manager-queue").unwrap();
-    /// let q = m.queue("jobs", Default::default()).unwrap();
-    /// assert_eq!(q.name(), Some("doc-manager-queue.jobs"));
-    /// ```
-    pub fn queue(&self, name: &str, opts: QueueOptions) -> Result<Queue> {
-        self.get_or_create(
-            name,
-            SegmentKind::Queue,
-            |full| {
-                let q = Queue::create(full, opts)?;
-                persist(full)?;
-                Ok(q)
-            },
-            |full| Ok(Queue::open(full)?),
-        )
     }
 }
 
