@@ -67,8 +67,11 @@ const MANAGER_ROLE: u64 = 0x4d47_5231; // "MGR1"
 /// An object `name` lives in segment `PREFIX.name`. Each method is
 /// get-or-create: the first caller creates (with the arguments it gives),
 /// later ones, in any process that opened the manager, attach and their
-/// creation arguments are ignored. A name belongs to one kind: asking for
-/// it as another kind is `WrongKind` (see [`names`](Manager::names)).
+/// creation arguments are ignored (even ones a new object would refuse).
+/// A name belongs to one kind: asking for it as another kind is
+/// `WrongKind` (see [`names`](Manager::names)). Handles may drop at any
+/// time; the objects stay until the creating manager drops (in the process
+/// that created it: a forked child's copy removes nothing).
 ///
 /// # Examples
 ///
@@ -316,7 +319,11 @@ impl Manager {
         match create(&full) {
             Ok(h) => Ok(h),
             Err(e) if already_exists(&e) => open(&full),
-            Err(e) => Err(e),
+            // Creation arguments only matter to the creator: arguments a
+            // new object would refuse (a barrier of 0 parties) still
+            // attach to an existing one. Otherwise the creation's error
+            // says more than the open's `NotFound`.
+            Err(e) => open(&full).map_err(|_| e),
         }
     }
 }
