@@ -17,6 +17,27 @@ const ARRAY_ROLE: u64 = 0x4152_5231; // "ARR1"
 /// Element and range accessors take the lock for their own duration;
 /// [`lock`](Array::lock) holds it and gives the whole slice in place.
 ///
+/// # When a holder dies
+///
+/// The lock is robust: a process killed while holding it (in a
+/// `set_range`, or between `lock()` and the guard's drop) does not block
+/// anyone. Its death is reported once, to whichever call takes the lock
+/// next, and the lock is then consistent again:
+///
+/// - [`lock`](Array::lock) hands the report over:
+///   [`ArrayGuard::owner_died`] is true, and the guard sees the elements
+///   as the dead holder left them, to check or repair.
+/// - [`get`](Array::get), [`set`](Array::set), [`update`](Array::update),
+///   [`get_range`](Array::get_range), [`set_range`](Array::set_range) and
+///   [`to_vec`](Array::to_vec) proceed without an error and absorb the
+///   report. A killed writer leaves some elements written and others not
+///   (one element possibly torn), and a [`Pod`] `T` is valid for any
+///   bytes, so reading them is sound. (Python's `Array` lock is not
+///   robust: there, the others would wait forever.)
+///
+/// Elements that must agree with each other should be read and written
+/// through [`lock`](Array::lock) and checked when `owner_died()` says so.
+///
 /// # Examples
 ///
 /// ```
@@ -53,7 +74,8 @@ pub struct ArrayGuard<'a, T> {
 
 impl<T> ArrayGuard<'_, T> {
     /// Whether the previous holder died holding the lock (elements may be
-    /// half written).
+    /// half written, each still a valid `T`). Reported to this guard only;
+    /// the next locker is not told again.
     ///
     /// # Examples
     ///
@@ -192,7 +214,9 @@ impl<T: Pod> Array<T> {
         self.inner.len() == 0
     }
 
-    /// Element `i` (Python's `arr[i]`).
+    /// Element `i` (Python's `arr[i]`). Like every accessor but
+    /// [`lock`](Array::lock), it proceeds after a holder's death and absorbs
+    /// the report (see [When a holder dies](Array#when-a-holder-dies)).
     ///
     /// # Errors
     ///
@@ -303,7 +327,8 @@ impl<T: Pod> Array<T> {
     }
 
     /// Holds the lock and gives the elements in place (Python's
-    /// `with arr.get_lock():`).
+    /// `with arr.get_lock():`). The one accessor that reports a previous
+    /// holder's death: [`ArrayGuard::owner_died`].
     ///
     /// # Errors
     ///

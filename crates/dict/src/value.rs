@@ -18,6 +18,28 @@ const VALUE_ROLE: u64 = 0x5641_4c31; // "VAL1"
 /// each take the lock; [`lock`](Value::lock) holds it for longer
 /// (`with v.get_lock(): v.value += 1`).
 ///
+/// # When a holder dies
+///
+/// The lock is robust: a process killed while holding it (in `set`, or
+/// between `lock()` and the guard's drop) does not block anyone. Its
+/// death is reported once, to whichever call takes the lock next, and the
+/// lock is then consistent again:
+///
+/// - [`lock`](Value::lock) hands the report over:
+///   [`ValueGuard::owner_died`] is true, and the guard sees what the dead
+///   holder left, to check or repair.
+/// - [`get`](Value::get), [`set`](Value::set) and
+///   [`update`](Value::update) proceed without an error and absorb the
+///   report. What a killed writer left is some mix of the old and new
+///   bytes of `T`, and a [`Pod`] `T` is valid for any bytes, so reading it
+///   is sound; `set` replaces it whole. (Python's `Value` lock is not
+///   robust: there, the others would wait forever.)
+///
+/// A `T` whose fields must agree with each other (an invariant a half
+/// write breaks) should be read and written through
+/// [`lock`](Value::lock) and checked when `owner_died()` says so; a
+/// plain `get` after a death gives the torn value as it is.
+///
 /// # Examples
 ///
 /// ```
@@ -56,7 +78,8 @@ pub struct ValueGuard<'a, T> {
 
 impl<T> ValueGuard<'_, T> {
     /// Whether the previous holder died holding the lock: the value may be
-    /// half written.
+    /// half written (still a valid `T`). Reported to this guard only; the
+    /// next locker is not told again.
     ///
     /// # Examples
     ///
@@ -160,6 +183,10 @@ impl<T: Pod> Value<T> {
 
     /// A copy of the value (Python's `v.value`).
     ///
+    /// After a holder died mid-write this is what it left (still a valid
+    /// `T`), and the death report is absorbed: see
+    /// [When a holder dies](Value#when-a-holder-dies).
+    ///
     /// # Errors
     ///
     /// Only if this process's identity cannot be read.
@@ -174,7 +201,8 @@ impl<T: Pod> Value<T> {
         self.inner.read(0)
     }
 
-    /// Replaces the value (Python's `v.value = x`).
+    /// Replaces the value (Python's `v.value = x`), whatever a dead
+    /// holder left (its death report is absorbed).
     ///
     /// # Errors
     ///
@@ -195,6 +223,9 @@ impl<T: Pod> Value<T> {
     /// Replaces the value with `f(value)` under the lock; returns the new
     /// value.
     ///
+    /// After a holder died mid-write, `f` gets what it left and the death
+    /// report is absorbed; use [`lock`](Value::lock) to be told.
+    ///
     /// # Errors
     ///
     /// As [`get`](Value::get).
@@ -213,7 +244,8 @@ impl<T: Pod> Value<T> {
     }
 
     /// Holds the lock and gives the value in place (Python's
-    /// `with v.get_lock():`).
+    /// `with v.get_lock():`). The one accessor that reports a previous
+    /// holder's death: [`ValueGuard::owner_died`].
     ///
     /// # Errors
     ///
