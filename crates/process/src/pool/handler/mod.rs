@@ -23,8 +23,13 @@ const CHECK_EVERY: Duration = Duration::from_millis(10);
 /// How often while no work is queued or running (a worker that died
 /// meanwhile is found when work comes, at worst this late).
 const CHECK_IDLE: Duration = Duration::from_millis(50);
-/// How often while workers are being told to exit.
+/// How often while workers are being told to exit (they are mostly
+/// waited for on their pidfd, see [`EXIT_WAIT`]).
 const CHECK_CLOSING: Duration = Duration::from_millis(1);
+/// How long the closing handler blocks at a time waiting for one worker
+/// to exit, before it looks at its orders again (a terminate signals the
+/// workers itself, which ends the wait at once).
+const EXIT_WAIT: Duration = Duration::from_millis(20);
 /// After this long without a frame while work is out, the handler waits
 /// on the result queue for [`STARVED_POLL`]: the queue frees a slot that a
 /// dead worker loaned and never committed only during a wait of more than
@@ -142,6 +147,11 @@ impl Handler {
                     return;
                 }
                 self.st.send_exits();
+                if self.st.await_exit() {
+                    // Reap it now rather than at the next periodic check.
+                    self.st.check_now = true;
+                    continue;
+                }
             }
             if sent == 0 && got == 0 {
                 let half_sent = self
@@ -359,6 +369,22 @@ impl State {
             sent += n;
         }
         sent
+    }
+
+    /// Once every worker was told to exit and nothing is left to do,
+    /// blocks (at most [`EXIT_WAIT`]) until one of them has exited,
+    /// woken by the kernel through its pidfd instead of polling; returns
+    /// whether one did (it is reaped; the next check settles its slot).
+    fn await_exit(&mut self) -> bool {
+        let Some(w) = self
+            .workers
+            .iter()
+            .flatten()
+            .find(|w| w.sending.is_none())
+        else {
+            return false;
+        };
+        matches!(w.child.join_timeout(EXIT_WAIT), Ok(Some(_)))
     }
 
     /// Tells every worker to exit once all work is done.
