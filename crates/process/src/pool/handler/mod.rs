@@ -376,12 +376,7 @@ impl State {
     /// woken by the kernel through its pidfd instead of polling; returns
     /// whether one did (it is reaped; the next check settles its slot).
     fn await_exit(&mut self) -> bool {
-        let Some(w) = self
-            .workers
-            .iter()
-            .flatten()
-            .find(|w| w.sending.is_none())
-        else {
+        let Some(w) = self.workers.iter().flatten().find(|w| w.sending.is_none()) else {
             return false;
         };
         matches!(w.child.join_timeout(EXIT_WAIT), Ok(Some(_)))
