@@ -107,44 +107,51 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// Children bump a counter with a non-atomic read-then-write under a
+/// Children bump a counter with a non-atomic read, yield, write under a
 /// reentrant lock taken twice: only mutual exclusion across processes
-/// gives the exact total.
+/// gives the exact total (without the lock, this loses most updates).
 fn rlock_across_processes() {
     const P: &str = "test-mgr-rlock";
-    const PER: u64 = 20_000;
+    const PER: u64 = 2000;
     let m = Manager::create(P).unwrap();
     let r = m.rlock("r").unwrap();
+    let go = m.event("go").unwrap();
     let pids: Vec<i32> = (0..3)
         .map(|_| {
             spawn(|| {
                 let Ok(m) = Manager::open(P) else { return 1 };
-                let (Ok(r), Ok(n)) = (m.rlock("r"), m.value("n", 0u64)) else {
+                let (Ok(r), Ok(n), Ok(go)) = (m.rlock("r"), m.value("n", 0u64), m.event("go"))
+                else {
                     return 2;
                 };
+                if !go.wait_timeout(BOUND) {
+                    return 3;
+                }
                 for _ in 0..PER {
                     let Ok(_outer) = r.lock_timeout(BOUND) else {
-                        return 3;
-                    };
-                    let Ok(_inner) = r.lock_timeout(BOUND) else {
                         return 4;
                     };
-                    if r.count() != 2 {
+                    let Ok(_inner) = r.lock_timeout(BOUND) else {
                         return 5;
+                    };
+                    if r.count() != 2 {
+                        return 6;
                     }
-                    let Ok(x) = n.get() else { return 6 };
+                    let Ok(x) = n.get() else { return 7 };
+                    std::thread::yield_now();
                     if n.set(x + 1).is_err() {
-                        return 7;
+                        return 8;
                     }
                 }
                 0
             })
         })
         .collect();
+    go.set();
     assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
     assert!(!r.is_locked());
     assert_eq!(m.value("n", 0u64).unwrap().get().unwrap(), 3 * PER);
-    drop(r);
+    drop((r, go));
     drop_and_check_clean(m);
 }
 
@@ -155,18 +162,23 @@ fn semaphore_across_processes() {
     let m = Manager::create(P).unwrap();
     let sem = m.semaphore("s", 2).unwrap();
     let bounded = m.bounded_semaphore("b", 1).unwrap();
+    let go = m.event("go").unwrap();
     let pids: Vec<i32> = (0..5)
         .map(|_| {
             spawn(|| {
                 let Ok(m) = Manager::open(P) else { return 1 };
-                let (Ok(s), Ok(b), Ok(inside), Ok(most)) = (
+                let (Ok(s), Ok(b), Ok(inside), Ok(most), Ok(go)) = (
                     m.semaphore("s", 0),
                     m.bounded_semaphore("b", 0),
                     m.value("inside", 0u32),
                     m.value("most", 0u32),
+                    m.event("go"),
                 ) else {
                     return 2;
                 };
+                if !go.wait_timeout(BOUND) {
+                    return 9;
+                }
                 if b.bound() != Some(1) {
                     return 3;
                 }
@@ -192,12 +204,13 @@ fn semaphore_across_processes() {
             })
         })
         .collect();
+    go.set();
     assert_all_ok(&wait_all(&pids, Duration::from_secs(60)));
     let most = m.value("most", 0u32).unwrap().get().unwrap();
     assert!((1..=2).contains(&most), "{most} inside at once");
     assert_eq!(sem.value(), 2);
     assert_eq!(bounded.value(), 1);
-    drop((sem, bounded));
+    drop((sem, bounded, go));
     drop_and_check_clean(m);
 }
 
@@ -380,7 +393,11 @@ fn pipe_across_processes() {
                 return 4;
             }
         }
-        0
+        // Stay alive (holding both directions) until told to go.
+        match second.recv_timeout(BOUND) {
+            Ok(bye) if bye == b"bye" => 0,
+            _ => 5,
+        }
     });
     for i in 0..100u32 {
         first.send(&i.to_le_bytes()).unwrap();
@@ -388,8 +405,22 @@ fn pipe_across_processes() {
         assert_eq!(reply[..3], *b"re:");
         assert_eq!(reply[3..], i.to_le_bytes());
     }
+    // A third caller gets the second end, but the child holds both of its
+    // directions.
+    let mut third = m.pipe("chat", opts).unwrap();
+    let sent = third.send(b"x");
+    assert!(
+        matches!(sent, Err(QueueError::TooManyHandles { max: 1 })),
+        "{sent:?}"
+    );
+    let got = third.recv_timeout(Duration::from_millis(1));
+    assert!(
+        matches!(got, Err(QueueError::TooManyHandles { max: 1 })),
+        "{got:?}"
+    );
+    first.send(b"bye").unwrap();
     assert_all_ok(&wait_all(&[child], BOUND));
-    drop(first);
+    drop((first, third));
     drop_and_check_clean(m);
 }
 
