@@ -39,7 +39,7 @@ impl Rng {
 /// Role tags the kinds' crates put in `params[0]`, to get past the first
 /// check more often than chance would.
 const ROLES: [u64; 6] = [
-    u64::from_le_bytes(*b"mprocQ1\0"),
+    u64::from_le_bytes(*b"mprocQ2\0"),
     0x524f_4f54,
     0x5442_4c31,
     0x5641_4c31,
@@ -92,8 +92,12 @@ fn shaped_segment(rng: &mut Rng) -> Vec<u8> {
         16..=18 => {
             let spsc = kind == 16;
             let (cap, slot, handles) = (1u64 << rng.below(6), 8 * rng.below(8), 1 + rng.below(4));
-            let stride = (if spsc { 8 } else { 16 } + slot).div_ceil(8) * 8;
-            let area = (512 + 64 * handles + cap * stride).div_ceil(128) * 128;
+            let stride = if spsc {
+                (8 + slot).div_ceil(8) * 8
+            } else {
+                (16 + slot).div_ceil(64) * 64
+            };
+            let area = (512 + 128 * handles + cap * stride).div_ceil(128) * 128;
             params = [
                 ROLES[0],
                 if spsc { 1 } else { 2 },

@@ -5,9 +5,9 @@
 //!
 //! | offset            | line                                                        |
 //! | ----------------- | ----------------------------------------------------------- |
-//! | `0`               | producer line: tail, closed, attached and seen producers    |
+//! | `0`               | producer line: tail, producers seen                         |
 //! | `128`             | consumer line: head, abandoned, attached and seen consumers |
-//! | `256`             | waiter words: not-empty, not-full, join, with sleeper counts |
+//! | `256`             | waiter words: not-empty, not-full, join, with sleeper counts; the closed flag |
 //! | `384`             | JoinableQueue's unfinished-task count                       |
 //! | `512`             | handle records, 128 bytes each                              |
 //! | `slots`           | `capacity` slots of `stride` bytes                          |
@@ -16,6 +16,12 @@
 //! pulls cache lines in pairs, so 64-byte padding still lets a producer's
 //! tail and a consumer's head share traffic (crossbeam's `CachePadded`
 //! makes the same choice).
+//!
+//! The closed flag sits on the waiter line, which nobody writes while
+//! handles spin: spinning consumers check it on every empty poll, and on
+//! the producers' line those loads would pull the tail's line away from
+//! the producer that writes it on every send (an MPMC ping-pong measured
+//! 0.84 µs with the flag beside the tail, 0.41 µs without).
 
 use crate::ring::memory::{MAX_SLOT_SIZE, MPMC_SLOT_HEADER, SPSC_SLOT_HEADER, stride};
 use crate::{QueueError, Result};
@@ -27,7 +33,7 @@ pub(crate) const LINE: u64 = 128;
 pub(crate) const RECORD: u64 = LINE;
 
 pub(crate) const OFF_TAIL: u64 = 0;
-pub(crate) const OFF_CLOSED: u64 = 8;
+pub(crate) const OFF_CLOSED: u64 = 2 * LINE + 40;
 pub(crate) const OFF_PRODUCERS_SEEN: u64 = 12;
 pub(crate) const OFF_HEAD: u64 = LINE;
 pub(crate) const OFF_ABANDONED: u64 = LINE + 8;
@@ -40,8 +46,8 @@ pub(crate) const OFF_JOIN: u64 = 2 * LINE + 32;
 pub(crate) const OFF_UNFINISHED: u64 = 3 * LINE;
 pub(crate) const OFF_RECORDS: u64 = 4 * LINE;
 
-/// "mprocQ1\0": the first layout parameter of every queue segment.
-pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ1\0");
+/// "mprocQ2\0": the first layout parameter of every queue segment.
+pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ2\0");
 /// Most handle records a queue may have.
 pub(crate) const MAX_HANDLES: u32 = 4096;
 /// Largest capacity.
@@ -205,7 +211,7 @@ mod tests {
     #[test]
     fn params_round_trip_and_reject_garbage() {
         let l = Layout::new(Flavor::Mpmc, 8, 100, 4, true, 1).unwrap();
-        assert_eq!(l.stride(), 120);
+        assert_eq!(l.stride(), 128);
         assert_eq!(l.slots_offset(), 512 + 4 * 128);
         assert_eq!(
             Layout::from_params(l.to_params(), l.payload_len()).unwrap(),
@@ -230,10 +236,14 @@ mod tests {
     }
 
     #[test]
-    fn small_messages_share_cache_lines() {
+    fn spsc_slots_share_cache_lines_mpmc_slots_do_not() {
         let l = Layout::new(Flavor::Spsc, 1024, 8, 2, false, 1).unwrap();
         assert_eq!(l.stride(), 16);
         let l = Layout::new(Flavor::Mpmc, 1024, 8, 2, false, 1).unwrap();
-        assert_eq!(l.stride(), 24);
+        assert_eq!(l.stride(), 64);
+        let l = Layout::new(Flavor::Mpmc, 1024, 48, 2, false, 1).unwrap();
+        assert_eq!(l.stride(), 64);
+        let l = Layout::new(Flavor::Mpmc, 1024, 49, 2, false, 1).unwrap();
+        assert_eq!(l.stride(), 128);
     }
 }

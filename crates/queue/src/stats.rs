@@ -15,9 +15,9 @@
 /// let mut tx = q.producer().unwrap();
 /// tx.send(b"a").unwrap();
 /// let s = q.stats();
-/// assert_eq!((s.capacity, s.slot_size, s.stride), (8, 8, 24));
+/// assert_eq!((s.capacity, s.slot_size, s.stride), (8, 8, 64));
 /// assert_eq!((s.depth, s.sent, s.received, s.producers, s.consumers), (1, 1, 0, 1, 0));
-/// assert!(s.segment_len >= 8 * 24);
+/// assert!(s.segment_len >= 8 * 64);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -26,7 +26,8 @@ pub struct QueueStats {
     pub capacity: u64,
     /// Largest message.
     pub slot_size: usize,
-    /// Bytes per slot (header plus payload, rounded up to 8).
+    /// Bytes per slot: header plus payload, rounded up to 8 bytes (SPSC)
+    /// or to a 64-byte cache line (MPMC).
     pub stride: usize,
     /// Bytes of the whole segment (header, index lines, records, slots).
     pub segment_len: u64,

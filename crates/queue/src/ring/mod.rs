@@ -110,11 +110,11 @@ impl ClaimWords<'_> {
 /// Marks the queue closed: consumers drain, then get `Closed`.
 #[inline]
 pub(crate) fn close(closed: &AtomicU32) {
-    // SYNC POINT: Release pairs with the Acquire load in `claim_or_closed`:
-    // a consumer that sees the flag sees every message published before.
-    // An RMW, so that it continues the release sequence of an SPSC
-    // producer's `recheck_closed` (the close handshake).
-    closed.fetch_or(1, Ordering::AcqRel);
+    // SYNC POINT: SeqCst pairs with the SeqCst fences of the close
+    // handshake (`recheck_closed`, `claim_or_closed`); it is also a
+    // release for the Acquire load in `is_closed`: a consumer that sees the
+    // flag sees every message published before the close.
+    closed.fetch_or(1, Ordering::SeqCst);
 }
 
 /// Whether the queue was closed.
@@ -126,17 +126,23 @@ pub(crate) fn is_closed(closed: &AtomicU32) -> bool {
 /// The close handshake of an SPSC producer, after it recorded a fresh
 /// reservation in its claim words: whether the queue was closed.
 ///
-/// An RMW reads the latest value of the flag. If it reads "open", it
-/// precedes the closer's RMW in the flag's modification order, so the
-/// close continues its release sequence: a consumer whose Acquire load
-/// sees the flag set (SYNC POINT in `claim_or_closed`) also sees the
-/// reservation (`Records::reserved_past`) and waits for its message
-/// instead of reporting `Closed`, which would lose a send that returns
-/// `Ok`. If it reads "closed", the producer sends nothing. One locked
-/// instruction on the producer's own line per reservation.
+/// Dekker-style with SeqCst fences, so that neither side writes a line the
+/// other polls. The producer stores its claim, fences, loads the flag; the
+/// closer's RMW is SeqCst; a consumer that loads the flag set fences before
+/// it reads the claims (`claim_or_closed`). If this load reads "open", it
+/// is coherence-ordered before the close, so this fence precedes the close
+/// in the single total order, which precedes the consumer's fence: the
+/// consumer sees the reservation (`Records::reserved_past`) and waits for
+/// its message instead of reporting `Closed`, which would lose a send that
+/// returns `Ok` (C++20 [atomics.order]/4 and [atomics.fences]). If it reads
+/// "closed", the producer sends nothing.
+///
+/// One fence per reservation, on no shared line: an RMW of the flag would
+/// pull the flag's line away from a consumer that polls it.
 #[inline]
 pub(crate) fn recheck_closed(closed: &AtomicU32) -> bool {
-    closed.fetch_or(0, Ordering::Release) != 0
+    crate::atomics::fence(Ordering::SeqCst);
+    closed.load(Ordering::Relaxed) != 0
 }
 
 /// Runs `try_claim`; if the ring is empty and closed, tries once more (the
@@ -147,10 +153,17 @@ pub(crate) fn claim_or_closed(
     mut try_claim: impl FnMut() -> Result<Span, RingError>,
 ) -> Result<Span, RingError> {
     match try_claim() {
-        Err(RingError::Empty) if is_closed(closed) => match try_claim() {
-            Err(RingError::Empty) => Err(RingError::Closed),
-            other => other,
-        },
+        Err(RingError::Empty) if is_closed(closed) => {
+            // SYNC POINT: the consumer's fence of the close handshake
+            // (`recheck_closed`): a caller that gets `Closed` and then reads
+            // the producers' claims sees every reservation made before the
+            // producer could see the flag.
+            crate::atomics::fence(Ordering::SeqCst);
+            match try_claim() {
+                Err(RingError::Empty) => Err(RingError::Closed),
+                other => other,
+            }
+        }
         other => other,
     }
 }
