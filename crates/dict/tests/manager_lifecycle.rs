@@ -1,0 +1,287 @@
+//! What a Manager's names and segments go through: a name asked for as
+//! another kind is a typed error (in any process); objects outlive their
+//! handles and go with the creating manager only. Then `Value` / `Array`
+//! whose lock holder is SIGKILLed mid-write.
+//!
+//! Run sequentially from a plain `main` (no harness threads, so forking is
+//! safe); children leave through `exit_immediately`; every wait is bounded,
+//! and a watchdog process kills the whole run if it hangs.
+
+mod manager_common;
+
+use std::time::Duration;
+
+use mproc_dict::{Array, DictError, Manager, Value};
+use mproc_queue::QueueOptions;
+use mproc_shm::{SegmentKind, ShmError};
+use mproc_sync::SyncError;
+use mproc_sys::{ExitStatus, Signal, kill, waitpid};
+
+use manager_common::*;
+
+fn is_wrong_kind(e: &DictError, found: SegmentKind, expected: SegmentKind) -> bool {
+    matches!(
+        e,
+        DictError::Shm(ShmError::WrongKind { found: f, expected: x }) if *f == found && *x == expected
+    )
+}
+
+/// Every new kind, asked for as another kind, is `WrongKind` naming both
+/// kinds, in this process and in another; a plain semaphore and a bounded
+/// one (one kind) refuse each other by layout.
+fn kind_mismatch() {
+    const P: &str = "test-mgr-kinds";
+    let m = Manager::create(P).unwrap();
+    let opts = QueueOptions::new().capacity(4).slot_size(16);
+    let _r = m.rlock("rlock").unwrap();
+    let _s = m.semaphore("semaphore", 1).unwrap();
+    let _b = m.bounded_semaphore("bounded", 1).unwrap();
+    let _c = m.condition("condition").unwrap();
+    let _ba = m.barrier("barrier", 2).unwrap();
+    let _j = m.joinable_queue("joinable", opts).unwrap();
+    let _q = m.spsc_queue("spsc", opts).unwrap();
+    let _p = m.pipe("pipe", opts).unwrap();
+
+    let check = |m: &Manager| -> Result<(), String> {
+        use SegmentKind as K;
+        let cases: Vec<(DictError, K, K)> = vec![
+            (m.lock("rlock").unwrap_err(), K::RLock, K::Lock),
+            (m.rlock("condition").unwrap_err(), K::Condition, K::RLock),
+            (m.event("semaphore").unwrap_err(), K::Semaphore, K::Event),
+            (
+                m.condition("barrier").unwrap_err(),
+                K::Barrier,
+                K::Condition,
+            ),
+            (m.barrier("rlock", 2).unwrap_err(), K::RLock, K::Barrier),
+            (
+                m.semaphore("joinable", 1).unwrap_err(),
+                K::JoinableQueue,
+                K::Semaphore,
+            ),
+            (
+                m.queue("joinable", opts).unwrap_err(),
+                K::JoinableQueue,
+                K::Queue,
+            ),
+            (
+                m.joinable_queue("spsc", opts).unwrap_err(),
+                K::SpscQueue,
+                K::JoinableQueue,
+            ),
+            (
+                m.spsc_queue("pipe", opts).unwrap_err(),
+                K::Pipe,
+                K::SpscQueue,
+            ),
+            (m.pipe("spsc", opts).unwrap_err(), K::SpscQueue, K::Pipe),
+            (m.value("pipe", 0u8).unwrap_err(), K::Pipe, K::Value),
+            (
+                m.dict("bounded", Default::default()).unwrap_err(),
+                K::Semaphore,
+                K::Dict,
+            ),
+        ];
+        for (e, found, expected) in &cases {
+            if !is_wrong_kind(e, *found, *expected) {
+                return Err(format!(
+                    "{e:?} is not WrongKind {{ {found:?}, {expected:?} }}"
+                ));
+            }
+        }
+        let layout = |e: DictError| {
+            matches!(
+                e,
+                DictError::Sync(SyncError::LayoutMismatch {
+                    param: "bounded",
+                    ..
+                })
+            )
+        };
+        if !layout(m.semaphore("bounded", 1).unwrap_err()) {
+            return Err("a bounded semaphore opened as a plain one".into());
+        }
+        if !layout(m.bounded_semaphore("semaphore", 1).unwrap_err()) {
+            return Err("a plain semaphore opened as a bounded one".into());
+        }
+        Ok(())
+    };
+    check(&m).unwrap();
+    let child = spawn(move || {
+        let Ok(m) = Manager::open(P) else { return 1 };
+        match check(&m) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("child: {e}");
+                2
+            }
+        }
+    });
+    assert_all_ok(&wait_all(&[child], BOUND));
+    // The registry holds each name once, with the kind it was made as.
+    let mut names = m.names().unwrap();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    use SegmentKind as K;
+    assert_eq!(
+        names,
+        [
+            ("barrier".to_string(), K::Barrier),
+            ("bounded".to_string(), K::Semaphore),
+            ("condition".to_string(), K::Condition),
+            ("joinable".to_string(), K::JoinableQueue),
+            ("pipe".to_string(), K::Pipe),
+            ("rlock".to_string(), K::RLock),
+            ("semaphore".to_string(), K::Semaphore),
+            ("spsc".to_string(), K::SpscQueue),
+        ]
+    );
+    drop((_r, _s, _b, _c, _ba, _j, _q, _p));
+    drop_and_check_clean(m);
+}
+
+/// Handles of every kind dropped (by the creator and by another process's
+/// manager) leave the objects in place; only the creating manager's drop
+/// removes them, all of them.
+fn removal_on_drop() {
+    const P: &str = "test-mgr-removal";
+    let opts = QueueOptions::new().capacity(4).slot_size(16);
+    let make_all = |m: &Manager| -> mproc_dict::Result<()> {
+        drop(m.rlock("rlock")?);
+        drop(m.semaphore("semaphore", 3)?);
+        drop(m.bounded_semaphore("bounded", 3)?);
+        drop(m.condition("condition")?);
+        drop(m.barrier("barrier", 3)?);
+        drop(m.joinable_queue("joinable", opts)?);
+        drop(m.spsc_queue("spsc", opts)?);
+        drop(m.pipe("pipe", opts)?);
+        Ok(())
+    };
+    let m = Manager::create(P).unwrap();
+    make_all(&m).unwrap();
+    // Made by the creator, handles dropped: all still there.
+    assert_eq!(shm_names(P).len(), 9, "{:?}", shm_names(P));
+    // Another process attaches to each, then drops its handles and its
+    // manager with destructors run: nothing goes.
+    let child = spawn(move || {
+        let Ok(other) = Manager::open(P) else {
+            return 1;
+        };
+        if make_all(&other).is_err() {
+            return 2;
+        }
+        drop(other);
+        0
+    });
+    assert_all_ok(&wait_all(&[child], BOUND));
+    assert_eq!(shm_names(P).len(), 9, "{:?}", shm_names(P));
+    // Still the state they were made with.
+    assert_eq!(m.semaphore("semaphore", 0).unwrap().value(), 3);
+    assert_eq!(m.barrier("barrier", 0).unwrap().parties(), 3);
+    drop_and_check_clean(m);
+
+    // Objects first made by another process's call are removed by the
+    // creating manager too.
+    let m = Manager::create(P).unwrap();
+    let child = spawn(move || {
+        let Ok(other) = Manager::open(P) else {
+            return 1;
+        };
+        if make_all(&other).is_err() {
+            return 2;
+        }
+        0
+    });
+    assert_all_ok(&wait_all(&[child], BOUND));
+    assert_eq!(shm_names(P).len(), 9, "{:?}", shm_names(P));
+    drop_and_check_clean(m);
+}
+
+/// Forks a child that takes `lock` through `take`, writes part of the
+/// data, says so through `ready`, then sleeps until SIGKILLed.
+fn kill_holder(ready: &Value<u8>, take: impl FnOnce() -> i32) {
+    ready.set(0).unwrap();
+    let child = spawn(take);
+    wait_for("the child to take the lock", || ready.get().unwrap() == 1);
+    kill(child, Signal::Kill).unwrap();
+    assert_eq!(
+        waitpid(child, false).unwrap(),
+        Some(ExitStatus::Signaled(9))
+    );
+}
+
+/// A `Value`/`Array` whose holder was SIGKILLed mid-write: the accessors
+/// (`get`, `set`, `update`, ranges) proceed on the half-written, still
+/// valid data, and absorb the death report; `lock()` shows it through
+/// `owner_died()`, once.
+fn pod_holder_killed() {
+    let ready = Value::new(0u8).unwrap();
+    let arr = Array::from_slice(&[0u64; 8]).unwrap();
+    let pair = Value::new([0u64; 2]).unwrap();
+
+    // Half an array written by a holder killed before finishing: `to_vec`
+    // returns it without an error, then nobody hears of the death.
+    kill_holder(&ready, || {
+        let Ok(mut g) = arr.lock() else { return 1 };
+        g[..4].fill(7);
+        if ready.set(1).is_err() {
+            return 2;
+        }
+        std::thread::sleep(Duration::from_secs(60));
+        0
+    });
+    assert_eq!(arr.to_vec().unwrap(), [7, 7, 7, 7, 0, 0, 0, 0]);
+    assert!(!arr.lock().unwrap().owner_died(), "reported twice");
+
+    // Through `lock()` the next holder is told, once.
+    kill_holder(&ready, || {
+        let Ok(mut g) = arr.lock() else { return 1 };
+        g[4..6].fill(9);
+        if ready.set(1).is_err() {
+            return 2;
+        }
+        std::thread::sleep(Duration::from_secs(60));
+        0
+    });
+    let g = arr.lock().unwrap();
+    assert!(g.owner_died(), "the holder's death was not reported");
+    assert_eq!(*g, [7, 7, 7, 7, 9, 9, 0, 0]);
+    drop(g);
+    assert!(!arr.lock().unwrap().owner_died());
+    assert_eq!(arr.update(7, |x| x + 1).unwrap(), 1);
+    arr.set_range(0, &[1, 2]).unwrap();
+    assert_eq!(arr.get_range(0..3).unwrap(), [1, 2, 7]);
+
+    // A torn pair: `update` sees it as it is and proceeds; `set` and
+    // `get` after a death work as ever.
+    kill_holder(&ready, || {
+        let Ok(mut g) = pair.lock() else { return 1 };
+        g[0] = 5; // the holder would have set g[1] = 5 next
+        if ready.set(1).is_err() {
+            return 2;
+        }
+        std::thread::sleep(Duration::from_secs(60));
+        0
+    });
+    assert_eq!(pair.update(|[a, b]| [a + 1, b + 1]).unwrap(), [6, 1]);
+    assert!(!pair.lock().unwrap().owner_died());
+    kill_holder(&ready, || {
+        let Ok(_g) = pair.lock() else { return 1 };
+        if ready.set(1).is_err() {
+            return 2;
+        }
+        std::thread::sleep(Duration::from_secs(60));
+        0
+    });
+    pair.set([3, 3]).unwrap();
+    assert_eq!(pair.get().unwrap(), [3, 3]);
+    assert!(!pair.lock().unwrap().owner_died());
+}
+
+fn main() {
+    let dog = watchdog(WATCHDOG);
+    run("kind_mismatch", kind_mismatch);
+    run("removal_on_drop", removal_on_drop);
+    run("pod_holder_killed", pod_holder_killed);
+    let _ = kill(dog, Signal::Kill);
+    let _ = waitpid(dog, false);
+}
