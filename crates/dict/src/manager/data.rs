@@ -15,7 +15,8 @@ impl Manager {
     ///
     /// # Errors
     ///
-    /// As [`Dict::create`] / [`Dict::open`], [`DictError::RegistryFull`].
+    /// As [`Dict::create`] / [`Dict::open`], [`DictError::RegistryFull`],
+    /// [`DictError::Shm`] with `WrongKind` if `name` is another kind.
     ///
     /// # Examples
     ///
@@ -58,7 +59,9 @@ impl Manager {
     ///
     /// # Errors
     ///
-    /// As [`Value::create`] / [`Value::open`].
+    /// As [`Value::create`] / [`Value::open`] (`TypeMismatch` if it holds
+    /// another type), [`DictError::RegistryFull`], [`DictError::Shm`] with
+    /// `WrongKind` if `name` is another kind.
     ///
     /// # Examples
     ///
@@ -84,7 +87,8 @@ impl Manager {
     ///
     /// # Errors
     ///
-    /// As [`Array::create`] / [`Array::open`].
+    /// As [`Array::create`] / [`Array::open`], [`DictError::RegistryFull`],
+    /// [`DictError::Shm`] with `WrongKind` if `name` is another kind.
     ///
     /// # Examples
     ///
