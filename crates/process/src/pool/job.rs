@@ -130,14 +130,26 @@ impl Failure {
     }
 }
 
+/// Where one chunk of a job stands.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    /// Submitted, its outcome not back yet: how many tasks it holds.
+    Pending(u32),
+    /// Back, not yet handed to the caller.
+    Ready(ChunkOutcome),
+    /// Handed to the caller.
+    Taken,
+}
+
 /// What the caller and the handler share about a job.
 #[derive(Debug, Default)]
 pub(crate) struct JobState {
-    /// Per chunk (in submission order): its outcome once back, `None`
-    /// before, and after the caller took it.
-    pub(crate) chunks: Vec<Option<ChunkOutcome>>,
-    /// Tasks per chunk.
-    pub(crate) sizes: Vec<u32>,
+    /// The job index of `slots[0]`: the chunks before it were handed to
+    /// the caller and forgotten, so that a streaming job over an endless
+    /// input keeps only its window.
+    base: usize,
+    /// Per chunk from `base` on, in submission order.
+    slots: VecDeque<Slot>,
     /// Every chunk has been submitted.
     pub(crate) sealed: bool,
     /// Chunks whose outcome came back.
@@ -151,7 +163,67 @@ pub(crate) struct JobState {
 impl JobState {
     /// Every outcome is back (or never will be).
     pub(crate) fn finished(&self) -> bool {
-        self.failure.is_some() || (self.sealed && self.completed == self.chunks.len())
+        self.failure.is_some() || (self.sealed && self.completed == self.len())
+    }
+
+    /// How many chunks were registered so far.
+    pub(crate) fn len(&self) -> usize {
+        self.base + self.slots.len()
+    }
+
+    /// The slot of chunk `index`, unless forgotten or not registered.
+    pub(crate) fn slot(&self, index: usize) -> Option<&Slot> {
+        self.slots.get(index.checked_sub(self.base)?)
+    }
+
+    fn slot_mut(&mut self, index: usize) -> Option<&mut Slot> {
+        self.slots.get_mut(index.checked_sub(self.base)?)
+    }
+
+    /// Whether chunk `index` is back and not yet taken.
+    pub(crate) fn is_ready(&self, index: usize) -> bool {
+        matches!(self.slot(index), Some(Slot::Ready(_)))
+    }
+
+    /// Takes chunk `index`'s outcome if it is back.
+    pub(crate) fn take_ready(&mut self, index: usize) -> Option<ChunkOutcome> {
+        let slot = self.slot_mut(index)?;
+        if !matches!(slot, Slot::Ready(_)) {
+            return None;
+        }
+        match std::mem::replace(slot, Slot::Taken) {
+            Slot::Ready(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Takes every slot not taken yet, in order.
+    pub(crate) fn take_rest(&mut self) -> Vec<Slot> {
+        self.slots
+            .iter_mut()
+            .filter(|s| !matches!(s, Slot::Taken))
+            .map(|s| std::mem::replace(s, Slot::Taken))
+            .collect()
+    }
+
+    /// Forgets the taken chunks at the front.
+    pub(crate) fn forget_taken(&mut self) {
+        while let Some(Slot::Taken) = self.slots.front() {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+
+    /// How many tasks the chunks not forgotten hold.
+    pub(crate) fn tasks(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|s| match s {
+                Slot::Pending(n) => *n as usize,
+                Slot::Ready(c) => c.count as usize,
+                Slot::Taken => 0,
+            })
+            .sum()
     }
 }
 
@@ -176,8 +248,15 @@ impl Job {
     /// before (the submitter numbers them itself).
     pub(crate) fn add_chunks(&self, sizes: &[u32]) {
         let mut s = self.lock();
-        s.chunks.extend(sizes.iter().map(|_| None));
-        s.sizes.extend_from_slice(sizes);
+        s.slots.extend(sizes.iter().map(|&n| Slot::Pending(n)));
+    }
+
+    /// Unregisters the last `n` chunks registered, which were never
+    /// submitted (the pool refused them).
+    pub(crate) fn retract(&self, n: usize) {
+        let mut s = self.lock();
+        let keep = s.slots.len().saturating_sub(n);
+        s.slots.truncate(keep);
     }
 
     /// No more chunks will be added.
@@ -206,8 +285,8 @@ impl Job {
     pub(crate) fn complete_many(&self, outcomes: Vec<(usize, ChunkOutcome)>) {
         let mut s = self.lock();
         for (index, outcome) in outcomes {
-            if let Some(slot @ None) = s.chunks.get_mut(index) {
-                *slot = Some(outcome);
+            if let Some(slot @ Slot::Pending(_)) = s.slot_mut(index) {
+                *slot = Slot::Ready(outcome);
                 s.completed += 1;
                 s.arrivals.push_back(index);
             }

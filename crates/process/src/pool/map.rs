@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::PoolError;
+use super::feed::{Feed, Items};
 use super::imap::{self, IMap};
 use super::items::Counted;
 use super::task::{Call, StarFn};
@@ -110,14 +111,20 @@ impl Pool {
     }
 
     /// `f` applied to every item, results streaming back in input order
-    /// while later tasks still run (Python's `imap`, chunk size 1). The
-    /// items are encoded before this returns (workers start on the first
-    /// ones meanwhile), so an endless iterator never returns.
+    /// while later tasks still run (Python's `imap`, chunk size 1).
+    ///
+    /// The input is consumed lazily: the first chunks are submitted before
+    /// this returns (workers start on them), the rest is pulled from
+    /// `items` as results are taken, a bounded window of chunks ahead
+    /// (see [`IMap`]), so an endless iterator works. The iterator is
+    /// pulled in the thread that iterates the `IMap`, hence `Send`.
     ///
     /// # Errors
     ///
-    /// [`PoolError::EncodeArgument`], [`PoolError::NotRunning`]; task
-    /// errors come in place in the iteration.
+    /// [`PoolError::NotRunning`], [`PoolError::NotOwner`]; task errors come
+    /// in place in the iteration, and an item that cannot be encoded ends
+    /// it with [`PoolError::EncodeArgument`] (after the results of the
+    /// items before it).
     ///
     /// # Examples
     ///
@@ -125,15 +132,16 @@ impl Pool {
     /// let pool = mproc_process::Pool::new(2).unwrap();
     /// let v: Vec<u32> = pool.imap(|x: u32| x * 3, 0..3).unwrap().map(Result::unwrap).collect();
     /// assert_eq!(v, [0, 3, 6]);
+    /// // Lazily: an endless input, of which only a window ahead is pulled.
+    /// let mut it = pool.imap(|x: u64| x + 1, 0u64..).unwrap();
+    /// assert_eq!(it.nth(999).unwrap().unwrap(), 1000);
     /// ```
-    pub fn imap<A, R>(
-        &self,
-        f: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-    ) -> Result<IMap<R>, PoolError>
+    pub fn imap<'a, A, R, I>(&self, f: fn(A) -> R, items: I) -> Result<IMap<'a, R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'a,
     {
         self.imap_chunked(f, items, 1)
     }
@@ -150,25 +158,31 @@ impl Pool {
     /// ```
     /// let pool = mproc_process::Pool::new(2).unwrap();
     /// assert_eq!(pool.imap_chunked(|x: u8| x, 0..10, 4).unwrap().count(), 10);
+    /// let firsts: Vec<u64> = pool
+    ///     .imap_chunked(|x: u64| 2 * x, 0u64.., 100)
+    ///     .unwrap()
+    ///     .take(3)
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(firsts, [0, 2, 4]);
     /// ```
-    pub fn imap_chunked<A, R>(
+    pub fn imap_chunked<'a, A, R, I>(
         &self,
         f: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
+        items: I,
         chunksize: usize,
-    ) -> Result<IMap<R>, PoolError>
+    ) -> Result<IMap<'a, R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'a,
     {
-        let job = self
-            .shared
-            .submit_items(Call::of_fn(f)?, items, chunksize)?;
-        Ok(IMap::new(job, true))
+        self.stream(f, items, chunksize, true)
     }
 
     /// As [`imap`](Self::imap), results in the order they finish (Python's
-    /// `imap_unordered`).
+    /// `imap_unordered`); the input is consumed lazily in the same way.
     ///
     /// # Errors
     ///
@@ -181,15 +195,19 @@ impl Pool {
     /// let mut v: Vec<u32> = pool.imap_unordered(|x: u32| x, 0..5).unwrap().map(Result::unwrap).collect();
     /// v.sort();
     /// assert_eq!(v, [0, 1, 2, 3, 4]);
+    /// let some = pool.imap_unordered(|x: u64| x % 7, 0u64..).unwrap().take(20).count();
+    /// assert_eq!(some, 20);
     /// ```
-    pub fn imap_unordered<A, R>(
+    pub fn imap_unordered<'a, A, R, I>(
         &self,
         f: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
-    ) -> Result<IMap<R>, PoolError>
+        items: I,
+    ) -> Result<IMap<'a, R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'a,
     {
         self.imap_unordered_chunked(f, items, 1)
     }
@@ -207,20 +225,51 @@ impl Pool {
     /// let pool = mproc_process::Pool::new(2).unwrap();
     /// assert_eq!(pool.imap_unordered_chunked(|x: u8| x, 0..9, 3).unwrap().count(), 9);
     /// ```
-    pub fn imap_unordered_chunked<A, R>(
+    pub fn imap_unordered_chunked<'a, A, R, I>(
         &self,
         f: fn(A) -> R,
-        items: impl IntoIterator<Item = A>,
+        items: I,
         chunksize: usize,
-    ) -> Result<IMap<R>, PoolError>
+    ) -> Result<IMap<'a, R>, PoolError>
     where
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'a,
     {
-        let job = self
-            .shared
-            .submit_items(Call::of_fn(f)?, items, chunksize)?;
-        Ok(IMap::new(job, false))
+        self.stream(f, items, chunksize, false)
+    }
+
+    /// Starts a streaming call over `items`.
+    fn stream<'a, A, R, I>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+        chunksize: usize,
+        ordered: bool,
+    ) -> Result<IMap<'a, R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = A>,
+        I::IntoIter: Send + 'a,
+    {
+        let call = Call::of_fn(f)?;
+        self.shared.check_owner()?;
+        if chunksize == 0 {
+            return Err(PoolError::InvalidOption {
+                option: "chunksize",
+                value: 0,
+            });
+        }
+        let chunksize = chunksize.min(u32::MAX as usize) as u32;
+        let feed = Feed::start(
+            &self.shared,
+            call,
+            chunksize,
+            Box::new(Items(items.into_iter())),
+        )?;
+        Ok(IMap::streaming(feed, ordered))
     }
 
     /// `f` called with each tuple spread out as its arguments (Python's

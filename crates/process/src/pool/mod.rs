@@ -27,6 +27,7 @@ mod async_result;
 mod builder;
 mod codec;
 mod error;
+mod feed;
 mod frame;
 mod handler;
 mod imap;
@@ -327,6 +328,9 @@ impl Pool {
         if self.shared.running() {
             return Err(PoolError::StillRunning);
         }
+        // Streaming calls whose input is not all in submit no more: the
+        // workers leave once what was submitted is done.
+        self.shared.joining();
         self.wait_handler();
         Ok(())
     }
@@ -375,7 +379,7 @@ mod tests {
         fn send<T: Send>() {}
         send_sync::<Pool>();
         send_sync::<AsyncResult<String>>();
-        send::<IMap<String>>();
+        send::<IMap<'static, String>>();
         send_sync::<PoolError>();
     }
 

@@ -53,6 +53,12 @@ pub(crate) enum Order {
 pub(crate) struct Inbox {
     pub(crate) chunks: Vec<ChunkTask>,
     pub(crate) order: Order,
+    /// Streaming calls (`imap`) whose input is not all submitted yet: a
+    /// closed pool keeps its workers for them, until `join`.
+    feeds: usize,
+    /// `join` was called: open feeds get no more work in, and no longer
+    /// keep the workers.
+    joining: bool,
     /// Posts wake-up frames into the result queue the handler sleeps on.
     waker: Producer,
     /// A wake-up is posted and the handler has not emptied the inbox since.
@@ -87,6 +93,8 @@ impl Shared {
             inbox: Mutex::new(Inbox {
                 chunks: Vec::new(),
                 order: Order::Run,
+                feeds: 0,
+                joining: false,
                 waker,
                 woken: false,
             }),
@@ -126,10 +134,16 @@ impl Shared {
         }
     }
 
-    /// Hands chunks to the handler.
-    fn submit(&self, chunks: &mut Vec<ChunkTask>) -> Result<(), PoolError> {
+    /// Hands chunks to the handler: those of a new call while the pool
+    /// runs; those of an open feed also once it is closed, until `join`.
+    fn submit(&self, chunks: &mut Vec<ChunkTask>, feeding: bool) -> Result<(), PoolError> {
         let mut inbox = lock(&self.inbox);
-        if inbox.order != Order::Run {
+        let open = match inbox.order {
+            Order::Run => true,
+            Order::Close => feeding && !inbox.joining,
+            Order::Terminate => false,
+        };
+        if !open {
             return Err(PoolError::NotRunning);
         }
         inbox.chunks.append(chunks);
@@ -147,18 +161,49 @@ impl Shared {
         self.post(&mut inbox);
     }
 
-    /// The handler takes what was submitted, and the current order.
-    pub(crate) fn take(&self, into: &mut VecDeque<ChunkTask>) -> Option<Order> {
+    /// `join` was called: open feeds may submit no more.
+    pub(crate) fn joining(&self) {
+        let mut inbox = lock(&self.inbox);
+        inbox.joining = true;
+        self.post(&mut inbox);
+    }
+
+    /// A streaming call starts: until [`end_feed`](Self::end_feed), a
+    /// closed pool keeps its workers for it.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotRunning`] after `close` or `terminate`.
+    pub(crate) fn begin_feed(&self) -> Result<(), PoolError> {
+        let mut inbox = lock(&self.inbox);
+        if inbox.order != Order::Run {
+            return Err(PoolError::NotRunning);
+        }
+        inbox.feeds += 1;
+        Ok(())
+    }
+
+    /// A streaming call submitted its last chunk (or was dropped).
+    pub(crate) fn end_feed(&self) {
+        let mut inbox = lock(&self.inbox);
+        inbox.feeds = inbox.feeds.saturating_sub(1);
+        // A closed pool may be waiting for this to let its workers go.
+        self.post(&mut inbox);
+    }
+
+    /// The handler takes what was submitted, the current order, and
+    /// whether open feeds still keep the workers.
+    pub(crate) fn take(&self, into: &mut VecDeque<ChunkTask>) -> Option<(Order, bool)> {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return None;
         }
         let mut inbox = lock(&self.inbox);
         into.extend(inbox.chunks.drain(..));
         inbox.woken = false;
-        Some(inbox.order)
+        Some((inbox.order, inbox.feeds > 0 && !inbox.joining))
     }
 
-    fn register(&self, job: &Arc<Job>) {
+    pub(crate) fn register(&self, job: &Arc<Job>) {
         let mut jobs = lock(&self.jobs);
         if jobs.len() >= 64 {
             jobs.retain(|j| j.strong_count() > 0);
@@ -257,13 +302,37 @@ impl Shared {
         job.add_chunks(&batch.sizes);
         batch.sizes.clear();
         batch.bytes = 0;
-        self.submit(&mut batch.chunks)
+        self.submit(&mut batch.chunks, false)
+    }
+
+    /// As `flush`, for an open feed; returns how many chunks went. If the
+    /// pool refuses them, they are unregistered again (none runs).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::NotRunning`] after `terminate`, or `close` then `join`.
+    pub(crate) fn flush_feed(&self, job: &Job, batch: &mut Batch) -> Result<usize, PoolError> {
+        let n = batch.chunks.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        job.add_chunks(&batch.sizes);
+        batch.sizes.clear();
+        batch.bytes = 0;
+        match self.submit(&mut batch.chunks, true) {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                job.retract(n);
+                batch.chunks.clear();
+                Err(e)
+            }
+        }
     }
 }
 
 /// Chunks encoded and not yet handed over.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     chunks: Vec<ChunkTask>,
     sizes: Vec<u32>,
     bytes: usize,
@@ -272,7 +341,22 @@ struct Batch {
 }
 
 impl Batch {
-    fn push(&mut self, job: &Arc<Job>, call: Call, args: &mut Vec<u8>, count: &mut u32) {
+    /// An empty batch whose first chunk will be the job's chunk `index`.
+    pub(crate) fn starting_at(index: usize) -> Batch {
+        Batch {
+            next_index: index,
+            ..Batch::default()
+        }
+    }
+
+    /// How many chunks wait in it.
+    pub(crate) fn len(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Makes a chunk of the `count` arguments in `args` (which it takes,
+    /// leaving an empty buffer of the same capacity) and resets `count`.
+    pub(crate) fn push(&mut self, job: &Arc<Job>, call: Call, args: &mut Vec<u8>, count: &mut u32) {
         self.bytes += args.len();
         self.sizes.push(*count);
         self.chunks.push(ChunkTask {

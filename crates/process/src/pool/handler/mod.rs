@@ -58,6 +58,9 @@ pub(crate) struct State {
     pub(crate) workers: Vec<Option<Worker>>,
     pub(crate) pending: VecDeque<ChunkTask>,
     pub(crate) order: Order,
+    /// Streaming calls still submit work: a closed pool keeps its
+    /// workers for them.
+    feeding: bool,
     next_id: u64,
     last_check: Instant,
     /// When a frame last arrived (or there was nothing to wait for).
@@ -90,6 +93,7 @@ impl Handler {
             workers,
             pending: VecDeque::new(),
             order: Order::Run,
+            feeding: false,
             next_id: 0,
             last_check: Instant::now(),
             last_rx: Instant::now(),
@@ -111,8 +115,9 @@ impl Handler {
     /// The loop.
     pub(crate) fn run(mut self) {
         loop {
-            if let Some(order) = self.st.shared.take(&mut self.st.pending) {
+            if let Some((order, feeding)) = self.st.shared.take(&mut self.st.pending) {
                 self.st.order = order;
+                self.st.feeding = feeding;
             }
             if self.st.order == Order::Terminate {
                 self.st.terminate(Failure::Terminated);
@@ -142,7 +147,7 @@ impl Handler {
                 self.st.last_check = now;
                 self.st.check_now = false;
             }
-            if self.st.order == Order::Close && self.st.idle() {
+            if self.st.order == Order::Close && self.st.idle() && !self.st.feeding {
                 if self.st.workers.iter().all(Option::is_none) {
                     return;
                 }
