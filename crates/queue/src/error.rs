@@ -106,6 +106,15 @@ pub enum QueueError {
         /// `"send"` or `"recv"`.
         op: &'static str,
     },
+    /// [`LoanBatch::commit`](crate::LoanBatch::commit) got more lengths
+    /// than the batch has slots (nothing was published).
+    #[error("{lens} message lengths for a batch of {slots} slots")]
+    TooManyLengths {
+        /// Lengths given.
+        lens: usize,
+        /// Slots in the batch.
+        slots: usize,
+    },
     /// `task_done` was called more often than messages were sent (Python's
     /// `ValueError`).
     #[error("task_done() called more times than there were items")]

@@ -14,8 +14,8 @@
 //!
 //! Beyond Python: zero-copy [`Producer::loan`] / [`SlotMut::commit`] and
 //! [`Consumer::recv_ref`] → [`SlotRef`]; batches published or released
-//! with one index store ([`Producer::send_batch`],
-//! [`Consumer::recv_batch`]); plain-data ([`Producer::send_pod`]) and serde
+//! with one index store ([`Producer::send_batch`], zero-copy
+//! [`Producer::loan_batch`] → [`LoanBatch`], [`Consumer::recv_batch`]); plain-data ([`Producer::send_pod`]) and serde
 //! ([`Producer::send_value`]) messages; a [`WaitStrategy`] per handle; and
 //! robustness: a process killed between `loan` and `commit`, or while
 //! holding a `SlotRef`, does not stall the queue (its slot is skipped or
@@ -67,6 +67,8 @@ mod joinable;
 #[cfg(not(loom))]
 mod layout;
 #[cfg(not(loom))]
+mod loan_batch;
+#[cfg(not(loom))]
 mod options;
 #[cfg(not(loom))]
 mod pipe;
@@ -90,6 +92,8 @@ pub use consumer::Consumer;
 pub use error::{QueueError, Result};
 #[cfg(not(loom))]
 pub use joinable::JoinableQueue;
+#[cfg(not(loom))]
+pub use loan_batch::LoanBatch;
 #[cfg(not(loom))]
 pub use options::QueueOptions;
 #[cfg(not(loom))]

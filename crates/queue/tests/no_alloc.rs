@@ -1,4 +1,5 @@
 //! `send`, `recv_into`, `loan`/`commit`, `recv_ref` and the batched forms
+//! (`send_batch`, `loan_batch`, `recv_batch`)
 //! allocate nothing: a counting global allocator over 10 000 messages.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -61,6 +62,14 @@ fn round_trips(tx: &mut Producer, rx: &mut Consumer) {
         let mut sum = 0;
         while sum < 6 {
             rx.recv_batch(8, |m| sum += m[0]).unwrap();
+        }
+        let mut batch = tx.loan_batch(3).unwrap();
+        let k = batch.len();
+        batch.iter_mut().for_each(|s| s[0] = 2);
+        batch.commit(&[1, 1, 1][..k]).unwrap();
+        let mut sum = 0;
+        while sum < 2 * k {
+            rx.recv_batch(8, |m| sum += usize::from(m[0])).unwrap();
         }
     }
 }

@@ -27,6 +27,10 @@ fn main() {
         ),
         ("producer_killed_holding_loan", producer_killed_holding_loan),
         (
+            "producer_killed_holding_loan_batch",
+            producer_killed_holding_loan_batch,
+        ),
+        (
             "consumer_killed_holding_slot_mpmc",
             consumer_killed_holding_slot_mpmc,
         ),
@@ -373,6 +377,68 @@ fn producer_killed_holding_loan() {
         "{skipped_after:?}"
     );
     wait_child(holder, Duration::from_secs(5));
+}
+
+/// A producer killed holding a batch loan: MPMC consumers skip its whole
+/// batch (counted in `abandoned`) and read what others sent behind it; an
+/// SPSC successor producer takes over after it and nothing is delivered
+/// from the dead batch.
+fn producer_killed_holding_loan_batch() {
+    let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+    let shared = Shared::new(1);
+    let holder = fork_child(|| {
+        let mut tx = q.producer().unwrap();
+        let mut batch = tx.loan_batch(3).unwrap();
+        batch.iter_mut().for_each(|s| s.fill(0xEE));
+        shared.add(0, batch.len() as u64);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    shared.wait_for(0, 3, Duration::from_secs(10));
+    let mut tx = q.producer().unwrap();
+    for seq in 0..4 {
+        tx.send(&encode(2, seq)).unwrap();
+    }
+    let mut rx = q.consumer().unwrap();
+    assert!(
+        matches!(rx.try_recv(), Err(QueueError::Empty)),
+        "stalled behind the batch"
+    );
+    kill(holder, Signal::Kill).unwrap();
+    for seq in 0..4 {
+        let m = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(decode(&m), (2, seq));
+    }
+    assert_eq!(q.stats().abandoned, 3);
+    wait_child(holder, Duration::from_secs(5));
+
+    let q = SpscQueue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+    let shared = Shared::new(1);
+    let holder = fork_child(|| {
+        let mut tx = q.producer().unwrap();
+        let mut batch = tx.loan_batch(3).unwrap();
+        batch.iter_mut().for_each(|s| s.fill(0xEE));
+        shared.add(0, 1);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    kill(holder, Signal::Kill).unwrap();
+    wait_child(holder, Duration::from_secs(5));
+    let mut tx = q.producer().unwrap();
+    let mut batch = tx.loan_batch(2).unwrap();
+    for (seq, slot) in batch.iter_mut().enumerate() {
+        slot.copy_from_slice(&encode(3, seq as u64));
+    }
+    batch.commit(&[16, 16]).unwrap();
+    let mut rx = q.consumer().unwrap();
+    for seq in 0..2 {
+        let m = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(decode(&m), (3, seq));
+    }
+    assert!(matches!(rx.try_recv(), Err(QueueError::Empty)));
 }
 
 fn consumer_killed_holding_slot_mpmc() {
