@@ -8,12 +8,16 @@
 //! | state       | meaning                                                 |
 //! | ----------- | ------------------------------------------------------- |
 //! | `FREE`      | unused                                                  |
-//! | `ATTACHING` | taken by a process filling it in                        |
+//! | `ATTACHING` | taken by process `state >> 2`, filling it in            |
 //! | `PRODUCER`  | a producer handle of process `pid`                      |
 //! | `CONSUMER`  | a consumer handle of process `pid`                      |
 //!
 //! A record whose process died is reused once its last claim can no longer
 //! matter (every position it covers has been passed by the other side).
+//! A record left `ATTACHING` by a process killed while filling it in is
+//! reused once no process with that pid exists: the attacher's pid is in
+//! the state word itself, written by the same compare-and-swap that takes
+//! the record, since the `pid` field may still be the previous owner's.
 
 use mproc_shm::Region;
 use mproc_sys::ProcessId;
@@ -24,6 +28,8 @@ use crate::ring::ClaimWords;
 use crate::{QueueError, Result};
 
 const FREE: u32 = 0;
+/// Low two bits of the state of a record being filled in; the attacher's
+/// pid is in the bits above (Linux pids are below 2^22).
 const ATTACHING: u32 = 1;
 const PRODUCER: u32 = 2;
 const CONSUMER: u32 = 3;
@@ -84,6 +90,21 @@ impl<'a> Record<'a> {
     }
 }
 
+/// The state of a record that process `pid` is filling in.
+fn attaching_state(pid: i32) -> u32 {
+    ((pid as u32) << 2) | ATTACHING
+}
+
+/// Whether no process with `pid` runs: an attacher killed before it
+/// finished. A pid reused by another process counts as running, which
+/// only leaves the record unused a while longer.
+fn attacher_gone(pid: u32, me: ProcessId) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    pid != me.pid && pid > 0 && !ProcessId::of(pid).is_ok_and(|p| p.is_alive())
+}
+
 /// The handle records of one queue area.
 #[derive(Clone, Copy)]
 pub(crate) struct Records<'a> {
@@ -127,6 +148,7 @@ impl<'a> Records<'a> {
         obsolete: impl Fn(Role, &Record<'a>) -> bool,
     ) -> Result<u32> {
         let want = role.state();
+        let attaching = attaching_state(me.pid);
         for i in 0..self.count {
             let r = self.get(i)?;
             let s = r.state.load(Ordering::SeqCst);
@@ -134,11 +156,12 @@ impl<'a> Records<'a> {
                 FREE => true,
                 PRODUCER => !r.alive(me) && obsolete(Role::Producer, &r),
                 CONSUMER => !r.alive(me) && obsolete(Role::Consumer, &r),
+                s if s & 3 == ATTACHING => attacher_gone(s >> 2, me),
                 _ => false,
             };
             if !reusable
                 || r.state
-                    .compare_exchange(s, ATTACHING, Ordering::SeqCst, Ordering::Relaxed)
+                    .compare_exchange(s, attaching, Ordering::SeqCst, Ordering::Relaxed)
                     .is_err()
             {
                 continue;
@@ -228,5 +251,52 @@ impl<'a> Records<'a> {
             }
         }
         any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mproc_shm::HeapRegion;
+
+    use super::*;
+
+    fn me() -> ProcessId {
+        ProcessId::current().unwrap()
+    }
+
+    /// A pid that ran and is gone (reaped).
+    fn dead_pid() -> i32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn a_record_left_attaching_by_a_dead_process_is_reused() {
+        let heap = HeapRegion::new(RECORD as usize);
+        let records = Records::new(heap.region(), 1);
+        let r = records.get(0).unwrap();
+        r.state.store(attaching_state(dead_pid()), Ordering::SeqCst);
+        let i = records
+            .attach(Role::Producer, me(), false, |_, _| true)
+            .unwrap();
+        assert_eq!(i, 0);
+        assert_eq!(r.state.load(Ordering::SeqCst), PRODUCER);
+        assert_eq!(r.process(), me());
+    }
+
+    #[test]
+    fn a_record_being_filled_by_a_live_process_is_not_taken() {
+        let heap = HeapRegion::new(RECORD as usize);
+        let records = Records::new(heap.region(), 1);
+        let live = std::os::unix::process::parent_id() as i32;
+        for state in [attaching_state(live), attaching_state(me().pid), ATTACHING] {
+            records.get(0).unwrap().state.store(state, Ordering::SeqCst);
+            assert!(matches!(
+                records.attach(Role::Consumer, me(), false, |_, _| true),
+                Err(QueueError::TooManyHandles { max: 1 })
+            ));
+        }
     }
 }
