@@ -129,7 +129,10 @@ impl<'a> Feed<'a> {
         let mut batch = Batch::starting_at(self.submitted);
         let mut args = Vec::new();
         let mut count = 0u32;
+        // When the oldest chunk of the batch, and the chunk being filled,
+        // began to fill.
         let mut oldest: Option<Instant> = None;
+        let mut filling = Instant::now();
         let end = loop {
             if count == 0 {
                 let in_flight = (self.submitted + batch.len()).saturating_sub(taken);
@@ -163,12 +166,16 @@ impl<'a> Feed<'a> {
                         continue;
                     }
                     batch.push(&self.job, self.call, &mut args, &mut count);
-                    let first = *oldest.get_or_insert_with(Instant::now);
-                    // The first chunk goes at once, so that a worker
-                    // starts; then in batches.
-                    if self.submitted == 0
+                    let now = Instant::now();
+                    let first = *oldest.get_or_insert(filling);
+                    let slow = now.duration_since(filling) >= FLUSH_AFTER;
+                    filling = now;
+                    // In batches (one wake-up of the pool for several
+                    // chunks, spread over the workers); a chunk that was
+                    // slow to fill (a slow input) goes at once.
+                    if slow
                         || batch.len() >= FLUSH_CHUNKS
-                        || first.elapsed() >= FLUSH_AFTER
+                        || now.duration_since(first) >= FLUSH_AFTER
                     {
                         oldest = None;
                         if let Err(e) = self.flush(&mut batch) {

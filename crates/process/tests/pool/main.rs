@@ -1,9 +1,10 @@
 //! The process pool with real worker processes: results, ordering and
 //! streaming, worker deaths, panics, maxtasksperchild, timeouts,
-//! terminate, spawn from a multi-threaded parent. Sequential
+//! terminate, spawn from a multi-threaded parent, streaming input. Sequential
 //! (`harness = false`): forking from libtest's runner threads is hazardous.
 
 mod faults;
+mod streaming;
 mod support;
 
 use std::collections::BTreeSet;
@@ -76,6 +77,27 @@ fn main() {
             (
                 "kill_storm_with_large_results",
                 faults::kill_storm_with_large_results,
+            ),
+            (
+                "endless_imap_takes_what_it_needs",
+                streaming::endless_imap_takes_what_it_needs,
+            ),
+            (
+                "close_keeps_feeding_until_join",
+                streaming::close_keeps_feeding_until_join,
+            ),
+            (
+                "panicking_input_iterator",
+                streaming::panicking_input_iterator,
+            ),
+            ("slow_input_iterator", streaming::slow_input_iterator),
+            (
+                "worker_killed_mid_streaming_imap",
+                streaming::worker_killed_mid_streaming_imap,
+            ),
+            (
+                "unencodable_item_ends_the_stream",
+                streaming::unencodable_item_ends_the_stream,
             ),
         ],
         Duration::from_secs(150),
