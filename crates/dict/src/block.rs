@@ -36,17 +36,20 @@ pub(crate) struct BlockHeader {
 
 impl BlockHeader {
     /// A live header; the lengths must fit the class.
+    #[inline(always)]
     pub(crate) fn live(class: u8, key_len: u64, value_len: u64) -> u64 {
         value_len | key_len << 32 | u64::from(class) << 55 | STATE_LIVE << 62
     }
 
     /// A free header.
+    #[inline(always)]
     pub(crate) fn free(class: u8) -> u64 {
         u64::from(class) << 55 | STATE_FREE << 62
     }
 
     /// Decodes and checks a raw header: a valid class, a known state, and
     /// for live blocks lengths that fit in the block. `None` if corrupt.
+    #[inline(always)]
     pub(crate) fn decode(raw: u64) -> Option<BlockHeader> {
         let class = ((raw >> 55) & 0x7f) as u8;
         let size = class_size(class)?;

@@ -20,7 +20,7 @@ pub(crate) struct SharedBytes<'a> {
 
 impl<'a> SharedBytes<'a> {
     /// The view of a whole region.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn of(region: Region<'a>) -> SharedBytes<'a> {
         SharedBytes {
             ptr: region.as_ptr(),
@@ -35,6 +35,21 @@ impl<'a> SharedBytes<'a> {
         self.len
     }
 
+    /// The view of `len` bytes at `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr..ptr+len` lies inside one region valid for `'a` (mapped, and
+    /// accessed by every process only as the table protocol says).
+    #[inline(always)]
+    pub(crate) unsafe fn from_raw(ptr: *mut u8, len: u64) -> SharedBytes<'a> {
+        SharedBytes {
+            ptr,
+            len,
+            _region: PhantomData,
+        }
+    }
+
     /// Checks `off..off+n` and returns its start address.
     #[inline(always)]
     fn range(&self, off: u64, n: u64) -> Result<*mut u8> {
@@ -44,12 +59,7 @@ impl<'a> SharedBytes<'a> {
                 // (or one past) the region this view was made from.
                 Ok(unsafe { self.ptr.add(off as usize) })
             }
-            _ => Err(ShmError::OutOfBounds {
-                offset: off,
-                len: n,
-                region_len: self.len,
-            }
-            .into()),
+            _ => Err(out_of_bounds(off, n, self.len)),
         }
     }
 
@@ -58,12 +68,8 @@ impl<'a> SharedBytes<'a> {
     fn typed<T>(&self, off: u64) -> Result<*mut u8> {
         let p = self.range(off, std::mem::size_of::<T>() as u64)?;
         let align = std::mem::align_of::<T>();
-        if !(p as usize).is_multiple_of(align) {
-            return Err(ShmError::Misaligned {
-                offset: off,
-                align: align as u64,
-            }
-            .into());
+        if !p.addr().is_multiple_of(align) {
+            return Err(misaligned(off, align as u64));
         }
         Ok(p)
     }
@@ -106,9 +112,54 @@ impl<'a> SharedBytes<'a> {
         // SAFETY: the destination is in bounds (checked) and writable; the
         // source is a distinct buffer (not in a segment block being
         // written: the table writes only fresh blocks).
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) };
+        unsafe { copy_small(src, p) };
         Ok(())
     }
+}
+
+/// Copies `src` to `dst`, without a library call for the short keys and
+/// values a dict mostly holds (two possibly overlapping word moves).
+///
+/// # Safety
+///
+/// `dst..dst+src.len()` is writable and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_small(src: &[u8], dst: *mut u8) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: in every arm, reads stay inside `src` (`n` bytes) and writes
+    // inside `dst..dst+n` (the caller's promise); the accesses are
+    // unaligned ones, so no alignment is assumed.
+    unsafe {
+        if (8..=16).contains(&n) {
+            let a = s.cast::<u64>().read_unaligned();
+            let b = s.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(a);
+            dst.add(n - 8).cast::<u64>().write_unaligned(b);
+        } else if (4..8).contains(&n) {
+            let a = s.cast::<u32>().read_unaligned();
+            let b = s.add(n - 4).cast::<u32>().read_unaligned();
+            dst.cast::<u32>().write_unaligned(a);
+            dst.add(n - 4).cast::<u32>().write_unaligned(b);
+        } else {
+            std::ptr::copy_nonoverlapping(s, dst, n);
+        }
+    }
+}
+
+#[cold]
+fn out_of_bounds(offset: u64, len: u64, region_len: u64) -> crate::DictError {
+    ShmError::OutOfBounds {
+        offset,
+        len,
+        region_len,
+    }
+    .into()
+}
+
+#[cold]
+fn misaligned(offset: u64, align: u64) -> crate::DictError {
+    ShmError::Misaligned { offset, align }.into()
 }
 
 #[cfg(test)]
@@ -131,5 +182,19 @@ mod tests {
         b.write(0, b"abc").unwrap();
         assert_eq!(b.slice(0, 3).unwrap(), b"abc");
         assert_eq!(b.slice(64, 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn copies_every_short_length() {
+        let heap = HeapRegion::new(64);
+        let b = SharedBytes::of(heap.region());
+        for n in 0..=40usize {
+            let src: Vec<u8> = (1..=n as u8).collect();
+            b.write(0, &[0; 48]).unwrap();
+            b.write(3, &src).unwrap();
+            let got = b.slice(0, 48).unwrap();
+            assert_eq!(&got[3..3 + n], &src[..], "length {n}");
+            assert!(got[..3].iter().chain(&got[3 + n..]).all(|&x| x == 0));
+        }
     }
 }

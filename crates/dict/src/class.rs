@@ -12,6 +12,7 @@ pub(crate) const MAX_BLOCK: u64 = 1 << 31;
 const LINEAR_CLASSES: u64 = 31; // 16, 24, ..., 256
 
 /// The size in bytes of class `class` (`None` past the last class).
+#[inline]
 pub(crate) fn class_size(class: u8) -> Option<u64> {
     let c = u64::from(class);
     if c < LINEAR_CLASSES {
@@ -29,6 +30,7 @@ pub(crate) fn class_size(class: u8) -> Option<u64> {
 
 /// The smallest class holding `len` bytes, and its size; `None` if `len`
 /// is over [`MAX_BLOCK`].
+#[inline]
 pub(crate) fn class_for(len: u64) -> Option<(u8, u64)> {
     if len <= 256 {
         let len = len.max(MIN_BLOCK);

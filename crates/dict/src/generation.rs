@@ -11,10 +11,22 @@ use crate::{DictError, Result};
 /// A mapped table segment and its validated layout.
 #[derive(Debug)]
 pub(crate) struct Generation {
-    seg: Segment,
+    /// Owns the mapping `base` points into (read through `base` only).
+    _seg: Segment,
     /// Its layout.
     pub(crate) layout: TableLayout,
+    /// The payload's first byte, found once: [`Table::new`] accepted the
+    /// payload for `layout` when this generation was made or attached.
+    base: *mut u8,
 }
+
+// SAFETY: `base` points into `seg`'s mapping, which `Generation` owns and
+// which does not move or go away while it lives; the memory is shared and
+// every access to it goes through the table protocol (atomics, or bytes
+// under a shard lock), whichever thread makes it.
+unsafe impl Send for Generation {}
+// SAFETY: as above.
+unsafe impl Sync for Generation {}
 
 /// Bytes of a table segment with this layout, header included.
 pub(crate) fn segment_len(layout: &TableLayout) -> u64 {
@@ -74,7 +86,7 @@ impl Generation {
             Some(n) => builder.persist(true).create(n),
         };
         match seg {
-            Ok(seg) => Ok(Generation { seg, layout }),
+            Ok(seg) => Generation::attach(seg, layout.generation),
             Err(e) => Err(failure.take().unwrap_or(e.into())),
         }
     }
@@ -95,20 +107,30 @@ impl Generation {
                 value: layout.generation,
             });
         }
-        if (seg.payload().len() as u64) < layout.payload_len() {
+        let payload = seg.payload();
+        if (payload.len() as u64) < layout.payload_len() {
             return Err(DictError::Shm(ShmError::Truncated {
-                len: seg.payload().len() as u64,
+                len: payload.len() as u64,
                 needed: layout.payload_len(),
             }));
         }
-        Ok(Generation { seg, layout })
+        // Checks bounds and alignment once for every later `table()`.
+        let unused = AtomicU64::new(generation);
+        Table::new(payload, layout, &unused)?;
+        let base = payload.as_ptr();
+        Ok(Generation {
+            _seg: seg,
+            layout,
+            base,
+        })
     }
 
-    /// The table view; `current` is the root's generation word. The
-    /// layout was validated and the payload length checked when this
-    /// generation was made or attached.
-    #[inline]
+    /// The table view; `current` is the root's generation word.
+    #[inline(always)]
     pub(crate) fn table<'a>(&'a self, current: &'a AtomicU64) -> Table<'a> {
-        Table::trusted(self.seg.payload(), self.layout, current)
+        // SAFETY: `Table::new` accepted the payload at `base` for `layout`
+        // in `attach`, and the mapping lives as long as `self._seg`, so for
+        // 'a.
+        unsafe { Table::trusted(self.base, self.layout, current) }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The grower locks every shard of generation N in order (so two growers
 //! serialize, and nobody changes N while it is copied), creates generation
-//! N+1 with room for twice the fullest shard, copies every entry, then
+//! N+1 with room for four times the fullest shard while the table is small
+//! (up to [`QUADRUPLE_UP_TO`] buckets), twice above, copies every entry, then
 //! publishes N+1 in the root with one Release store, removes N's name and
 //! unlocks. Whoever then locks a shard of N sees the new number under the
 //! lock and moves over. A grower killed before the store leaves N intact
@@ -13,12 +14,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::block::HEADER;
+use crate::error::corrupt;
 use crate::generation::{Generation, segment_len};
 use crate::layout::{ARENA_START, MAX_ARENA, TableLayout};
 use crate::options::{buckets_for, round64};
 use crate::root::{FLAG_ANON_GEN0, RootInfo};
 use crate::shard::NoRoom;
-use crate::table::{ShardUsage, Table};
+use crate::table::{ShardGuard, ShardUsage, Table};
 use crate::{DictError, Result};
 
 /// Why and where a write found no room.
@@ -36,6 +38,16 @@ pub(crate) struct Trigger {
 fn max_used(l: &TableLayout) -> u64 {
     (l.buckets() * 7 / 8).max(1)
 }
+
+/// Total buckets (all shards) up to which a table grows fourfold rather
+/// than twofold: 2^13 buckets, 64 KiB. A growth costs a new segment (a
+/// few system calls, a page fault per page touched) plus a copy of every
+/// entry, so a small table that is filling up grows in fewer, larger
+/// steps, for at most 64 KiB of buckets; past that it doubles, so that its
+/// bucket memory stays within about twice what its entries need. (Only
+/// touched pages cost memory: the arena is filled from its start, so the
+/// unused end of a larger arena is address space only.)
+pub(crate) const QUADRUPLE_UP_TO: u64 = 1 << 13;
 
 /// The next generation's layout.
 pub(crate) fn plan(
@@ -64,24 +76,28 @@ pub(crate) fn plan(
     let arena_cap = MAX_ARENA & !63;
     let fits = |l: &TableLayout| cap.is_none_or(|c| segment_len(l) <= c);
 
-    let generous = TableLayout {
+    // Multiply the buckets when they are what ran out (unless most of
+    // them were tombstones: then the copy alone makes room), so that after
+    // growth the load is at least 7/16 (7/32 for a small table), and room
+    // for as many times the fullest shard's bytes.
+    let generous = |factor_bits: u32| TableLayout {
         generation: old.generation + 1,
-        // Double the buckets when they are what ran out (unless most of
-        // them were tombstones: then the copy alone makes room), so that
-        // after growth the load is at least 7/16 (8 bytes of bucket per
-        // entry become at most ~18).
         bucket_bits: {
             let crowded = t.why == NoRoom::Buckets && 2 * max_entries > max_used(old);
-            (old.bucket_bits + u32::from(crowded)).max(buckets_for(max_entries))
+            (old.bucket_bits + factor_bits * u32::from(crowded)).max(buckets_for(max_entries))
         },
         arena_len: old
             .arena_len
-            .max(round64(ARENA_START + 2 * max_bytes))
+            .max(round64(ARENA_START + (max_bytes << factor_bits)))
             .min(arena_cap),
         ..*old
     };
-    if generous.validate().is_ok() && fits(&generous) {
-        return Ok(generous);
+    for factor_bits in [2, 1] {
+        let l = generous(factor_bits);
+        let small = l.shards() * l.buckets() <= QUADRUPLE_UP_TO;
+        if (factor_bits == 1 || small) && l.validate().is_ok() && fits(&l) {
+            return Ok(l);
+        }
     }
     // Under the cap: the least that holds everything plus this entry, with
     // whatever the cap leaves spread over the arenas.
@@ -117,15 +133,33 @@ pub(crate) fn grow(
     let Some(guards) = table.lock_all()? else {
         return Ok(None);
     };
-    let usage = guards
+    // The shards' counters first (no walk over every entry); they are
+    // bytes of the segment, so if the copy does not fit the plan they
+    // gave, plan again from a walk over the entries.
+    let counted = guards
         .iter()
-        .map(|g| g.usage())
-        .collect::<Result<Vec<_>>>()?;
-    let layout = plan(&old.layout, &usage, t, info.max_bytes)?;
-    let name = info.gen_name(layout.generation);
-    let new = Generation::create(Some(&name), layout, |dest: &Table<'_>| {
-        Table::copy_into(&guards, dest)
-    })?;
+        .map(|g| g.counted_usage())
+        .collect::<Option<Vec<_>>>();
+    let mut walked = match counted {
+        Some(_) => None,
+        None => Some(walk(&guards)?),
+    };
+    let new = loop {
+        let usage = walked.as_deref().or(counted.as_deref()).unwrap_or_default();
+        let layout = plan(&old.layout, usage, t, info.max_bytes)?;
+        let name = info.gen_name(layout.generation);
+        let mut too_small = false;
+        let made = Generation::create(Some(&name), layout, |dest: &Table<'_>| {
+            let r = Table::copy_into(&guards, dest)?;
+            too_small = r.is_err();
+            r.map_err(|block| corrupt("grown table too small", t.shard, block))
+        });
+        match made {
+            Err(_) if too_small && walked.is_none() => walked = Some(walk(&guards)?),
+            made => break made?,
+        }
+    };
+    let layout = new.layout;
     // SYNC POINT: Release pairs with the Acquire load of the generation in
     // `Table::lock` (under a shard lock) and in `open`: N+1 is complete and
     // ready before anyone can see its number.
@@ -136,6 +170,11 @@ pub(crate) fn grow(
     }
     drop(guards);
     Ok(Some(new))
+}
+
+/// Every shard's usage, counted from its entries.
+fn walk(guards: &[ShardGuard<'_>]) -> Result<Vec<ShardUsage>> {
+    guards.iter().map(|g| g.usage()).collect()
 }
 
 #[cfg(test)]

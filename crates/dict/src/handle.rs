@@ -212,39 +212,77 @@ impl Handle {
 
     /// Runs `op` on the locked shard `pick` chooses, remapping and growing
     /// as needed. `op` runs again after a remap or a growth.
-    #[inline]
+    ///
+    /// The first attempt, on the mapped generation, is the whole story of
+    /// almost every call: one shard lock, one load of the generation word.
+    #[inline(always)]
     pub(crate) fn with_shard<R>(
         &self,
         pick: impl Fn(&TableLayout) -> u64,
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
         let word = self.shared.generation_word();
+        let trigger = {
+            let generation = self.current.borrow();
+            let s = pick(&generation.layout);
+            match generation.table(word).lock(s)? {
+                None => None,
+                Some(guard) => match op(&guard, &generation.layout)? {
+                    Step::Done(r) => return Ok(r),
+                    Step::NoRoom(why) => Some(Trigger {
+                        shard: s,
+                        why,
+                        available: guard.available(),
+                    }),
+                },
+            }
+        };
+        self.with_shard_slow(pick, op, trigger)
+    }
+
+    /// The rest of [`with_shard`](Self::with_shard) after a first attempt
+    /// on the mapped generation found it stale (`grow_first` is `None`)
+    /// or without room.
+    #[cold]
+    #[inline(never)]
+    fn with_shard_slow<R>(
+        &self,
+        pick: impl Fn(&TableLayout) -> u64,
+        mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
+        grow_first: Option<Trigger>,
+    ) -> Result<R> {
+        let word = self.shared.generation_word();
         let mut local: Option<Arc<Generation>> = None;
+        let mut pending = grow_first;
         loop {
             let next = {
                 let generation = match &local {
                     Some(g) => GenRef::Local(g.clone()),
                     None => GenRef::Cell(self.current.borrow()),
                 };
-                let table = generation.table(word);
-                let s = pick(&generation.layout);
-                match table.lock(s)? {
-                    None => Next::Remap,
-                    Some(guard) => match op(&guard, &generation.layout)? {
-                        Step::Done(r) => return Ok(r),
-                        Step::NoRoom(why) => {
-                            let available = guard.available();
-                            drop(guard);
-                            let t = Trigger {
-                                shard: s,
-                                why,
-                                available,
-                            };
-                            match grow(&self.shared.info, word, &generation, t)? {
-                                Some(new) => Next::Install(new),
-                                None => Next::Remap,
-                            }
+                let trigger = match pending.take() {
+                    Some(t) => Some(t),
+                    None => {
+                        let table = generation.table(word);
+                        let s = pick(&generation.layout);
+                        match table.lock(s)? {
+                            None => None,
+                            Some(guard) => match op(&guard, &generation.layout)? {
+                                Step::Done(r) => return Ok(r),
+                                Step::NoRoom(why) => Some(Trigger {
+                                    shard: s,
+                                    why,
+                                    available: guard.available(),
+                                }),
+                            },
                         }
+                    }
+                };
+                match trigger {
+                    None => Next::Remap,
+                    Some(t) => match grow(&self.shared.info, word, &generation, t)? {
+                        Some(new) => Next::Install(new),
+                        None => Next::Remap,
                     },
                 }
             };

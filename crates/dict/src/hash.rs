@@ -5,6 +5,7 @@ const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// A 64-bit hash of `key`, the same in every process and run of this
 /// layout version.
+#[inline]
 pub(crate) fn hash_key(key: &[u8]) -> u64 {
     let mut h = (key.len() as u64).wrapping_mul(K) ^ 0x243F_6A88_85A3_08D3;
     let mut chunks = key.chunks_exact(8);
@@ -23,6 +24,7 @@ pub(crate) fn hash_key(key: &[u8]) -> u64 {
 }
 
 /// MurmurHash3's finalizer: every input bit affects every output bit.
+#[inline(always)]
 fn fmix(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);

@@ -81,7 +81,7 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     let mut out = Recovered::default();
     let mut tombstones = 0;
     for idx in 0..shard.bucket_count() {
-        let bucket = shard.bucket(idx)?;
+        let bucket = shard.bucket(idx);
         let word = bucket.load(Ordering::Relaxed);
         if word == TOMB {
             tombstones += 1;
@@ -165,7 +165,7 @@ fn entry_belongs(
     // Reachable: no empty bucket between its home and it.
     let mut i = shard.home(hash);
     while i != idx {
-        if shard.bucket(i)?.load(Ordering::Relaxed) == EMPTY {
+        if shard.bucket(i).load(Ordering::Relaxed) == EMPTY {
             return Ok(false);
         }
         i = (i + 1) % shard.bucket_count();

@@ -17,13 +17,11 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use mproc_shm::Region;
-
 use crate::block::{BlockHeader, HEADER};
 use crate::bytes::SharedBytes;
 use crate::class::class_for;
 use crate::error::corrupt;
-use crate::layout::{ARENA_START, ShardCtl, TableLayout};
+use crate::layout::{ARENA_START, ShardCtl};
 use crate::{DictError, Result};
 
 /// An empty bucket.
@@ -78,8 +76,10 @@ pub(crate) enum NoRoom {
 pub(crate) struct Shard<'a> {
     /// Control block.
     pub(crate) ctl: &'a ShardCtl,
-    buckets: SharedBytes<'a>,
+    /// A power-of-two count of buckets.
+    buckets: &'a [AtomicU64],
     arena: SharedBytes<'a>,
+    /// `buckets.len() - 1`.
     mask: u64,
     shard_bits: u32,
     /// This shard's index.
@@ -87,17 +87,30 @@ pub(crate) struct Shard<'a> {
 }
 
 impl<'a> Shard<'a> {
-    /// Shard `s` of the table laid out as `layout` in `region`.
+    /// Shard `index` of a table with `2^shard_bits` shards: its control
+    /// block, its buckets and its arena.
+    ///
+    /// # Safety
+    ///
+    /// `buckets.len()` is a power of two ([`bucket`](Self::bucket) indexes
+    /// it modulo its length without a check).
     #[inline(always)]
-    pub(crate) fn new(region: Region<'a>, layout: &TableLayout, s: u64) -> Result<Shard<'a>> {
-        Ok(Shard {
-            ctl: region.get::<ShardCtl>(layout.ctl_off(s))?,
-            buckets: SharedBytes::of(region.sub(layout.buckets_off(s), layout.buckets() * 8)?),
-            arena: SharedBytes::of(region.sub(layout.arena_off(s), layout.arena_len)?),
-            mask: layout.buckets() - 1,
-            shard_bits: layout.shard_bits,
-            index: s,
-        })
+    pub(crate) unsafe fn new(
+        ctl: &'a ShardCtl,
+        buckets: &'a [AtomicU64],
+        arena: SharedBytes<'a>,
+        shard_bits: u32,
+        index: u64,
+    ) -> Shard<'a> {
+        debug_assert!(buckets.len().is_power_of_two());
+        Shard {
+            ctl,
+            buckets,
+            arena,
+            mask: buckets.len() as u64 - 1,
+            shard_bits,
+            index,
+        }
     }
 
     /// Bucket count.
@@ -115,10 +128,13 @@ impl<'a> Shard<'a> {
         (self.bucket_count() * 7 / 8).max(1)
     }
 
-    /// Bucket `i`.
+    /// Bucket `i` (taken modulo the bucket count).
     #[inline(always)]
-    pub(crate) fn bucket(&self, i: u64) -> Result<&'a AtomicU64> {
-        self.buckets.u64_at(i * 8)
+    pub(crate) fn bucket(&self, i: u64) -> &'a AtomicU64 {
+        let i = (i & self.mask) as usize;
+        // SAFETY: `mask + 1` is the length, a power of two (`new`'s
+        // contract), so `i & mask < len`.
+        unsafe { self.buckets.get_unchecked(i) }
     }
 
     /// Where probing for `hash` starts.
@@ -131,15 +147,15 @@ impl<'a> Shard<'a> {
     #[inline(always)]
     pub(crate) fn header_at(&self, off: u64) -> Result<BlockHeader> {
         if off < ARENA_START || !off.is_multiple_of(8) {
-            return Err(corrupt("block offset", off, off));
+            return Err(bad_block("block offset", off, off));
         }
         let raw = self.arena.u64_at(off)?.load(Ordering::Relaxed);
-        let hdr = BlockHeader::decode(raw).ok_or(corrupt("block header", off, raw))?;
-        if off
-            .checked_add(hdr.size)
-            .is_none_or(|end| end > self.arena_len())
-        {
-            return Err(corrupt("block size", off, hdr.size));
+        let Some(hdr) = BlockHeader::decode(raw) else {
+            return Err(bad_block("block header", off, raw));
+        };
+        // `off + 8 <= arena_len` (the header was in bounds): no overflow.
+        if hdr.size > self.arena_len() - off {
+            return Err(bad_block("block size", off, hdr.size));
         }
         Ok(hdr)
     }
@@ -150,7 +166,7 @@ impl<'a> Shard<'a> {
         let off = (word & 0xffff_ffff) * 8;
         let hdr = self.header_at(off)?;
         if !hdr.live {
-            return Err(corrupt("bucket names a free block", off, word));
+            return Err(bad_block("bucket names a free block", off, word));
         }
         Ok((off, hdr))
     }
@@ -165,6 +181,7 @@ impl<'a> Shard<'a> {
     }
 
     /// The header word at `off` of the arena.
+    #[inline(always)]
     pub(crate) fn arena_word(&self, off: u64) -> Result<&'a AtomicU64> {
         self.arena.u64_at(off)
     }
@@ -194,7 +211,7 @@ impl<'a> Shard<'a> {
         for i in 0..=self.mask {
             let idx = (home + i) & self.mask;
             // SYNC POINT: Acquire pairs with the Release store in `publish`.
-            let word = self.bucket(idx)?.load(Ordering::Acquire);
+            let word = self.bucket(idx).load(Ordering::Acquire);
             if word == EMPTY {
                 return Ok(Probe::Vacant {
                     idx: vacant.or(Some(idx)),
@@ -219,7 +236,7 @@ impl<'a> Shard<'a> {
     pub(crate) fn publish(&self, idx: u64, word: u64) -> Result<()> {
         // SYNC POINT: Release pairs with the Acquire load in `find`: the
         // block's bytes, written before, are visible with the word.
-        self.bucket(idx)?.store(word, Ordering::Release);
+        self.bucket(idx).store(word, Ordering::Release);
         Ok(())
     }
 
@@ -227,10 +244,12 @@ impl<'a> Shard<'a> {
     /// else from the end of the arena. `Ok(None)`: no room.
     #[inline(always)]
     pub(crate) fn alloc(&self, len: u64) -> Result<Option<(u64, u8)>> {
-        let (class, size) = class_for(len).ok_or(DictError::ValueTooLarge {
-            len,
-            max: crate::class::MAX_BLOCK,
-        })?;
+        let Some((class, size)) = class_for(len) else {
+            return Err(DictError::ValueTooLarge {
+                len,
+                max: crate::class::MAX_BLOCK,
+            });
+        };
         let head = &self.ctl.heads[usize::from(class)];
         let unit = head.load(Ordering::Relaxed);
         if unit != 0 {
@@ -248,9 +267,9 @@ impl<'a> Shard<'a> {
         }
         let bump = self.ctl.bump.load(Ordering::Relaxed).max(ARENA_START);
         if !bump.is_multiple_of(8) || bump > self.arena_len() {
-            return Err(corrupt("arena bump", 0, bump));
+            return Err(bad_block("arena bump", 0, bump));
         }
-        if bump + size > self.arena_len() {
+        if size > self.arena_len() - bump {
             return Ok(None);
         }
         // The header first, then the bump: the arena stays walkable from
@@ -295,7 +314,9 @@ impl<'a> Shard<'a> {
         self.arena.write(off + HEADER + k, value)?;
         let raw = BlockHeader::live(class, k, v);
         self.arena.u64_at(off)?.store(raw, Ordering::Relaxed);
-        let hdr = BlockHeader::decode(raw).ok_or(corrupt("new block header", off, raw))?;
+        let Some(hdr) = BlockHeader::decode(raw) else {
+            return Err(bad_block("new block header", off, raw));
+        };
         add(&self.ctl.live_bytes, hdr.size);
         Ok(hdr)
     }
@@ -311,17 +332,17 @@ impl<'a> Shard<'a> {
         value: &[u8],
     ) -> Result<std::result::Result<bool, NoRoom>> {
         let need = HEADER + key.len() as u64 + value.len() as u64;
-        let idx = match probe {
-            Probe::Found { idx, .. } => idx,
+        let (idx, was_tomb) = match probe {
+            Probe::Found { idx, .. } => (idx, false),
             Probe::Vacant { idx: None } => return Ok(Err(NoRoom::Buckets)),
             Probe::Vacant { idx: Some(idx) } => {
-                let reuses_tomb = self.bucket(idx)?.load(Ordering::Relaxed) == TOMB;
+                let reuses_tomb = self.bucket(idx).load(Ordering::Relaxed) == TOMB;
                 let used = self.ctl.len.load(Ordering::Relaxed)
                     + self.ctl.tombstones.load(Ordering::Relaxed);
-                if !reuses_tomb && used + 1 > self.max_used() {
+                if !reuses_tomb && used.saturating_add(1) > self.max_used() {
                     return Ok(Err(NoRoom::Buckets));
                 }
-                idx
+                (idx, reuses_tomb)
             }
         };
         let Some((off, class)) = self.alloc(need)? else {
@@ -329,7 +350,6 @@ impl<'a> Shard<'a> {
             return Ok(Err(NoRoom::Arena { block }));
         };
         self.write_entry(off, class, key, value)?;
-        let was_tomb = self.bucket(idx)?.load(Ordering::Relaxed) == TOMB;
         self.publish(idx, bucket_word(hash, off))?;
         match probe {
             Probe::Found { off: old, hdr, .. } => {
@@ -350,7 +370,7 @@ impl<'a> Shard<'a> {
     pub(crate) fn delete(&self, idx: u64, off: u64, hdr: &BlockHeader) -> Result<()> {
         // If the next bucket is empty no probe sequence runs through this
         // one, so it can become empty instead of a tombstone.
-        let next = self.bucket((idx + 1) & self.mask)?.load(Ordering::Relaxed);
+        let next = self.bucket(idx + 1).load(Ordering::Relaxed);
         if next == EMPTY {
             self.publish(idx, EMPTY)?;
         } else {
@@ -364,17 +384,16 @@ impl<'a> Shard<'a> {
     /// Removes every entry: tombstones first (a crash keeps every probe
     /// sequence intact), then empties, then the arena.
     pub(crate) fn clear(&self) -> Result<()> {
-        for i in 0..self.bucket_count() {
-            let b = self.bucket(i)?;
+        for b in self.buckets {
             if b.load(Ordering::Relaxed) != EMPTY {
                 // SYNC POINT: Release pairs with the Acquire load in `find`
                 // (like `publish`).
                 b.store(TOMB, Ordering::Release);
             }
         }
-        for i in 0..self.bucket_count() {
+        for b in self.buckets {
             // SYNC POINT: Release pairs with the Acquire load in `find`.
-            self.bucket(i)?.store(EMPTY, Ordering::Release);
+            b.store(EMPTY, Ordering::Release);
         }
         for h in &self.ctl.heads {
             h.store(0, Ordering::Relaxed);
@@ -394,9 +413,9 @@ impl<'a> Shard<'a> {
     /// Calls `f(key, value)` for every live entry. A corrupt entry is an
     /// error, or skipped if `lenient`.
     pub(crate) fn for_each(&self, lenient: bool, mut f: impl FnMut(&[u8], &[u8])) -> Result<()> {
-        for i in 0..self.bucket_count() {
+        for b in self.buckets {
             // SYNC POINT: Acquire pairs with the Release store in `publish`.
-            let word = self.bucket(i)?.load(Ordering::Acquire);
+            let word = b.load(Ordering::Acquire);
             if is_live(word) {
                 let entry = self.live_block(word).and_then(|(off, hdr)| {
                     Ok((self.key_of(off, &hdr)?, self.value_of(off, &hdr)?))
@@ -418,16 +437,36 @@ impl<'a> Shard<'a> {
     }
 }
 
-/// Byte equality without a library call for short keys.
-#[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+/// Byte equality without a library call for short keys: two possibly
+/// overlapping word compares up to 16 bytes.
+#[inline(always)]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    if a.len() <= 16 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
+    let word = |s: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let half = |s: &[u8], at: usize| -> u32 {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u32::from_le_bytes(w)
+    };
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
     }
-    a == b
+}
+
+/// A corrupt-block error, off the hot path.
+#[cold]
+#[inline(never)]
+fn bad_block(what: &'static str, offset: u64, value: u64) -> DictError {
+    corrupt(what, offset, value)
 }
 
 /// Counter increment under the shard lock: a plain load and store, no

@@ -3,26 +3,36 @@
 //! check with one atomic load that this generation is still the current
 //! one.
 
+use std::marker::PhantomData;
 use std::ops::Deref;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mproc_shm::Region;
 
 use crate::block::HEADER;
+use crate::bytes::SharedBytes;
 use crate::class::class_for;
-use crate::layout::{ARENA_START, TableLayout};
+use crate::error::corrupt;
+use crate::layout::{ARENA_START, ShardCtl, TableLayout};
 use crate::recovery::{Recovered, recover};
-use crate::shard::{Probe, Shard};
+use crate::shard::{NoRoom, Probe, Shard};
 use crate::{DictError, Result};
 use mproc_sync::{LockGuard, RawLock};
 
 /// One generation of the table, viewed in a region.
+///
+/// Invariant (what [`Table::new`] checks and [`Table::trusted`]'s caller
+/// promises): `base..base + layout.payload_len()` lies inside one region
+/// valid for `'a`, `base` is 64-byte aligned and `layout` is valid, so
+/// every shard's control block, buckets and arena lie inside, aligned.
 #[derive(Clone, Copy)]
 pub(crate) struct Table<'a> {
-    region: Region<'a>,
+    base: NonNull<u8>,
     /// Its layout.
     pub(crate) layout: TableLayout,
     current: &'a AtomicU64,
+    _region: PhantomData<Region<'a>>,
 }
 
 /// A held shard lock; unlocks on drop.
@@ -37,6 +47,7 @@ pub(crate) struct ShardGuard<'a> {
 
 impl<'a> Deref for ShardGuard<'a> {
     type Target = Shard<'a>;
+    #[inline(always)]
     fn deref(&self) -> &Shard<'a> {
         &self.shard
     }
@@ -45,6 +56,11 @@ impl<'a> Deref for ShardGuard<'a> {
 impl<'a> Table<'a> {
     /// The table laid out as `layout` in `region`; `current` is the word
     /// that holds the current generation number.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`] for an impossible layout, an out-of-bounds
+    /// or misaligned error for a region that cannot hold it.
     pub(crate) fn new(
         region: Region<'a>,
         layout: TableLayout,
@@ -52,32 +68,46 @@ impl<'a> Table<'a> {
     ) -> Result<Table<'a>> {
         layout.validate()?;
         region.check(0, layout.payload_len())?;
-        Ok(Table {
-            region,
-            layout,
-            current,
-        })
+        // The control blocks' alignment; the buckets and arenas follow at
+        // multiples of 64 and 8 bytes.
+        region.get::<ShardCtl>(0)?;
+        // SAFETY: checked just above: the payload lies inside `region`, at
+        // a 64-byte aligned address, and the layout is valid.
+        Ok(unsafe { Table::trusted(region.as_ptr(), layout, current) })
     }
 
-    /// The table laid out as `layout` in `region`, both already checked
-    /// (every access is still bounds-checked by the region).
-    #[inline]
-    pub(crate) fn trusted(
-        region: Region<'a>,
+    /// The table laid out as `layout` at `base`, without checks.
+    ///
+    /// # Safety
+    ///
+    /// [`Table::new`] succeeded for a region starting at `base` with this
+    /// layout, and that region stays valid for `'a`.
+    #[inline(always)]
+    pub(crate) unsafe fn trusted(
+        base: *mut u8,
         layout: TableLayout,
         current: &'a AtomicU64,
     ) -> Table<'a> {
         Table {
-            region,
+            base: NonNull::new(base).unwrap_or(NonNull::dangling()),
             layout,
             current,
+            _region: PhantomData,
         }
+    }
+
+    /// The payload as a region (for initialization).
+    fn region(&self) -> Region<'a> {
+        // SAFETY: by the invariant the payload lies inside a region valid
+        // for 'a.
+        unsafe { Region::from_raw_parts(self.base.as_ptr(), self.layout.payload_len() as usize) }
     }
 
     /// Lays a fresh (zeroed) table out.
     pub(crate) fn init(&self) -> Result<()> {
+        let region = self.region();
         for s in 0..self.layout.shards() {
-            RawLock::init_in_place(&self.region, self.layout.ctl_off(s))?;
+            RawLock::init_in_place(&region, self.layout.ctl_off(s))?;
             self.shard(s)?
                 .ctl
                 .bump
@@ -87,9 +117,35 @@ impl<'a> Table<'a> {
     }
 
     /// Shard `s`, unlocked.
-    #[inline]
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::Corrupt`] if there is no shard `s`.
+    #[inline(always)]
     pub(crate) fn shard(&self, s: u64) -> Result<Shard<'a>> {
-        Shard::new(self.region, &self.layout, s)
+        let l = &self.layout;
+        if s >= l.shards() {
+            return Err(no_shard(s));
+        }
+        let base = self.base.as_ptr();
+        // SAFETY: `s` is a shard of this valid layout, so by the table's
+        // invariant its control block (64-byte aligned: the base is, and
+        // `CTL_LEN` is a multiple of 64), its buckets (8-byte aligned, at a
+        // multiple of 8 from the base) and its arena lie inside the region,
+        // which is valid for 'a. A `ShardCtl` and `AtomicU64`s accept any
+        // bit pattern and are only accessed atomically, so shared
+        // references to them are sound while other processes write. A
+        // valid layout has `2^bucket_bits` buckets per shard (`Shard::new`'s
+        // contract).
+        unsafe {
+            let ctl = &*base.add(l.ctl_off(s) as usize).cast::<ShardCtl>();
+            let buckets = std::slice::from_raw_parts(
+                base.add(l.buckets_off(s) as usize).cast::<AtomicU64>(),
+                l.buckets() as usize,
+            );
+            let arena = SharedBytes::from_raw(base.add(l.arena_off(s) as usize), l.arena_len);
+            Ok(Shard::new(ctl, buckets, arena, l.shard_bits, s))
+        }
     }
 
     /// Locks shard `s`, repairing it if its last holder died. `Ok(None)`:
@@ -98,21 +154,13 @@ impl<'a> Table<'a> {
     #[inline(always)]
     pub(crate) fn lock(&self, s: u64) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
-        let (mut held, died) = match shard.ctl.lock.lock() {
-            Ok(g) => (g, false),
-            Err(owner_died) => (owner_died.into_inner(), true),
-        };
-        let mut recovered = None;
-        if died {
-            // If this fails or we die here, the lock stays marked and the
-            // next locker repairs again (recovery is idempotent).
-            recovered = Some(recover(&shard, self.layout.shards() - 1)?);
-            held.make_consistent();
-        }
-        let guard = ShardGuard {
-            shard,
-            _held: held,
-            recovered,
+        let guard = match shard.ctl.lock.lock() {
+            Ok(held) => ShardGuard {
+                shard,
+                _held: held,
+                recovered: None,
+            },
+            Err(owner_died) => repair(shard, owner_died.into_inner(), self.layout.shards() - 1)?,
         };
         // SYNC POINT: Acquire pairs with the Release store of a new
         // generation number in `grow::publish`, made while the grower held
@@ -138,8 +186,13 @@ impl<'a> Table<'a> {
 
     /// Copies every entry of the locked `guards` (this table's shards) into
     /// `dest`, a fresh table nobody else sees yet, with the same shard
-    /// count. Entries whose bytes are corrupt are dropped.
-    pub(crate) fn copy_into(guards: &[ShardGuard<'_>], dest: &Table<'_>) -> Result<()> {
+    /// count. Entries whose bytes are corrupt are dropped. `Ok(Err(block))`:
+    /// `dest` has no room (a block of `block` bytes did not fit, or 0: no
+    /// bucket).
+    pub(crate) fn copy_into(
+        guards: &[ShardGuard<'_>],
+        dest: &Table<'_>,
+    ) -> Result<std::result::Result<(), u64>> {
         for g in guards {
             let to = dest.shard(g.index)?;
             let mut failure = None;
@@ -148,29 +201,48 @@ impl<'a> Table<'a> {
                     return;
                 }
                 let r = to.find(key, hash).and_then(|probe| match probe {
-                    Probe::Found { .. } => Ok(()),
-                    p => match to.put(p, key, hash, value)? {
-                        Ok(_) => Ok(()),
-                        Err(no_room) => Err(DictError::Corrupt {
-                            what: "grown table too small",
-                            offset: g.index,
-                            value: match no_room {
-                                crate::shard::NoRoom::Arena { block } => block,
-                                crate::shard::NoRoom::Buckets => 0,
-                            },
-                        }),
-                    },
+                    Probe::Found { .. } => Ok(Ok(false)),
+                    p => to.put(p, key, hash, value),
                 });
-                if let Err(e) = r {
-                    failure = Some(e);
+                match r {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(NoRoom::Arena { block })) => failure = Some(Ok(block)),
+                    Ok(Err(NoRoom::Buckets)) => failure = Some(Ok(0)),
+                    Err(e) => failure = Some(Err(e)),
                 }
             })?;
-            if let Some(e) = failure {
-                return Err(e);
+            match failure {
+                None => {}
+                Some(Ok(block)) => return Ok(Err(block)),
+                Some(Err(e)) => return Err(e),
             }
         }
-        Ok(())
+        Ok(Ok(()))
     }
+}
+
+/// Repairs `shard`, whose lock `held` was taken from a dead holder.
+#[cold]
+#[inline(never)]
+fn repair<'a>(
+    shard: Shard<'a>,
+    mut held: LockGuard<'a>,
+    shard_mask: u64,
+) -> Result<ShardGuard<'a>> {
+    // If this fails or we die here, the lock stays marked and the next
+    // locker repairs again (recovery is idempotent).
+    let recovered = Some(recover(&shard, shard_mask)?);
+    held.make_consistent();
+    Ok(ShardGuard {
+        shard,
+        _held: held,
+        recovered,
+    })
+}
+
+#[cold]
+fn no_shard(s: u64) -> DictError {
+    corrupt("shard index", 0, s)
 }
 
 /// Entries and block bytes of one locked shard, counted from its buckets.
@@ -189,7 +261,19 @@ impl ShardGuard<'_> {
             .for_each(true, |k, v| f(k, crate::hash::hash_key(k), v))
     }
 
-    /// What this shard holds.
+    /// What this shard holds by its counters, if they are plausible (no
+    /// more entries than buckets, no more bytes than the arena). The
+    /// counters are segment bytes: a caller that relies on them must cope
+    /// with their being wrong.
+    pub(crate) fn counted_usage(&self) -> Option<ShardUsage> {
+        let ctl = self.shard.ctl;
+        let entries = ctl.len.load(Ordering::Relaxed);
+        let bytes = ctl.live_bytes.load(Ordering::Relaxed);
+        (entries <= self.shard.bucket_count() && bytes <= self.shard.arena_len())
+            .then_some(ShardUsage { entries, bytes })
+    }
+
+    /// What this shard holds, counted from its entries.
     pub(crate) fn usage(&self) -> Result<ShardUsage> {
         let mut u = ShardUsage::default();
         self.shard.for_each(true, |k, v| {

@@ -80,6 +80,37 @@ fn impossible_table_parameters_are_refused() {
     }
 }
 
+/// Shard counters are segment bytes too, and growth plans from them: when
+/// they under-report, the dict still grows and keeps every entry (a plan
+/// too small for the copy is made again from a walk over the entries).
+#[test]
+fn growth_survives_lying_counters() {
+    const LEN_OFF: u64 = 16;
+    const LIVE_BYTES_OFF: u64 = 40;
+    let name = "test-corrupt-counters";
+    let d = Dict::create(name, DictOptions::new().capacity(64).shards(4)).unwrap();
+    for k in 0u32..40 {
+        d.insert(&k.to_le_bytes(), &[k as u8; 40]).unwrap();
+    }
+    let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+    for s in 0..4 {
+        g0.payload()
+            .write_pod(s * CTL_LEN + LEN_OFF, &0u64)
+            .unwrap();
+        g0.payload()
+            .write_pod(s * CTL_LEN + LIVE_BYTES_OFF, &0u64)
+            .unwrap();
+    }
+    drop(g0);
+    for k in 40u32..400 {
+        d.insert(&k.to_le_bytes(), &[k as u8; 40]).unwrap();
+    }
+    assert!(d.stats().unwrap().generation > 0);
+    for k in 0u32..400 {
+        assert_eq!(d.get(&k.to_le_bytes()).unwrap(), Some(vec![k as u8; 40]));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
