@@ -14,11 +14,16 @@ use super::job::Job;
 use super::shared::{Batch, Shared};
 use super::task::Call;
 
-/// Chunks a streaming call keeps in flight per worker (submitted and not
-/// yet handed to the caller): enough that workers never wait for the
-/// caller to pull more input between two of its turns, few enough that an
-/// endless input costs bounded memory.
-pub(crate) const WINDOW_PER_WORKER: usize = 32;
+/// Tasks a streaming call keeps in flight per worker (submitted and not
+/// yet handed to the caller), in [`MIN_CHUNKS`]..=[`MAX_CHUNKS`] chunks:
+/// enough that workers rarely wait for the caller to pull more input
+/// between two of its turns, few enough that an endless input costs
+/// bounded memory.
+const TASKS_PER_WORKER: usize = 4096;
+/// See [`TASKS_PER_WORKER`].
+const MIN_CHUNKS: usize = 4;
+/// See [`TASKS_PER_WORKER`].
+const MAX_CHUNKS: usize = 128;
 /// A batch of chunks is handed to the pool once it holds this many...
 const FLUSH_CHUNKS: usize = 16;
 /// ... or once its first chunk waited this long (a slow input).
@@ -99,7 +104,7 @@ impl<'a> Feed<'a> {
         let job = Job::new();
         shared.register(&job);
         Ok(Feed {
-            window: WINDOW_PER_WORKER * shared.processes.max(1),
+            window: window(shared.processes, chunksize),
             shared: Arc::clone(shared),
             job,
             call,
@@ -204,9 +209,39 @@ impl<'a> Feed<'a> {
     }
 }
 
+/// Chunks in flight at most for `processes` workers and chunks of
+/// `chunksize` tasks.
+fn window(processes: usize, chunksize: u32) -> usize {
+    let per_worker = (TASKS_PER_WORKER / chunksize.max(1) as usize).clamp(MIN_CHUNKS, MAX_CHUNKS);
+    per_worker * processes.max(1)
+}
+
 impl Drop for Feed<'_> {
     fn drop(&mut self) {
         self.job.seal();
         self.shared.end_feed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_is_bounded_in_chunks_and_tasks() {
+        assert_eq!(window(2, 1), 2 * MAX_CHUNKS);
+        assert_eq!(window(2, 100), 2 * 40);
+        assert_eq!(window(1, 1_000_000), MIN_CHUNKS);
+        assert_eq!(window(0, 0), MAX_CHUNKS);
+    }
+
+    #[test]
+    fn items_encode_one_at_a_time() {
+        let mut src = Items([1u8, 2].into_iter());
+        let mut out = Vec::new();
+        assert!(matches!(src.encode_next(&mut out), Some(Ok(()))));
+        assert!(matches!(src.encode_next(&mut out), Some(Ok(()))));
+        assert!(src.encode_next(&mut out).is_none());
+        assert_eq!(out, [1, 2]);
     }
 }

@@ -26,9 +26,10 @@ fn counted(pulled: &Arc<AtomicUsize>) -> impl Iterator<Item = u64> + Send + 'sta
 }
 
 /// Items in flight at most for a pool of `workers` at `chunksize`: the
-/// window the pool keeps (32 chunks per worker), with room to spare.
+/// window the pool keeps (at most 128 chunks per worker), with room to
+/// spare.
 fn window_items(workers: usize, chunksize: usize) -> usize {
-    2 * 32 * workers * chunksize
+    2 * 128 * workers * chunksize
 }
 
 pub(crate) fn endless_imap_takes_what_it_needs() {
