@@ -1,6 +1,13 @@
-//! Table-level tests on heap memory: crashes simulated at every step of
-//! insert, replace and remove (a lock left held by a dead thread), and
-//! random corruption of the table's bytes.
+//! Table-level tests on heap memory: the operations (insert, get,
+//! replace, remove, collisions, free-list reuse, growth's copy), crashes
+//! simulated at every step of insert, replace and remove (a lock left held
+//! by a dead thread), and corrupt offsets and random corruption of the
+//! table's bytes.
+//!
+//! They run under miri too (`cargo +nightly miri test -p mproc-dict --lib
+//! table_tests`, with `-Zmiri-disable-isolation`: the shard lock is the real
+//! futex lock, and finding a dead holder reads `/proc`), with fewer
+//! proptest cases.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -66,6 +73,259 @@ fn accounted(sh: &Shard<'_>) -> bool {
     let unused = sh.available() - c.free_bytes.load(Ordering::Relaxed);
     c.live_bytes.load(Ordering::Relaxed) + c.free_bytes.load(Ordering::Relaxed) + unused
         == sh.arena_len() - ARENA_START
+}
+
+fn remove(t: &Table<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let g = lock_for(t, key);
+    match g.find(key, hash_key(key))? {
+        Probe::Found { idx, off, hdr } => {
+            let v = g.value_of(off, &hdr)?.to_vec();
+            g.delete(idx, off, &hdr)?;
+            Ok(Some(v))
+        }
+        Probe::Vacant { .. } => Ok(None),
+    }
+}
+
+/// Every shard's entries, sorted.
+fn entries(t: &Table<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut all = Vec::new();
+    for s in 0..t.layout.shards() {
+        let g = t.lock(s).unwrap().unwrap();
+        g.for_each(false, |k, v| all.push((k.to_vec(), v.to_vec())))
+            .unwrap();
+        assert!(accounted(&g));
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn insert_get_replace_remove() {
+    let l = layout(1);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    assert_eq!(get(&t, b"a").unwrap(), None);
+    assert!(insert(&t, b"a", b"1").unwrap().unwrap());
+    assert!(insert(&t, b"", b"empty key").unwrap().unwrap());
+    assert!(
+        insert(&t, b"a long key of more than sixteen bytes", b"")
+            .unwrap()
+            .unwrap()
+    );
+    assert_eq!(get(&t, b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(get(&t, b"").unwrap(), Some(b"empty key".to_vec()));
+    // Replaced by values of other size classes, larger then smaller.
+    assert!(!insert(&t, b"a", &[7; 100]).unwrap().unwrap());
+    assert_eq!(get(&t, b"a").unwrap(), Some(vec![7; 100]));
+    assert!(!insert(&t, b"a", b"2").unwrap().unwrap());
+    assert_eq!(get(&t, b"a").unwrap(), Some(b"2".to_vec()));
+    // Keys equal in their first and last 8 bytes but not in between.
+    let k1 = b"0123456789abcdef0123456789";
+    let k2 = b"0123456789abcdXf0123456789";
+    insert(&t, k1, b"k1").unwrap().unwrap();
+    assert_eq!(get(&t, k2).unwrap(), None);
+    assert_eq!(remove(&t, b"a").unwrap(), Some(b"2".to_vec()));
+    assert_eq!(remove(&t, b"a").unwrap(), None);
+    assert_eq!(get(&t, b"a").unwrap(), None);
+    let keys: Vec<Vec<u8>> = entries(&t).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys.contains(&k1.to_vec()));
+}
+
+#[test]
+fn colliding_keys_probe_past_each_other_and_tombstones() {
+    let l = layout(0);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    let home = |k: &[u8]| t.shard(0).unwrap().home(hash_key(k));
+    // Three keys with the same home bucket.
+    let target = home(&0u32.to_le_bytes());
+    let same: Vec<[u8; 4]> = (0u32..10_000)
+        .map(|i| i.to_le_bytes())
+        .filter(|k| home(k) == target)
+        .take(3)
+        .collect();
+    assert_eq!(same.len(), 3);
+    for k in &same {
+        insert(&t, k, k).unwrap().unwrap();
+    }
+    // Removing the first leaves a tombstone the others are found past.
+    assert!(remove(&t, &same[0]).unwrap().is_some());
+    {
+        let g = t.lock(0).unwrap().unwrap();
+        assert_eq!(g.bucket(target).load(Ordering::Relaxed), TOMB);
+        assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 1);
+    }
+    for k in &same[1..] {
+        assert_eq!(get(&t, k).unwrap(), Some(k.to_vec()));
+    }
+    // A new key takes the tombstone back.
+    insert(&t, &same[0], b"back").unwrap().unwrap();
+    let g = t.lock(0).unwrap().unwrap();
+    assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 0);
+    assert_eq!(g.ctl.len.load(Ordering::Relaxed), 3);
+    let Probe::Found { idx, .. } = g.find(&same[0], hash_key(&same[0])).unwrap() else {
+        panic!("not found")
+    };
+    assert_eq!(idx, target);
+}
+
+#[test]
+fn freed_blocks_are_reused_by_their_class() {
+    let l = layout(0);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    insert(&t, b"a", &[1; 20]).unwrap().unwrap();
+    insert(&t, b"b", &[2; 20]).unwrap().unwrap();
+    let bump = |t: &Table<'_>| t.lock(0).unwrap().unwrap().ctl.bump.load(Ordering::Relaxed);
+    let before = bump(&t);
+    remove(&t, b"a").unwrap().unwrap();
+    // Same class (8 + 1 + 20 = 29 -> 32): the freed block, no new space.
+    insert(&t, b"c", &[3; 21]).unwrap().unwrap();
+    assert_eq!(bump(&t), before);
+    // A replacement frees the old block and takes a fresh one: the two
+    // alternate.
+    for i in 0..10u8 {
+        insert(&t, b"b", &[i; 20]).unwrap().unwrap();
+    }
+    assert_eq!(bump(&t), before + 32);
+    assert_eq!(get(&t, b"b").unwrap(), Some(vec![9; 20]));
+    // Another class does not take it.
+    remove(&t, b"c").unwrap().unwrap();
+    insert(&t, b"d", &[4; 100]).unwrap().unwrap();
+    assert!(bump(&t) > before + 32);
+    assert!(accounted(&t.lock(0).unwrap().unwrap()));
+}
+
+#[test]
+fn full_table_says_so_and_growth_copies_everything() {
+    let small = layout(1);
+    let heap = HeapRegion::new(small.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, small, &current);
+    let mut stored = Vec::new();
+    let no_room = loop {
+        let k = (stored.len() as u32).to_le_bytes();
+        match insert(&t, &k, &k).unwrap() {
+            Ok(new) => {
+                assert!(new);
+                stored.push(k);
+            }
+            Err(no_room) => break no_room,
+        }
+    };
+    // 16 buckets a shard, 14 usable: the buckets ran out first.
+    assert_eq!(no_room, NoRoom::Buckets);
+    assert!(stored.len() >= 14);
+    let big = TableLayout {
+        generation: 1,
+        bucket_bits: 6,
+        arena_len: 4096,
+        ..small
+    };
+    let heap2 = HeapRegion::new(big.payload_len() as usize);
+    let current2 = AtomicU64::new(1);
+    let t2 = make(&heap2, big, &current2);
+    let guards = t.lock_all().unwrap().unwrap();
+    assert_eq!(Table::copy_into(&guards, &t2).unwrap(), Ok(()));
+    drop(guards);
+    assert_eq!(entries(&t2), entries(&t));
+    for k in &stored {
+        assert_eq!(get(&t2, k).unwrap(), Some(k.to_vec()));
+    }
+    // Into a table too small for them: told so, with nothing corrupted.
+    let heap3 = HeapRegion::new(small.payload_len() as usize);
+    let t3 = make(
+        &heap3,
+        TableLayout {
+            bucket_bits: 2,
+            ..small
+        },
+        &current,
+    );
+    let guards = t.lock_all().unwrap().unwrap();
+    assert!(Table::copy_into(&guards, &t3).unwrap().is_err());
+}
+
+#[test]
+fn corrupt_offsets_are_errors() {
+    let l = layout(0);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    insert(&t, b"k", b"v").unwrap().unwrap();
+    insert(&t, b"j", b"w").unwrap().unwrap();
+    let h = hash_key(b"k");
+    let g = lock_for(&t, b"k");
+    let Probe::Found { idx, off, .. } = g.find(b"k", h).unwrap() else {
+        panic!()
+    };
+    let corrupt_find = |word: u64| {
+        g.publish(idx, word).unwrap();
+        let r = g.find(b"k", h);
+        assert!(
+            matches!(r, Err(DictError::Corrupt { .. } | DictError::Shm(_))),
+            "{word:#x}: {r:?}"
+        );
+    };
+    let tag = h & !0xffff_ffff;
+    // Far past the arena, at unit 0 (before the first block), inside a
+    // block (its key bytes), just past the arena, its last (zero) word.
+    corrupt_find(tag | 0xffff_fff0);
+    corrupt_find(tag);
+    corrupt_find(tag | (off / 8 + 1));
+    corrupt_find(tag | (l.arena_len / 8));
+    corrupt_find(tag | (l.arena_len / 8 - 1));
+    g.publish(idx, bucket_word(h, off)).unwrap();
+    // A header whose size runs past the arena's end, a freed block.
+    let hdr_word = g.arena_word(off).unwrap();
+    let good = hdr_word.load(Ordering::Relaxed);
+    hdr_word.store(good | (120 << 55), Ordering::Relaxed);
+    assert!(g.find(b"k", h).is_err());
+    hdr_word.store(crate::block::BlockHeader::free(0), Ordering::Relaxed);
+    assert!(g.find(b"k", h).is_err());
+    hdr_word.store(good, Ordering::Relaxed);
+    assert!(g.find(b"k", h).is_ok());
+    // A free-list head naming a live block: the list is dropped, the
+    // block stays live, allocation goes on from the arena's end.
+    g.ctl.heads[0].store((off / 8) as u32, Ordering::Relaxed);
+    let (fresh, _) = g.alloc(HEADER + 2).unwrap().unwrap();
+    assert_ne!(fresh, off);
+    assert_eq!(g.ctl.heads[0].load(Ordering::Relaxed), 0);
+    // A bump past the arena.
+    g.ctl.bump.store(l.arena_len + 8, Ordering::Relaxed);
+    assert!(g.alloc(16).is_err());
+    g.ctl.bump.store(l.arena_len, Ordering::Relaxed);
+    assert_eq!(g.alloc(16).unwrap(), None);
+    drop(g);
+    // Whatever was left is repaired by the next recovery.
+    kill_holder(heap.region(), &t.layout, 0);
+    let g = t.lock(0).unwrap().unwrap();
+    assert!(g.recovered.is_some());
+    assert!(accounted(&g));
+    drop(g);
+    assert_eq!(get(&t, b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(get(&t, b"j").unwrap(), Some(b"w".to_vec()));
+}
+
+#[test]
+fn no_shard_past_the_last() {
+    let l = layout(1);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    assert!(t.shard(1).is_ok());
+    assert!(matches!(t.shard(2), Err(DictError::Corrupt { .. })));
+    assert!(t.lock(u64::MAX).is_err());
+    // A region too short or misaligned for the layout is refused.
+    let short = HeapRegion::new(l.payload_len() as usize - 1);
+    assert!(Table::new(short.region(), l, &current).is_err());
+    let off = heap.region().sub(8, l.payload_len() - 8).unwrap();
+    assert!(Table::new(off, layout(0), &current).is_err());
 }
 
 #[test]
@@ -202,7 +462,11 @@ fn stale_generation_is_reported() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 12 } else { 200 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Any bytes anywhere in the table (but the lock words, whose
     /// corruption is a liveness matter: a lock "held" by a live process
