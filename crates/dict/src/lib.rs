@@ -57,36 +57,47 @@
 //! assert_eq!(d.get(b"n").unwrap(), Some(2000u64.to_le_bytes().to_vec()));
 //! ```
 
-mod array;
-mod block;
-mod bytes;
-mod class;
-mod dict;
-mod error;
-mod generation;
-mod grow;
-mod handle;
-mod hash;
-mod layout;
-mod manager;
-mod options;
-mod pod_segment;
-mod recovery;
-mod root;
-mod shard;
-mod stats;
-mod table;
-#[cfg(test)]
-mod table_tests;
-mod typed;
-mod value;
-mod whole;
+/// The crate proper, left out under `--cfg loom`, where only the loom
+/// models build (the sync crate offers its raw primitives alone there).
+macro_rules! not_under_loom {
+    ($($item:item)*) => { $(#[cfg(not(loom))] $item)* };
+}
 
-pub use array::{Array, ArrayGuard};
-pub use dict::Dict;
-pub use error::{DictError, Result};
-pub use manager::{MAX_NAMES, MAX_OBJECT_NAME, Manager};
-pub use options::{DEFAULT_CAPACITY, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN, DictOptions};
-pub use stats::DictStats;
-pub use typed::TypedDict;
-pub use value::{Value, ValueGuard};
+not_under_loom! {
+    mod array;
+    mod block;
+    mod bytes;
+    mod class;
+    mod dict;
+    mod error;
+    mod generation;
+    mod grow;
+    mod handle;
+    mod hash;
+    mod layout;
+    mod manager;
+    mod options;
+    mod pod_segment;
+    mod recovery;
+    mod root;
+    mod shard;
+    mod stats;
+    mod table;
+    #[cfg(test)]
+    mod table_tests;
+    mod typed;
+    mod value;
+    mod whole;
+
+    pub use array::{Array, ArrayGuard};
+    pub use dict::Dict;
+    pub use error::{DictError, Result};
+    pub use manager::{MAX_NAMES, MAX_OBJECT_NAME, Manager};
+    pub use options::{DEFAULT_CAPACITY, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN, DictOptions};
+    pub use stats::DictStats;
+    pub use typed::TypedDict;
+    pub use value::{Value, ValueGuard};
+}
+
+#[cfg(all(loom, test))]
+mod loom_models;
