@@ -4,7 +4,11 @@
 //!   Python's default chunk size (100 000 tasks per call).
 //! * `pool/map_chunksize_1`: the same, one task per chunk (10 000 tasks per
 //!   call).
+//! * `pool/imap_chunksize_1`: `imap` over an endless input (pulled
+//!   lazily), the first 10 000 results taken, then dropped.
 //! * `pool/start_teardown`: `Pool::new(2)` then drop (terminate and reap).
+//! * `pool/start_close_join`: `Pool::new(2)` then close and join (the
+//!   workers exit by themselves), as the mproc-bench harness measures it.
 //!
 //! Next to criterion, a report prints the mean start + teardown over 200
 //! pools (measured first, in a process that has done nothing else, as
@@ -41,11 +45,30 @@ fn per_task(pool: &Pool, n: u64, chunksize: Option<usize>) -> Duration {
     took / n as u32
 }
 
-/// Mean time to create a pool and tear it down.
-fn start_teardown(rounds: u32) -> Duration {
+/// Mean time per result of `imap` over an endless input, `n` taken.
+fn imap_per_task(pool: &Pool, n: usize) -> Duration {
+    let t = Instant::now();
+    let mut got = 0;
+    for r in pool.imap(identity, 0u64..).expect("imap").take(n) {
+        black_box(r.expect("task"));
+        got += 1;
+    }
+    let took = t.elapsed();
+    assert_eq!(got, n);
+    took / n as u32
+}
+
+/// Mean time to create a pool and tear it down: dropped (terminate), or
+/// closed and joined.
+fn start_teardown(rounds: u32, close_join: bool) -> Duration {
     let t = Instant::now();
     for _ in 0..rounds {
-        drop(black_box(Pool::new(WORKERS).expect("pool")));
+        let pool = black_box(Pool::new(WORKERS).expect("pool"));
+        if close_join {
+            pool.close();
+            pool.join().expect("join");
+        }
+        drop(pool);
     }
     t.elapsed() / rounds
 }
@@ -79,6 +102,15 @@ fn report_map() {
         best(200_000, Some(1)),
         20_300.0,
     );
+    let imap = (0..3)
+        .map(|_| imap_per_task(&pool, 200_000))
+        .min()
+        .unwrap_or_default();
+    println!(
+        "{:<34} {:>12.1} ns",
+        "imap, endless input, per task",
+        imap.as_secs_f64() * 1e9
+    );
 }
 
 fn main() {
@@ -90,7 +122,12 @@ fn main() {
     println!("pool of {WORKERS} workers");
     line(
         "start + teardown (mean of 200)",
-        start_teardown(200),
+        start_teardown(200, false),
+        5_000_000.0,
+    );
+    line(
+        "start + close + join (mean of 200)",
+        start_teardown(200, true),
         5_000_000.0,
     );
     let mut c = Criterion::default()
@@ -101,7 +138,10 @@ fn main() {
     let mut g = c.benchmark_group("pool");
     g.throughput(Throughput::Elements(1));
     g.bench_function("start_teardown", |b| {
-        b.iter_custom(|iters| start_teardown(iters as u32) * iters as u32)
+        b.iter_custom(|iters| start_teardown(iters as u32, false) * iters as u32)
+    });
+    g.bench_function("start_close_join", |b| {
+        b.iter_custom(|iters| start_teardown(iters as u32, true) * iters as u32)
     });
     report_map();
     let pool = Pool::new(WORKERS).expect("pool");
@@ -118,6 +158,14 @@ fn main() {
             })
         });
     }
+    g.throughput(Throughput::Elements(10_000));
+    g.bench_function("imap_chunksize_1", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| imap_per_task(&pool, 10_000) * 10_000)
+                .sum()
+        })
+    });
     g.finish();
     drop(pool);
     c.final_summary();

@@ -54,7 +54,10 @@ pub enum PoolError {
         /// The panic message.
         message: String,
     },
-    /// An argument could not be encoded; nothing of this call runs.
+    /// An argument could not be encoded. For `map`, `starmap`, `apply`
+    /// and their async forms nothing of the call runs; a streaming call
+    /// (`imap`, `imap_unordered`) ends with this error in the iteration,
+    /// after the results of the items before it.
     #[error("cannot encode the argument at index {index}: {reason}")]
     EncodeArgument {
         /// Its position among the call's arguments.
@@ -104,7 +107,9 @@ pub enum PoolError {
     #[error("the result was already taken")]
     ResultTaken,
     /// Work was submitted after [`close`](crate::Pool::close) or
-    /// [`terminate`](crate::Pool::terminate).
+    /// [`terminate`](crate::Pool::terminate); or, at the end of a streaming
+    /// call's iteration, the pool stopped taking its input (terminated, or
+    /// closed and joined) before all of it was pulled.
     #[error("the pool is not running (closed or terminated)")]
     NotRunning,
     /// The pool was terminated before the task finished.

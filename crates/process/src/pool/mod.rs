@@ -10,6 +10,11 @@
 //! exactly that task with [`PoolError::WorkerLost`], sends the rest of its
 //! work elsewhere and starts a replacement.
 //!
+//! `imap` and `imap_unordered` consume their input lazily (`feed`): chunks
+//! are pulled from the caller's iterator as results are taken, a bounded
+//! window of them in flight, so an endless input works; `map` and the
+//! other calls encode all their input before they return.
+//!
 //! Delivery: a worker mirrors each finished task's outcome into a staging
 //! area of its shared record before it starts the next task (outcomes of
 //! several tasks and chunks still travel back together, in one message).
@@ -262,7 +267,10 @@ impl Pool {
     }
 
     /// No more work will be submitted: the workers exit once all submitted
-    /// work is done (Python's `close`).
+    /// work is done (Python's `close`). A streaming call started before
+    /// (`imap`) still pulls its input, and the workers wait for it, until
+    /// its input ends, its iterator is dropped, or [`join`](Self::join) is
+    /// called.
     ///
     /// # Examples
     ///
@@ -307,7 +315,11 @@ impl Pool {
     }
 
     /// Waits until the workers have exited, after [`close`](Self::close)
-    /// or [`terminate`](Self::terminate) (Python's `join`).
+    /// or [`terminate`](Self::terminate) (Python's `join`). A streaming
+    /// call whose input is not all pulled yet submits no more: its
+    /// iteration gives what was submitted, then ends with
+    /// [`PoolError::NotRunning`] (so `join` never waits on an iterator that
+    /// nobody consumes).
     ///
     /// # Errors
     ///
@@ -322,6 +334,15 @@ impl Pool {
     /// pool.close();
     /// pool.join().unwrap();
     /// assert!(pool.pids().is_empty());
+    ///
+    /// // An endless stream joined before it is consumed.
+    /// use mproc_process::{Pool, PoolError};
+    /// let pool = Pool::new(2).unwrap();
+    /// let it = pool.imap(|x: u64| x, 0u64..).unwrap();
+    /// pool.close();
+    /// pool.join().unwrap();
+    /// let last = it.last().unwrap();
+    /// assert!(matches!(last, Err(PoolError::NotRunning)));
     /// ```
     pub fn join(&self) -> Result<(), PoolError> {
         self.shared.check_owner()?;
