@@ -9,6 +9,10 @@
 //! other work does not inflate. In the two-process groups each process
 //! reports its own CPU time and the slower one counts.
 //!
+//! `dict/fresh-default` is the shape the `mproc-bench` harness measures:
+//! 5000 inserts into a fresh dict with default options, so its growth
+//! and first-touch page faults included, in wall-clock time.
+//!
 //! Run: `cargo bench --bench dict`.
 
 // criterion's group macro generates an undocumented public function.
@@ -144,6 +148,42 @@ fn one_process_cpu_time(c: &mut Criterion) {
     g.finish();
 }
 
+fn fresh_default(c: &mut Criterion) {
+    const N: u64 = 5_000;
+    let mut g = c.benchmark_group("dict/fresh-default");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(30);
+    g.bench_function("insert-5000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let d = Dict::new(DictOptions::new()).expect("dict");
+                let t0 = Instant::now();
+                for i in 0..N {
+                    black_box(d.insert(&key(i), &key(i)).expect("insert"));
+                }
+                total += t0.elapsed();
+            }
+            total
+        })
+    });
+    g.bench_function("std-mutex-hashmap/insert-5000", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let map: Mutex<HashMap<[u8; 8], [u8; 8]>> = Mutex::new(HashMap::new());
+                let t0 = Instant::now();
+                for i in 0..N {
+                    black_box(map.lock().expect("mutex").insert(key(i), key(i)));
+                }
+                total += t0.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
 #[derive(Clone, Copy)]
 enum Op {
     Get,
@@ -259,6 +299,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = one_process, one_process_cpu_time, two_processes
+    targets = one_process, one_process_cpu_time, fresh_default, two_processes
 }
 criterion_main!(benches);

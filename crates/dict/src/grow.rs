@@ -193,6 +193,45 @@ mod tests {
     }
 
     #[test]
+    fn small_tables_quadruple_big_ones_double() {
+        let full = |l: &TableLayout| {
+            let per = max_used(l);
+            vec![
+                ShardUsage {
+                    entries: per,
+                    bytes: per * 24,
+                };
+                l.shards() as usize
+            ]
+        };
+        let t = Trigger {
+            shard: 0,
+            why: NoRoom::Buckets,
+            available: 1000,
+        };
+        let small = TableLayout {
+            shard_bits: 6,
+            bucket_bits: 5,
+            arena_len: 1024,
+            ..layout()
+        };
+        let l = plan(&small, &full(&small), t, None).unwrap();
+        assert_eq!(l.bucket_bits, 7);
+        assert!(l.arena_len >= 4 * max_used(&small) * 24);
+        // 64 x 128 buckets: at the limit; the next growth doubles.
+        let l2 = plan(&l, &full(&l), t, None).unwrap();
+        assert_eq!(l2.bucket_bits, 8);
+        // Under a cap too tight for four times, twice.
+        let cap = segment_len(&TableLayout {
+            bucket_bits: 6,
+            arena_len: 2048,
+            ..small
+        });
+        let l3 = plan(&small, &full(&small), t, Some(cap)).unwrap();
+        assert!(l3.bucket_bits == 6 && segment_len(&l3) <= cap);
+    }
+
+    #[test]
     fn doubles_and_respects_cap() {
         let usage = [
             ShardUsage {
