@@ -99,6 +99,10 @@ fn main() {
                 "unencodable_item_ends_the_stream",
                 streaming::unencodable_item_ends_the_stream,
             ),
+            (
+                "imap_outliving_its_pool",
+                streaming::imap_outliving_its_pool,
+            ),
         ],
         Duration::from_secs(150),
     );

@@ -300,3 +300,28 @@ pub(crate) fn unencodable_item_ends_the_stream() {
     pool.close();
     pool.join().unwrap();
 }
+
+pub(crate) fn imap_outliving_its_pool() {
+    let pool = Pool::new(2).unwrap();
+    let mut it = pool.imap(square, 0u64..).unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    drop(pool);
+    // Terminated: what was in flight fails, then the stream ends.
+    let rest: Vec<Result<u64, PoolError>> = it.collect();
+    assert!(
+        rest.iter().all(|r| matches!(
+            r,
+            Ok(_) | Err(PoolError::Terminated | PoolError::NotRunning)
+        )),
+        "{rest:?}"
+    );
+    assert!(rest.len() < 100_000);
+
+    // Consumed in another thread than the one that started it.
+    let pool = Pool::new(2).unwrap();
+    let it = pool.imap_unordered_chunked(square, 0u64..5000, 3).unwrap();
+    let sum = std::thread::spawn(move || it.map(Result::unwrap).sum::<u64>())
+        .join()
+        .unwrap();
+    assert_eq!(sum, (0u64..5000).map(square).sum::<u64>());
+}
