@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mproc_queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue, WaitStrategy};
+use mproc_queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue};
 
 use super::error::PoolError;
 use super::frame::Outgoing;
@@ -77,9 +77,7 @@ impl Common {
             prefix.as_ref().map(|p| format!("{p}.records")).as_deref(),
         )?;
         let mut rx = results.consumer()?;
-        rx.set_wait_strategy(WaitStrategy::SpinThenPark {
-            spin: Duration::from_micros(50),
-        });
+        rx.set_wait_strategy(super::handler::RX_WAIT);
         let waker = results.producer()?;
         let common = Common {
             cfg,

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mproc_queue::{Producer, Queue, QueueError, SpscQueue};
+use mproc_queue::{Producer, Queue, QueueError, SpscQueue, WaitStrategy};
 use serde::{Deserialize, Serialize};
 
 use super::error::PoolError;
@@ -94,6 +94,12 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
     }
     let record = ends.records.get(role.slot)?;
     let mut rx = ends.tasks.consumer()?;
+    // No spinning for the first task: a pool that just started has
+    // nothing to send yet, and its other workers are still being forked
+    // on the same CPUs. Once serving, a short spin catches the next
+    // message without a futex round trip.
+    let serving = rx.wait_strategy();
+    rx.set_wait_strategy(WaitStrategy::Park);
     let mut tx = ends.results.producer()?;
     let stage = ends.records.stage(role.slot)?;
     record.ready.store(1, Ordering::Release);
@@ -101,6 +107,9 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
     let mut out = Vec::with_capacity(256);
     let mut served = 0usize;
     loop {
+        if served > 0 && rx.wait_strategy() != serving {
+            rx.set_wait_strategy(serving);
+        }
         let frame = match rx.recv_ref() {
             Ok(f) => f,
             Err(QueueError::Closed | QueueError::Disconnected { .. }) => return Ok(()),

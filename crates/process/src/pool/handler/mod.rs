@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mproc_queue::{Consumer, QueueError};
+use mproc_queue::{Consumer, QueueError, WaitStrategy};
 
 use super::codec::append;
 use super::error::PoolError;
@@ -37,6 +37,10 @@ const EXIT_WAIT: Duration = Duration::from_millis(20);
 const STARVED: Duration = Duration::from_millis(20);
 /// See [`STARVED`].
 const STARVED_POLL: Duration = Duration::from_millis(30);
+/// How the handler waits for results while work is out.
+pub(crate) const RX_WAIT: WaitStrategy = WaitStrategy::SpinThenPark {
+    spin: Duration::from_micros(50),
+};
 /// Arguments of at least this many bytes are not copied into a message.
 const BIG_ARGS: usize = 4096;
 /// Workers dying before running anything this many times in a row stop
@@ -174,6 +178,14 @@ impl Handler {
                 } else {
                     every.saturating_sub(now.duration_since(self.st.last_check))
                 };
+                // Spin only while work is out (its results come soon);
+                // an idle handler sleeps at once, leaving the CPUs to the
+                // workers (starting, exiting) and to the caller.
+                self.io.rx.set_wait_strategy(if self.st.idle() {
+                    WaitStrategy::Park
+                } else {
+                    RX_WAIT
+                });
                 let _ = self.io.rx.poll(Some(wait.max(Duration::from_micros(1))));
             }
         }
