@@ -101,11 +101,6 @@ impl Deref for GenRef<'_> {
     }
 }
 
-enum Next {
-    Remap,
-    Install(Generation),
-}
-
 static ANON_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh base name for an anonymous dict's generation segments.
@@ -213,8 +208,9 @@ impl Handle {
     /// Runs `op` on the locked shard `pick` chooses, remapping and growing
     /// as needed. `op` runs again after a remap or a growth.
     ///
-    /// The first attempt, on the mapped generation, is the whole story of
-    /// almost every call: one shard lock, one load of the generation word.
+    /// Almost every call is one pass: one shard lock, one load of the
+    /// generation word. `op` is called from this one place (so that it
+    /// inlines); remapping and growing are out of line.
     #[inline(always)]
     pub(crate) fn with_shard<R>(
         &self,
@@ -222,84 +218,65 @@ impl Handle {
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
         let word = self.shared.generation_word();
-        let trigger = {
-            let generation = self.current.borrow();
-            let s = pick(&generation.layout);
-            match generation.table(word).lock(s)? {
-                None => None,
-                Some(guard) => match op(&guard, &generation.layout)? {
-                    Step::Done(r) => return Ok(r),
-                    Step::NoRoom(why) => Some(Trigger {
-                        shard: s,
-                        why,
-                        available: guard.available(),
-                    }),
-                },
-            }
-        };
-        self.with_shard_slow(pick, op, trigger)
-    }
-
-    /// The rest of [`with_shard`](Self::with_shard) after a first attempt
-    /// on the mapped generation found it stale (`grow_first` is `None`)
-    /// or without room.
-    #[cold]
-    #[inline(never)]
-    fn with_shard_slow<R>(
-        &self,
-        pick: impl Fn(&TableLayout) -> u64,
-        mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
-        grow_first: Option<Trigger>,
-    ) -> Result<R> {
-        let word = self.shared.generation_word();
         let mut local: Option<Arc<Generation>> = None;
-        let mut pending = grow_first;
         loop {
             let next = {
                 let generation = match &local {
                     Some(g) => GenRef::Local(g.clone()),
                     None => GenRef::Cell(self.current.borrow()),
                 };
-                let trigger = match pending.take() {
-                    Some(t) => Some(t),
-                    None => {
-                        let table = generation.table(word);
-                        let s = pick(&generation.layout);
-                        match table.lock(s)? {
-                            None => None,
-                            Some(guard) => match op(&guard, &generation.layout)? {
-                                Step::Done(r) => return Ok(r),
-                                Step::NoRoom(why) => Some(Trigger {
-                                    shard: s,
-                                    why,
-                                    available: guard.available(),
-                                }),
-                            },
-                        }
-                    }
-                };
-                match trigger {
-                    None => Next::Remap,
-                    Some(t) => match grow(&self.shared.info, word, &generation, t)? {
-                        Some(new) => Next::Install(new),
-                        None => Next::Remap,
+                let s = pick(&generation.layout);
+                let trigger = match generation.table(word).lock(s)? {
+                    None => None,
+                    // The guard is dropped at the end of this arm, before
+                    // a growth takes every lock.
+                    Some(guard) => match op(&guard, &generation.layout)? {
+                        Step::Done(r) => return Ok(r),
+                        Step::NoRoom(why) => Some(Trigger {
+                            shard: s,
+                            why,
+                            available: guard.available(),
+                        }),
                     },
-                }
+                };
+                self.next_generation(&generation, trigger)?
             };
-            let generation = match next {
-                Next::Remap => open_latest(&self.shared)?,
-                Next::Install(g) => g,
-            };
-            let generation = Arc::new(generation);
-            match self.current.try_borrow_mut() {
-                Ok(mut c) => {
-                    *c = generation;
-                    local = None;
-                }
-                // A call from inside an operation's closure: use the new
-                // mapping for this call only.
-                Err(_) => local = Some(generation),
+            local = self.install(next);
+        }
+    }
+
+    /// The generation to retry on: grown from `generation` if `trigger`
+    /// says it had no room (unless someone grew it first), else the
+    /// current one, mapped anew.
+    #[cold]
+    #[inline(never)]
+    fn next_generation(
+        &self,
+        generation: &Generation,
+        trigger: Option<Trigger>,
+    ) -> Result<Generation> {
+        let word = self.shared.generation_word();
+        if let Some(t) = trigger
+            && let Some(new) = grow(&self.shared.info, word, generation, t)?
+        {
+            return Ok(new);
+        }
+        open_latest(&self.shared)
+    }
+
+    /// Makes `generation` this handle's mapping; `Some` (use it for this
+    /// call only) when called from inside an operation's closure, which
+    /// holds the current one borrowed.
+    #[cold]
+    #[inline(never)]
+    fn install(&self, generation: Generation) -> Option<Arc<Generation>> {
+        let generation = Arc::new(generation);
+        match self.current.try_borrow_mut() {
+            Ok(mut c) => {
+                *c = generation;
+                None
             }
+            Err(_) => Some(generation),
         }
     }
 }
