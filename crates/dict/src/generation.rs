@@ -28,6 +28,13 @@ unsafe impl Send for Generation {}
 // SAFETY: as above.
 unsafe impl Sync for Generation {}
 
+/// The impls above add `base` only: the segment itself must be `Send` and
+/// `Sync` on its own.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Segment>();
+};
+
 /// Bytes of a table segment with this layout, header included.
 pub(crate) fn segment_len(layout: &TableLayout) -> u64 {
     layout.payload_len() + HEADER_LEN
