@@ -65,9 +65,9 @@ impl PoolBuilder {
     }
 
     /// How workers are started (default:
-    /// [`get_start_method`](crate::get_start_method)). With
+    /// [`get_start_method`](crate::get_start_method())). With
     /// [`StartMethod::Spawn`] the program's `main` must call
-    /// [`init`](crate::init) first.
+    /// [`init`](crate::init()) first.
     ///
     /// # Examples
     ///

@@ -117,7 +117,7 @@ pub enum PoolError {
     Terminated,
     /// Workers kept dying before running any task (an initializer that
     /// panics, a spawned program whose `main` does not call
-    /// [`init`](crate::init) first): the pool stopped instead of starting
+    /// [`init`](crate::init()) first): the pool stopped instead of starting
     /// replacements forever, and fails what was submitted.
     #[error(
         "pool workers keep dying before running any task ({attempts} in a row, last exitcode {exitcode}); the pool stopped"
