@@ -111,6 +111,35 @@ fn growth_survives_lying_counters() {
     }
 }
 
+/// Counters that under-report let a shard fill every bucket (past the 7/8
+/// limit), so that a plan made from them cannot hold the copy: growth
+/// plans again from a walk over the entries.
+#[test]
+fn growth_replans_when_counters_make_the_copy_too_big() {
+    const LEN_OFF: u64 = 16;
+    const LIVE_BYTES_OFF: u64 = 40;
+    let name = "test-corrupt-counters-full";
+    let d = Dict::create(name, DictOptions::new().capacity(64).shards(4)).unwrap();
+    let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+    let mut n = 0u32;
+    while d.stats().unwrap().generation == 0 {
+        d.insert(&n.to_le_bytes(), b"").unwrap();
+        n += 1;
+        assert!(n < 1000, "never grew");
+        for s in 0..4 {
+            for off in [LEN_OFF, LIVE_BYTES_OFF] {
+                g0.payload().write_pod(s * CTL_LEN + off, &0u64).unwrap();
+            }
+        }
+    }
+    // The fullest shard had all its 32 buckets used.
+    assert!(n > 32, "grew after {n}");
+    for k in 0..n {
+        assert_eq!(d.get(&k.to_le_bytes()).unwrap(), Some(vec![]), "key {k}");
+    }
+    assert_eq!(d.len().unwrap(), n as usize);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
