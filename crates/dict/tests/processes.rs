@@ -231,14 +231,22 @@ fn crash_loop() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     // Named, so that a half-made generation (a kill during growth) can be
     // seen in /dev/shm.
-    let name = |round: u64| format!("test-dict-crash-{}-{}", mproc_sys::getpid(), round / 10);
+    // A fresh tiny dict every few rounds, so kills land in growth too
+    // (a small table grows fourfold, so it grows only a few times).
+    const FRESH_EVERY: u64 = 4;
+    let name = |round: u64| {
+        format!(
+            "test-dict-crash-{}-{}",
+            mproc_sys::getpid(),
+            round / FRESH_EVERY
+        )
+    };
     let mut d = Dict::create(&name(0), DictOptions::new().capacity(1)).unwrap();
     let mut recoveries_seen = 0;
     let mut last_recoveries = 0;
     let mut growth_kills = 0;
     for round in 0..rounds {
-        if round % 10 == 0 && round > 0 {
-            // A fresh tiny dict now and then, so kills land in growth too.
+        if round % FRESH_EVERY == 0 && round > 0 {
             d = Dict::create(&name(round), DictOptions::new().capacity(1)).unwrap();
             last_recoveries = 0;
         }
