@@ -44,11 +44,16 @@ impl ProcessId {
     /// ```
     pub fn current() -> io::Result<ProcessId> {
         let pid = getpid();
+        if let Some(me) = current_cache::get(pid) {
+            return Ok(me);
+        }
         let stat = read_stat(pid)?;
-        Ok(ProcessId {
+        let me = ProcessId {
             pid,
             start_time: stat.start_time,
-        })
+        };
+        current_cache::set(me);
+        Ok(me)
     }
 
     /// The process with this pid now, if it exists.
@@ -87,6 +92,44 @@ impl ProcessId {
         match read_stat(self.pid) {
             Ok(stat) => stat.start_time == self.start_time && !stat.is_dead(),
             Err(_) => false,
+        }
+    }
+}
+
+/// The calling process's identity, kept after the first read of
+/// `/proc/self/stat` (a few microseconds, paid by every segment creation
+/// and handle registration otherwise).
+///
+/// One word holds the pid (22 bits, Linux's largest) and the start time
+/// (42 bits of clock ticks, centuries at 100 Hz), so a reader never sees
+/// one process's pid with another's start time. A forked child has a new
+/// pid, which misses the cache: it reads its own start time.
+mod current_cache {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::ProcessId;
+
+    const PID_BITS: u32 = 22;
+    static CACHE: AtomicU64 = AtomicU64::new(0);
+
+    /// The cached identity, if it is that of process `pid`.
+    pub(super) fn get(pid: i32) -> Option<ProcessId> {
+        // Relaxed: the word is self-contained; no other memory is
+        // published through it.
+        let word = CACHE.load(Ordering::Relaxed);
+        let cached_pid = (word & ((1 << PID_BITS) - 1)) as i32;
+        (word != 0 && cached_pid == pid).then_some(ProcessId {
+            pid,
+            start_time: word >> PID_BITS,
+        })
+    }
+
+    /// Caches `me`, if it fits the word.
+    pub(super) fn set(me: ProcessId) {
+        let fits =
+            me.pid > 0 && (me.pid as u64) < 1 << PID_BITS && me.start_time < 1 << (64 - PID_BITS);
+        if fits {
+            CACHE.store(me.start_time << PID_BITS | me.pid as u64, Ordering::Relaxed);
         }
     }
 }
@@ -176,5 +219,31 @@ mod tests {
             }
             .is_dead()
         );
+    }
+
+    #[test]
+    fn the_cached_identity_is_the_one_read_from_proc() {
+        let me = ProcessId::current().unwrap();
+        let stat = read_stat(me.pid).unwrap();
+        assert_eq!(me.start_time, stat.start_time);
+        assert_eq!(current_cache::get(me.pid), Some(me));
+        // Another pid (a forked child's) misses the cache.
+        assert_eq!(current_cache::get(me.pid + 1), None);
+    }
+
+    #[test]
+    fn identities_that_do_not_fit_the_word_are_not_cached() {
+        let before = ProcessId::current().unwrap();
+        current_cache::set(ProcessId {
+            pid: 1 << 22,
+            start_time: 5,
+        });
+        current_cache::set(ProcessId {
+            pid: 7,
+            start_time: 1 << 42,
+        });
+        assert_eq!(current_cache::get(before.pid), Some(before));
+        assert_eq!(current_cache::get(1 << 22), None);
+        assert_eq!(current_cache::get(7), None);
     }
 }
