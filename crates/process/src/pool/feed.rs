@@ -101,7 +101,7 @@ impl<'a> Feed<'a> {
         source: Box<dyn Source + Send + 'a>,
     ) -> Result<Feed<'a>, PoolError> {
         shared.begin_feed()?;
-        let job = Job::new();
+        let job = Job::new_streaming();
         shared.register(&job);
         Ok(Feed {
             window: window(shared.processes, chunksize),

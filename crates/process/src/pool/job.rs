@@ -233,11 +233,27 @@ pub(crate) struct Job {
     state: Mutex<JobState>,
     changed: Condvar,
     cancelled: AtomicBool,
+    /// Results are taken one by one as they come (`imap`), not all at
+    /// the end: workers send each chunk's outcomes when it is done.
+    streaming: bool,
 }
 
 impl Job {
     pub(crate) fn new() -> Arc<Job> {
         Arc::new(Job::default())
+    }
+
+    /// A job whose results are consumed as they come (see `streaming`).
+    pub(crate) fn new_streaming() -> Arc<Job> {
+        Arc::new(Job {
+            streaming: true,
+            ..Job::default()
+        })
+    }
+
+    /// Whether results are consumed as they come.
+    pub(crate) fn is_streaming(&self) -> bool {
+        self.streaming
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, JobState> {

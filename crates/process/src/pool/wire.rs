@@ -40,6 +40,12 @@ pub(crate) struct TaskHeader {
     pub(crate) skips: Vec<u32>,
     /// Bytes of arguments that follow.
     pub(crate) args_len: u32,
+    /// Send the outcomes gathered so far before running this chunk: the
+    /// previous chunk belongs to another call, or to a streaming one
+    /// (`imap`), whose caller takes each result as it comes. Outcomes of
+    /// chunks of one `map` may wait for each other: the call completes
+    /// with its last chunk anyway.
+    pub(crate) flush_first: bool,
 }
 
 /// Splits the next chunk off a task message body: its header, its
@@ -113,6 +119,7 @@ mod tests {
                 first: 0,
                 skips: vec![],
                 args_len: args.len() as u32,
+                flush_first: id % 2 == 0,
             };
             m.extend_from_slice(&postcard::to_stdvec(&h).unwrap());
             m.extend_from_slice(args);

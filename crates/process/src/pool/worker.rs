@@ -126,6 +126,10 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
                 let mut began = Instant::now();
                 while let Some((header, args, rest)) = wire::next_chunk(body) {
                     body = rest;
+                    if header.flush_first {
+                        flush(&mut tx, role.incarnation, record, &stage, &mut out)?;
+                        began = Instant::now();
+                    }
                     run_chunk(&header, args, record, &stage, &mut out);
                     served += 1;
                     let retiring = role.maxtasks.is_some_and(|m| served >= m);

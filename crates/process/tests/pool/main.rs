@@ -103,6 +103,10 @@ fn main() {
                 "imap_outliving_its_pool",
                 streaming::imap_outliving_its_pool,
             ),
+            (
+                "a_quick_result_does_not_wait_for_a_slow_task",
+                streaming::a_quick_result_does_not_wait_for_a_slow_task,
+            ),
         ],
         Duration::from_secs(150),
     );

@@ -325,3 +325,39 @@ pub(crate) fn imap_outliving_its_pool() {
         .unwrap();
     assert_eq!(sum, (0u64..5000).map(square).sum::<u64>());
 }
+
+/// Sleeps 3 s for odd inputs, returns at once for even ones.
+fn slow_if_odd(x: u64) -> u64 {
+    if x % 2 == 1 {
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    x
+}
+
+/// Quick tasks and a slow one reach the worker in one message (an
+/// `imap` past its first chunks submits them in batches, and a warmed-up
+/// pool sends several chunks per message): the quick results arrive
+/// while the slow task runs. (Before, the worker held back outcomes for
+/// up to 200 µs of work, so those sent with the slow chunk came 3 s late.)
+pub(crate) fn a_quick_result_does_not_wait_for_a_slow_task() {
+    let pool = Pool::new(1).unwrap();
+    // Warm up: fast service times let the pool queue many chunks per
+    // message.
+    let warm = pool.map_chunked(square, 0..20_000u64, 1).unwrap();
+    assert_eq!(warm.len(), 20_000);
+    let t0 = Instant::now();
+    let items = (0..200u64).map(|i| if i == 100 { 1 } else { 2 * i });
+    let mut it = pool.imap(slow_if_odd, items).unwrap();
+    for i in 0..100u64 {
+        let got = it.next_timeout(Duration::from_secs(20)).unwrap().unwrap();
+        assert_eq!(got, 2 * i);
+    }
+    let waited = t0.elapsed();
+    assert!(
+        waited < Duration::from_millis(2500),
+        "the 100 quick results before the slow task took {waited:?}"
+    );
+    let rest: Vec<u64> = it.map(Result::unwrap).collect();
+    assert_eq!(rest.len(), 100);
+    assert_eq!(rest[0], 1);
+}

@@ -336,6 +336,9 @@ impl State {
             let now = Instant::now();
             let mut n = 0;
             let mut tail_args = false;
+            // The previous chunk's job (compared by address) and whether it
+            // streams.
+            let mut previous: Option<(*const Job, bool)> = None;
             while n < batch {
                 let Some(mut chunk) = self.pending.pop_front() else {
                     break;
@@ -343,6 +346,10 @@ impl State {
                 if chunk.job.is_cancelled() {
                     continue;
                 }
+                let flush_first = previous.is_some_and(|(job, streaming)| {
+                    streaming || !std::ptr::eq(job, Arc::as_ptr(&chunk.job))
+                });
+                previous = Some((Arc::as_ptr(&chunk.job), chunk.job.is_streaming()));
                 chunk.id = self.next_id;
                 let head = TaskHeader {
                     id: chunk.id,
@@ -351,6 +358,7 @@ impl State {
                     first: chunk.first,
                     skips: chunk.skips.clone(),
                     args_len: chunk.args.len() as u32,
+                    flush_first,
                 };
                 if append(&head, &mut msg).is_err() {
                     continue;
