@@ -102,15 +102,25 @@ impl ProcessId {
 ///
 /// One word holds the pid (22 bits, Linux's largest) and the start time
 /// (42 bits of clock ticks, centuries at 100 Hz), so a reader never sees
-/// one process's pid with another's start time. A forked child has a new
-/// pid, which misses the cache: it reads its own start time.
+/// one process's pid with another's start time. A `pthread_atfork` child
+/// handler (registered with the first entry) clears the word in every
+/// forked child: a descendant may be given the pid of a dead ancestor
+/// whose identity the inherited word still holds.
 mod current_cache {
+    use std::sync::Once;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::ProcessId;
 
     const PID_BITS: u32 = 22;
     static CACHE: AtomicU64 = AtomicU64::new(0);
+    static FORGET_IN_CHILD: Once = Once::new();
+
+    /// Runs in the child of every `fork`, before it returns to the caller.
+    extern "C" fn forget() {
+        // An atomic store: async-signal-safe, as a fork handler must be.
+        CACHE.store(0, Ordering::Relaxed);
+    }
 
     /// The cached identity, if it is that of process `pid`.
     pub(super) fn get(pid: i32) -> Option<ProcessId> {
@@ -126,11 +136,27 @@ mod current_cache {
 
     /// Caches `me`, if it fits the word.
     pub(super) fn set(me: ProcessId) {
+        FORGET_IN_CHILD.call_once(|| {
+            // SAFETY: the handler only stores to a static atomic (no
+            // locks, no allocation) and lives for the whole program.
+            unsafe {
+                libc::pthread_atfork(None, None, Some(forget));
+            }
+        });
         let fits =
             me.pid > 0 && (me.pid as u64) < 1 << PID_BITS && me.start_time < 1 << (64 - PID_BITS);
         if fits {
-            CACHE.store(me.start_time << PID_BITS | me.pid as u64, Ordering::Relaxed);
+            CACHE.store(
+                (me.start_time << PID_BITS) | me.pid as u64,
+                Ordering::Relaxed,
+            );
         }
+    }
+
+    /// Whether an identity is cached (tests).
+    #[cfg(test)]
+    pub(super) fn is_empty() -> bool {
+        CACHE.load(Ordering::Relaxed) == 0
     }
 }
 
@@ -245,5 +271,22 @@ mod tests {
         assert_eq!(current_cache::get(before.pid), Some(before));
         assert_eq!(current_cache::get(1 << 22), None);
         assert_eq!(current_cache::get(7), None);
+    }
+
+    #[test]
+    fn a_forked_child_does_not_inherit_the_cached_identity() {
+        let me = ProcessId::current().unwrap();
+        assert!(!current_cache::is_empty());
+        // SAFETY: the child only reads an atomic and leaves with `_exit`.
+        match unsafe { crate::fork() }.unwrap() {
+            crate::ForkResult::Child => {
+                crate::exit_immediately(if current_cache::is_empty() { 0 } else { 1 })
+            }
+            crate::ForkResult::Parent { child } => {
+                let status = crate::waitpid(child, false).unwrap();
+                assert_eq!(status, Some(crate::ExitStatus::Exited(0)));
+            }
+        }
+        assert_eq!(current_cache::get(me.pid), Some(me));
     }
 }
