@@ -60,6 +60,12 @@ pub(crate) fn plan(
         NoRoom::Arena { block } => block,
         NoRoom::Buckets => 0,
     };
+    // The generation number is a segment word: at its end, the table is
+    // corrupt rather than a reason to panic.
+    let next_generation = old
+        .generation
+        .checked_add(1)
+        .ok_or_else(|| corrupt("table generation", t.shard, old.generation))?;
     let tr = usage.get(t.shard as usize).copied().unwrap_or_default();
     let max_entries = usage
         .iter()
@@ -81,7 +87,7 @@ pub(crate) fn plan(
     // growth the load is at least 7/16 (7/32 for a small table), and room
     // for as many times the fullest shard's bytes.
     let generous = |factor_bits: u32| TableLayout {
-        generation: old.generation + 1,
+        generation: next_generation,
         bucket_bits: {
             let crowded = t.why == NoRoom::Buckets && 2 * max_entries > max_used(old);
             (old.bucket_bits + factor_bits * u32::from(crowded)).max(buckets_for(max_entries))
@@ -102,7 +108,7 @@ pub(crate) fn plan(
     // Under the cap: the least that holds everything plus this entry, with
     // whatever the cap leaves spread over the arenas.
     let mut least = TableLayout {
-        generation: old.generation + 1,
+        generation: next_generation,
         bucket_bits: buckets_for(max_entries),
         arena_len: round64(ARENA_START + max_bytes).max(64),
         ..*old
@@ -146,7 +152,15 @@ pub(crate) fn grow(
     };
     let new = loop {
         let usage = walked.as_deref().or(counted.as_deref()).unwrap_or_default();
-        let layout = plan(&old.layout, usage, t, info.max_bytes)?;
+        let layout = match plan(&old.layout, usage, t, info.max_bytes) {
+            // Counters that claim more than the entries hold must not make
+            // a capped dict report `Full`: count the entries themselves.
+            Err(DictError::Full { .. }) if walked.is_none() => {
+                walked = Some(walk(&guards)?);
+                continue;
+            }
+            layout => layout?,
+        };
         let name = info.gen_name(layout.generation);
         let mut too_small = false;
         let made = Generation::create(Some(&name), layout, |dest: &Table<'_>| {
@@ -261,6 +275,28 @@ mod tests {
             DictError::Full {
                 needed: 64,
                 available: 48
+            }
+        ));
+    }
+
+    #[test]
+    fn the_last_generation_number_is_corrupt_not_a_panic() {
+        let old = TableLayout {
+            generation: u64::MAX,
+            ..layout()
+        };
+        let t = Trigger {
+            shard: 1,
+            why: NoRoom::Buckets,
+            available: 0,
+        };
+        let err = plan(&old, &[ShardUsage::default(); 2], t, None).unwrap_err();
+        assert!(matches!(
+            err,
+            DictError::Corrupt {
+                what: "table generation",
+                value: u64::MAX,
+                ..
             }
         ));
     }

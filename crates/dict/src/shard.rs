@@ -337,8 +337,12 @@ impl<'a> Shard<'a> {
             Probe::Vacant { idx: None } => return Ok(Err(NoRoom::Buckets)),
             Probe::Vacant { idx: Some(idx) } => {
                 let reuses_tomb = self.bucket(idx).load(Ordering::Relaxed) == TOMB;
-                let used = self.ctl.len.load(Ordering::Relaxed)
-                    + self.ctl.tombstones.load(Ordering::Relaxed);
+                // Saturating: the counters are segment bytes, untrusted.
+                let used = self
+                    .ctl
+                    .len
+                    .load(Ordering::Relaxed)
+                    .saturating_add(self.ctl.tombstones.load(Ordering::Relaxed));
                 if !reuses_tomb && used.saturating_add(1) > self.max_used() {
                     return Ok(Err(NoRoom::Buckets));
                 }
@@ -433,7 +437,9 @@ impl<'a> Shard<'a> {
     /// Free bytes left for new blocks: the arena's tail and free blocks.
     pub(crate) fn available(&self) -> u64 {
         let bump = self.ctl.bump.load(Ordering::Relaxed).max(ARENA_START);
-        self.arena_len().saturating_sub(bump) + self.ctl.free_bytes.load(Ordering::Relaxed)
+        self.arena_len()
+            .saturating_sub(bump)
+            .saturating_add(self.ctl.free_bytes.load(Ordering::Relaxed))
     }
 }
 

@@ -519,3 +519,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn counters_at_their_limit_never_panic() {
+    let l = layout(0);
+    let heap = HeapRegion::new(l.payload_len() as usize);
+    let current = AtomicU64::new(0);
+    let t = make(&heap, l, &current);
+    {
+        let g = lock_for(&t, b"k");
+        g.ctl.len.store(u64::MAX, Ordering::Relaxed);
+        g.ctl.tombstones.store(1, Ordering::Relaxed);
+        g.ctl.free_bytes.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(g.available(), u64::MAX);
+    }
+    // The shard looks full: no room, but no overflow either.
+    assert!(insert(&t, b"k", b"v").is_ok_and(|r| r.is_err()));
+}

@@ -147,14 +147,18 @@ impl Producer {
         };
         match r {
             Ok(span) => {
+                // The close handshake (`ring::recheck_closed`): a consumer
+                // that reports `Closed` must not miss this send should it
+                // return `Ok`. It sees the reservation in the claim words
+                // (SPSC) or in the tail that the reservation moved (MPMC).
                 if let Writer::Spsc(_) = self.writer {
-                    // The close handshake: a consumer that reports `Closed`
-                    // must not miss this send should it return `Ok`.
                     self.claim.announce(span);
-                    if recheck_closed(self.core.control.closed) {
-                        self.claim.withdraw(span);
-                        return Err(QueueError::Closed);
-                    }
+                }
+                if recheck_closed(self.core.control.closed) {
+                    // Given back (SPSC) or published as cancelled (MPMC),
+                    // and any consumer waiting for it woken.
+                    self.cancel(span);
+                    return Err(QueueError::Closed);
                 }
                 Ok(Attempt::Ready(span))
             }

@@ -384,3 +384,64 @@ fn loom_spsc_close_handshake_loses_no_send() {
         }
     });
 }
+
+/// The MPMC close handshake with a third-party closer: the producer
+/// reserves (moving the tail), fences and checks the flag again before it
+/// writes, publishing the slot as cancelled if the queue was closed; a
+/// consumer that finds the ring empty and closed fences and looks at the
+/// tail again, and waits for a reservation ahead of its head. A send that
+/// the producer counts as done is never left behind by a `Closed`.
+#[test]
+fn loom_mpmc_close_handshake_loses_no_send() {
+    loom::model(|| {
+        let s = shared(2, true, 1);
+        let p = s.clone();
+        let producer = thread::spawn(move || {
+            let w = MpmcWriter::new(&p.ring);
+            if super::is_closed(&p.closed) {
+                return false;
+            }
+            let span = w.try_reserve(1, None).unwrap();
+            if super::recheck_closed(&p.closed) {
+                p.ring
+                    .len(span.pos)
+                    .store(super::memory::CANCELLED_LEN, Ordering::Relaxed);
+                w.publish(span);
+                return false;
+            }
+            write_one(&p.ring, span.pos, 9);
+            w.publish(span);
+            true
+        });
+        let c = s.clone();
+        let closer = thread::spawn(move || close(&c.closed));
+        let r = MpmcReader::new(&s.ring);
+        let mut got = Vec::new();
+        let mut saw_closed = false;
+        for _ in 0..2 {
+            match claim_or_closed(&s.closed, || r.try_claim(1, None)) {
+                Ok(span) => {
+                    if s.ring.len(span.pos).load(Ordering::Relaxed) != super::memory::CANCELLED_LEN
+                    {
+                        got.push(read_one(&s.ring, span.pos));
+                    }
+                    r.release(span);
+                }
+                Err(RingError::Closed) => {
+                    saw_closed = true;
+                    break;
+                }
+                Err(RingError::Empty | RingError::Stalled { .. }) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        let sent = producer.join().unwrap();
+        closer.join().unwrap();
+        if saw_closed && sent {
+            assert_eq!(got, vec![9], "a send that returned Ok was lost by Closed");
+        }
+        if !sent {
+            assert!(got.is_empty(), "a send refused by Closed was delivered");
+        }
+    });
+}
