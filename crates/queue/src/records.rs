@@ -113,7 +113,7 @@ pub(crate) struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    /// `count` records in `region` (`count * 64` bytes).
+    /// `count` records in `region` (`count * 128` bytes).
     pub(crate) fn new(region: Region<'a>, count: u32) -> Records<'a> {
         Records { region, count }
     }
