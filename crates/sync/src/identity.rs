@@ -22,23 +22,27 @@ mod imp {
     use super::Identity;
 
     thread_local! {
-        /// The identity found last; tid 0 means empty.
-        static CACHE: Cell<Identity> = const { Cell::new(Identity { tid: 0, start: 0 }) };
+        /// The identity found last, with the fork epoch it was found in;
+        /// tid 0 means empty.
+        static CACHE: Cell<(u64, Identity)> =
+            const { Cell::new((0, Identity { tid: 0, start: 0 })) };
     }
 
     /// The calling thread's identity. The thread id is cached per thread
     /// and forgotten in a forked child (`gettid_cached`); the start time is
-    /// read once per id.
+    /// read once per id and fork epoch: a forked descendant may be given
+    /// the tid of a dead ancestor's thread whose identity it inherited.
     #[inline]
     pub(crate) fn current() -> Identity {
         let tid = mproc_sys::gettid_cached() as u32;
+        let epoch = mproc_sys::fork_epoch();
         CACHE.with(|c| {
-            let id = c.get();
-            if id.tid == tid {
+            let (at, id) = c.get();
+            if id.tid == tid && at == epoch {
                 return id;
             }
             let id = fill(tid);
-            c.set(id);
+            c.set((epoch, id));
             id
         })
     }

@@ -21,6 +21,7 @@ mod affinity;
 mod at_exit;
 mod cpu_count;
 mod cpu_time;
+mod fork_epoch;
 mod futex;
 mod pidfd;
 mod process;
@@ -35,6 +36,7 @@ pub use affinity::{cpu_affinity, set_cpu_affinity};
 pub use at_exit::at_exit;
 pub use cpu_count::{affinity_cpu_count, online_cpu_count};
 pub use cpu_time::{process_cpu_time, thread_cpu_time};
+pub use fork_epoch::fork_epoch;
 pub use futex::{FutexWait, futex_wait, futex_wake, futex_wake_all};
 pub use pidfd::{pidfd_open, wait_readable};
 pub use process::{
