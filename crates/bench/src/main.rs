@@ -24,6 +24,10 @@ fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some(harness::spawn_noop::NOOP_ARG) {
         return Ok(());
     }
+    // Pool start + teardown is measured in a fresh process, as Python's is.
+    if std::env::args().nth(1).as_deref() == Some(mproc_side::pool::START_ARG) {
+        return mproc_side::pool::start_child(std::env::args().skip(2));
+    }
     let args = cli::Args::parse();
     harness::run::run(&args)
 }

@@ -46,8 +46,8 @@ impl Profile {
             handoffs: 2_000,
             dict_keys: 5_000,
             process_starts: 20,
-            pool_tasks: 10_000,
-            pool_starts: 3,
+            pool_tasks: 100_000,
+            pool_starts: 10,
         }
     }
 
@@ -65,8 +65,8 @@ impl Profile {
             handoffs: 20_000,
             dict_keys: 50_000,
             process_starts: 100,
-            pool_tasks: 100_000,
-            pool_starts: 10,
+            pool_tasks: 1_000_000,
+            pool_starts: 30,
         }
     }
 

@@ -4,7 +4,7 @@ mod dict;
 mod lock;
 mod mpmc;
 mod ping_pong;
-mod pool;
+pub(crate) mod pool;
 mod process;
 mod queues;
 mod throughput;

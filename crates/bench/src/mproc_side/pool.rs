@@ -1,5 +1,8 @@
 //! mproc's `Pool`: per-task overhead of `map` over trivial tasks (default
-//! chunk size, Python's formula), and start + close + join of a pool.
+//! chunk size, Python's formula), and start + close + join of a pool,
+//! measured in a fresh process (this binary re-executed), as Python's
+//! `pool.py start` is: a fork costs more the more the parent has mapped,
+//! and the harness process has mapped every other scenario's peers.
 
 use anyhow::{Result, bail};
 use mproc::Pool;
@@ -45,12 +48,62 @@ pub(crate) fn figures(
         pool.join()?;
         Runs(per_task)
     };
+    let start = start_in_fresh_process(workers, starts, repeats)?;
+    Ok(vec![("map".into(), map), ("start".into(), start)])
+}
+
+/// The argument that makes this binary measure pool starts and leave.
+pub(crate) const START_ARG: &str = "--internal-pool-start";
+
+/// Runs this binary with [`START_ARG`] and reads the nanoseconds per pool
+/// of each repeat from its output.
+fn start_in_fresh_process(workers: usize, starts: usize, repeats: usize) -> Result<Runs> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg(START_ARG)
+        .args([workers, starts, repeats].map(|n| n.to_string()))
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "pool start child failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runs = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::parse::<f64>)
+        .collect::<Result<Vec<_>, _>>()?;
+    if runs.len() != repeats {
+        bail!(
+            "pool start child gave {} figures, not {repeats}",
+            runs.len()
+        );
+    }
+    Ok(Runs(runs))
+}
+
+/// The child's side: `WORKERS STARTS REPEATS`; prints nanoseconds per
+/// pool start + close + join for each repeat.
+///
+/// # Errors
+///
+/// Bad arguments, or a pool that fails.
+pub(crate) fn start_child(mut args: impl Iterator<Item = String>) -> Result<()> {
+    let mut next = || -> Result<usize> {
+        Ok(args
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("missing argument"))?
+            .parse()?)
+    };
+    let (workers, starts, repeats) = (next()?, next()?, next()?);
     // Every pool's handler thread is joined before the next fork.
-    let start = timed(starts, repeats, || {
+    let runs = timed(starts, repeats, || {
         let pool = Pool::new(workers)?;
         pool.close();
         pool.join()?;
         Ok(())
     })?;
-    Ok(vec![("map".into(), map), ("start".into(), start)])
+    let line: Vec<String> = runs.0.iter().map(|ns| format!("{ns:.0}")).collect();
+    println!("{}", line.join(" "));
+    Ok(())
 }
