@@ -49,7 +49,9 @@ pub(crate) struct Staged {
 
 /// A worker's writer of its staging area.
 pub(crate) struct Stage<'a> {
-    records: &'a Records,
+    /// The records' payload, resolved once (a commit per task must not
+    /// pay for it).
+    region: mproc_shm::Region<'a>,
     record: &'a WorkerRecord,
     base: u64,
     /// Bytes of the message body already copied.
@@ -80,7 +82,7 @@ impl Stage<'_> {
         let fresh = msg.get(1 + copied..).unwrap_or_default();
         let entry = self.entry.get();
         let len = (msg.len().saturating_sub(entry) as u32).to_le_bytes();
-        let region = self.records.segment.payload();
+        let region = self.region;
         let ok = region.write_bytes(self.base + copied as u64, fresh).is_ok()
             && (entry < 5
                 || region
@@ -156,7 +158,7 @@ impl Records {
     pub(crate) fn stage(&self, slot: usize) -> Result<Stage<'_>, PoolError> {
         let record = self.get(slot)?;
         let stage = Stage {
-            records: self,
+            region: self.segment.payload(),
             record,
             base: (self.slots * STRIDE + slot * STAGE) as u64,
             copied: std::cell::Cell::new(0),
