@@ -152,6 +152,19 @@ impl QueueCore {
     pub(crate) fn stats(&self) -> QueueStats {
         let me = current_process().ok();
         let alive = |role| me.map_or(0, |me| self.control.records.alive(role, me));
+        let received = self.control.head.load(Ordering::Relaxed);
+        let tail = self.control.tail.load(Ordering::Relaxed);
+        // An SPSC producer stamps a slot before it counts it in the tail: a
+        // consumer may be ahead of the tail by what was stamped, and stays
+        // ahead if the producer died between the two stores. What was
+        // received was sent.
+        let ahead = received.wrapping_sub(tail);
+        let sent =
+            if self.layout.flavor == Flavor::Spsc && ahead != 0 && ahead <= self.layout.capacity {
+                received
+            } else {
+                tail
+            };
         QueueStats {
             capacity: self.layout.capacity,
             slot_size: self.layout.slot_size,
@@ -160,8 +173,8 @@ impl QueueCore {
             depth: self.depth(),
             producers: alive(Role::Producer),
             consumers: alive(Role::Consumer),
-            sent: self.control.tail.load(Ordering::Relaxed),
-            received: self.control.head.load(Ordering::Relaxed),
+            sent,
+            received,
             abandoned: self.control.abandoned.load(Ordering::Relaxed),
             closed: self.is_closed(),
         }
