@@ -110,7 +110,15 @@ fn one_round(ctx: &Ctx, r: &mut Rng, tally: &mut Tally) -> Duration {
     // never known to the barrier (only timeouts could help the others),
     // so the victim has passed at least once.
     let threshold = r.range(1, 30);
-    b.spin_until(PASSES + victim, |v| v >= threshold, END);
+    if !b.spin_until(PASSES + victim, |v| v >= threshold, END) {
+        let passes: Vec<u64> = (0..parties).map(|p| b.get(PASSES + p)).collect();
+        let errors: Vec<u64> = (0..parties).map(|p| b.get(ERR + p)).collect();
+        tally.fail(&format!(
+            "the barrier stalled before any death: victim {victim} passed {} of {threshold} \
+             waits within {END:?} (passes per party {passes:?}, errors {errors:?})",
+            b.get(PASSES + victim)
+        ));
+    }
     if r.percent(50) {
         b.spin_until(PHASE + victim, |p| p == WAITING, Duration::from_millis(20));
     } else {
