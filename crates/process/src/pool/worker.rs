@@ -211,3 +211,88 @@ fn run_chunk(
     unsafe { header.call.run(&input, out) };
     wire::end_outcomes(start, out);
 }
+
+#[cfg(test)]
+mod tests {
+    use mproc_queue::QueueOptions;
+
+    use super::*;
+    use crate::pool::codec::append;
+    use crate::pool::task::Call;
+
+    fn quick(x: u64) -> u64 {
+        x
+    }
+
+    fn slow(x: u64) -> u64 {
+        std::thread::sleep(Duration::from_secs(2));
+        x
+    }
+
+    /// A chunk header and its encoded argument, appended to `msg`.
+    fn chunk(msg: &mut Vec<u8>, id: u64, call: Call, arg: u64, flush_first: bool) {
+        let mut args = Vec::new();
+        append(&arg, &mut args).unwrap();
+        let head = TaskHeader {
+            id,
+            call,
+            count: 1,
+            first: 0,
+            skips: vec![],
+            args_len: args.len() as u32,
+            flush_first,
+        };
+        append(&head, msg).unwrap();
+        msg.extend_from_slice(&args);
+    }
+
+    /// How long the first result message takes when one message holds a
+    /// quick chunk, then a slow chunk marked (or not) to flush first.
+    fn first_result_after(flush_first: bool) -> Duration {
+        let tasks = SpscQueue::new(QueueOptions::new().capacity(4).slot_size(4096)).unwrap();
+        let results = Queue::new(QueueOptions::new().capacity(16).slot_size(4096)).unwrap();
+        let records = Records::create(1, None).unwrap();
+        let mut tx = tasks.producer().unwrap();
+        let mut rx = results.consumer().unwrap();
+        let mut msg = vec![wire::TASK];
+        chunk(&mut msg, 1, Call::of_fn(quick).unwrap(), 7, false);
+        chunk(&mut msg, 2, Call::of_fn(slow).unwrap(), 8, flush_first);
+        frame::send(&mut tx, wire::CALLER, &[&msg]).unwrap();
+        frame::send(&mut tx, wire::CALLER, &[&[wire::EXIT]]).unwrap();
+        let role = Role {
+            slot: 0,
+            incarnation: 1,
+            maxtasks: None,
+            initializer: None,
+        };
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            let ends = Ends {
+                tasks: &tasks,
+                results: &results,
+                records: &records,
+            };
+            let worker = s.spawn(move || serve(role, &ends));
+            let mut asm = Assembler::default();
+            let first = loop {
+                let frame = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+                if let Ok(Some((_, m))) = asm.push(&frame) {
+                    assert_eq!(m.bytes()[0], wire::RESULT);
+                    break t0.elapsed();
+                }
+            };
+            worker.join().unwrap().unwrap();
+            first
+        })
+    }
+
+    #[test]
+    fn a_chunk_marked_flush_first_sends_what_came_before_it() {
+        let marked = first_result_after(true);
+        assert!(marked < Duration::from_secs(1), "{marked:?}");
+        // Unmarked (chunks of one map), the outcomes may wait for each
+        // other: the test can tell the two apart.
+        let unmarked = first_result_after(false);
+        assert!(unmarked >= Duration::from_secs(2), "{unmarked:?}");
+    }
+}
