@@ -2,7 +2,6 @@
 //! shared by the queue object and its handles.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicU64 as StdAtomicU64};
 
 use mproc_shm::{Region, Segment, SegmentKind};
 use mproc_sys::ProcessId;
@@ -203,19 +202,9 @@ pub(crate) fn layout_of(
     )
 }
 
-/// The calling process, cached per pid (so a forked child recomputes it).
+/// The calling process (`ProcessId::current`, cached in `mproc_sys` per
+/// fork epoch: a forked descendant given the pid of a dead ancestor never
+/// inherits the ancestor's identity).
 pub(crate) fn current_process() -> Result<ProcessId> {
-    static PID: AtomicI32 = AtomicI32::new(0);
-    static START: StdAtomicU64 = StdAtomicU64::new(0);
-    let pid = mproc_sys::getpid();
-    if PID.load(Ordering::Acquire) == pid {
-        return Ok(ProcessId {
-            pid,
-            start_time: START.load(Ordering::Relaxed),
-        });
-    }
-    let me = ProcessId::current()?;
-    START.store(me.start_time, Ordering::Relaxed);
-    PID.store(pid, Ordering::Release);
-    Ok(me)
+    Ok(ProcessId::current()?)
 }

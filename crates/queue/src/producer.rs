@@ -255,7 +255,7 @@ impl Producer {
             }
             Writer::Mpmc(w) => w.publish(Span { pos: span.pos, n }),
         }
-        c.not_empty.notify(n as u32);
+        self.wake_consumers(n);
     }
 
     /// Gives back an unused reservation: for SPSC (never published) only
@@ -276,7 +276,20 @@ impl Producer {
                     .store(CANCELLED_LEN, Ordering::Relaxed);
             }
             w.publish(span);
-            self.core.control.not_empty.notify(span.n as u32);
+            self.wake_consumers(span.n);
+        }
+    }
+
+    /// Wakes consumers for `n` new slots: all of them once the queue is
+    /// closed, since those waiting behind a reservation made before the
+    /// close (`Stalled`) must each learn that it was the last.
+    #[inline]
+    fn wake_consumers(&self, n: u64) {
+        let c = &self.core.control;
+        if self.core.is_closed() {
+            c.not_empty.notify_all();
+        } else {
+            c.not_empty.notify(n as u32);
         }
     }
 

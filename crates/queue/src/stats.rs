@@ -4,7 +4,10 @@
 ///
 /// `sent` and `received` are the producers' and consumers' positions
 /// (messages published and taken since creation, cancelled loans and
-/// abandoned slots included).
+/// abandoned slots included). An SPSC producer publishes a message before
+/// it counts it: one killed in between leaves `sent` (and `depth`) short
+/// of what it published until a consumer reads those messages (`sent`
+/// then follows `received`) or a new producer attaches (which recounts).
 ///
 /// # Examples
 ///

@@ -2,11 +2,19 @@
 //! of per-process or per-thread facts (ids, start times) that a child
 //! inherits but must not trust.
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The epoch. Its top bit marks the values handed out while the fork
+/// handler is not registered yet, each one different, which no cache can
+/// match.
 static EPOCH: AtomicU64 = AtomicU64::new(0);
-static BUMP_IN_CHILD: Once = Once::new();
+const UNIQUE: u64 = 1 << 63;
+static NEXT_UNIQUE: AtomicU64 = AtomicU64::new(UNIQUE);
+
+/// Registration of the fork handler: 0 not yet, `pid << 2 | 1` while
+/// process `pid` registers it, [`DONE`] once registered.
+static REGISTRATION: AtomicU64 = AtomicU64::new(0);
+const DONE: u64 = 2;
 
 /// Runs in the child of every `fork`, before `fork` returns there.
 extern "C" fn bump() {
@@ -22,6 +30,12 @@ extern "C" fn bump() {
 /// the epoch differs, never serves a child its parent's facts, even when
 /// the child was given an id that its cache holds (a descendant with the
 /// pid or tid of a dead ancestor).
+///
+/// Registration never waits: a thread that finds another thread of its
+/// process registering gets a value no cache can match (it refills), and a
+/// child forked in the middle of its parent's registration registers
+/// itself (a thread blocked in a one-time initializer at the fork would
+/// otherwise leave the child waiting forever).
 ///
 /// # Examples
 ///
@@ -41,14 +55,71 @@ extern "C" fn bump() {
 /// ```
 #[inline]
 pub fn fork_epoch() -> u64 {
-    BUMP_IN_CHILD.call_once(|| {
+    // Acquire: pairs with the Release store of DONE, after which the
+    // handler is in glibc's list (it runs in every later fork).
+    if REGISTRATION.load(Ordering::Acquire) == DONE || register() {
+        // Relaxed: compared for equality only; in a child it was moved on
+        // before `fork` returned there.
+        EPOCH.load(Ordering::Relaxed)
+    } else {
+        NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Registers the fork handler unless another thread of this process is
+/// doing it; returns whether it is registered.
+#[cold]
+fn register() -> bool {
+    let me = crate::getpid() as u64;
+    let mine = (me << 2) | 1;
+    loop {
+        let seen = REGISTRATION.load(Ordering::Acquire);
+        if seen == DONE {
+            return true;
+        }
+        if seen == mine {
+            // Another thread of this process is registering right now.
+            return false;
+        }
+        // Nobody yet, or a registration begun in the parent before this
+        // process was forked from it, which no thread here will finish.
+        if REGISTRATION
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
         // SAFETY: the handler only updates a static atomic (no locks, no
-        // allocation) and lives for the whole program.
+        // allocation) and lives for the whole program. Registered twice
+        // (a child that inherited its parent's finished registration but
+        // not the DONE mark), it bumps twice: still a new epoch.
         unsafe {
             libc::pthread_atfork(None, None, Some(bump));
         }
-    });
-    // Relaxed: the counter is compared for equality only and publishes
-    // nothing; in the child it was moved on before `fork` returned.
-    EPOCH.load(Ordering::Relaxed)
+        REGISTRATION.store(DONE, Ordering::Release);
+        return true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_left_by_another_process_is_taken_over() {
+        let _ = fork_epoch();
+        // As if this process had been forked while its parent (pid 1 here)
+        // was registering.
+        REGISTRATION.store((1 << 2) | 1, Ordering::SeqCst);
+        assert!(fork_epoch() < UNIQUE);
+        assert_eq!(REGISTRATION.load(Ordering::SeqCst), DONE);
+    }
+
+    #[test]
+    fn values_handed_out_while_registering_match_no_cache() {
+        let a = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
+        let b = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
+        assert!(a >= UNIQUE && b >= UNIQUE && a != b);
+        assert!(fork_epoch() < UNIQUE);
+    }
 }

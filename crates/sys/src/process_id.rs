@@ -102,30 +102,29 @@ impl ProcessId {
 ///
 /// One word holds the pid (22 bits, Linux's largest) and the start time
 /// (42 bits of clock ticks, centuries at 100 Hz), so a reader never sees
-/// one process's pid with another's start time. A `pthread_atfork` child
-/// handler (registered with the first entry) clears the word in every
-/// forked child: a descendant may be given the pid of a dead ancestor
-/// whose identity the inherited word still holds.
+/// one process's pid with another's start time. A second word holds the
+/// [`fork_epoch`](crate::fork_epoch) it was found in: a forked descendant
+/// may be given the pid of a dead ancestor whose identity the inherited
+/// word still holds, and its epoch differs.
 mod current_cache {
-    use std::sync::Once;
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::ProcessId;
 
     const PID_BITS: u32 = 22;
     static CACHE: AtomicU64 = AtomicU64::new(0);
-    static FORGET_IN_CHILD: Once = Once::new();
+    static CACHE_EPOCH: AtomicU64 = AtomicU64::new(u64::MAX);
 
-    /// Runs in the child of every `fork`, before it returns to the caller.
-    extern "C" fn forget() {
-        // An atomic store: async-signal-safe, as a fork handler must be.
-        CACHE.store(0, Ordering::Relaxed);
-    }
-
-    /// The cached identity, if it is that of process `pid`.
+    /// The cached identity, if it is that of process `pid` in this fork
+    /// epoch.
     pub(super) fn get(pid: i32) -> Option<ProcessId> {
-        // Relaxed: the word is self-contained; no other memory is
-        // published through it.
+        // Acquire: pairs with the Release store in `set`, so a matching
+        // epoch comes with the word stored before it. Every thread of one
+        // epoch stores the same values, so words and epochs of different
+        // stores of the same epoch agree.
+        if CACHE_EPOCH.load(Ordering::Acquire) != crate::fork_epoch() {
+            return None;
+        }
         let word = CACHE.load(Ordering::Relaxed);
         let cached_pid = (word & ((1 << PID_BITS) - 1)) as i32;
         (word != 0 && cached_pid == pid).then_some(ProcessId {
@@ -136,13 +135,7 @@ mod current_cache {
 
     /// Caches `me`, if it fits the word.
     pub(super) fn set(me: ProcessId) {
-        FORGET_IN_CHILD.call_once(|| {
-            // SAFETY: the handler only stores to a static atomic (no
-            // locks, no allocation) and lives for the whole program.
-            unsafe {
-                libc::pthread_atfork(None, None, Some(forget));
-            }
-        });
+        let epoch = crate::fork_epoch();
         let fits =
             me.pid > 0 && (me.pid as u64) < 1 << PID_BITS && me.start_time < 1 << (64 - PID_BITS);
         if fits {
@@ -150,13 +143,14 @@ mod current_cache {
                 (me.start_time << PID_BITS) | me.pid as u64,
                 Ordering::Relaxed,
             );
+            CACHE_EPOCH.store(epoch, Ordering::Release);
         }
     }
 
-    /// Whether an identity is cached (tests).
+    /// Whether an identity of this epoch is cached (tests).
     #[cfg(test)]
     pub(super) fn is_empty() -> bool {
-        CACHE.load(Ordering::Relaxed) == 0
+        CACHE_EPOCH.load(Ordering::Acquire) != crate::fork_epoch()
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::cell::Cell;
 use std::io;
-use std::sync::Once;
 
 /// The calling thread's kernel thread id (`gettid`): unique among the
 /// live threads of the whole system (of one pid namespace), equal to the
@@ -23,21 +22,15 @@ pub fn gettid() -> i32 {
 }
 
 thread_local! {
-    /// This thread's id, 0 until first asked for.
-    static CACHED_TID: Cell<i32> = const { Cell::new(0) };
-}
-static FORGET_IN_CHILD: Once = Once::new();
-
-/// Runs in the child of every `fork`, in its only thread: the one that
-/// called `fork`, whose cached id is the parent's.
-extern "C" fn forget_cached_tid() {
-    // `try_with`: never panics, even during thread teardown.
-    let _ = CACHED_TID.try_with(|c| c.set(0));
+    /// This thread's id and the fork epoch it was found in; tid 0 until
+    /// first asked for.
+    static CACHED_TID: Cell<(i32, u64)> = const { Cell::new((0, 0)) };
 }
 
 /// [`gettid`] without a system call after the first: the id is cached per
-/// thread, and the cache is cleared in a forked child by a `pthread_atfork`
-/// handler (registered by the first call).
+/// thread with its [`fork_epoch`](crate::fork_epoch), so that a forked
+/// child (whose one thread is a copy of its parent's forking thread, with
+/// its cache) asks again.
 ///
 /// # Examples
 ///
@@ -55,24 +48,18 @@ extern "C" fn forget_cached_tid() {
 /// ```
 #[inline]
 pub fn gettid_cached() -> i32 {
-    let cached = CACHED_TID.with(Cell::get);
-    if cached != 0 {
+    let epoch = crate::fork_epoch();
+    let (cached, at) = CACHED_TID.with(Cell::get);
+    if cached != 0 && at == epoch {
         return cached;
     }
-    fill_cached_tid()
+    fill_cached_tid(epoch)
 }
 
 #[cold]
-fn fill_cached_tid() -> i32 {
-    FORGET_IN_CHILD.call_once(|| {
-        // SAFETY: the handler only writes a thread-local Cell (no locks, no
-        // allocation) and lives for the whole program.
-        unsafe {
-            libc::pthread_atfork(None, None, Some(forget_cached_tid));
-        }
-    });
+fn fill_cached_tid(epoch: u64) -> i32 {
     let tid = gettid();
-    CACHED_TID.with(|c| c.set(tid));
+    CACHED_TID.with(|c| c.set((tid, epoch)));
     tid
 }
 

@@ -349,7 +349,6 @@ impl State {
                 let flush_first = previous.is_some_and(|(job, streaming)| {
                     streaming || !std::ptr::eq(job, Arc::as_ptr(&chunk.job))
                 });
-                previous = Some((Arc::as_ptr(&chunk.job), chunk.job.is_streaming()));
                 chunk.id = self.next_id;
                 let head = TaskHeader {
                     id: chunk.id,
@@ -363,6 +362,7 @@ impl State {
                 if append(&head, &mut msg).is_err() {
                     continue;
                 }
+                previous = Some((Arc::as_ptr(&chunk.job), chunk.job.is_streaming()));
                 // A large chunk goes alone, its arguments sent from where
                 // they are rather than copied into the message.
                 let alone = n == 0 && chunk.args.len() >= BIG_ARGS;
