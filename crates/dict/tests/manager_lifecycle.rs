@@ -7,7 +7,7 @@
 //! safe); children leave through `exit_immediately`; every wait is bounded,
 //! and a watchdog process kills the whole run if it hangs.
 
-mod manager_common;
+mod common;
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use mproc_shm::{SegmentKind, ShmError};
 use mproc_sync::SyncError;
 use mproc_sys::{ExitStatus, Signal, kill, waitpid};
 
-use manager_common::*;
+use common::*;
 
 fn is_wrong_kind(e: &DictError, found: SegmentKind, expected: SegmentKind) -> bool {
     matches!(

@@ -8,11 +8,11 @@
 //! safe); children leave through `exit_immediately`; every wait is bounded,
 //! and a watchdog process kills the whole run if it hangs.
 
-mod manager_common;
+mod common;
 
 use std::time::Duration;
 
-use manager_common::*;
+use common::*;
 use mproc_dict::Manager;
 use mproc_queue::{QueueError, QueueOptions};
 use mproc_sync::SyncError;

@@ -7,73 +7,15 @@
 //! `MPROC_TORTURE_ROUNDS` sets the rounds of the crash loop (default 50;
 //! the torture size is 200).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{assert_all_ok, run, spawn, wait_all, watchdog};
 use mproc_dict::{Array, Dict, DictOptions, Manager, TypedDict, Value};
-use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
+use mproc_sys::{ExitStatus, Signal, kill, waitpid};
 
 const WATCHDOG: Duration = Duration::from_secs(150);
-
-/// Forks a child that runs `f` and exits with its status (101 if it
-/// panics).
-fn spawn(f: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: this test binary is single-threaded when it forks (no harness
-    // threads); the child runs `f` and leaves through `_exit`.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            let _ = mproc_sys::set_parent_death_signal(Some(Signal::Kill));
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
-            exit_immediately(code)
-        }
-        ForkResult::Parent { child } => child,
-    }
-}
-
-/// Waits for every child, at most `limit`; kills them all past it.
-fn wait_all(pids: &[i32], limit: Duration) -> Vec<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    let mut out = vec![None; pids.len()];
-    while out.iter().any(Option::is_none) {
-        for (i, &pid) in pids.iter().enumerate() {
-            if out[i].is_none() {
-                out[i] = waitpid(pid, true).expect("waitpid");
-            }
-        }
-        if Instant::now() > deadline {
-            for &pid in pids {
-                let _ = kill(pid, Signal::Kill);
-                let _ = waitpid(pid, false);
-            }
-            panic!("children did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    out.into_iter().flatten().collect()
-}
-
-fn assert_all_ok(statuses: &[ExitStatus]) {
-    for s in statuses {
-        assert_eq!(*s, ExitStatus::Exited(0), "a child failed: {statuses:?}");
-    }
-}
-
-/// A forked process that kills this one if it runs past `limit`.
-fn watchdog(limit: Duration) -> i32 {
-    let parent = mproc_sys::getpid();
-    spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("watchdog: the test run hung for {limit:?}, killing it");
-        let _ = kill(parent, Signal::Kill);
-        0
-    })
-}
-
-fn run(name: &str, test: fn()) {
-    let t = Instant::now();
-    eprint!("test {name} ... ");
-    test();
-    eprintln!("ok ({:.2?})", t.elapsed());
-}
 
 fn u64_of(b: &[u8]) -> u64 {
     u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]))

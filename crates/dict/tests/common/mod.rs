@@ -1,4 +1,4 @@
-//! Helpers shared by the manager's process tests (`manager_processes`,
+//! Helpers shared by the process tests (`processes`, `manager_processes`,
 //! `manager_lifecycle`): forking, bounded waits, a watchdog, /dev/shm
 //! checks. Each binary uses a part of them.
 #![allow(dead_code)]
