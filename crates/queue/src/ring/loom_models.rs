@@ -322,6 +322,18 @@ fn loom_mpmc_lost_claim_does_not_cover_the_winners_slot() {
     });
 }
 
+/// The outcome of a close-handshake model: a send that returned `Ok`
+/// (`sent`) is delivered if the consumer reported `Closed`, and a refused
+/// send is never delivered.
+fn assert_handshake(sent: bool, saw_closed: bool, got: &[u8]) {
+    if saw_closed && sent {
+        assert_eq!(got, [9], "a send that returned Ok was lost by Closed");
+    }
+    if !sent {
+        assert!(got.is_empty(), "a send refused by Closed was delivered");
+    }
+}
+
 /// The SPSC close handshake with a third-party closer: the producer
 /// records its reservation, fences (SeqCst) and checks the flag again before it
 /// writes; a consumer that finds the ring empty and closed reports
@@ -376,12 +388,7 @@ fn loom_spsc_close_handshake_loses_no_send() {
         }
         let sent = producer.join().unwrap();
         closer.join().unwrap();
-        if saw_closed && sent {
-            assert_eq!(got, vec![9], "a send that returned Ok was lost by Closed");
-        }
-        if !sent {
-            assert!(got.is_empty(), "a send refused by Closed was delivered");
-        }
+        assert_handshake(sent, saw_closed, &got);
     });
 }
 
@@ -437,11 +444,6 @@ fn loom_mpmc_close_handshake_loses_no_send() {
         }
         let sent = producer.join().unwrap();
         closer.join().unwrap();
-        if saw_closed && sent {
-            assert_eq!(got, vec![9], "a send that returned Ok was lost by Closed");
-        }
-        if !sent {
-            assert!(got.is_empty(), "a send refused by Closed was delivered");
-        }
+        assert_handshake(sent, saw_closed, &got);
     });
 }
