@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mproc_sys::ProcessId;
 
 use crate::atomics::Ordering;
-use crate::core::{QueueCore, current_process};
+use crate::core::QueueCore;
 use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcReader;
@@ -74,7 +74,7 @@ pub(crate) enum Slot {
 impl Consumer {
     /// Registers a consumer of `core` for the calling process.
     pub(crate) fn attach(core: Arc<QueueCore>) -> Result<Consumer> {
-        let me = current_process()?;
+        let me = ProcessId::current()?;
         let records = core.control.records;
         let exclusive = !core.is_mpmc();
         let record = records.attach(Role::Consumer, me, exclusive, |role, r| {

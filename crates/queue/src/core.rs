@@ -149,7 +149,7 @@ impl QueueCore {
 
     /// A snapshot of the queue's state (reads `/proc` for liveness).
     pub(crate) fn stats(&self) -> QueueStats {
-        let me = current_process().ok();
+        let me = ProcessId::current().ok();
         let alive = |role| me.map_or(0, |me| self.control.records.alive(role, me));
         let received = self.control.head.load(Ordering::Relaxed);
         let tail = self.control.tail.load(Ordering::Relaxed);
@@ -200,11 +200,4 @@ pub(crate) fn layout_of(
         joinable,
         areas,
     )
-}
-
-/// The calling process (`ProcessId::current`, cached in `mproc_sys` per
-/// fork epoch: a forked descendant given the pid of a dead ancestor never
-/// inherits the ancestor's identity).
-pub(crate) fn current_process() -> Result<ProcessId> {
-    Ok(ProcessId::current()?)
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mproc_sys::ProcessId;
 
 use crate::atomics::Ordering;
-use crate::core::{QueueCore, current_process};
+use crate::core::QueueCore;
 use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcWriter;
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Producer {
 impl Producer {
     /// Registers a producer of `core` for the calling process.
     pub(crate) fn attach(core: Arc<QueueCore>) -> Result<Producer> {
-        let me = current_process()?;
+        let me = ProcessId::current()?;
         let records = core.control.records;
         let exclusive = !core.is_mpmc();
         let record = records.attach(Role::Producer, me, exclusive, |role, r| {
