@@ -266,24 +266,31 @@ mod tests {
             initializer: None,
         };
         let t0 = Instant::now();
-        std::thread::scope(|s| {
+        // The worker loop runs on a thread that owns its ends, so that a
+        // hang fails the test instead of blocking it.
+        let worker = std::thread::spawn(move || {
             let ends = Ends {
                 tasks: &tasks,
                 results: &results,
                 records: &records,
             };
-            let worker = s.spawn(move || serve(role, &ends));
-            let mut asm = Assembler::default();
-            let first = loop {
-                let frame = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-                if let Ok(Some((_, m))) = asm.push(&frame) {
-                    assert_eq!(m.bytes()[0], wire::RESULT);
-                    break t0.elapsed();
-                }
-            };
-            worker.join().unwrap().unwrap();
-            first
-        })
+            serve(role, &ends)
+        });
+        let mut asm = Assembler::default();
+        let first = loop {
+            let frame = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            if let Ok(Some((_, m))) = asm.push(&frame) {
+                assert_eq!(m.bytes()[0], wire::RESULT);
+                break t0.elapsed();
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !worker.is_finished() {
+            assert!(Instant::now() < deadline, "the worker did not exit");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worker.join().unwrap().unwrap();
+        first
     }
 
     #[test]
