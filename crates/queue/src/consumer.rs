@@ -377,7 +377,7 @@ impl Consumer {
         unsafe {
             self.core
                 .ring
-                .read(pos, len, |b| buf[..len].copy_from_slice(b))
+                .read(pos, len, |b| crate::copy::copy_bytes(buf, b))
         };
         self.release(Span { pos, n: 1 });
         Ok(len)

@@ -53,6 +53,7 @@
 mod atomics;
 #[cfg(not(loom))]
 mod batch;
+mod copy;
 mod error;
 mod ring;
 

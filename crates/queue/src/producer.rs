@@ -11,7 +11,7 @@ use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
-use crate::ring::{ClaimWords, RingError, Span, recheck_closed};
+use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
 use crate::wait::{Attempt, block};
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
@@ -151,10 +151,14 @@ impl Producer {
                 // that reports `Closed` must not miss this send should it
                 // return `Ok`. It sees the reservation in the claim words
                 // (SPSC) or in the tail that the reservation moved (MPMC).
-                if let Writer::Spsc(_) = self.writer {
-                    self.claim.announce(span);
-                }
-                if recheck_closed(self.core.control.closed) {
+                let closed = match self.writer {
+                    Writer::Spsc(_) => {
+                        self.claim.announce(span);
+                        recheck_closed(self.core.control.closed)
+                    }
+                    Writer::Mpmc(_) => recheck_closed_after_cas(self.core.control.closed),
+                };
+                if closed {
                     // Given back (SPSC) or published as cancelled (MPMC),
                     // and any consumer waiting for it woken.
                     self.cancel(span);

@@ -409,7 +409,7 @@ fn loom_mpmc_close_handshake_loses_no_send() {
                 return false;
             }
             let span = w.try_reserve(1, None).unwrap();
-            if super::recheck_closed(&p.closed) {
+            if super::recheck_closed_after_cas(&p.closed) {
                 p.ring
                     .len(span.pos)
                     .store(super::memory::CANCELLED_LEN, Ordering::Relaxed);

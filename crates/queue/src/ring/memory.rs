@@ -221,7 +221,7 @@ mod region_ring {
         unsafe fn write(&self, pos: u64, src: &[u8]) {
             debug_assert!(src.len() <= self.slot_size);
             // SAFETY: the caller owns the slot and src fits its payload.
-            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.payload(pos), src.len()) }
+            unsafe { crate::copy::copy_raw(src.as_ptr(), self.payload(pos), src.len()) }
         }
         #[inline]
         unsafe fn read<R>(&self, pos: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> R {

@@ -145,6 +145,31 @@ pub(crate) fn recheck_closed(closed: &AtomicU32) -> bool {
     closed.load(Ordering::Relaxed) != 0
 }
 
+/// The close handshake of an MPMC producer, right after the compare-and-swap
+/// of the tail that took its reservation (made `SeqCst` for this): whether
+/// the queue was closed.
+///
+/// No fence is needed: the CAS and this load are both `SeqCst`, so they
+/// are in the single total order S in program order. If the load reads
+/// "open", it precedes the closer's SeqCst RMW in S, which precedes the
+/// fence of a consumer that saw the flag set (`claim_or_closed`); that
+/// consumer's later load of the tail cannot read a value older than the
+/// CAS, since the CAS would then have to precede its fence in S
+/// (C++20 [atomics.order]/4). On x86 the CAS is a locked instruction
+/// either way, and the fence `recheck_closed` adds would be a second one
+/// on every send.
+///
+/// Loom does not give `SeqCst` loads and stores their total order (its
+/// issue 180: store buffering stays possible), so under loom this keeps
+/// the fence, and the close-handshake models check the protocol with it.
+#[inline]
+pub(crate) fn recheck_closed_after_cas(closed: &AtomicU32) -> bool {
+    if cfg!(loom) {
+        return recheck_closed(closed);
+    }
+    closed.load(Ordering::SeqCst) != 0
+}
+
 /// Runs `try_claim`; if the ring is empty and closed, tries once more (the
 /// closer's messages are visible once the flag is) and reports `Closed`.
 #[inline]

@@ -95,11 +95,13 @@ impl<M: RingMemory> MpmcWriter<M> {
                     c.announce(span);
                 }
                 // Release: publishes the claim words to stall detectors that
-                // load the tail with Acquire.
+                // load the tail with Acquire. SeqCst: the close handshake
+                // orders this CAS before the producer's load of the closed
+                // flag (`recheck_closed_after_cas`).
                 match mem.tail().compare_exchange_weak(
                     tail,
                     tail.wrapping_add(n),
-                    Ordering::AcqRel,
+                    Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => return Ok(span),
