@@ -1,7 +1,9 @@
 //! Queue benchmarks between two processes (criterion, `iter_custom`):
 //!
 //! * `pingpong/*`: 8-byte round trip, SPSC and MPMC, per wait strategy,
-//!   against a raw ping-pong on one shared atomic (the floor).
+//!   against a raw ping-pong on a shared atomic (the floor), on one line
+//!   and on two (one per direction, as through any pair of queues), each
+//!   rotated over 64 cache lines.
 //! * `throughput/*`: one-way messages of 8 B, 64 B, 1 KiB, 64 KiB, single
 //!   and batched, against rtrb and crossbeam's `ArrayQueue` between two
 //!   threads.
@@ -143,51 +145,135 @@ impl PingPong {
     }
 }
 
-/// Raw floor: two processes alternate on one shared atomic.
+/// How many cache lines the floor ping-pong rotates over.
+///
+/// A transfer's cost depends on which cache line moves: on a mesh of L3
+/// slices each line's address hashes to one slice, and on this 2-CPU VM
+/// the median round trip of a single line measured anywhere from 172 to
+/// 248 ns depending on the line. A queue's messages travel through many
+/// lines (its slots), so the floor is measured on as many: round trip `k`
+/// uses line `k % FLOOR_LINES`, and the pooled median is the floor of a
+/// typical line rather than of whichever line the allocator handed out.
+const FLOOR_LINES: usize = 64;
+
+/// Bytes between two floor words: two lines, so that the adjacent-line
+/// prefetcher does not pair them.
+const FLOOR_STRIDE: u64 = 128;
+
+/// Raw floor: two processes alternate on a shared atomic, spinning.
+///
+/// `one_line`: both directions on one word (the floor the queue issue
+/// names); otherwise the ping and the pong travel on two lines, as they
+/// must through any pair of queues (one per direction).
 struct AtomicPingPong {
     seg: Segment,
     child: i32,
-    next: u64,
+    one_line: bool,
+    round: u64,
 }
 
 impl AtomicPingPong {
-    fn start() -> AtomicPingPong {
-        let seg = Segment::anonymous(64).unwrap();
+    fn start(one_line: bool) -> AtomicPingPong {
+        let seg = Segment::anonymous(FLOOR_LINES as u64 * 2 * FLOOR_STRIDE).unwrap();
+        let words = |k: u64| floor_words(&seg, k, one_line);
         let child = spawn(|| {
-            let w = seg.payload().get::<AtomicU64>(0).unwrap();
-            let mut expect = 1;
-            loop {
-                let v = w.load(Ordering::Acquire);
-                if v == u64::MAX {
-                    return;
+            for k in 0.. {
+                let (ping, pong) = words(k);
+                let want = k / FLOOR_LINES as u64 + 1;
+                loop {
+                    let v = ping.load(Ordering::Acquire);
+                    if v == u64::MAX {
+                        return;
+                    }
+                    if v == ping_value(want, one_line) {
+                        pong.store(pong_value(want, one_line), Ordering::Release);
+                        break;
+                    }
+                    std::hint::spin_loop();
                 }
-                if v == expect {
-                    w.store(v + 1, Ordering::Release);
-                    expect += 2;
-                }
-                std::hint::spin_loop();
             }
         });
         AtomicPingPong {
             seg,
             child,
-            next: 1,
+            one_line,
+            round: 0,
         }
     }
+    /// One round trip; returns the line it used.
     #[inline]
-    fn round_trip(&mut self) {
-        let w = self.seg.payload().get::<AtomicU64>(0).unwrap();
-        w.store(self.next, Ordering::Release);
-        while w.load(Ordering::Acquire) != self.next + 1 {
+    fn round_trip(&mut self) -> usize {
+        let k = self.round;
+        let (ping, pong) = floor_words(&self.seg, k, self.one_line);
+        let n = k / FLOOR_LINES as u64 + 1;
+        ping.store(ping_value(n, self.one_line), Ordering::Release);
+        let want = pong_value(n, self.one_line);
+        while pong.load(Ordering::Acquire) != want {
             std::hint::spin_loop();
         }
-        self.next += 2;
+        self.round += 1;
+        (k % FLOOR_LINES as u64) as usize
     }
     fn stop(self) {
-        let w = self.seg.payload().get::<AtomicU64>(0).unwrap();
-        w.store(u64::MAX, Ordering::Release);
+        let (ping, _) = floor_words(&self.seg, self.round, self.one_line);
+        ping.store(u64::MAX, Ordering::Release);
         reap(self.child);
     }
+}
+
+/// The ping and pong words of round trip `k` (the same word when
+/// `one_line`).
+fn floor_words(seg: &Segment, k: u64, one_line: bool) -> (&AtomicU64, &AtomicU64) {
+    let line = (k % FLOOR_LINES as u64) * 2 * FLOOR_STRIDE;
+    let p = seg.payload();
+    let ping = p.get::<AtomicU64>(line).unwrap();
+    let pong = if one_line {
+        ping
+    } else {
+        p.get::<AtomicU64>(line + FLOOR_STRIDE).unwrap()
+    };
+    (ping, pong)
+}
+
+/// What the parent stores for the `n`th use of a line (from 1).
+fn ping_value(n: u64, one_line: bool) -> u64 {
+    if one_line { 2 * n - 1 } else { n }
+}
+
+/// What the child answers with.
+fn pong_value(n: u64, one_line: bool) -> u64 {
+    if one_line { 2 * n } else { n }
+}
+
+/// Floor round trips: the pooled median and p99, and the lowest and
+/// highest per-line medians.
+fn floor_report(one_line: bool, n: usize) -> Duration {
+    let mut floor = AtomicPingPong::start(one_line);
+    let mut samples = Vec::with_capacity(n);
+    let mut per_line: Vec<Vec<Duration>> = (0..FLOOR_LINES)
+        .map(|_| Vec::with_capacity(n / FLOOR_LINES + 1))
+        .collect();
+    for _ in 0..n {
+        let t = Instant::now();
+        let line = floor.round_trip();
+        let d = t.elapsed();
+        samples.push(d);
+        per_line[line].push(d);
+    }
+    floor.stop();
+    let line_medians: Vec<Duration> = per_line.into_iter().map(|v| percentiles(v).0).collect();
+    let lo = line_medians.iter().min().copied().unwrap_or_default();
+    let hi = line_medians.iter().max().copied().unwrap_or_default();
+    let (m, p) = percentiles(samples);
+    let name = if one_line {
+        "atomic floor, 1 line "
+    } else {
+        "atomic floor, 2 lines"
+    };
+    println!(
+        "{name}  median {m:>9.2?}  p99 {p:>9.2?}  (per-line medians {lo:.0?}..{hi:.0?} over {FLOOR_LINES} lines)"
+    );
+    m
 }
 
 fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration) {
@@ -207,16 +293,8 @@ fn strategies() -> [(&'static str, WaitStrategy); 3] {
 fn report() {
     const N: usize = 20_000;
     println!("== round trip, 8 B, two processes (median / p99 of {N}) ==");
-    let mut floor = AtomicPingPong::start();
-    let mut samples = Vec::with_capacity(N);
-    for _ in 0..N {
-        let t = Instant::now();
-        floor.round_trip();
-        samples.push(t.elapsed());
-    }
-    floor.stop();
-    let (m, p) = percentiles(samples);
-    println!("atomic floor        median {m:>9.2?}  p99 {p:>9.2?}");
+    let floor = floor_report(true, N);
+    let two_lines = floor_report(false, N);
     for kind in [Kind::Spsc, Kind::Mpmc] {
         for (name, wait) in strategies() {
             let n = if matches!(wait, WaitStrategy::Park) {
@@ -234,7 +312,12 @@ fn report() {
             }
             pp.stop();
             let (m, p) = percentiles(samples);
-            println!("{kind:?} {name:<15} median {m:>9.2?}  p99 {p:>9.2?}");
+            let ratio = |f: Duration| m.as_secs_f64() / f.as_secs_f64();
+            println!(
+                "{kind:?} {name:<15} median {m:>9.2?}  p99 {p:>9.2?}  ({:.2}x the 1-line floor, {:.2}x the 2-line floor)",
+                ratio(floor),
+                ratio(two_lines)
+            );
         }
     }
     println!("== SPSC round trip after an idle gap (median of 300), by spin window ==");
@@ -454,17 +537,19 @@ fn throughput_report() {
 fn pingpong(c: &mut Criterion) {
     let mut g = c.benchmark_group("pingpong");
     g.sample_size(20).measurement_time(Duration::from_secs(2));
-    g.bench_function("atomic_floor", |b| {
-        let mut pp = AtomicPingPong::start();
-        b.iter_custom(|iters| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                pp.round_trip();
-            }
-            t.elapsed()
+    for (name, one_line) in [("atomic_floor", true), ("atomic_floor_2_lines", false)] {
+        g.bench_function(name, |b| {
+            let mut pp = AtomicPingPong::start(one_line);
+            b.iter_custom(|iters| {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    black_box(pp.round_trip());
+                }
+                t.elapsed()
+            });
+            pp.stop();
         });
-        pp.stop();
-    });
+    }
     for kind in [Kind::Spsc, Kind::Mpmc] {
         for (name, wait) in strategies().into_iter().take(2) {
             g.bench_function(format!("{kind:?}/{name}"), |b| {
