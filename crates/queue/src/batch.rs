@@ -68,6 +68,7 @@ impl Producer {
         };
         self.check_len(first.as_ref().len())?;
         let span = self.reserve(msgs.len() as u64, wait)?;
+        self.prefetch_slot_tails(span, first.as_ref().len());
         let mut n = 0;
         let mut too_large = None;
         for (pos, msg) in span.positions().zip(msgs) {

@@ -210,6 +210,7 @@ impl Producer {
     /// ```
     pub fn loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
         let span = self.reserve(max.max(1) as u64, Some(None))?;
+        self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }
 
@@ -230,6 +231,7 @@ impl Producer {
     /// ```
     pub fn try_loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
         let span = self.reserve(max.max(1) as u64, None)?;
+        self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }
 }

@@ -8,13 +8,19 @@ use mproc_sys::ProcessId;
 use crate::atomics::Ordering;
 use crate::core::QueueCore;
 use crate::records::Role;
-use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
+use crate::ring::memory::{CACHE_LINE, CANCELLED_LEN, MPMC_SLOT_HEADER, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
 use crate::wait::{Attempt, block};
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
+
+/// Most cache lines past a slot's first that a batch prefetches for
+/// writing (`Producer::prefetch_slot_tails`): enough for the short
+/// messages whose slots span a few lines; longer messages are written as
+/// streams, which the hardware prefetches by itself.
+const PREFETCH_LINES: usize = 3;
 
 pub(crate) enum Writer {
     Spsc(SpscWriter<RegionRing<'static>>),
@@ -225,6 +231,37 @@ impl Producer {
         // caller checked msg.len() <= slot_size.
         unsafe { ring.write(pos, msg) };
         ring.len(pos).store(msg.len() as u32, Ordering::Relaxed);
+    }
+
+    /// Asks for the cache lines after the first of each MPMC slot in `span`
+    /// ready to be written, up to `bytes` of payload (at most
+    /// [`PREFETCH_LINES`] lines past the first), before a batch fills them.
+    ///
+    /// A reservation has just read each slot's first line (its sequence
+    /// word), taking it from the consumer that released it; the lines after
+    /// it are still shared with that consumer, and filling them would make
+    /// every store wait for its line in turn. Asked for up front, the
+    /// transfers overlap: batched 56..120-byte MPMC messages went from 30 to
+    /// 57..74 M/s between two processes (8..48-byte slots, one line each,
+    /// unchanged). SPSC slots are not read before being filled and gain
+    /// nothing.
+    pub(crate) fn prefetch_slot_tails(&self, span: Span, bytes: usize) {
+        let layout = &self.core.layout;
+        if !matches!(self.writer, Writer::Mpmc(_)) || layout.stride() <= CACHE_LINE {
+            return;
+        }
+        let end = (MPMC_SLOT_HEADER + bytes).min(CACHE_LINE * (1 + PREFETCH_LINES));
+        for pos in span.positions() {
+            let slot = self
+                .core
+                .ring
+                .payload(pos)
+                .wrapping_sub(MPMC_SLOT_HEADER)
+                .cast_const();
+            for line in (CACHE_LINE..end).step_by(CACHE_LINE) {
+                mproc_sys::prefetch_for_write(slot.wrapping_add(line));
+            }
+        }
     }
 
     /// Payload pointer of reserved slot `pos`.

@@ -24,6 +24,7 @@ mod cpu_time;
 mod fork_epoch;
 mod futex;
 mod pidfd;
+mod prefetch;
 mod process;
 mod process_id;
 mod rlimit;
@@ -39,6 +40,7 @@ pub use cpu_time::{process_cpu_time, thread_cpu_time};
 pub use fork_epoch::fork_epoch;
 pub use futex::{FutexWait, futex_wait, futex_wake, futex_wake_all};
 pub use pidfd::{pidfd_open, wait_readable};
+pub use prefetch::prefetch_for_write;
 pub use process::{
     ExitStatus, ForkResult, exit_immediately, fork, getpid, getppid, getuid, kill,
     set_parent_death_signal, setgid, setuid, waitpid,
