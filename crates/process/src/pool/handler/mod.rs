@@ -346,9 +346,7 @@ impl State {
                 if chunk.job.is_cancelled() {
                     continue;
                 }
-                let flush_first = previous.is_some_and(|(job, streaming)| {
-                    streaming || !std::ptr::eq(job, Arc::as_ptr(&chunk.job))
-                });
+                let flush_first = flush_first(previous, Arc::as_ptr(&chunk.job));
                 chunk.id = self.next_id;
                 let head = TaskHeader {
                     id: chunk.id,
@@ -429,6 +427,17 @@ impl State {
 
 /// Sends more of a worker's half-sent message; `Ok(true)` once complete
 /// (its buffer is then kept for the next message).
+/// Whether a worker must send the results it holds before running the
+/// next chunk of a message: when the chunk before it (`previous`: its job,
+/// compared by address, and whether that job streams) belongs to another
+/// call, whose caller should not wait behind this chunk, or to a streaming
+/// call (`imap`), whose caller takes results as they come. Chunks of one
+/// `map` call travel and answer together. The first chunk of a message
+/// has nothing before it.
+fn flush_first(previous: Option<(*const Job, bool)>, job: *const Job) -> bool {
+    previous.is_some_and(|(prev, streaming)| streaming || !std::ptr::eq(prev, job))
+}
+
 fn pump(w: &mut Worker) -> Result<bool, PoolError> {
     let Some(sending) = &mut w.sending else {
         return Ok(true);
@@ -467,4 +476,23 @@ pub(crate) fn run_guarded(handler: Handler) {
         shared.order(Order::Terminate);
     }
     shared.fail_all(Failure::Terminated);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flush_first;
+    use crate::pool::job::Job;
+
+    #[test]
+    fn only_a_chunk_after_another_call_or_a_streaming_one_flushes_first() {
+        // Addresses only: the rule compares jobs by identity.
+        let jobs = [0u64; 2];
+        let a = std::ptr::from_ref(&jobs[0]).cast::<Job>();
+        let b = std::ptr::from_ref(&jobs[1]).cast::<Job>();
+        assert!(!flush_first(None, a), "the first chunk of a message");
+        assert!(!flush_first(Some((a, false)), a), "same map call");
+        assert!(flush_first(Some((a, false)), b), "another call");
+        assert!(flush_first(Some((a, true)), a), "same streaming call");
+        assert!(flush_first(Some((b, true)), a), "after a streaming call");
+    }
 }
