@@ -14,6 +14,7 @@ use mproc_sys::Signal;
 
 use crate::error::{ProcessError, Result};
 use crate::info::ProcessInfo;
+use crate::owner::Owner;
 use crate::start_method::StartMethod;
 use crate::table;
 
@@ -46,7 +47,7 @@ pub(crate) struct ChildShared {
     pub(crate) info: ProcessInfo,
     /// The process that started it (after a fork, inherited entries of the
     /// parent are recognized by this).
-    pub(crate) owner: i32,
+    pub(crate) owner: Owner,
     state: Mutex<State>,
 }
 
@@ -54,7 +55,7 @@ impl ChildShared {
     pub(crate) fn new(info: ProcessInfo) -> ChildShared {
         ChildShared {
             info,
-            owner: mproc_sys::getpid(),
+            owner: Owner::current(),
             state: Mutex::new(State {
                 status: Status::Running,
                 joined: false,

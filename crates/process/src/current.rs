@@ -81,11 +81,10 @@ pub(crate) fn reap_finished() {
 }
 
 fn own_children() -> Vec<Arc<ChildShared>> {
-    let me = mproc_sys::getpid();
     table::lock()
         .children
         .iter()
-        .filter(|c| c.owner == me)
+        .filter(|c| c.owner.is_current())
         .cloned()
         .collect()
 }

@@ -17,11 +17,10 @@ const TERM_GRACE: Duration = Duration::from_millis(500);
 /// Python does at exit: `SIGTERM`, a grace period, then `SIGKILL`; all are
 /// reaped. Non-daemon children are left running.
 pub(crate) fn terminate_daemons() {
-    let me = mproc_sys::getpid();
     let daemons: Vec<Arc<ChildShared>> = table::lock()
         .children
         .iter()
-        .filter(|c| c.info.daemon && c.owner == me)
+        .filter(|c| c.info.daemon && c.owner.is_current())
         .cloned()
         .collect();
     for d in &daemons {

@@ -46,6 +46,7 @@ mod fork;
 mod info;
 mod init;
 mod outcome;
+mod owner;
 mod payload;
 mod process;
 mod spawn;

@@ -17,6 +17,7 @@ use super::job::{Failure, Job, Lost};
 use super::task::Call;
 use super::wire;
 use crate::child::Child;
+use crate::owner::Owner;
 
 /// A chunk of tasks on its way to a worker and back.
 #[derive(Debug)]
@@ -80,7 +81,7 @@ pub(crate) struct Shared {
     workers: Mutex<Vec<Arc<Child>>>,
     pub(crate) processes: usize,
     /// The process that made the pool.
-    owner: i32,
+    owner: Owner,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -103,17 +104,16 @@ impl Shared {
             jobs: Mutex::new(Vec::new()),
             workers: Mutex::new(Vec::new()),
             processes,
-            owner: mproc_sys::getpid(),
+            owner: Owner::current(),
         }
     }
 
     /// Refuses callers in another process (a forked copy of the owner).
     pub(crate) fn check_owner(&self) -> Result<(), PoolError> {
-        let caller = mproc_sys::getpid();
-        if caller != self.owner {
+        if !self.owner.is_current() {
             return Err(PoolError::NotOwner {
-                owner: self.owner,
-                caller,
+                owner: self.owner.pid(),
+                caller: mproc_sys::getpid(),
             });
         }
         Ok(())
