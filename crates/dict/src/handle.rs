@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mproc_shm::{Segment, ShmError};
+use mproc_sys::ProcessId;
 
 use crate::generation::{Generation, segment_len};
 use crate::grow::{Trigger, grow};
@@ -38,7 +39,7 @@ pub(crate) struct Shared {
     pub(crate) info: RootInfo,
     /// The pid that removes the generation names on drop: the creator's,
     /// unless persistent.
-    remove_by: Option<i32>,
+    remove_by: Option<ProcessId>,
 }
 
 // SAFETY: `generation` points into `root`'s mapping, which `Shared` owns
@@ -48,7 +49,7 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
-    fn new(root: Segment, info: RootInfo, remove_by: Option<i32>) -> Result<Shared> {
+    fn new(root: Segment, info: RootInfo, remove_by: Option<ProcessId>) -> Result<Shared> {
         let generation = NonNull::from(root::generation_word(&root)?);
         Ok(Shared {
             root,
@@ -70,7 +71,7 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        if self.remove_by == Some(mproc_sys::getpid()) {
+        if self.remove_by.is_some_and(|p| p.is_current()) {
             let first = u64::from(self.info.flags & FLAG_ANON_GEN0 != 0);
             let last = root::current_generation(&self.root).unwrap_or(0);
             root::unlink_generations(&self.info, first, last);
@@ -173,7 +174,7 @@ impl Handle {
             }
         };
         Ok(Handle {
-            shared: Arc::new(Shared::new(root, info, (!persist).then(mproc_sys::getpid))?),
+            shared: Arc::new(Shared::new(root, info, (!persist).then(ProcessId::current_or_pid))?),
             current: RefCell::new(Arc::new(gen0)),
         })
     }

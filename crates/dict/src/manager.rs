@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mproc_queue::QueueError;
 use mproc_shm::{Segment, SegmentKind, ShmError};
 use mproc_sync::{RawLock, SyncError};
+use mproc_sys::ProcessId;
 
 use crate::error::corrupt;
 use crate::{Dict, DictError, Result};
@@ -98,7 +99,7 @@ const MANAGER_ROLE: u64 = 0x4d47_5231; // "MGR1"
 pub struct Manager {
     seg: Segment,
     prefix: String,
-    remove_by: Option<i32>,
+    remove_by: Option<ProcessId>,
 }
 
 fn already_exists(e: &DictError) -> bool {
@@ -152,7 +153,7 @@ impl Manager {
         Ok(Manager {
             seg,
             prefix: prefix.to_owned(),
-            remove_by: Some(mproc_sys::getpid()),
+            remove_by: Some(ProcessId::current_or_pid()),
         })
     }
 
@@ -330,7 +331,7 @@ impl Manager {
 
 impl Drop for Manager {
     fn drop(&mut self) {
-        if self.remove_by != Some(mproc_sys::getpid()) {
+        if !self.remove_by.is_some_and(|p| p.is_current()) {
             return;
         }
         for (name, kind) in self.names().unwrap_or_default() {

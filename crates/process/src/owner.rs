@@ -13,7 +13,7 @@ pub(crate) struct Owner(ProcessId);
 impl Owner {
     /// The calling process.
     pub(crate) fn current() -> Owner {
-        Owner(me())
+        Owner(ProcessId::current_or_pid())
     }
 
     /// The owner's pid.
@@ -21,21 +21,11 @@ impl Owner {
         self.0.pid
     }
 
-    /// Whether the calling process is the owner. A start time of 0 means
-    /// `/proc` could not tell it; the pids are compared alone then.
+    /// Whether the calling process is the owner
+    /// ([`ProcessId::is_current`]).
     pub(crate) fn is_current(self) -> bool {
-        let me = me();
-        self.0.pid == me.pid
-            && (self.0.start_time == 0 || me.start_time == 0 || self.0.start_time == me.start_time)
+        self.0.is_current()
     }
-}
-
-/// The calling process's identity (cached per process by `mproc-sys`).
-fn me() -> ProcessId {
-    ProcessId::current().unwrap_or(ProcessId {
-        pid: mproc_sys::getpid(),
-        start_time: 0,
-    })
 }
 
 #[cfg(test)]

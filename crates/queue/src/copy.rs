@@ -46,11 +46,14 @@ pub(crate) unsafe fn copy_raw(src: *const u8, dst: *mut u8, len: usize) {
                 dst.cast::<u32>().write_unaligned(a);
                 dst.add(len - 4).cast::<u32>().write_unaligned(b);
             }
-            0..=3 => {
-                for i in 0..len {
-                    dst.add(i).write(src.add(i).read());
-                }
+            2..=3 => {
+                let a = src.cast::<u16>().read_unaligned();
+                let b = src.add(len - 2).cast::<u16>().read_unaligned();
+                dst.cast::<u16>().write_unaligned(a);
+                dst.add(len - 2).cast::<u16>().write_unaligned(b);
             }
+            1 => dst.write(src.read()),
+            0 => {}
             _ => std::ptr::copy_nonoverlapping(src, dst, len),
         }
     }

@@ -50,7 +50,7 @@ pub struct Segment {
     /// The pid that must unlink the name on drop: the creator's, `None` for
     /// openers and anonymous segments. A forked child that inherits the
     /// handle has another pid and so never unlinks.
-    unlink_by: Option<i32>,
+    unlink_by: Option<ProcessId>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -287,8 +287,8 @@ impl Segment {
 
 impl Drop for Segment {
     fn drop(&mut self) {
-        if let (Some(pid), Some(name)) = (self.unlink_by, &self.name)
-            && pid == mproc_sys::getpid()
+        if let (Some(creator), Some(name)) = (self.unlink_by, &self.name)
+            && creator.is_current()
             && !self.is_persistent()
         {
             // Ignore NotFound: someone may have removed it already.
@@ -471,7 +471,7 @@ impl<'f> SegmentBuilder<'f> {
             params: self.params,
             persistent: self.persistent,
         };
-        let unlink_by = name.as_ref().map(|_| creator.pid);
+        let unlink_by = name.as_ref().map(|_| creator);
         let mut seg = Segment {
             map,
             name,

@@ -94,6 +94,49 @@ impl ProcessId {
             Err(_) => false,
         }
     }
+
+    /// The calling process, or, if `/proc` cannot tell its start time, its
+    /// pid with a start time of 0 (which [`is_current`](Self::is_current)
+    /// reads as "compare the pids alone").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let me = mproc_sys::ProcessId::current_or_pid();
+    /// assert_eq!(me.pid, mproc_sys::getpid());
+    /// ```
+    pub fn current_or_pid() -> ProcessId {
+        ProcessId::current().unwrap_or(ProcessId {
+            pid: getpid(),
+            start_time: 0,
+        })
+    }
+
+    /// Whether this is the calling process: the same pid and, when both
+    /// start times are known (not 0), the same start time.
+    ///
+    /// For objects in process memory that belong to the process that made
+    /// them (a segment it unlinks on drop, a child it reaps): a forked copy
+    /// is not the maker, even in a descendant that was given the maker's pid
+    /// after the maker died, which a pid alone cannot tell.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_sys::ProcessId;
+    ///
+    /// let me = ProcessId::current().unwrap();
+    /// assert!(me.is_current());
+    /// // A process that had this pid before us (or after a fork, a dead
+    /// // ancestor whose pid we were given).
+    /// let earlier = ProcessId { pid: me.pid, start_time: me.start_time - 1 };
+    /// assert!(!earlier.is_current());
+    /// ```
+    pub fn is_current(&self) -> bool {
+        let me = ProcessId::current_or_pid();
+        self.pid == me.pid
+            && (self.start_time == 0 || me.start_time == 0 || self.start_time == me.start_time)
+    }
 }
 
 /// The calling process's identity, kept after the first read of

@@ -425,8 +425,6 @@ impl State {
     }
 }
 
-/// Sends more of a worker's half-sent message; `Ok(true)` once complete
-/// (its buffer is then kept for the next message).
 /// Whether a worker must send the results it holds before running the
 /// next chunk of a message: when the chunk before it (`previous`: its job,
 /// compared by address, and whether that job streams) belongs to another
@@ -438,6 +436,8 @@ fn flush_first(previous: Option<(*const Job, bool)>, job: *const Job) -> bool {
     previous.is_some_and(|(prev, streaming)| streaming || !std::ptr::eq(prev, job))
 }
 
+/// Sends more of a worker's half-sent message; `Ok(true)` once complete
+/// (its buffer is then kept for the next message).
 fn pump(w: &mut Worker) -> Result<bool, PoolError> {
     let Some(sending) = &mut w.sending else {
         return Ok(true);
