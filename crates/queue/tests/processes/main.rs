@@ -39,6 +39,10 @@ fn main() {
             consumer_killed_holding_slot_spsc,
         ),
         (
+            "close_races_sends_and_loses_no_ok_send",
+            close_races_sends_and_loses_no_ok_send,
+        ),
+        (
             "joinable_queue_join_waits_for_workers",
             joinable_queue_join_waits_for_workers,
         ),
@@ -189,6 +193,91 @@ fn mpmc_two_producers_two_consumers() {
         "every bit set"
     );
     println!("    consumers took {} and {}", shared.get(1), shared.get(2));
+}
+
+/// `close()` while producers send, SPSC and MPMC rounds alternating:
+/// every send that returned `Ok` is received before the consumer gets
+/// `Closed`, in order, and the producers end with `Closed`. The close
+/// handshake between real processes: loom checks it only with fences,
+/// where an MPMC producer relies on its SeqCst tail CAS instead.
+fn close_races_sends_and_loses_no_ok_send() {
+    let rounds = if stress() { 2000 } else { 200 };
+    let mut drained = 0;
+    for round in 0..rounds {
+        let mpmc = round % 2 == 1;
+        let opts = QueueOptions::new().capacity(16).slot_size(16);
+        let spsc = (!mpmc).then(|| SpscQueue::new(opts).unwrap());
+        let multi = mpmc.then(|| Queue::new(opts).unwrap());
+        let producers: u64 = if mpmc { 2 } else { 1 };
+        // Shared: [0] producers attached, [1 + id] sends that returned Ok.
+        let shared = Shared::new(3);
+        let pids: Vec<i32> = (0..producers)
+            .map(|id| {
+                fork_child(|| {
+                    let mut tx = match (&spsc, &multi) {
+                        (Some(q), _) => q.producer().unwrap(),
+                        (_, Some(q)) => q.producer().unwrap(),
+                        _ => unreachable!(),
+                    };
+                    shared.add(0, 1);
+                    for seq in 0.. {
+                        match tx.send(&encode(id, seq)) {
+                            Ok(()) => shared.add(1 + id as usize, 1),
+                            Err(QueueError::Closed) => return 0,
+                            Err(e) => {
+                                eprintln!("producer {id}: {e}");
+                                return 1;
+                            }
+                        }
+                    }
+                    2
+                })
+            })
+            .collect();
+        let mut rx = match (&spsc, &multi) {
+            (Some(q), _) => q.consumer().unwrap(),
+            (_, Some(q)) => q.consumer().unwrap(),
+            _ => unreachable!(),
+        };
+        shared.wait_for(0, producers, Duration::from_secs(10));
+        let mut next = [0u64; 2];
+        let mut take = |m: Vec<u8>| {
+            let (id, seq) = decode(&m);
+            assert!(id < producers, "round {round}: producer id {id}");
+            assert_eq!(seq, next[id as usize], "round {round}: producer {id} order");
+            next[id as usize] += 1;
+        };
+        for _ in 0..rand_below(40) {
+            take(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+        }
+        match (&spsc, &multi) {
+            (Some(q), _) => q.close(),
+            (_, Some(q)) => q.close(),
+            _ => unreachable!(),
+        }
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(m) => {
+                    take(m);
+                    drained += 1;
+                }
+                Err(QueueError::Closed) => break,
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        for pid in pids {
+            assert_eq!(wait_child(pid, Duration::from_secs(10)), 0, "round {round}");
+        }
+        for id in 0..producers as usize {
+            assert_eq!(
+                next[id],
+                shared.get(1 + id),
+                "round {round} ({}): received vs sends that returned Ok, producer {id}",
+                if mpmc { "MPMC" } else { "SPSC" }
+            );
+        }
+    }
+    println!("    {rounds} rounds, {drained} messages drained after the close");
 }
 
 fn spsc_one_million_in_order() {
