@@ -268,9 +268,9 @@ fn close_races_sends_and_loses_no_ok_send() {
         for pid in pids {
             assert_eq!(wait_child(pid, Duration::from_secs(10)), 0, "round {round}");
         }
-        for id in 0..producers as usize {
+        for (id, &received) in next.iter().enumerate().take(producers as usize) {
             assert_eq!(
-                next[id],
+                received,
                 shared.get(1 + id),
                 "round {round} ({}): received vs sends that returned Ok, producer {id}",
                 if mpmc { "MPMC" } else { "SPSC" }
