@@ -13,7 +13,8 @@ use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
 use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
-use crate::wait::{Attempt, block};
+use crate::wait::block;
+use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
 pub(crate) enum Reader {

@@ -10,7 +10,7 @@ use crate::layout::{self, Flavor, Layout};
 use crate::records::Records;
 use crate::ring::memory::RegionRing;
 use crate::ring::mpmc;
-use crate::wait::Waiter;
+use crate::waiter::Waiter;
 
 /// The shared words of one queue area.
 #[derive(Clone, Copy)]

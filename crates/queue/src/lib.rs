@@ -53,6 +53,7 @@
 mod atomics;
 #[cfg(not(loom))]
 mod batch;
+#[cfg(not(loom))]
 mod copy;
 mod error;
 mod ring;
@@ -87,6 +88,7 @@ mod stats;
 mod typed;
 #[cfg(not(loom))]
 mod wait;
+mod waiter;
 
 #[cfg(not(loom))]
 pub use consumer::Consumer;

@@ -13,7 +13,8 @@ use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
-use crate::wait::{Attempt, block};
+use crate::wait::block;
+use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
 /// Most cache lines past a slot's first that a batch prefetches for

@@ -1,11 +1,9 @@
-//! How a blocked handle waits: [`WaitStrategy`], the [`Waiter`] pair (a
-//! futex [`WaitWord`] plus a sleeper count) and the blocking loop.
+//! How a blocked handle waits: [`WaitStrategy`] and the blocking loop,
+//! which sleeps on a [`Waiter`].
 
 use std::time::{Duration, Instant};
 
-use mproc_sync::WaitWord;
-
-use crate::atomics::{AtomicU32, Ordering};
+use crate::waiter::{Attempt, Waiter};
 use crate::{QueueError, Result};
 
 /// How long the default strategy spins before it sleeps on the futex.
@@ -64,45 +62,6 @@ impl Default for WaitStrategy {
     }
 }
 
-/// A condition processes sleep on: a futex word bumped when the condition
-/// may have become true, and the number of sleepers, so that the fast path
-/// makes no system call.
-#[derive(Clone, Copy)]
-pub(crate) struct Waiter<'a> {
-    pub(crate) word: &'a WaitWord,
-    pub(crate) sleepers: &'a AtomicU32,
-}
-
-impl Waiter<'_> {
-    /// Wakes up to `n` sleepers after the caller made the condition true.
-    ///
-    /// Dekker-style with [`block`]'s sleep step: we store (the caller's
-    /// publish), fence, load `sleepers`; a sleeper stores `sleepers`,
-    /// fences, loads the condition. With both fences SeqCst, at least one
-    /// side sees the other's store, so no wake is lost.
-    #[inline]
-    pub(crate) fn notify(&self, n: u32) {
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
-            self.word.value().fetch_add(1, Ordering::Release);
-            self.word.wake_n(n);
-        }
-    }
-
-    /// Wakes every sleeper (close, detach).
-    pub(crate) fn notify_all(&self) {
-        self.notify(i32::MAX as u32);
-    }
-}
-
-/// What one attempt of a blocking operation found.
-pub(crate) enum Attempt<T> {
-    /// Done.
-    Ready(T),
-    /// Not yet: wait and try again.
-    Wait,
-}
-
 /// Repeats `attempt` until it is ready, fails, or `deadline` passes,
 /// waiting per `strategy` on `waiter` in between. `attempt(true)` is asked
 /// every [`CHECK_INTERVAL`] to do the slow checks (peers alive, slots held
@@ -155,23 +114,9 @@ pub(crate) fn block<T>(
             }
             continue;
         }
-        // SYNC POINT with `Waiter::notify`: register, fence, re-check.
-        waiter.sleepers.fetch_add(1, Ordering::Relaxed);
-        std::sync::atomic::fence(Ordering::SeqCst);
-        let seen = waiter.word.value().load(Ordering::Acquire);
-        match attempt(false) {
-            Ok(Attempt::Wait) => {}
-            Ok(Attempt::Ready(v)) => {
-                waiter.sleepers.fetch_sub(1, Ordering::Relaxed);
-                return Ok(v);
-            }
-            Err(e) => {
-                waiter.sleepers.fetch_sub(1, Ordering::Relaxed);
-                return Err(e);
-            }
-        }
         let wake_at = deadline.map_or(next_check, |d| d.min(next_check));
-        waiter.word.wait_while_spin(seen, Some(wake_at), 0);
-        waiter.sleepers.fetch_sub(1, Ordering::Relaxed);
+        if let Some(v) = waiter.sleep_unless(Some(wake_at), || attempt(false))? {
+            return Ok(v);
+        }
     }
 }

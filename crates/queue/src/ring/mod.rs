@@ -9,6 +9,8 @@ pub(crate) mod spsc;
 
 #[cfg(all(test, loom))]
 mod loom_models;
+#[cfg(all(test, loom))]
+mod loom_wake_models;
 #[cfg(all(test, not(loom)))]
 mod tests;
 

@@ -1,0 +1,79 @@
+//! The [`Waiter`] pair a blocked handle sleeps on: a futex [`WaitWord`]
+//! bumped when the condition may have become true, and a count of
+//! sleepers, so that the fast path makes no system call. Compiled under
+//! loom too, whose models check that no wake-up is lost.
+
+use std::time::Instant;
+
+use mproc_sync::WaitWord;
+
+use crate::Result;
+use crate::atomics::{AtomicU32, Ordering, fence};
+
+/// What one attempt of a blocking operation found.
+pub(crate) enum Attempt<T> {
+    /// Done.
+    Ready(T),
+    /// Not yet: wait and try again.
+    Wait,
+}
+
+/// A condition processes sleep on: a futex word bumped when the condition
+/// may have become true, and the number of sleepers.
+#[derive(Clone, Copy)]
+pub(crate) struct Waiter<'a> {
+    pub(crate) word: &'a WaitWord,
+    pub(crate) sleepers: &'a AtomicU32,
+}
+
+impl Waiter<'_> {
+    /// Wakes up to `n` sleepers after the caller made the condition true.
+    ///
+    /// Dekker-style with [`sleep_unless`](Self::sleep_unless): we store
+    /// (the caller's publish), fence, load `sleepers`; a sleeper stores
+    /// `sleepers`, fences, loads the condition. With both fences SeqCst, at
+    /// least one side sees the other's store, so no wake is lost.
+    #[inline]
+    pub(crate) fn notify(&self, n: u32) {
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            self.word.value().fetch_add(1, Ordering::Release);
+            self.word.wake_n(n);
+        }
+    }
+
+    /// Wakes every sleeper (close, detach).
+    pub(crate) fn notify_all(&self) {
+        self.notify(i32::MAX as u32);
+    }
+
+    /// One sleep of a blocked handle: registers as a sleeper, fences,
+    /// reads the word, and tries `attempt` once more; only if that still
+    /// finds nothing does it sleep until the word moves (or `wake_at`).
+    /// Returns what the attempt found ready, `None` after a sleep.
+    ///
+    /// SYNC POINT with [`notify`](Self::notify): a notifier whose fence
+    /// comes first in the total order sees our count and bumps the word
+    /// (after `seen` was read, or the attempt saw its condition); one whose
+    /// fence comes after has made its condition visible to our attempt.
+    pub(crate) fn sleep_unless<T>(
+        &self,
+        wake_at: Option<Instant>,
+        attempt: impl FnOnce() -> Result<Attempt<T>>,
+    ) -> Result<Option<T>> {
+        // Relaxed: the fence orders it before the attempt's loads.
+        self.sleepers.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let seen = self.word.value().load(Ordering::Acquire);
+        let found = match attempt() {
+            Ok(Attempt::Wait) => {
+                self.word.wait_while_spin(seen, wake_at, 0);
+                Ok(None)
+            }
+            Ok(Attempt::Ready(v)) => Ok(Some(v)),
+            Err(e) => Err(e),
+        };
+        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        found
+    }
+}
