@@ -83,7 +83,7 @@ impl Producer {
         self.publish(span, n);
         if n < span.n {
             self.cancel(Span {
-                pos: span.pos + n,
+                pos: span.pos.wrapping_add(n),
                 n: span.n - n,
             });
         }

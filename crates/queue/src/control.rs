@@ -9,7 +9,7 @@ use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 use crate::layout::{self, Flavor, Layout};
 use crate::records::Records;
 use crate::ring::memory::RegionRing;
-use crate::ring::mpmc;
+use crate::ring::{mpmc, spsc};
 use crate::waiter::Waiter;
 
 /// The shared words of one queue area.
@@ -73,8 +73,10 @@ impl<'a> Control<'a> {
     /// Lays out a fresh, zeroed area.
     pub(crate) fn init_in_place(area: Region<'_>, layout: &Layout) -> Result<()> {
         let control = Control::resolve(area, layout)?;
-        if layout.flavor == Flavor::Mpmc {
-            mpmc::init(&control.ring(area, layout)?);
+        let ring = control.ring(area, layout)?;
+        match layout.flavor {
+            Flavor::Mpmc => mpmc::init(&ring),
+            Flavor::Spsc => spsc::init(&ring),
         }
         control.tail.store(0, Ordering::Relaxed);
         Ok(())

@@ -27,9 +27,11 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// The positions of the span.
-    pub(crate) fn positions(self) -> std::ops::Range<u64> {
-        self.pos..self.pos.wrapping_add(self.n)
+    /// The positions of the span, in order. Positions wrap at 2^64 like
+    /// every index here (a corrupt or hostile segment can put them anywhere),
+    /// so this is not `pos..pos + n`, which would be empty across the wrap.
+    pub(crate) fn positions(self) -> impl Iterator<Item = u64> {
+        (0..self.n).map(move |k| self.pos.wrapping_add(k))
     }
 }
 
@@ -101,11 +103,12 @@ impl ClaimWords<'_> {
         self.end.store(span.pos, Ordering::Relaxed);
     }
 
-    /// Whether the last announced range holds `pos`.
+    /// Whether the last announced range holds `pos` (modulo 2^64: a range
+    /// may cross the wrap).
     pub(crate) fn covers(&self, pos: u64) -> bool {
         let start = self.start.load(Ordering::Relaxed);
         let end = self.end.load(Ordering::Relaxed);
-        start <= pos && pos < end
+        pos.wrapping_sub(start) < end.wrapping_sub(start)
     }
 }
 

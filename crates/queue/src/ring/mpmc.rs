@@ -45,6 +45,18 @@ pub(crate) fn init<M: RingMemory>(mem: &M) {
     }
 }
 
+/// Lays out a fresh MPMC ring whose positions start at `start`, with head
+/// and tail there (tests of positions near the 2^64 wrap).
+#[cfg(all(test, not(loom)))]
+pub(crate) fn init_at<M: RingMemory>(mem: &M, start: u64) {
+    for k in 0..mem.capacity() {
+        let pos = start.wrapping_add(k);
+        mem.seq(pos).store(empty_seq(pos), Ordering::Relaxed);
+    }
+    mem.head().store(start, Ordering::Relaxed);
+    mem.tail().store(start, Ordering::Relaxed);
+}
+
 /// The producing side of an MPMC ring (one per producer handle).
 pub(crate) struct MpmcWriter<M> {
     mem: M,
@@ -113,8 +125,18 @@ impl<M: RingMemory> MpmcWriter<M> {
                     }
                 }
             } else if d < 0 {
+                // Full: the previous lap's position is reserved (-2cap) or
+                // published and not yet released (-2cap + 1). Any other
+                // word behind our tail is garbage, unless the tail moved.
+                let full = d == -2 * cap as i64 || d == -2 * cap as i64 + 1;
                 let now = mem.tail().load(Ordering::Relaxed);
                 if now == tail {
+                    if !full {
+                        return Err(RingError::Corrupt {
+                            field: "slot sequence",
+                            value: seq,
+                        });
+                    }
                     return Err(RingError::Full { pos: tail });
                 }
                 tail = now;
@@ -264,6 +286,17 @@ impl<M: RingMemory> MpmcReader<M> {
                 if now != head {
                     head = now;
                     continue;
+                }
+                // Not published yet: the slot is free or reserved for our
+                // position (-1), or the previous lap's consumer has not
+                // released it (-2cap). Anything else is garbage: reporting
+                // it as empty would wait forever for a message that no
+                // live producer holds.
+                if d != -1 && d != -2 * cap as i64 {
+                    return Err(RingError::Corrupt {
+                        field: "slot sequence",
+                        value: seq,
+                    });
                 }
                 if !classify {
                     return Err(RingError::Empty);

@@ -8,7 +8,7 @@ use mproc_shm::HeapRegion;
 
 use super::memory::{MPMC_SLOT_HEADER, RegionRing, RingMemory, SPSC_SLOT_HEADER, stride};
 use super::mpmc::{self, MpmcReader, MpmcWriter};
-use super::spsc::{SpscReader, SpscWriter};
+use super::spsc::{self, SpscReader, SpscWriter};
 use super::{ClaimWords, RingError, Span, claim_or_closed, close};
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 
@@ -376,6 +376,124 @@ fn mpmc_corrupt_words_are_errors() {
         r.message_len(span.pos),
         Err(RingError::Corrupt { .. })
     ));
+}
+
+#[test]
+fn mpmc_garbage_behind_the_index_is_corrupt_not_full_or_empty() {
+    let heap = Heap::new(4, 8, MPMC_SLOT_HEADER);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    // Far behind position 0 in the sequence space: neither "the previous
+    // lap holds it" (full) nor "not published yet" (empty).
+    heap.ring()
+        .seq(0)
+        .store(0x4000_0000_0000_0000, Ordering::Relaxed);
+    assert!(matches!(
+        w.try_reserve(1, None),
+        Err(RingError::Corrupt {
+            field: "slot sequence",
+            ..
+        })
+    ));
+    assert!(matches!(
+        r.try_claim(1, None),
+        Err(RingError::Corrupt {
+            field: "slot sequence",
+            ..
+        })
+    ));
+    // The legitimate states behind the index still read as full / empty.
+    mpmc::init(&heap.ring());
+    for _ in 0..4 {
+        mpmc_push(&w, b"m").unwrap();
+    }
+    assert_eq!(mpmc_push(&w, b"m"), Err(RingError::Full { pos: 4 }));
+    let held = r.try_claim(1, None).unwrap();
+    assert_eq!(mpmc_push(&w, b"m"), Err(RingError::Full { pos: 4 }));
+    r.release(held);
+    for _ in 0..3 {
+        assert_eq!(mpmc_pop(&r).unwrap(), Some(b"m".to_vec()));
+    }
+    assert_eq!(r.try_claim(1, None), Err(RingError::Empty));
+}
+
+#[test]
+fn spans_across_the_2_64_wrap_publish_and_release_every_slot() {
+    let start = u64::MAX - 1;
+    // MPMC: a batch of 3 at MAX-1, MAX, 0.
+    let heap = Heap::new(4, 8, MPMC_SLOT_HEADER);
+    mpmc::init_at(&heap.ring(), start);
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    for lap in 0..3u8 {
+        let span = w.try_reserve(3, None).unwrap();
+        assert_eq!(span.n, 3);
+        assert_eq!(span.positions().count(), 3);
+        for (k, p) in span.positions().enumerate() {
+            // SAFETY: reserved by this writer; 1 byte fits.
+            unsafe { w.mem().write(p, &[lap * 10 + k as u8]) };
+            w.mem().len(p).store(1, Ordering::Relaxed);
+        }
+        w.publish(span);
+        let got = r.try_claim(3, None).unwrap();
+        assert_eq!(got, span);
+        for (k, p) in got.positions().enumerate() {
+            // SAFETY: claimed by this reader.
+            assert_eq!(unsafe { r.mem().read(p, 1, |b| b[0]) }, lap * 10 + k as u8);
+        }
+        r.release(got);
+    }
+    // SPSC: the same across the wrap, stamps laid out by `init`.
+    let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+    spsc::init(&heap.ring());
+    heap.ring().head().store(start, Ordering::Relaxed);
+    heap.ring().tail().store(start, Ordering::Relaxed);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    assert_eq!(
+        r.try_claim(1),
+        Err(RingError::Empty),
+        "no stamp matches yet"
+    );
+    for lap in 0..3u8 {
+        let span = w.try_reserve(3).unwrap();
+        assert_eq!(span.n, 3);
+        for (k, p) in span.positions().enumerate() {
+            // SAFETY: reserved by this writer.
+            unsafe { w.mem().write(p, &[lap * 10 + k as u8]) };
+            w.mem().len(p).store(1, Ordering::Relaxed);
+        }
+        w.publish(3);
+        let got = r.try_claim(4).unwrap();
+        assert_eq!(got, span);
+        for (k, p) in got.positions().enumerate() {
+            assert_eq!(r.message_len(p).unwrap(), 1);
+            // SAFETY: claimed by this reader.
+            assert_eq!(unsafe { r.mem().read(p, 1, |b| b[0]) }, lap * 10 + k as u8);
+        }
+        r.release(3);
+    }
+}
+
+#[test]
+fn a_claim_across_the_wrap_covers_its_positions() {
+    let (start, end) = (AtomicU64::new(0), AtomicU64::new(0));
+    let claim = ClaimWords {
+        start: &start,
+        end: &end,
+    };
+    claim.announce(Span {
+        pos: u64::MAX - 1,
+        n: 3,
+    });
+    assert!(claim.covers(u64::MAX - 1) && claim.covers(u64::MAX) && claim.covers(0));
+    assert!(!claim.covers(1) && !claim.covers(u64::MAX - 2));
+    claim.withdraw(Span {
+        pos: u64::MAX - 1,
+        n: 3,
+    });
+    assert!(!claim.covers(u64::MAX - 1) && !claim.covers(0));
 }
 
 #[test]
