@@ -72,15 +72,25 @@ pub(crate) fn plan(
         .map(|u| u.entries)
         .max()
         .unwrap_or(0)
-        .max(tr.entries + 1);
+        .max(tr.entries.saturating_add(1));
     let max_bytes = usage
         .iter()
         .map(|u| u.bytes)
         .max()
         .unwrap_or(0)
-        .max(tr.bytes + block);
+        .max(tr.bytes.saturating_add(block));
     let arena_cap = MAX_ARENA & !63;
     let fits = |l: &TableLayout| cap.is_none_or(|c| segment_len(l) <= c);
+    // A shard that needs more than the largest arena cannot be helped by a
+    // new generation: the generous layouts below are clamped to the cap,
+    // and one that holds no more than the old would only send the caller
+    // back here, copying the whole table each time.
+    if ARENA_START.saturating_add(max_bytes) > arena_cap {
+        return Err(DictError::Full {
+            needed: block.max(HEADER),
+            available: t.available,
+        });
+    }
 
     // Multiply the buckets when they are what ran out (unless most of
     // them were tombstones: then the copy alone makes room), so that after
@@ -277,6 +287,32 @@ mod tests {
                 available: 48
             }
         ));
+    }
+
+    #[test]
+    fn a_shard_past_the_largest_arena_is_full_not_an_endless_growth() {
+        let usage = [
+            ShardUsage {
+                entries: 1,
+                bytes: MAX_ARENA - 8,
+            },
+            ShardUsage::default(),
+        ];
+        let t = Trigger {
+            shard: 0,
+            why: NoRoom::Arena { block: 64 },
+            available: 0,
+        };
+        assert!(matches!(
+            plan(&layout(), &usage, t, None),
+            Err(DictError::Full { needed: 64, .. })
+        ));
+        // Corrupt counters do not overflow either.
+        let huge = [ShardUsage {
+            entries: u64::MAX,
+            bytes: u64::MAX,
+        }; 2];
+        assert!(plan(&layout(), &huge, t, None).is_err());
     }
 
     #[test]

@@ -260,6 +260,17 @@ impl Manager {
         (0..n).map(|i| self.read_entry(i)).collect()
     }
 
+    /// [`names`](Self::names), skipping entries that do not read (a
+    /// corrupt registry entry must not make the creator's drop leave every
+    /// other object behind).
+    fn readable_names(&self) -> Vec<(String, SegmentKind)> {
+        let Ok(count) = self.count_word() else {
+            return Vec::new();
+        };
+        let n = count.load(Ordering::Acquire).min(MAX_NAMES);
+        (0..n).filter_map(|i| self.read_entry(i).ok()).collect()
+    }
+
     /// Records `name` as a `kind` (once) under the registry lock.
     ///
     /// A name already recorded as another kind is refused with
@@ -334,7 +345,7 @@ impl Drop for Manager {
         if !self.remove_by.is_some_and(|p| p.is_current()) {
             return;
         }
-        for (name, kind) in self.names().unwrap_or_default() {
+        for (name, kind) in self.readable_names() {
             let full = self.full_name(&name);
             // Errors: already removed by hand, or never created.
             let _ = match kind {

@@ -42,7 +42,9 @@ impl Dict {
     /// ```
     pub fn len(&self) -> Result<usize> {
         let counts = self.each_shard(|g, _| Ok(g.ctl.len.load(Ordering::Relaxed)))?;
-        Ok(counts.iter().sum::<u64>() as usize)
+        // Saturating: the counters are segment words, untrusted.
+        let total = counts.iter().fold(0u64, |a, &c| a.saturating_add(c));
+        Ok(usize::try_from(total).unwrap_or(usize::MAX))
     }
 
     /// Whether there are no entries.
@@ -168,8 +170,10 @@ impl Dict {
                 entries: g.ctl.len.load(Ordering::Relaxed),
                 live_bytes: g.ctl.live_bytes.load(Ordering::Relaxed),
                 free_bytes: g.ctl.free_bytes.load(Ordering::Relaxed),
-                unused_bytes: g.available()
-                    - g.ctl.free_bytes.load(Ordering::Relaxed).min(g.available()),
+                unused_bytes: {
+                    let available = g.available();
+                    available - g.ctl.free_bytes.load(Ordering::Relaxed).min(available)
+                },
                 arena_bytes: l.arena_len - ARENA_START,
                 recoveries: g.ctl.recoveries.load(Ordering::Relaxed),
                 total_bytes: segment_len(l),
@@ -180,12 +184,13 @@ impl Dict {
         })?;
         let mut total = DictStats::default();
         for p in &parts {
-            total.entries += p.entries;
-            total.live_bytes += p.live_bytes;
-            total.free_bytes += p.free_bytes;
-            total.unused_bytes += p.unused_bytes;
-            total.arena_bytes += p.arena_bytes;
-            total.recoveries += p.recoveries;
+            // Saturating: the counters are segment words, untrusted.
+            total.entries = total.entries.saturating_add(p.entries);
+            total.live_bytes = total.live_bytes.saturating_add(p.live_bytes);
+            total.free_bytes = total.free_bytes.saturating_add(p.free_bytes);
+            total.unused_bytes = total.unused_bytes.saturating_add(p.unused_bytes);
+            total.arena_bytes = total.arena_bytes.saturating_add(p.arena_bytes);
+            total.recoveries = total.recoveries.saturating_add(p.recoveries);
             // Shards may be read in two generations if the table grows
             // meanwhile: report the newest.
             if p.generation >= total.generation {

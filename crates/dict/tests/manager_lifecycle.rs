@@ -196,6 +196,31 @@ fn removal_on_drop() {
     drop_and_check_clean(m);
 }
 
+/// A registry entry whose kind is garbage makes `names()` an error, but
+/// the creating manager's drop still removes every object it can read
+/// (it used to give up on all of them).
+fn corrupt_entry_leaves_only_itself_behind() {
+    const P: &str = "test-mgr-corrupt-entry";
+    let m = Manager::create(P).unwrap();
+    drop(m.lock("a").unwrap());
+    drop(m.event("b").unwrap());
+    drop(m.rlock("c").unwrap());
+    assert_eq!(shm_names(P).len(), 4, "{:?}", shm_names(P));
+    // Entry 1 ("b") of the registry: its kind word, at 128 + 128.
+    let registry = mproc_shm::Segment::open(P).unwrap();
+    registry.payload().write_pod(256, &0xdead_beef_u32).unwrap();
+    drop(registry);
+    assert!(matches!(m.names(), Err(DictError::Corrupt { .. })));
+    let b = m.full_name("b");
+    drop(m);
+    assert_eq!(
+        shm_names(P),
+        vec![format!("mproc.{b}")],
+        "only the unreadable entry's object"
+    );
+    mproc_shm::Segment::unlink(&b).unwrap();
+}
+
 /// Forks a child that takes `lock` through `take`, writes part of the
 /// data, says so through `ready`, then sleeps until SIGKILLed.
 fn kill_holder(ready: &Value<u8>, take: impl FnOnce() -> i32) {
@@ -281,6 +306,10 @@ fn main() {
     let dog = watchdog(WATCHDOG);
     run("kind_mismatch", kind_mismatch);
     run("removal_on_drop", removal_on_drop);
+    run(
+        "corrupt_entry_leaves_only_itself_behind",
+        corrupt_entry_leaves_only_itself_behind,
+    );
     run("pod_holder_killed", pod_holder_killed);
     let _ = kill(dog, Signal::Kill);
     let _ = waitpid(dog, false);
