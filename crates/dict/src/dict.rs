@@ -142,6 +142,12 @@ impl Dict {
     /// Removes the names of dict `name` (its root and every generation).
     /// Processes that have it open keep using it.
     ///
+    /// Its table generations are found by name as it grows (`NAME.g1`,
+    /// `NAME.g2`, ...), so do not create a new dict under the same name
+    /// while handles on the unlinked one are still in use: the two would
+    /// take each other's generation names when either grows. Use a new
+    /// name, or let the old handles go first.
+    ///
     /// # Errors
     ///
     /// As [`open`](Dict::open).
