@@ -158,7 +158,7 @@ fn dict_root_and_its_table() {
     assert_eq!(s["generation"], 0);
     assert_eq!(s["bytes_used"], d.stats().unwrap().live_bytes);
     assert!(details_of(&name).starts_with("len 3, generation 0, "));
-    let table = format!("{name}.g0");
+    let table = d.generation_segment(0).unwrap();
     let t = stats_of(&table);
     assert_eq!(t["type"], "dict_table");
     assert_eq!(t["generation"], 0);
@@ -251,7 +251,7 @@ fn watch_shows_queue_rates() {
 fn rm_of_a_dict_removes_its_tables() {
     let name = unique("rmdict");
     let d = Dict::create(&name, DictOptions::new()).unwrap();
-    let table = format!("{name}.g0");
+    let table = d.generation_segment(0).unwrap();
     let note = format!(
         " (its creator, pid {}, is still running)",
         std::process::id()
@@ -271,7 +271,8 @@ fn rm_of_a_dict_removes_its_tables() {
 fn a_manager_lists_its_objects_and_rm_takes_them_along() {
     let prefix = unique("mgr");
     let m = Manager::create(&prefix).unwrap();
-    let _d = m.dict("scores", DictOptions::new()).unwrap();
+    let d = m.dict("scores", DictOptions::new()).unwrap();
+    let table = d.generation_segment(0).unwrap();
     let _q = m.queue("jobs", opts()).unwrap();
     let s = stats_of(&prefix);
     assert_eq!(s["type"], "manager");
@@ -292,24 +293,26 @@ fn a_manager_lists_its_objects_and_rm_takes_them_along() {
         format!(
             "removed {prefix}{note}\n\
              removed {prefix}.scores (object of manager {prefix})\n\
-             removed {prefix}.scores.g0 (table of dict {prefix}.scores)\n\
+             removed {table} (table of dict {prefix}.scores)\n\
              removed {prefix}.jobs (object of manager {prefix})\n"
         )
     );
-    for n in ["", ".scores", ".scores.g0", ".jobs"] {
+    for n in ["", ".scores", ".jobs"] {
         assert!(!common::exists(&format!("{prefix}{n}")));
     }
+    assert!(!common::exists(&table));
 }
 
 #[test]
 fn a_dict_missing_its_table_is_listed_with_the_reason() {
     let name = unique("notable");
     let d = Dict::create(&name, DictOptions::new()).unwrap();
-    Segment::unlink(&format!("{name}.g0")).unwrap();
+    let table = d.generation_segment(0).unwrap();
+    Segment::unlink(&table).unwrap();
     let details = details_of(&name);
     assert_eq!(
         details,
-        format!("statistics unreadable: no segment named `{name}.g0`")
+        format!("statistics unreadable: no segment named `{table}`")
     );
     drop(d);
 }

@@ -190,6 +190,14 @@ fn gc_removes_the_segment_of_a_killed_creator() {
     assert!(!exists(&kept));
 }
 
+/// The name of generation 0 of dict `name` (tagged per dict).
+fn table_of(name: &str) -> String {
+    mproc_dict::Dict::open(name)
+        .unwrap()
+        .generation_segment(0)
+        .unwrap()
+}
+
 fn gc_removes_a_dead_creators_dict_with_its_tables() {
     let whole = unique("deaddict");
     let orphaned = unique("orphan");
@@ -197,7 +205,7 @@ fn gc_removes_a_dead_creators_dict_with_its_tables() {
         dicts: &[&whole, &orphaned],
         ..Made::default()
     });
-    let tables = [format!("{whole}.g0"), format!("{orphaned}.g0")];
+    let tables = [table_of(&whole), table_of(&orphaned)];
     let _cleanup = Unlink(vec![
         whole.clone(),
         orphaned.clone(),
@@ -244,7 +252,7 @@ fn gc_removes_a_dead_creators_manager_with_its_objects() {
     });
     let objects = [
         format!("{prefix}.scores"),
-        format!("{prefix}.scores.g0"),
+        table_of(&format!("{prefix}.scores")),
         format!("{prefix}.l"),
         format!("{prefix}.v"),
     ];

@@ -164,6 +164,26 @@ impl Dict {
         unlink_all(name)
     }
 
+    /// The name of the segment of table generation `generation`
+    /// (`NAME.iXXXXXXXX.gN`, the tag telling this dict from any other made
+    /// under its name), `None` if the dict is anonymous. For tools that
+    /// list or remove a dict's segments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_dict::{Dict, DictOptions};
+    /// let d = Dict::create("doc-dict-generation-name", DictOptions::new()).unwrap();
+    /// let g0 = d.generation_segment(0).unwrap();
+    /// assert!(g0.starts_with("doc-dict-generation-name.i") && g0.ends_with(".g0"));
+    /// assert!(mproc_shm::Segment::open(&g0).is_ok());
+    /// assert_eq!(Dict::new(DictOptions::new()).unwrap().generation_segment(0), None);
+    /// ```
+    pub fn generation_segment(&self, generation: u64) -> Option<String> {
+        self.name()?;
+        Some(self.handle.shared.info.gen_name(generation))
+    }
+
     /// The dict's name, `None` if anonymous.
     ///
     /// # Examples

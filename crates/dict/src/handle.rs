@@ -16,7 +16,7 @@ use mproc_sys::ProcessId;
 use crate::generation::{Generation, segment_len};
 use crate::grow::{Trigger, grow};
 use crate::layout::TableLayout;
-use crate::root::{self, FLAG_ANON_GEN0, RootInfo};
+use crate::root::{self, FLAG_ANON_GEN0, MAX_DICT_NAME_LEN, RootInfo};
 use crate::shard::NoRoom;
 use crate::table::ShardGuard;
 use crate::{DictError, DictOptions, Result};
@@ -141,8 +141,16 @@ impl Handle {
     /// A new dict: anonymous if `name` is `None`.
     pub(crate) fn create(name: Option<&str>, opts: &DictOptions, persist: bool) -> Result<Handle> {
         let layout = first_layout(opts)?;
+        if let Some(n) = name
+            && n.len() > MAX_DICT_NAME_LEN
+        {
+            return Err(DictError::NameTooLong {
+                name: n.to_owned(),
+                max: MAX_DICT_NAME_LEN as u64,
+            });
+        }
         let info = RootInfo {
-            base: name.map_or_else(anonymous_base, str::to_owned),
+            base: name.map_or_else(anonymous_base, root::named_base),
             first: layout,
             max_bytes: opts.max_bytes,
             flags: if name.is_none() { FLAG_ANON_GEN0 } else { 0 },
@@ -184,7 +192,7 @@ impl Handle {
         let root = Segment::opener(name)
             .kind(mproc_shm::SegmentKind::Dict)
             .open()?;
-        let info = RootInfo::read(&root)?;
+        let info = read_named(&root, name)?;
         let shared = Arc::new(Shared::new(root, info, None)?);
         let generation = open_latest(&shared)?;
         Ok(Handle {
@@ -317,11 +325,25 @@ fn open_latest(shared: &Shared) -> Result<Generation> {
 }
 
 /// Removes every name of the named dict `name`.
+/// What the root of the dict named `name` records, refusing a base that
+/// names another dict's segments.
+fn read_named(root: &Segment, name: &str) -> Result<RootInfo> {
+    let info = RootInfo::read(root)?;
+    if !root::base_belongs_to(&info.base, name) {
+        return Err(DictError::Corrupt {
+            what: "root base name (another dict's segments)",
+            offset: 64,
+            value: info.base.len() as u64,
+        });
+    }
+    Ok(info)
+}
+
 pub(crate) fn unlink_all(name: &str) -> Result<()> {
     let root = Segment::opener(name)
         .kind(mproc_shm::SegmentKind::Dict)
         .open()?;
-    let info = RootInfo::read(&root)?;
+    let info = read_named(&root, name)?;
     let last = root::current_generation(&root)?;
     root::unlink_generations(&info, 0, last);
     drop(root);

@@ -20,6 +20,42 @@ pub(crate) const ROOT_LEN: u64 = 64 + 8 + MAX_NAME_LEN as u64;
 const NAME_OFF: u64 = 64;
 /// Longest base name: room for `.g` and a 20-digit generation.
 pub(crate) const MAX_BASE_LEN: usize = MAX_NAME_LEN - 22;
+/// What a named dict's base adds to its name: `.i` and 8 hex digits that
+/// tell this dict from any other made under the same name.
+pub(crate) const TAG_LEN: usize = 10;
+/// Longest name of a named dict.
+pub(crate) const MAX_DICT_NAME_LEN: usize = MAX_BASE_LEN - TAG_LEN;
+
+/// The base of a new named dict's generation segments: its name and a tag
+/// of this dict. A dict made again under the name of an unlinked one,
+/// whose handles may still be in use and grow it, never shares a
+/// generation name with it.
+pub(crate) fn named_base(name: &str) -> String {
+    static MADE: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mixed = (nanos ^ (u64::from(mproc_sys::getpid().unsigned_abs()) << 32))
+        .wrapping_add(MADE.fetch_add(1, Ordering::Relaxed))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    format!("{name}.i{:08x}", (mixed >> 32) as u32)
+}
+
+/// Whether `base` (read from a root) may name the generations of the dict
+/// named `name`: the name and a tag, or the name alone (dicts made before
+/// tags). A root pointing at another dict's segments is corrupt.
+pub(crate) fn base_belongs_to(base: &str, name: &str) -> bool {
+    match base.strip_prefix(name) {
+        Some("") => true,
+        Some(tag) => {
+            tag.len() == TAG_LEN
+                && tag.starts_with(".i")
+                && tag[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
+
 /// Flag: generation 0 is an anonymous segment (no name).
 pub(crate) const FLAG_ANON_GEN0: u64 = 1;
 

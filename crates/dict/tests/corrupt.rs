@@ -66,7 +66,7 @@ fn impossible_table_parameters_are_refused() {
     for (i, bad) in [(0usize, 1u64), (1, 5), (2, 40), (3, 63), (4, 1 << 50)] {
         let name = format!("test-corrupt-table-{i}");
         let d = Dict::create(&name, DictOptions::new().capacity(8)).unwrap();
-        let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+        let g0 = Segment::open(&d.generation_segment(0).unwrap()).unwrap();
         g0.region()
             .write_pod(PARAMS_OFF + 8 * i as u64, &bad)
             .unwrap();
@@ -92,7 +92,7 @@ fn growth_survives_lying_counters() {
     for k in 0u32..40 {
         d.insert(&k.to_le_bytes(), &[k as u8; 40]).unwrap();
     }
-    let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+    let g0 = Segment::open(&d.generation_segment(0).unwrap()).unwrap();
     for s in 0..4 {
         g0.payload()
             .write_pod(s * CTL_LEN + LEN_OFF, &0u64)
@@ -120,7 +120,7 @@ fn growth_replans_when_counters_make_the_copy_too_big() {
     const LIVE_BYTES_OFF: u64 = 40;
     let name = "test-corrupt-counters-full";
     let d = Dict::create(name, DictOptions::new().capacity(64).shards(4)).unwrap();
-    let g0 = Segment::open(&format!("{name}.g0")).unwrap();
+    let g0 = Segment::open(&d.generation_segment(0).unwrap()).unwrap();
     let mut n = 0u32;
     while d.stats().unwrap().generation == 0 {
         d.insert(&n.to_le_bytes(), b"").unwrap();
@@ -152,7 +152,8 @@ proptest! {
         for k in 0u32..40 {
             named.insert(&k.to_le_bytes(), &vec![k as u8; k as usize]).unwrap();
         }
-        let seg = Segment::open(&format!("{name}.g0")).unwrap();
+        let g0_name = named.generation_segment(0).unwrap();
+        let seg = Segment::open(&g0_name).unwrap();
         let payload = seg.payload();
         let len = payload.len() as u64;
         for (pos, byte) in writes {
@@ -179,7 +180,7 @@ proptest! {
         drop(seg);
         drop(other);
         drop(named);
-        let gone = Segment::open(&format!("{}.g0", name)).is_err();
+        let gone = Segment::open(&g0_name).is_err();
         prop_assert!(gone);
     }
 }

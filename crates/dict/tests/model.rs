@@ -178,10 +178,50 @@ fn per_entry_overhead() {
     assert!(8.0 + buckets_per_entry <= 32.0);
 }
 
+/// A dict made again under the name of an unlinked one whose handles live
+/// on: each grows in its own generation segments, and neither reads,
+/// adopts or deletes the other's.
+#[test]
+fn a_dict_made_again_under_an_unlinked_name_shares_nothing_with_it() {
+    const NAME: &str = "test-dict-remade";
+    let a = Dict::create(NAME, DictOptions::new().capacity(2)).unwrap();
+    let a2 = Dict::open(NAME).unwrap();
+    a.insert(b"a-only", b"a").unwrap();
+    Dict::unlink(NAME).unwrap();
+    let b = Dict::create(NAME, DictOptions::new().capacity(2)).unwrap();
+    b.insert(b"b-only", b"b").unwrap();
+    assert_ne!(a.generation_segment(1), b.generation_segment(1));
+    // Both grow, several generations each, interleaved.
+    for i in 0u32..500 {
+        a.insert(&i.to_le_bytes(), b"x").unwrap();
+        b.insert(&(i + 10_000).to_le_bytes(), b"y").unwrap();
+    }
+    assert!(a.stats().unwrap().generation > 0 && b.stats().unwrap().generation > 0);
+    // The old dict's second handle follows the old dict's growth only.
+    assert_eq!(a2.get(b"a-only").unwrap(), Some(b"a".to_vec()));
+    assert_eq!(a2.get(b"b-only").unwrap(), None);
+    assert_eq!(a2.len().unwrap(), 501);
+    // The name opens the new dict, whole.
+    let b2 = Dict::open(NAME).unwrap();
+    assert_eq!(b2.get(b"b-only").unwrap(), Some(b"b".to_vec()));
+    assert_eq!(b2.get(b"a-only").unwrap(), None);
+    assert_eq!(b2.len().unwrap(), 501);
+    drop((a, a2));
+    assert_eq!(
+        b2.len().unwrap(),
+        501,
+        "dropping the old creator left the new dict alone"
+    );
+    drop((b, b2));
+    assert!(Dict::open(NAME).is_err());
+}
+
 #[test]
 fn named_open_and_follow_growth() {
     let a = Dict::create("test-dict-follow", DictOptions::new().capacity(2)).unwrap();
     let b = Dict::open("test-dict-follow").unwrap();
+    let g0 = a.generation_segment(0).unwrap();
+    assert_eq!(b.generation_segment(0), Some(g0.clone()));
     a.insert(b"first", b"1").unwrap();
     for i in 0u32..2000 {
         a.insert(&i.to_le_bytes(), b"x").unwrap();
@@ -194,7 +234,7 @@ fn named_open_and_follow_growth() {
     drop(b);
     drop(a);
     assert!(Dict::open("test-dict-follow").is_err());
-    assert!(mproc_shm::Segment::open("test-dict-follow.g0").is_err());
+    assert!(mproc_shm::Segment::open(&g0).is_err());
 }
 
 #[test]

@@ -228,12 +228,12 @@ fn crash_loop() {
         );
         // Generations only grow: a segment past the newest one a fresh
         // handle sees is a growth the writer did not finish.
-        let seen = Dict::open(&name(round))
-            .unwrap()
-            .stats()
-            .unwrap()
-            .generation;
-        let next = format!("/dev/shm/mproc.{}.g{}", name(round), seen + 1);
+        let fresh = Dict::open(&name(round)).unwrap();
+        let seen = fresh.stats().unwrap().generation;
+        let next = format!(
+            "/dev/shm/mproc.{}",
+            fresh.generation_segment(seen + 1).unwrap()
+        );
         if std::path::Path::new(&next).exists() {
             growth_kills += 1;
         }

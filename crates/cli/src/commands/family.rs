@@ -1,11 +1,13 @@
 //! Segments that go together. A dict is its root `NAME` and its table
-//! generations `NAME.g0`, `NAME.g1`, ... (persistent: they must outlive
-//! whichever process grew the table). A `Manager` is its registry `PREFIX`
+//! generations `BASE.g0`, `BASE.g1`, ... where the root records `BASE`:
+//! `NAME.iXXXXXXXX`, the name and a tag of that dict (or `NAME` alone for
+//! dicts made before tags). The tables are persistent: they must outlive
+//! whichever process grew the table. A `Manager` is its registry `PREFIX`
 //! and the objects it made, `PREFIX.name` (persistent: they belong to the
 //! manager, not to the process that made them). Removing the one means
 //! removing the others with it, as their own `Drop` does.
 
-use crate::stats::dict_reader::{ROOT_ROLE, TABLE_ROLE};
+use crate::stats::dict_reader::{ROOT_ROLE, TABLE_ROLE, root_base};
 use crate::{KindStats, SegmentReport};
 
 /// The header's role parameter of a dict segment.
@@ -30,6 +32,28 @@ pub(crate) fn table_base(r: &SegmentReport) -> Option<&str> {
     (!generation.is_empty() && generation.bytes().all(|b| b.is_ascii_digit())).then_some(base)
 }
 
+/// The root name a table base belongs to: the base without its dict tag
+/// (`.i` and 8 hex digits), or the base itself.
+pub(crate) fn table_owner(base: &str) -> &str {
+    match base.rsplit_once(".i") {
+        Some((owner, tag)) if tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_hexdigit()) => owner,
+        _ => base,
+    }
+}
+
+/// The base of the tables of dict root `root`: what the root records, or
+/// its name if the root does not read.
+fn dict_base(root: &SegmentReport) -> String {
+    root_base(&root.name).unwrap_or_else(|| root.name.clone())
+}
+
+/// Whether a table of base `base` has lost its dict: no root of that
+/// name, or a root of another dict made since under the name.
+pub(crate) fn table_orphaned(base: &str, names: &std::collections::HashSet<&str>) -> bool {
+    let owner = table_owner(base);
+    !names.contains(owner) || root_base(owner).is_some_and(|b| b != base)
+}
+
 /// Whether removing `r` takes other segments along.
 pub(crate) fn has_members(r: &SegmentReport) -> bool {
     is_dict_root(r) || r.stats.as_ref().and_then(KindStats::as_manager).is_some()
@@ -41,8 +65,9 @@ pub(crate) fn members<'a>(
     all: &'a [SegmentReport],
 ) -> Vec<(&'a SegmentReport, String)> {
     let tables = |root: &'a SegmentReport| {
+        let base = is_dict_root(root).then(|| dict_base(root));
         all.iter()
-            .filter(move |t| is_dict_root(root) && table_base(t) == Some(root.name.as_str()))
+            .filter(move |t| base.is_some() && table_base(t) == base.as_deref())
             .map(move |t| (t, format!("table of dict {}", root.name)))
     };
     let mut out: Vec<(&SegmentReport, String)> = tables(owner).collect();
@@ -55,4 +80,19 @@ pub(crate) fn members<'a>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_owner;
+
+    #[test]
+    fn a_tagged_base_belongs_to_the_name_before_its_tag() {
+        assert_eq!(table_owner("app.prices.i0a1b2c3d"), "app.prices");
+        // Dicts made before tags: the base is the name.
+        assert_eq!(table_owner("app.prices"), "app.prices");
+        // Not a tag: wrong length or not hex.
+        assert_eq!(table_owner("app.i0a1b2c3"), "app.i0a1b2c3");
+        assert_eq!(table_owner("app.izzzzzzzz"), "app.izzzzzzzz");
+    }
 }

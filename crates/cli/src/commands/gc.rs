@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::family::{members, table_base};
+use super::family::{members, table_base, table_orphaned, table_owner};
 use crate::{CliError, Result, SegmentReport, Status, Streams};
 
 /// What `gc` removes.
@@ -85,11 +85,14 @@ fn plan<'a>(all: &'a [SegmentReport], opts: &GcOptions<'_>) -> Vec<(&'a str, Str
                 plan.push((&member.name, why));
             }
         } else if let (Some(base), Some(pid)) = (table_base(r), dead(r))
-            && !names.contains(base)
+            && table_orphaned(base, &names)
         {
             plan.push((
                 &r.name,
-                format!("table of dict {base}, which is gone; creator pid {pid} is dead"),
+                format!(
+                    "table of dict {}, which is gone; creator pid {pid} is dead",
+                    table_owner(base)
+                ),
             ));
         } else if let Some(age) = unwritten_age(r)
             && age >= opts.unwritten_after

@@ -15,18 +15,32 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
     let verb = if dry_run { "would remove" } else { "removed" };
     let mut failed = 0;
     for name in names {
-        match remove(name, dry_run) {
-            Ok(report) => {
-                writeln!(io.out, "{verb} {name}{}", note(&report))?;
-                if has_members(&report) {
-                    failed += remove_members(io, &report, dry_run, verb)?;
-                }
-            }
+        let report = match super::report(name) {
+            Ok(report) => report,
             Err(e) => {
                 failed += 1;
                 writeln!(io.err, "mproc: {e}")?;
+                continue;
             }
+        };
+        // What goes with it is found first: a dict's root names the base
+        // of its tables, and cannot be read once removed.
+        let with = if has_members(&report) {
+            let all = super::reports(None)?;
+            members(&report, &all)
+                .into_iter()
+                .map(|(m, why)| (m.name.clone(), why))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if let Err(e) = remove(name, dry_run) {
+            failed += 1;
+            writeln!(io.err, "mproc: {e}")?;
+            continue;
         }
+        writeln!(io.out, "{verb} {name}{}", note(&report))?;
+        failed += remove_members(io, &with, dry_run, verb)?;
     }
     if failed > 0 {
         return Err(CliError::PartlyRemoved {
@@ -37,36 +51,31 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
     Ok(())
 }
 
-/// Checks that `name` exists, then unlinks it unless `dry_run`.
-fn remove(name: &str, dry_run: bool) -> Result<SegmentReport, ShmError> {
-    let report = super::report(name)?;
+/// Unlinks `name` unless `dry_run`.
+fn remove(name: &str, dry_run: bool) -> Result<(), ShmError> {
     if !dry_run {
         Segment::unlink(name)?;
     }
-    Ok(report)
+    Ok(())
 }
 
-/// Removes what goes with `owner`; returns how many removals failed.
+/// Removes the members found with their owner (name, why); returns how
+/// many removals failed.
 fn remove_members(
     io: &mut Streams<'_>,
-    owner: &SegmentReport,
+    with: &[(String, String)],
     dry_run: bool,
     verb: &str,
 ) -> Result<usize> {
-    let all = super::reports(None)?;
     let mut failed = 0;
-    for (member, why) in members(owner, &all) {
-        match if dry_run {
-            Ok(())
-        } else {
-            Segment::unlink(&member.name)
-        } {
+    for (member, why) in with {
+        match remove(member, dry_run) {
             Ok(()) | Err(ShmError::NotFound { .. }) => {
-                writeln!(io.out, "{verb} {} ({why})", member.name)?;
+                writeln!(io.out, "{verb} {member} ({why})")?;
             }
             Err(e) => {
                 failed += 1;
-                writeln!(io.err, "mproc: cannot remove {}: {e}", member.name)?;
+                writeln!(io.err, "mproc: cannot remove {member}: {e}")?;
             }
         }
     }

@@ -49,6 +49,23 @@ pub(super) fn read(name: &str, header: &Header) -> Result<KindStats, ReadError> 
     }
 }
 
+/// The base of the table names that the dict root `name` records (its
+/// name and a tag of the dict, `docs/layout.md`), if the root reads.
+pub(crate) fn root_base(name: &str) -> Option<String> {
+    let seg = open_read_only(name, SegmentKind::Dict).ok()?;
+    if seg.header().params[0] != ROOT_ROLE {
+        return None;
+    }
+    let p = seg.payload();
+    let len: u64 = p.read_pod(64).ok()?;
+    if len == 0 || len > mproc_shm::MAX_NAME_LEN as u64 {
+        return None;
+    }
+    let mut buf = vec![0u8; len as usize];
+    p.read_bytes(72, &mut buf).ok()?;
+    String::from_utf8(buf).ok()
+}
+
 fn dict(name: &str) -> Result<KindStats, ReadError> {
     let (tx, rx) = mpsc::channel();
     let owned = name.to_owned();

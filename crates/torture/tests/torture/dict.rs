@@ -257,7 +257,10 @@ fn one_round(ctx: &Ctx, r: &mut Rng, round: u64, tally: &mut Tally) -> u64 {
     };
     b.spin_until(OPS + victim, |v| v >= threshold, END);
     let target = [INSERT, REMOVE, UPDATE, EXTEND][r.below(4) as usize];
-    let gen_file = |g: u64| format!("{}/mproc.{name}.g{g}", mproc_sys::SHM_DIR);
+    let gen_file = |g: u64| {
+        let table = d.generation_segment(g).unwrap_or_default();
+        format!("{}/mproc.{table}", mproc_sys::SHM_DIR)
+    };
     if r.percent(50) {
         let until = Instant::now() + Duration::from_millis(1);
         while b.get(PHASE + victim) != target && Instant::now() < until {
