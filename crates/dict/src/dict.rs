@@ -142,11 +142,10 @@ impl Dict {
     /// Removes the names of dict `name` (its root and every generation).
     /// Processes that have it open keep using it.
     ///
-    /// Its table generations are found by name as it grows (`NAME.g1`,
-    /// `NAME.g2`, ...), so do not create a new dict under the same name
-    /// while handles on the unlinked one are still in use: the two would
-    /// take each other's generation names when either grows. Use a new
-    /// name, or let the old handles go first.
+    /// A new dict may be made under the name at once: its table
+    /// generations carry a tag of their own (see
+    /// [`generation_segment`](Dict::generation_segment)), so it shares
+    /// nothing with the unlinked one, whose handles go on growing it.
     ///
     /// # Errors
     ///
