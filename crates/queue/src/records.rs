@@ -166,6 +166,21 @@ impl<'a> Records<'a> {
             {
                 continue;
             }
+            // The check above read the record before the CAS: in between,
+            // another attacher may have taken it, made a claim and died,
+            // leaving the same state word with a claim that still matters
+            // (a slot only it can explain). Now that the record is ours
+            // alone (ATTACHING by a live process), check what it holds
+            // again, and give it back untouched if it must stay.
+            let still = match s {
+                PRODUCER => !r.alive(me) && obsolete(Role::Producer, &r),
+                CONSUMER => !r.alive(me) && obsolete(Role::Consumer, &r),
+                _ => true,
+            };
+            if !still {
+                r.state.store(s, Ordering::SeqCst);
+                continue;
+            }
             r.pid.store(me.pid as u32, Ordering::Relaxed);
             r.start_time.store(me.start_time, Ordering::Relaxed);
             r.claim_start.store(0, Ordering::Relaxed);
