@@ -3,6 +3,7 @@
 use std::sync::atomic::AtomicU64;
 
 use mproc_shm::{HEADER_LEN, Segment, SegmentKind, ShmError};
+use mproc_sync::RawLock;
 
 use crate::layout::TableLayout;
 use crate::table::Table;
@@ -124,6 +125,12 @@ impl Generation {
         // Checks bounds and alignment once for every later `table()`.
         let unused = AtomicU64::new(generation);
         Table::new(payload, layout, &unused)?;
+        // Every shard lock's tag and state word, as other segments' locks
+        // are checked when attached: a garbage lock is an error here, not
+        // a wait on a thread that never held it.
+        for s in 0..layout.shards() {
+            RawLock::attach(&payload, layout.ctl_off(s))?;
+        }
         let base = payload.as_ptr();
         Ok(Generation {
             _seg: seg,

@@ -184,3 +184,17 @@ proptest! {
         prop_assert!(gone);
     }
 }
+
+/// A shard lock with a garbage tag is an error when a handle attaches the
+/// table, not a wait on a lock that no thread holds.
+#[test]
+fn a_garbage_shard_lock_is_refused_at_attach() {
+    let name = "test-corrupt-shard-lock";
+    let d = Dict::create(name, DictOptions::new().capacity(64).shards(4)).unwrap();
+    let g0 = Segment::open(&d.generation_segment(0).unwrap()).unwrap();
+    // Shard 1's control block starts with its lock.
+    g0.payload()
+        .write_pod(CTL_LEN, &0xdead_beef_dead_beef_u64)
+        .unwrap();
+    assert!(matches!(Dict::open(name), Err(DictError::Sync(_))));
+}
