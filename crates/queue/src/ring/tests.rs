@@ -444,9 +444,9 @@ fn spans_across_the_2_64_wrap_publish_and_release_every_slot() {
         }
         r.release(got);
     }
-    // SPSC: the same across the wrap, stamps laid out by `init`.
+    // SPSC: the same across the wrap, stamps laid out not to match.
     let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
-    spsc::init(&heap.ring());
+    spsc::init_stamps(&heap.ring());
     heap.ring().head().store(start, Ordering::Relaxed);
     heap.ring().tail().store(start, Ordering::Relaxed);
     let mut w = SpscWriter::new(heap.ring());
