@@ -62,6 +62,9 @@ pub(crate) enum RingError {
     },
 }
 
+/// Longer than any claim: capacities are at most 2^31.
+const MAX_CLAIM: u64 = 1 << 32;
+
 /// The range of positions a handle last tried to reserve or claim, kept in
 /// its handle record so that others can tell, once it has died, which
 /// stalled slot it held.
@@ -105,10 +108,16 @@ impl ClaimWords<'_> {
 
     /// Whether the last announced range holds `pos` (modulo 2^64: a range
     /// may cross the wrap).
+    ///
+    /// A range is at most a lap, so one that looks longer than any
+    /// capacity is empty: that is what a reader sees between the two
+    /// stores of [`announce`](Self::announce) (the new start with the old,
+    /// smaller end), and what a handle killed there leaves.
     pub(crate) fn covers(&self, pos: u64) -> bool {
         let start = self.start.load(Ordering::Relaxed);
         let end = self.end.load(Ordering::Relaxed);
-        pos.wrapping_sub(start) < end.wrapping_sub(start)
+        let len = end.wrapping_sub(start);
+        len <= MAX_CLAIM && pos.wrapping_sub(start) < len
     }
 }
 

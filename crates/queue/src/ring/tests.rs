@@ -494,6 +494,10 @@ fn a_claim_across_the_wrap_covers_its_positions() {
         n: 3,
     });
     assert!(!claim.covers(u64::MAX - 1) && !claim.covers(0));
+    // Between announce's two stores: the new start with the old end.
+    claim.announce(Span { pos: 10, n: 2 });
+    start.store(20, Ordering::Relaxed);
+    assert!(!(0..40).any(|p| claim.covers(p)) && !claim.covers(u64::MAX / 2));
 }
 
 #[test]
