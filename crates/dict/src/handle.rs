@@ -192,7 +192,7 @@ impl Handle {
         let root = Segment::opener(name)
             .kind(mproc_shm::SegmentKind::Dict)
             .open()?;
-        let info = read_named(&root, name)?;
+        let info = RootInfo::read_named(&root, name)?;
         let shared = Arc::new(Shared::new(root, info, None)?);
         let generation = open_latest(&shared)?;
         Ok(Handle {
@@ -325,25 +325,11 @@ fn open_latest(shared: &Shared) -> Result<Generation> {
 }
 
 /// Removes every name of the named dict `name`.
-/// What the root of the dict named `name` records, refusing a base that
-/// names another dict's segments.
-fn read_named(root: &Segment, name: &str) -> Result<RootInfo> {
-    let info = RootInfo::read(root)?;
-    if !root::base_belongs_to(&info.base, name) {
-        return Err(DictError::Corrupt {
-            what: "root base name (another dict's segments)",
-            offset: 64,
-            value: info.base.len() as u64,
-        });
-    }
-    Ok(info)
-}
-
 pub(crate) fn unlink_all(name: &str) -> Result<()> {
     let root = Segment::opener(name)
         .kind(mproc_shm::SegmentKind::Dict)
         .open()?;
-    let info = read_named(&root, name)?;
+    let info = RootInfo::read_named(&root, name)?;
     let last = root::current_generation(&root)?;
     root::unlink_generations(&info, 0, last);
     drop(root);

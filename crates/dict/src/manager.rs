@@ -256,19 +256,22 @@ impl Manager {
     /// ));
     /// ```
     pub fn names(&self) -> Result<Vec<(String, SegmentKind)>> {
+        self.entries()?.collect()
+    }
+
+    /// Every registry entry, each read on its own.
+    fn entries(&self) -> Result<impl Iterator<Item = Result<(String, SegmentKind)>> + '_> {
         let n = self.count_word()?.load(Ordering::Acquire).min(MAX_NAMES);
-        (0..n).map(|i| self.read_entry(i)).collect()
+        Ok((0..n).map(|i| self.read_entry(i)))
     }
 
     /// [`names`](Self::names), skipping entries that do not read (a
     /// corrupt registry entry must not make the creator's drop leave every
     /// other object behind).
     fn readable_names(&self) -> Vec<(String, SegmentKind)> {
-        let Ok(count) = self.count_word() else {
-            return Vec::new();
-        };
-        let n = count.load(Ordering::Acquire).min(MAX_NAMES);
-        (0..n).filter_map(|i| self.read_entry(i).ok()).collect()
+        self.entries()
+            .map(|e| e.filter_map(Result::ok).collect())
+            .unwrap_or_default()
     }
 
     /// Records `name` as a `kind` (once) under the registry lock.

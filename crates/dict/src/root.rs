@@ -131,6 +131,20 @@ impl RootInfo {
         made.map_err(|e| failure.take().unwrap_or(e.into()))
     }
 
+    /// What the root of the dict named `name` records, refusing a base
+    /// that names another dict's segments.
+    pub(crate) fn read_named(seg: &Segment, name: &str) -> Result<RootInfo> {
+        let info = RootInfo::read(seg)?;
+        if !base_belongs_to(&info.base, name) {
+            return Err(corrupt(
+                "root base name (another dict's segments)",
+                NAME_OFF + 8,
+                info.base.len() as u64,
+            ));
+        }
+        Ok(info)
+    }
+
     /// Reads and checks what an opened root segment records.
     pub(crate) fn read(seg: &Segment) -> Result<RootInfo> {
         let p = seg.header().params;

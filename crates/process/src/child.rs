@@ -10,11 +10,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use mproc_sys::Signal;
+use mproc_sys::{ProcessId, Signal};
 
 use crate::error::{ProcessError, Result};
 use crate::info::ProcessInfo;
-use crate::owner::Owner;
 use crate::start_method::StartMethod;
 use crate::table;
 
@@ -45,9 +44,11 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct ChildShared {
     pub(crate) info: ProcessInfo,
-    /// The process that started it (after a fork, inherited entries of the
-    /// parent are recognized by this).
-    pub(crate) owner: Owner,
+    /// The process that started it: after a fork, inherited entries of an
+    /// ancestor are recognized by this, by pid and start time
+    /// ([`ProcessId::is_current`]), even in a descendant given a dead
+    /// ancestor's pid.
+    pub(crate) owner: ProcessId,
     state: Mutex<State>,
 }
 
@@ -55,7 +56,7 @@ impl ChildShared {
     pub(crate) fn new(info: ProcessInfo) -> ChildShared {
         ChildShared {
             info,
-            owner: Owner::current(),
+            owner: ProcessId::current_or_pid(),
             state: Mutex::new(State {
                 status: Status::Running,
                 joined: false,
@@ -447,7 +448,7 @@ impl Child {
     /// # Examples
     ///
     /// ```
-    /// use mproc_sys::Signal;
+    /// use mproc_sys::{ProcessId, Signal};
     /// let c = mproc_process::Process::new(|| loop { std::thread::park() }).start().unwrap();
     /// c.send_signal(Signal::Int).unwrap();
     /// assert_eq!(c.join().unwrap(), -2);

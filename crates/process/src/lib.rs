@@ -46,7 +46,6 @@ mod fork;
 mod info;
 mod init;
 mod outcome;
-mod owner;
 mod payload;
 mod process;
 mod spawn;

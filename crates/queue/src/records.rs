@@ -152,10 +152,16 @@ impl<'a> Records<'a> {
         for i in 0..self.count {
             let r = self.get(i)?;
             let s = r.state.load(Ordering::SeqCst);
+            // Whether the dead handle in record `r` (state `s`) left a
+            // claim that no longer matters.
+            let dead_and_obsolete = |r: &Record<'a>| match s {
+                PRODUCER => !r.alive(me) && obsolete(Role::Producer, r),
+                CONSUMER => !r.alive(me) && obsolete(Role::Consumer, r),
+                _ => true,
+            };
             let reusable = match s {
                 FREE => true,
-                PRODUCER => !r.alive(me) && obsolete(Role::Producer, &r),
-                CONSUMER => !r.alive(me) && obsolete(Role::Consumer, &r),
+                PRODUCER | CONSUMER => dead_and_obsolete(&r),
                 s if s & 3 == ATTACHING => attacher_gone(s >> 2, me),
                 _ => false,
             };
@@ -172,12 +178,9 @@ impl<'a> Records<'a> {
             // (a slot only it can explain). Now that the record is ours
             // alone (ATTACHING by a live process), check what it holds
             // again, and give it back untouched if it must stay.
-            let still = match s {
-                PRODUCER => !r.alive(me) && obsolete(Role::Producer, &r),
-                CONSUMER => !r.alive(me) && obsolete(Role::Consumer, &r),
-                _ => true,
-            };
-            if !still {
+            if !dead_and_obsolete(&r) {
+                // SeqCst like every store of the state word; only this
+                // attacher writes it while it reads ATTACHING.
                 r.state.store(s, Ordering::SeqCst);
                 continue;
             }

@@ -131,6 +131,8 @@ impl ProcessId {
     /// // ancestor whose pid we were given).
     /// let earlier = ProcessId { pid: me.pid, start_time: me.start_time - 1 };
     /// assert!(!earlier.is_current());
+    /// assert!(!ProcessId { pid: me.pid + 1, ..me }.is_current());
+    /// assert_eq!(ProcessId::current_or_pid(), me);
     /// ```
     pub fn is_current(&self) -> bool {
         let me = ProcessId::current_or_pid();

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Instant;
 
 use mproc_queue::Producer;
+use mproc_sys::ProcessId;
 use serde::Serialize;
 
 use super::codec::append;
@@ -17,7 +18,6 @@ use super::job::{Failure, Job, Lost};
 use super::task::Call;
 use super::wire;
 use crate::child::Child;
-use crate::owner::Owner;
 
 /// A chunk of tasks on its way to a worker and back.
 #[derive(Debug)]
@@ -81,7 +81,7 @@ pub(crate) struct Shared {
     workers: Mutex<Vec<Arc<Child>>>,
     pub(crate) processes: usize,
     /// The process that made the pool.
-    owner: Owner,
+    owner: ProcessId,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,7 +104,7 @@ impl Shared {
             jobs: Mutex::new(Vec::new()),
             workers: Mutex::new(Vec::new()),
             processes,
-            owner: Owner::current(),
+            owner: ProcessId::current_or_pid(),
         }
     }
 
@@ -112,7 +112,7 @@ impl Shared {
     pub(crate) fn check_owner(&self) -> Result<(), PoolError> {
         if !self.owner.is_current() {
             return Err(PoolError::NotOwner {
-                owner: self.owner.pid(),
+                owner: self.owner.pid,
                 caller: mproc_sys::getpid(),
             });
         }
