@@ -39,7 +39,7 @@ impl Rng {
 /// Role tags the kinds' crates put in `params[0]`, to get past the first
 /// check more often than chance would.
 const ROLES: [u64; 6] = [
-    u64::from_le_bytes(*b"mprocQ2\0"),
+    u64::from_le_bytes(*b"mprocQ3\0"),
     0x524f_4f54,
     0x5442_4c31,
     0x5641_4c31,
@@ -95,7 +95,9 @@ fn shaped_segment(rng: &mut Rng) -> Vec<u8> {
             let stride = if spsc {
                 (8 + slot).div_ceil(8) * 8
             } else {
-                (16 + slot).div_ceil(64) * 64
+                // Whole lines, an even count above one padded to odd.
+                let lines = (16 + slot).div_ceil(64);
+                (lines + u64::from(lines > 1 && lines % 2 == 0)) * 64
             };
             let area = (512 + 128 * handles + cap * stride).div_ceil(128) * 128;
             params = [

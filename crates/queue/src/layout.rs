@@ -46,8 +46,9 @@ pub(crate) const OFF_JOIN: u64 = 2 * LINE + 32;
 pub(crate) const OFF_UNFINISHED: u64 = 3 * LINE;
 pub(crate) const OFF_RECORDS: u64 = 4 * LINE;
 
-/// "mprocQ2\0": the first layout parameter of every queue segment.
-pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ2\0");
+/// "mprocQ3\0": the first layout parameter of every queue segment (`Q2`
+/// segments padded MPMC slots to any whole number of lines).
+pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ3\0");
 /// Most handle records a queue may have.
 pub(crate) const MAX_HANDLES: u32 = 4096;
 /// Largest capacity.
@@ -211,7 +212,7 @@ mod tests {
     #[test]
     fn params_round_trip_and_reject_garbage() {
         let l = Layout::new(Flavor::Mpmc, 8, 100, 4, true, 1).unwrap();
-        assert_eq!(l.stride(), 128);
+        assert_eq!(l.stride(), 192);
         assert_eq!(l.slots_offset(), 512 + 4 * 128);
         assert_eq!(
             Layout::from_params(l.to_params(), l.payload_len()).unwrap(),
@@ -236,14 +237,26 @@ mod tests {
     }
 
     #[test]
-    fn spsc_slots_share_cache_lines_mpmc_slots_do_not() {
+    fn spsc_slots_share_cache_lines_mpmc_slots_span_an_odd_number_of_lines() {
         let l = Layout::new(Flavor::Spsc, 1024, 8, 2, false, 1).unwrap();
         assert_eq!(l.stride(), 16);
         let l = Layout::new(Flavor::Mpmc, 1024, 8, 2, false, 1).unwrap();
         assert_eq!(l.stride(), 64);
         let l = Layout::new(Flavor::Mpmc, 1024, 48, 2, false, 1).unwrap();
         assert_eq!(l.stride(), 64);
-        let l = Layout::new(Flavor::Mpmc, 1024, 49, 2, false, 1).unwrap();
-        assert_eq!(l.stride(), 128);
+        // (header 16 + slot size) rounded up to lines, an even count > 1
+        // padded by one line.
+        for (slot_size, lines) in [
+            (49, 3),
+            (112, 3),
+            (176, 3),
+            (177, 5),
+            (240, 5),
+            (432, 7),
+            (433, 9),
+        ] {
+            let l = Layout::new(Flavor::Mpmc, 1024, slot_size, 2, false, 1).unwrap();
+            assert_eq!(l.stride(), lines * 64, "slot size {slot_size}");
+        }
     }
 }
