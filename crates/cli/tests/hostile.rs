@@ -97,7 +97,7 @@ fn shaped_segment(rng: &mut Rng) -> Vec<u8> {
             } else {
                 // Whole lines, an even count above one padded to odd.
                 let lines = (16 + slot).div_ceil(64);
-                (lines + u64::from(lines > 1 && lines % 2 == 0)) * 64
+                (lines + u64::from(lines > 1 && lines.is_multiple_of(2))) * 64
             };
             let area = (512 + 128 * handles + cap * stride).div_ceil(128) * 128;
             params = [

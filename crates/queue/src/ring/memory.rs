@@ -43,7 +43,7 @@ pub(crate) const fn stride(slot_header: usize, slot_size: usize) -> usize {
     let packed = (slot_header + slot_size + 7) & !7;
     if slot_header == MPMC_SLOT_HEADER {
         let lines = packed.div_ceil(CACHE_LINE);
-        let odd = if lines > 1 && lines % 2 == 0 {
+        let odd = if lines > 1 && lines.is_multiple_of(2) {
             lines + 1
         } else {
             lines
