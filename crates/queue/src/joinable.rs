@@ -19,6 +19,14 @@ use crate::{Queue, QueueError, QueueOptions, Result};
 ///
 /// Dereferences to [`Queue`] for handles, `close` and `stats`.
 ///
+/// A task taken by a process that dies before calling `task_done` stays
+/// unfinished, as in Python: nobody can tell whether it was handled. So
+/// does one whose producer is killed in the few instructions between
+/// counting it and publishing it. Where workers may die, wait with
+/// [`join_timeout`](Self::join_timeout) and compare
+/// [`unfinished`](Self::unfinished) with the queue's
+/// [`stats`](Queue::stats)`().abandoned`.
+///
 /// # Examples
 ///
 /// ```
