@@ -234,6 +234,16 @@ mod tests {
         let mut p = l.to_params();
         p[1] = 3;
         assert!(Layout::from_params(p, l.payload_len()).is_err());
+        // A segment of the previous layout (other MPMC strides) is refused.
+        let mut p = l.to_params();
+        p[0] = u64::from_le_bytes(*b"mprocQ2\0");
+        assert!(matches!(
+            Layout::from_params(p, l.payload_len()),
+            Err(QueueError::Corrupt {
+                field: "layout tag",
+                ..
+            })
+        ));
     }
 
     #[test]
