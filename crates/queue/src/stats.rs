@@ -30,7 +30,8 @@ pub struct QueueStats {
     /// Largest message.
     pub slot_size: usize,
     /// Bytes per slot: header plus payload, rounded up to 8 bytes (SPSC)
-    /// or to a 64-byte cache line (MPMC).
+    /// or to 64-byte cache lines (MPMC; an even number of lines above one
+    /// gets one line more, which keeps batches of such slots fast).
     pub stride: usize,
     /// Bytes of the whole segment (header, index lines, records, slots).
     pub segment_len: u64,
