@@ -67,7 +67,9 @@ impl QueueOptions {
         self
     }
 
-    /// The largest message, in bytes.
+    /// The largest message, in bytes. Each slot takes this plus a small
+    /// header, padded as [`QueueStats::stride`](crate::QueueStats::stride)
+    /// says; the segment holds `capacity` slots.
     ///
     /// # Examples
     ///
