@@ -706,3 +706,23 @@ mod model {
         }
     }
 }
+
+#[test]
+fn mpmc_padded_slots_keep_whole_messages_apart() {
+    // 100-byte slots take 2 lines and are padded to 3: full-size messages
+    // over several laps come back whole, none overlapping its neighbour.
+    let heap = Heap::new(4, 100, MPMC_SLOT_HEADER);
+    assert_eq!(stride(MPMC_SLOT_HEADER, 100), 192);
+    mpmc::init(&heap.ring());
+    let w = MpmcWriter::new(heap.ring());
+    let r = MpmcReader::new(heap.ring());
+    for lap in 0..3u8 {
+        for k in 0..4u8 {
+            mpmc_push(&w, &[lap * 4 + k; 100]).unwrap();
+        }
+        assert!(matches!(mpmc_push(&w, &[0]), Err(RingError::Full { .. })));
+        for k in 0..4u8 {
+            assert_eq!(mpmc_pop(&r).unwrap().unwrap(), vec![lap * 4 + k; 100]);
+        }
+    }
+}
