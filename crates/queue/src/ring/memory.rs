@@ -37,7 +37,8 @@ pub(crate) const CACHE_LINE: usize = 64;
 /// 37..40 M/s with the fifth (A/B, 3 alternated runs each, on this
 /// project's 2-core Xeon VMs). Shifting the slots by one line instead, so
 /// that the adjacent-line prefetcher's 128-byte pairs straddle slots,
-/// gained nothing: the cause is a regular, even-line stride, not the pair.
+/// gained nothing: what matters is the even line count, not where the
+/// pairs fall (which hardware mechanism is at work is not pinned down).
 /// The padding costs at most one line per slot.
 pub(crate) const fn stride(slot_header: usize, slot_size: usize) -> usize {
     let packed = (slot_header + slot_size + 7) & !7;
