@@ -37,7 +37,7 @@ pub(crate) struct Shared {
     /// once: every operation loads it.
     generation: NonNull<AtomicU64>,
     pub(crate) info: RootInfo,
-    /// The pid that removes the generation names on drop: the creator's,
+    /// The process that removes the generation names on drop: the creator,
     /// unless persistent.
     remove_by: Option<ProcessId>,
 }

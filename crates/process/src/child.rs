@@ -448,7 +448,7 @@ impl Child {
     /// # Examples
     ///
     /// ```
-    /// use mproc_sys::{ProcessId, Signal};
+    /// use mproc_sys::Signal;
     /// let c = mproc_process::Process::new(|| loop { std::thread::park() }).start().unwrap();
     /// c.send_signal(Signal::Int).unwrap();
     /// assert_eq!(c.join().unwrap(), -2);

@@ -47,9 +47,10 @@ pub struct Segment {
     map: MmapRaw,
     name: Option<SegmentName>,
     header: Header,
-    /// The pid that must unlink the name on drop: the creator's, `None` for
-    /// openers and anonymous segments. A forked child that inherits the
-    /// handle has another pid and so never unlinks.
+    /// The process that must unlink the name on drop: the creator, `None`
+    /// for openers and anonymous segments. A forked child that inherits the
+    /// handle is another process ([`ProcessId::is_current`]), even one
+    /// given the dead creator's pid, and so never unlinks.
     unlink_by: Option<ProcessId>,
 }
 

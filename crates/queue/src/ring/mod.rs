@@ -127,9 +127,8 @@ pub(crate) fn close(closed: &AtomicU32) {
     // SYNC POINT: SeqCst pairs with the SeqCst fences of the close
     // handshake (`recheck_closed`, `claim_or_closed`) and with an MPMC
     // producer's SeqCst tail CAS and flag load (`recheck_closed_after_cas`);
-    // it is also a
-    // release for the Acquire load in `is_closed`: a consumer that sees the
-    // flag sees every message published before the close.
+    // it is also a release for the Acquire load in `is_closed`: a consumer
+    // that sees the flag sees every message published before the close.
     closed.fetch_or(1, Ordering::SeqCst);
 }
 
@@ -171,9 +170,9 @@ pub(crate) fn recheck_closed(closed: &AtomicU32) -> bool {
 /// fence of a consumer that saw the flag set (`claim_or_closed`); that
 /// consumer's later load of the tail cannot read a value older than the
 /// CAS, since its fence would then have to precede the CAS in S
-/// (C++20 [atomics.order]/4), against CAS < load < close < fence. On x86 the CAS is a locked instruction
-/// either way, and the fence `recheck_closed` adds would be a second one
-/// on every send.
+/// (C++20 [atomics.order]/4), against CAS < load < close < fence. On x86
+/// the CAS is a locked instruction either way, and the fence
+/// `recheck_closed` adds would be a second one on every send.
 ///
 /// Loom does not give `SeqCst` loads and stores their total order (its
 /// issue 180: store buffering stays possible), so under loom this keeps

@@ -40,8 +40,14 @@ fn distance(a: u64, b: u64) -> i64 {
 
 /// Lays out a fresh MPMC ring: slot `i` free for position `i`.
 pub(crate) fn init<M: RingMemory>(mem: &M) {
-    for i in 0..mem.capacity() {
-        mem.seq(i).store(empty_seq(i), Ordering::Relaxed);
+    free_slots_from(mem, 0);
+}
+
+/// Marks every slot free for the lap of positions that starts at `start`.
+fn free_slots_from<M: RingMemory>(mem: &M, start: u64) {
+    for k in 0..mem.capacity() {
+        let pos = start.wrapping_add(k);
+        mem.seq(pos).store(empty_seq(pos), Ordering::Relaxed);
     }
 }
 
@@ -49,10 +55,7 @@ pub(crate) fn init<M: RingMemory>(mem: &M) {
 /// and tail there (tests of positions near the 2^64 wrap).
 #[cfg(all(test, not(loom)))]
 pub(crate) fn init_at<M: RingMemory>(mem: &M, start: u64) {
-    for k in 0..mem.capacity() {
-        let pos = start.wrapping_add(k);
-        mem.seq(pos).store(empty_seq(pos), Ordering::Relaxed);
-    }
+    free_slots_from(mem, start);
     mem.head().store(start, Ordering::Relaxed);
     mem.tail().store(start, Ordering::Relaxed);
 }
