@@ -89,7 +89,14 @@ impl<M: RingMemory> MpmcWriter<M> {
     ) -> Result<Span, RingError> {
         let mem = &self.mem;
         let cap = mem.capacity();
-        let mut tail = mem.tail().load(Ordering::Relaxed);
+        // SYNC POINT: every load of the tail here is Acquire, pairing with
+        // the Release in the reservers' CAS (the tail's RMWs form one
+        // release sequence). A tail of `t` then implies that we see slot
+        // `t - cap` at least as far along as its reserver saw it (free for
+        // `t - cap`), so a sequence word further behind is garbage, not a
+        // stale read. With Relaxed loads the word may be read stale on a
+        // weakly ordered CPU and a healthy ring reported `Corrupt`.
+        let mut tail = mem.tail().load(Ordering::Acquire);
         loop {
             // SYNC POINT: Acquire pairs with the Release store in
             // `MpmcReader::release` (and `force_release`): the last consumer
@@ -117,7 +124,7 @@ impl<M: RingMemory> MpmcWriter<M> {
                     tail,
                     tail.wrapping_add(n),
                     Ordering::SeqCst,
-                    Ordering::Relaxed,
+                    Ordering::Acquire,
                 ) {
                     Ok(_) => return Ok(span),
                     Err(now) => {
@@ -132,7 +139,7 @@ impl<M: RingMemory> MpmcWriter<M> {
                 // published and not yet released (-2cap + 1). Any other
                 // word behind our tail is garbage, unless the tail moved.
                 let full = d == -2 * cap as i64 || d == -2 * cap as i64 + 1;
-                let now = mem.tail().load(Ordering::Relaxed);
+                let now = mem.tail().load(Ordering::Acquire);
                 if now == tail {
                     if !full {
                         return Err(RingError::Corrupt {
@@ -146,7 +153,7 @@ impl<M: RingMemory> MpmcWriter<M> {
             } else {
                 // The slot is ahead of our tail: another producer took it, so
                 // the tail must have moved; if it has not, the word is bogus.
-                let now = mem.tail().load(Ordering::Relaxed);
+                let now = mem.tail().load(Ordering::Acquire);
                 if now == tail {
                     return Err(RingError::Corrupt {
                         field: "slot sequence",
@@ -249,7 +256,14 @@ impl<M: RingMemory> MpmcReader<M> {
     ) -> Result<Span, RingError> {
         let mem = &self.mem;
         let cap = mem.capacity();
-        let mut head = mem.head().load(Ordering::Relaxed);
+        // SYNC POINT: every load of the head here is Acquire, pairing with
+        // the Release in the claimers' CAS (the head's RMWs form one
+        // release sequence). A head of `h` then implies that we see slot
+        // `h`'s previous position `h - cap` at least published (its claimer
+        // saw that), so a sequence word further behind is garbage, not a
+        // stale read. With Relaxed loads the word may be read stale on a
+        // weakly ordered CPU and a healthy ring reported `Corrupt`.
+        let mut head = mem.head().load(Ordering::Acquire);
         loop {
             // SYNC POINT: Acquire pairs with the Release store in
             // `MpmcWriter::publish` (and `abandon`).
@@ -272,7 +286,7 @@ impl<M: RingMemory> MpmcReader<M> {
                     head,
                     head.wrapping_add(n),
                     Ordering::AcqRel,
-                    Ordering::Relaxed,
+                    Ordering::Acquire,
                 ) {
                     Ok(_) => return Ok(span),
                     Err(now) => {
@@ -285,7 +299,7 @@ impl<M: RingMemory> MpmcReader<M> {
                     }
                 }
             } else if d < 0 {
-                let now = mem.head().load(Ordering::Relaxed);
+                let now = mem.head().load(Ordering::Acquire);
                 if now != head {
                     head = now;
                     continue;
@@ -329,7 +343,7 @@ impl<M: RingMemory> MpmcReader<M> {
                 }
                 return Err(RingError::Stalled { pos: head });
             } else {
-                let now = mem.head().load(Ordering::Relaxed);
+                let now = mem.head().load(Ordering::Acquire);
                 if now == head {
                     return Err(RingError::Corrupt {
                         field: "slot sequence",
