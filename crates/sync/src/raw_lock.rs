@@ -38,7 +38,8 @@
 //! # Dead holders
 //!
 //! A waiter that has slept [`FIRST_OWNER_CHECK`], then every
-//! [`OWNER_CHECK_INTERVAL`], checks that the holder still runs (its
+//! [`OWNER_CHECK_INTERVAL`], and once more when its deadline passes
+//! (however short the wait), checks that the holder still runs (its
 //! `/proc/<tid>/stat` exists, is not a zombie, and shows the recorded start
 //! time); if not, it takes the lock over with one CAS from the dead
 //! holder's word and is told [`OwnerDied`]. Limits: thread ids are

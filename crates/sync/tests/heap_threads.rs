@@ -101,6 +101,20 @@ fn raw_lock_left_by_an_exited_thread_reports_owner_death() {
 }
 
 #[test]
+fn raw_lock_left_by_an_exited_thread_is_taken_over_by_a_wait_that_is_already_due() {
+    let lock = RawLock::new();
+    std::thread::scope(|s| {
+        s.spawn(|| std::mem::forget(lock.lock().unwrap()));
+    });
+    // Shorter than the first check that the holder lives: the check is
+    // made anyway before the wait gives up.
+    match lock.lock_until(Some(Instant::now())) {
+        Err(TryLockError::OwnerDied(g)) => drop(g),
+        other => panic!("expected the dead holder's lock, got {other:?}"),
+    }
+}
+
+#[test]
 fn raw_rlock_nests_and_excludes() {
     let lock = RawRLock::new();
     let counter = Guarded::new(0u32);

@@ -58,7 +58,9 @@ impl RawLock {
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                return None;
+                // A last look before giving up, so that a dead holder is
+                // taken over even by waits shorter than the first check.
+                return self.take_from_dead_holder(me);
             }
             let wake_at = deadline.map_or(next_check, |d| d.min(next_check));
             let timeout = if cfg!(loom) {
