@@ -2,11 +2,12 @@
 //! `multiprocessing.Array`.
 
 use std::ops::{Deref, DerefMut, Range};
+use std::time::Duration;
 
 use bytemuck::Pod;
 use mproc_shm::SegmentKind;
 
-use crate::Result;
+use crate::{Locked, Result};
 use crate::pod_segment::{PodLock, PodSegment};
 
 const ARRAY_ROLE: u64 = 0x4152_5231; // "ARR1"
@@ -343,6 +344,39 @@ impl<T: Pod> Array<T> {
     /// ```
     pub fn lock(&self) -> Result<ArrayGuard<'_, T>> {
         let lock = self.inner.lock()?;
+        Ok(ArrayGuard {
+            ptr: self.inner.data_ptr()?,
+            len: self.len(),
+            lock,
+        })
+    }
+
+    /// [`lock`](Array::lock), waiting at most `timeout` while another
+    /// process holds it (Python's `a.get_lock().acquire(timeout=...)`). A
+    /// holder that died is taken over however short the timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::LockTimeout`] if a live holder kept it for the whole
+    /// `timeout`; otherwise as [`get`](Array::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_dict::{Array, DictError, Locked};
+    ///
+    /// let a = Array::from_slice(&[1u8, 2]).unwrap();
+    /// let held = a.lock().unwrap();
+    /// let waited = std::thread::scope(|s| {
+    ///     s.spawn(|| a.lock_timeout(Duration::from_millis(10)).map(|g| g[0])).join().unwrap()
+    /// });
+    /// assert!(matches!(waited, Err(DictError::LockTimeout { locked: Locked::Array, .. })));
+    /// drop(held);
+    /// assert_eq!(a.lock_timeout(Duration::from_millis(10)).unwrap()[1], 2);
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayGuard<'_, T>> {
+        let lock = self.inner.lock_timeout(timeout, Locked::Array)?;
         Ok(ArrayGuard {
             ptr: self.inner.data_ptr()?,
             len: self.len(),

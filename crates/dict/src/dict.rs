@@ -1,5 +1,7 @@
 //! [`Dict`]: a dict of byte keys and values in shared memory.
 
+use std::time::Duration;
+
 use crate::handle::{Handle, Step, unlink_all};
 use crate::hash::hash_key;
 use crate::shard::Probe;
@@ -20,6 +22,10 @@ use crate::{DictError, DictOptions, Result};
 /// [`clone`](Clone::clone), which shares the mapping. Closures passed to
 /// [`get_with`](Dict::get_with) and [`update`](Dict::update) run under the
 /// shard lock: they must not call into the same dict.
+///
+/// Waits for a shard lock last as long as its holder lives, unless the
+/// handle has a [lock timeout](Dict::set_lock_timeout): then any operation
+/// may also return [`DictError::LockTimeout`].
 ///
 /// # Examples
 ///
@@ -192,6 +198,64 @@ impl Dict {
     /// ```
     pub fn name(&self) -> Option<&str> {
         self.handle.root().name().map(|n| n.as_str())
+    }
+
+    /// Bounds how long each operation of this handle waits for shard
+    /// locks: past `timeout` it returns [`DictError::LockTimeout`] and
+    /// changes nothing. `None` (the default) waits as long as the holder
+    /// lives; a holder that dies is always taken over, with or without a
+    /// timeout. The setting belongs to this handle and is copied by
+    /// [`clone`](Clone::clone).
+    ///
+    /// Shard locks are held for the few microseconds an operation takes,
+    /// but also while a [`get_with`](Dict::get_with) or
+    /// [`update`](Dict::update) closure runs, and, for every shard, while
+    /// the table grows: a service that must answer in time sets a timeout
+    /// above those.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_dict::{Dict, DictError, DictOptions};
+    ///
+    /// let d = Dict::new(DictOptions::new()).unwrap();
+    /// d.insert(b"k", b"v").unwrap();
+    /// let mut impatient = d.clone();
+    /// impatient.set_lock_timeout(Some(Duration::from_millis(20)));
+    /// assert_eq!(impatient.lock_timeout(), Some(Duration::from_millis(20)));
+    ///
+    /// let (held, release) = (&std::sync::Barrier::new(2), &std::sync::Barrier::new(2));
+    /// std::thread::scope(|s| {
+    ///     let holder = d.clone();
+    ///     s.spawn(move || {
+    ///         // `update` holds the key's shard while its closure runs.
+    ///         holder.update(b"k", |v| {
+    ///             held.wait();
+    ///             release.wait();
+    ///             v.map(<[u8]>::to_vec)
+    ///         })
+    ///     });
+    ///     held.wait();
+    ///     assert!(matches!(impatient.get(b"k"), Err(DictError::LockTimeout { .. })));
+    ///     release.wait();
+    /// });
+    /// assert_eq!(impatient.get(b"k").unwrap(), Some(b"v".to_vec()));
+    /// ```
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.handle.lock_timeout = timeout;
+    }
+
+    /// This handle's lock timeout (see
+    /// [`set_lock_timeout`](Dict::set_lock_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_dict::Dict::new(Default::default()).unwrap().lock_timeout(), None);
+    /// ```
+    pub fn lock_timeout(&self) -> Option<Duration> {
+        self.handle.lock_timeout
     }
 
     fn check_key(&self, key: &[u8]) -> Result<()> {

@@ -65,6 +65,20 @@ pub enum DictError {
         /// Bytes still free where it would go.
         available: u64,
     },
+    /// A lock stayed held for the whole timeout the caller gave (a dict
+    /// handle's [`set_lock_timeout`](crate::Dict::set_lock_timeout), or
+    /// [`Value::lock_timeout`](crate::Value::lock_timeout) and
+    /// [`Array::lock_timeout`](crate::Array::lock_timeout)): its holder is
+    /// alive (a dead one is taken over) but slow, for instance inside a
+    /// long [`Dict::update`](crate::Dict::update) closure. Nothing was
+    /// changed.
+    #[error("{locked} stayed locked for the whole timeout of {timeout:?}")]
+    LockTimeout {
+        /// What stayed locked.
+        locked: Locked,
+        /// The timeout.
+        timeout: std::time::Duration,
+    },
     /// A field of a dict segment holds an impossible value.
     #[error("dict segment is corrupt: {what} holds {value:#x} at offset {offset}")]
     Corrupt {
@@ -147,5 +161,32 @@ pub(crate) fn corrupt(what: &'static str, offset: u64, value: u64) -> DictError 
         what,
         offset,
         value,
+    }
+}
+
+/// The lock a [`DictError::LockTimeout`] waited for.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(mproc_dict::Locked::Shard(3).to_string(), "dict shard 3");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locked {
+    /// A dict's shard, by index.
+    Shard(u64),
+    /// A [`Value`](crate::Value)'s lock.
+    Value,
+    /// An [`Array`](crate::Array)'s lock.
+    Array,
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Locked::Shard(s) => write!(f, "dict shard {s}"),
+            Locked::Value => f.write_str("value"),
+            Locked::Array => f.write_str("array"),
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::layout::{ARENA_START, MAX_ARENA, TableLayout};
 use crate::options::{buckets_for, round64};
 use crate::root::{FLAG_ANON_GEN0, RootInfo};
 use crate::shard::NoRoom;
-use crate::table::{ShardGuard, ShardUsage, Table};
+use crate::table::{LockDeadline, ShardGuard, ShardUsage, Table};
 use crate::{DictError, Result};
 
 /// Why and where a write found no room.
@@ -138,15 +138,16 @@ pub(crate) fn plan(
 
 /// Grows `old` (whose generation the root's `current` word names, unless
 /// someone grew it already: then `Ok(None)`). Returns the new generation,
-/// already published.
+/// already published. Waits for each shard lock until `deadline`, if any.
 pub(crate) fn grow(
     info: &RootInfo,
     current: &AtomicU64,
     old: &Generation,
     t: Trigger,
+    deadline: Option<LockDeadline>,
 ) -> Result<Option<Generation>> {
     let table = old.table(current);
-    let Some(guards) = table.lock_all()? else {
+    let Some(guards) = table.lock_all(deadline)? else {
         return Ok(None);
     };
     // The shards' counters first (no walk over every entry); they are

@@ -18,7 +18,7 @@ use crate::grow::{Trigger, grow};
 use crate::layout::TableLayout;
 use crate::root::{self, FLAG_ANON_GEN0, MAX_DICT_NAME_LEN, RootInfo};
 use crate::shard::NoRoom;
-use crate::table::ShardGuard;
+use crate::table::{LockDeadline, ShardGuard};
 use crate::{DictError, DictOptions, Result};
 
 /// What an operation did in one attempt.
@@ -85,6 +85,9 @@ impl Drop for Shared {
 pub(crate) struct Handle {
     pub(crate) shared: Arc<Shared>,
     current: RefCell<Arc<Generation>>,
+    /// How long an operation waits for shard locks (`None`: as long as
+    /// their holders live).
+    pub(crate) lock_timeout: Option<Duration>,
 }
 
 enum GenRef<'a> {
@@ -184,6 +187,7 @@ impl Handle {
         Ok(Handle {
             shared: Arc::new(Shared::new(root, info, (!persist).then(ProcessId::current_or_pid))?),
             current: RefCell::new(Arc::new(gen0)),
+            lock_timeout: None,
         })
     }
 
@@ -198,6 +202,7 @@ impl Handle {
         Ok(Handle {
             shared,
             current: RefCell::new(Arc::new(generation)),
+            lock_timeout: None,
         })
     }
 
@@ -206,6 +211,7 @@ impl Handle {
         Handle {
             shared: self.shared.clone(),
             current: RefCell::new(self.current.borrow().clone()),
+            lock_timeout: self.lock_timeout,
         }
     }
 
@@ -227,6 +233,7 @@ impl Handle {
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
         let word = self.shared.generation_word();
+        let deadline = self.lock_timeout.and_then(LockDeadline::after);
         let mut local: Option<Arc<Generation>> = None;
         loop {
             let next = {
@@ -235,7 +242,7 @@ impl Handle {
                     None => GenRef::Cell(self.current.borrow()),
                 };
                 let s = pick(&generation.layout);
-                let trigger = match generation.table(word).lock(s)? {
+                let trigger = match generation.table(word).lock(s, deadline)? {
                     None => None,
                     // The guard is dropped at the end of this arm, before
                     // a growth takes every lock.
@@ -248,7 +255,7 @@ impl Handle {
                         }),
                     },
                 };
-                self.next_generation(&generation, trigger)?
+                self.next_generation(&generation, trigger, deadline)?
             };
             local = self.install(next);
         }
@@ -263,10 +270,11 @@ impl Handle {
         &self,
         generation: &Generation,
         trigger: Option<Trigger>,
+        deadline: Option<LockDeadline>,
     ) -> Result<Generation> {
         let word = self.shared.generation_word();
         if let Some(t) = trigger
-            && let Some(new) = grow(&self.shared.info, word, generation, t)?
+            && let Some(new) = grow(&self.shared.info, word, generation, t, deadline)?
         {
             return Ok(new);
         }

@@ -91,7 +91,7 @@ not_under_loom! {
 
     pub use array::{Array, ArrayGuard};
     pub use dict::Dict;
-    pub use error::{DictError, Result};
+    pub use error::{DictError, Locked, Result};
     pub use manager::{MAX_NAMES, MAX_OBJECT_NAME, Manager};
     pub use options::{DEFAULT_CAPACITY, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN, DictOptions};
     pub use stats::DictStats;

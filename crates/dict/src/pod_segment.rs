@@ -5,14 +5,15 @@
 //! Payload: the lock on its own cache line, then the elements at offset 64.
 
 use std::marker::PhantomData;
+use std::time::Duration;
 
 use bytemuck::Pod;
 use mproc_shm::{Region, Segment, SegmentKind};
 
 use crate::error::corrupt;
-use mproc_sync::{LockGuard, RawLock};
+use mproc_sync::{LockGuard, RawLock, TryLockError};
 
-use crate::{DictError, Result};
+use crate::{DictError, Locked, Result};
 
 /// Offset of the first element.
 const DATA_OFF: u64 = 64;
@@ -31,6 +32,18 @@ pub(crate) struct PodLock<'a> {
     /// Whether the previous holder died holding it (the data may be half
     /// written).
     pub(crate) owner_died: bool,
+}
+
+impl<'a> PodLock<'a> {
+    /// The lock `held`, made consistent at once (a holder's death is
+    /// reported through `owner_died`; the data cannot be repaired here).
+    fn new(mut held: LockGuard<'a>, owner_died: bool) -> PodLock<'a> {
+        held.make_consistent();
+        PodLock {
+            _held: held,
+            owner_died,
+        }
+    }
 }
 
 fn type_params<T>() -> (u64, u64) {
@@ -130,15 +143,23 @@ impl<T: Pod> PodSegment<T> {
     /// be repaired here, so the lock is made consistent at once).
     pub(crate) fn lock(&self) -> Result<PodLock<'_>> {
         let lock = RawLock::attach(&self.payload(), 0)?;
-        let (mut held, owner_died) = match lock.lock() {
-            Ok(g) => (g, false),
-            Err(died) => (died.into_inner(), true),
-        };
-        held.make_consistent();
-        Ok(PodLock {
-            _held: held,
-            owner_died,
+        Ok(match lock.lock() {
+            Ok(g) => PodLock::new(g, false),
+            Err(died) => PodLock::new(died.into_inner(), true),
         })
+    }
+
+    /// [`lock`](Self::lock), waiting at most `timeout` for a live holder;
+    /// `locked` names this lock in the error.
+    pub(crate) fn lock_timeout(&self, timeout: Duration, locked: Locked) -> Result<PodLock<'_>> {
+        let lock = RawLock::attach(&self.payload(), 0)?;
+        match lock.lock_timeout(timeout) {
+            Ok(g) => Ok(PodLock::new(g, false)),
+            Err(TryLockError::OwnerDied(g)) => Ok(PodLock::new(g, true)),
+            Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
+                Err(DictError::LockTimeout { locked, timeout })
+            }
+        }
     }
 
     /// The elements as a raw pointer, checked in bounds and aligned.

@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use mproc_shm::Region;
 
@@ -17,8 +18,30 @@ use crate::error::corrupt;
 use crate::layout::{ARENA_START, ShardCtl, TableLayout};
 use crate::recovery::{Recovered, recover};
 use crate::shard::{NoRoom, Probe, Shard};
-use crate::{DictError, Result};
-use mproc_sync::{LockGuard, RawLock};
+use crate::{DictError, Locked, Result};
+use mproc_sync::{LockGuard, RawLock, TryLockError};
+
+/// How long an operation may wait for shard locks: the handle's lock
+/// timeout, and the instant it runs out (one per operation, whatever the
+/// number of locks it takes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockDeadline {
+    /// When waiting stops.
+    pub(crate) at: Instant,
+    /// The timeout it came from (for the error).
+    pub(crate) timeout: Duration,
+}
+
+impl LockDeadline {
+    /// `timeout` from now (`None` if that instant cannot be represented:
+    /// then there is no limit).
+    pub(crate) fn after(timeout: Duration) -> Option<LockDeadline> {
+        Some(LockDeadline {
+            at: Instant::now().checked_add(timeout)?,
+            timeout,
+        })
+    }
+}
 
 /// One generation of the table, viewed in a region.
 ///
@@ -151,16 +174,36 @@ impl<'a> Table<'a> {
     /// Locks shard `s`, repairing it if its last holder died. `Ok(None)`:
     /// this generation is no longer the current one (the caller remaps and
     /// retries).
+    ///
+    /// With a `deadline`, a shard still held by a live process when it
+    /// passes is [`DictError::LockTimeout`].
     #[inline(always)]
-    pub(crate) fn lock(&self, s: u64) -> Result<Option<ShardGuard<'a>>> {
+    pub(crate) fn lock(
+        &self,
+        s: u64,
+        deadline: Option<LockDeadline>,
+    ) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
-        let guard = match shard.ctl.lock.lock() {
+        let locked = match deadline {
+            None => shard.ctl.lock.lock().map_err(|died| died.into_inner()),
+            Some(d) => match shard.ctl.lock.lock_until(Some(d.at)) {
+                Ok(held) => Ok(held),
+                Err(TryLockError::OwnerDied(held)) => Err(held),
+                Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
+                    return Err(DictError::LockTimeout {
+                        locked: Locked::Shard(s),
+                        timeout: d.timeout,
+                    });
+                }
+            },
+        };
+        let guard = match locked {
             Ok(held) => ShardGuard {
                 shard,
                 _held: held,
                 recovered: None,
             },
-            Err(owner_died) => repair(shard, owner_died.into_inner(), self.layout.shards() - 1)?,
+            Err(held) => repair(shard, held, self.layout.shards() - 1)?,
         };
         // SYNC POINT: Acquire pairs with the Release store of a new
         // generation number in `grow::publish`, made while the grower held
@@ -173,10 +216,13 @@ impl<'a> Table<'a> {
     }
 
     /// Locks every shard in order. `Ok(None)`: stale generation.
-    pub(crate) fn lock_all(&self) -> Result<Option<Vec<ShardGuard<'a>>>> {
+    pub(crate) fn lock_all(
+        &self,
+        deadline: Option<LockDeadline>,
+    ) -> Result<Option<Vec<ShardGuard<'a>>>> {
         let mut guards = Vec::with_capacity(self.layout.shards() as usize);
         for s in 0..self.layout.shards() {
-            match self.lock(s)? {
+            match self.lock(s, deadline)? {
                 Some(g) => guards.push(g),
                 None => return Ok(None),
             }

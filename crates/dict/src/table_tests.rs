@@ -48,7 +48,7 @@ fn kill_holder(region: Region<'_>, l: &TableLayout, s: u64) {
 
 fn lock_for<'a>(t: &Table<'a>, key: &[u8]) -> ShardGuard<'a> {
     let s = hash_key(key) & (t.layout.shards() - 1);
-    t.lock(s).unwrap().unwrap()
+    t.lock(s, None).unwrap().unwrap()
 }
 
 fn insert(t: &Table<'_>, key: &[u8], value: &[u8]) -> Result<std::result::Result<bool, NoRoom>> {
@@ -91,7 +91,7 @@ fn remove(t: &Table<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
 fn entries(t: &Table<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut all = Vec::new();
     for s in 0..t.layout.shards() {
-        let g = t.lock(s).unwrap().unwrap();
+        let g = t.lock(s, None).unwrap().unwrap();
         g.for_each(false, |k, v| all.push((k.to_vec(), v.to_vec())))
             .unwrap();
         assert!(accounted(&g));
@@ -155,7 +155,7 @@ fn colliding_keys_probe_past_each_other_and_tombstones() {
     // Removing the first leaves a tombstone the others are found past.
     assert!(remove(&t, &same[0]).unwrap().is_some());
     {
-        let g = t.lock(0).unwrap().unwrap();
+        let g = t.lock(0, None).unwrap().unwrap();
         assert_eq!(g.bucket(target).load(Ordering::Relaxed), TOMB);
         assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 1);
     }
@@ -164,7 +164,7 @@ fn colliding_keys_probe_past_each_other_and_tombstones() {
     }
     // A new key takes the tombstone back.
     insert(&t, &same[0], b"back").unwrap().unwrap();
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 0);
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 3);
     let Probe::Found { idx, .. } = g.find(&same[0], hash_key(&same[0])).unwrap() else {
@@ -181,7 +181,7 @@ fn freed_blocks_are_reused_by_their_class() {
     let t = make(&heap, l, &current);
     insert(&t, b"a", &[1; 20]).unwrap().unwrap();
     insert(&t, b"b", &[2; 20]).unwrap().unwrap();
-    let bump = |t: &Table<'_>| t.lock(0).unwrap().unwrap().ctl.bump.load(Ordering::Relaxed);
+    let bump = |t: &Table<'_>| t.lock(0, None).unwrap().unwrap().ctl.bump.load(Ordering::Relaxed);
     let before = bump(&t);
     remove(&t, b"a").unwrap().unwrap();
     // Same class (8 + 1 + 20 = 29 -> 32): the freed block, no new space.
@@ -198,7 +198,7 @@ fn freed_blocks_are_reused_by_their_class() {
     remove(&t, b"c").unwrap().unwrap();
     insert(&t, b"d", &[4; 100]).unwrap().unwrap();
     assert!(bump(&t) > before + 32);
-    assert!(accounted(&t.lock(0).unwrap().unwrap()));
+    assert!(accounted(&t.lock(0, None).unwrap().unwrap()));
 }
 
 #[test]
@@ -230,7 +230,7 @@ fn full_table_says_so_and_growth_copies_everything() {
     let heap2 = HeapRegion::new(big.payload_len() as usize);
     let current2 = AtomicU64::new(1);
     let t2 = make(&heap2, big, &current2);
-    let guards = t.lock_all().unwrap().unwrap();
+    let guards = t.lock_all(None).unwrap().unwrap();
     assert_eq!(Table::copy_into(&guards, &t2).unwrap(), Ok(()));
     drop(guards);
     assert_eq!(entries(&t2), entries(&t));
@@ -247,7 +247,7 @@ fn full_table_says_so_and_growth_copies_everything() {
         },
         &current,
     );
-    let guards = t.lock_all().unwrap().unwrap();
+    let guards = t.lock_all(None).unwrap().unwrap();
     assert!(Table::copy_into(&guards, &t3).unwrap().is_err());
 }
 
@@ -304,7 +304,7 @@ fn corrupt_offsets_are_errors() {
     drop(g);
     // Whatever was left is repaired by the next recovery.
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     assert!(g.recovered.is_some());
     assert!(accounted(&g));
     drop(g);
@@ -320,7 +320,7 @@ fn no_shard_past_the_last() {
     let t = make(&heap, l, &current);
     assert!(t.shard(1).is_ok());
     assert!(matches!(t.shard(2), Err(DictError::Corrupt { .. })));
-    assert!(t.lock(u64::MAX).is_err());
+    assert!(t.lock(u64::MAX, None).is_err());
     // A region too short or misaligned for the layout is refused.
     let short = HeapRegion::new(l.payload_len() as usize - 1);
     assert!(Table::new(short.region(), l, &current).is_err());
@@ -342,7 +342,7 @@ fn insert_killed_before_publishing_is_reclaimed() {
         // Killed here: the block is written, no bucket names it.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     let r = g.recovered.unwrap();
     assert_eq!((r.entries, r.reclaimed, r.dropped), (1, 1, 0));
     assert!(accounted(&g));
@@ -351,7 +351,7 @@ fn insert_killed_before_publishing_is_reclaimed() {
     assert_eq!(get(&t, b"a").unwrap(), Some(b"1".to_vec()));
     // The reclaimed block is reused.
     insert(&t, b"c", b"3").unwrap().unwrap();
-    assert!(accounted(&t.lock(0).unwrap().unwrap()));
+    assert!(accounted(&t.lock(0, None).unwrap().unwrap()));
 }
 
 #[test]
@@ -372,7 +372,7 @@ fn replace_killed_before_freeing_keeps_new_value() {
         // Killed before freeing the old block.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().reclaimed, 1);
     assert!(accounted(&g));
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 1);
@@ -396,7 +396,7 @@ fn remove_killed_before_freeing_counts_right() {
         // Killed before counting and freeing.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     let r = g.recovered.unwrap();
     assert_eq!((r.entries, r.reclaimed), (1, 1));
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 1);
@@ -419,10 +419,10 @@ fn recovery_killed_midway_is_redone() {
     heap.region()
         .write_pod(t.layout.ctl_off(0), &(DEAD_TID | 0x4000_0000))
         .unwrap();
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().reclaimed, 1);
     drop(g);
-    assert!(t.lock(0).unwrap().unwrap().recovered.is_none());
+    assert!(t.lock(0, None).unwrap().unwrap().recovered.is_none());
 }
 
 #[test]
@@ -443,7 +443,7 @@ fn corrupt_bucket_is_an_error_then_repaired() {
     };
     assert!(matches!(get(&t, b"k"), Err(DictError::Corrupt { .. })));
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0).unwrap().unwrap();
+    let g = t.lock(0, None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().dropped, 1);
     assert_eq!(g.bucket(idx).load(Ordering::Relaxed), TOMB);
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 0);
@@ -457,8 +457,8 @@ fn stale_generation_is_reported() {
     let current = AtomicU64::new(0);
     let t = make(&heap, layout(1), &current);
     current.store(1, Ordering::Release);
-    assert!(t.lock(0).unwrap().is_none());
-    assert!(t.lock_all().unwrap().is_none());
+    assert!(t.lock(0, None).unwrap().is_none());
+    assert!(t.lock_all(None).unwrap().is_none());
 }
 
 proptest! {
@@ -513,7 +513,7 @@ proptest! {
             // (the repair trusts nothing it did not check).
             for s in 0..l.shards() {
                 kill_holder(heap.region(), &l, s);
-                let g = t.lock(s).unwrap().unwrap();
+                let g = t.lock(s, None).unwrap().unwrap();
                 prop_assert!(accounted(&g));
             }
         }

@@ -169,6 +169,21 @@ where
         &self.dict
     }
 
+    /// Bounds how long each operation waits for shard locks, as
+    /// [`Dict::set_lock_timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut t: mproc_dict::TypedDict<u8, u8> = mproc_dict::TypedDict::new(Default::default()).unwrap();
+    /// t.set_lock_timeout(Some(Duration::from_millis(50)));
+    /// assert_eq!(t.as_dict().lock_timeout(), Some(Duration::from_millis(50)));
+    /// ```
+    pub fn set_lock_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.dict.set_lock_timeout(timeout);
+    }
+
     /// Stores `value` under `key`; returns whether the key is new.
     ///
     /// # Errors

@@ -2,11 +2,12 @@
 //! `multiprocessing.Value`.
 
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 use bytemuck::Pod;
 use mproc_shm::SegmentKind;
 
-use crate::Result;
+use crate::{Locked, Result};
 use crate::pod_segment::{PodLock, PodSegment};
 
 const VALUE_ROLE: u64 = 0x5641_4c31; // "VAL1"
@@ -260,6 +261,38 @@ impl<T: Pod> Value<T> {
     /// ```
     pub fn lock(&self) -> Result<ValueGuard<'_, T>> {
         let lock = self.inner.lock()?;
+        Ok(ValueGuard {
+            ptr: self.inner.data_ptr()?,
+            lock,
+        })
+    }
+
+    /// [`lock`](Value::lock), waiting at most `timeout` while another
+    /// process holds it (Python's `v.get_lock().acquire(timeout=...)`). A
+    /// holder that died is taken over however short the timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`DictError::LockTimeout`] if a live holder kept it for the whole
+    /// `timeout`; otherwise as [`get`](Value::get).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_dict::{DictError, Locked, Value};
+    ///
+    /// let v = Value::new(1u32).unwrap();
+    /// let held = v.lock().unwrap();
+    /// let waited = std::thread::scope(|s| {
+    ///     s.spawn(|| v.lock_timeout(Duration::from_millis(10)).map(|g| *g)).join().unwrap()
+    /// });
+    /// assert!(matches!(waited, Err(DictError::LockTimeout { locked: Locked::Value, .. })));
+    /// drop(held);
+    /// assert_eq!(*v.lock_timeout(Duration::from_millis(10)).unwrap(), 1);
+    /// ```
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<ValueGuard<'_, T>> {
+        let lock = self.inner.lock_timeout(timeout, Locked::Value)?;
         Ok(ValueGuard {
             ptr: self.inner.data_ptr()?,
             lock,

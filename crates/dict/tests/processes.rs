@@ -330,12 +330,22 @@ fn value_holder_killed() {
         assert!(Instant::now() < deadline, "the child never took the lock");
         std::thread::sleep(Duration::from_millis(1));
     }
+    // Alive, the holder keeps it from a waiter with a timeout.
+    assert!(matches!(
+        v.lock_timeout(Duration::from_millis(50)),
+        Err(mproc_dict::DictError::LockTimeout {
+            locked: mproc_dict::Locked::Value,
+            ..
+        })
+    ));
     kill(child, Signal::Kill).unwrap();
     assert_eq!(
         waitpid(child, false).unwrap(),
         Some(ExitStatus::Signaled(9))
     );
-    let g = v.lock().unwrap();
+    // Dead, it is taken over even by a wait shorter than the first check
+    // that the holder lives.
+    let g = v.lock_timeout(Duration::from_millis(1)).unwrap();
     assert!(g.owner_died(), "the holder's death was not reported");
     assert_eq!(*g, 8);
     drop(g);
@@ -414,6 +424,57 @@ fn manager_across_processes() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// A live process inside an `update` closure holds the key's shard: a
+/// handle with a lock timeout gets `LockTimeout` (a whole-dict `len` too),
+/// and once the holder is killed it takes the shard over within the same
+/// timeout.
+fn lock_timeout_against_a_live_then_dead_holder() {
+    let d = Dict::new(DictOptions::new()).unwrap();
+    d.insert(b"k", b"v").unwrap();
+    let ready = Value::new(0u8).unwrap();
+    let child = {
+        let (d, ready) = (d.clone(), &ready);
+        spawn(move || {
+            let held = d.update(b"k", |_| {
+                let _ = ready.set(1);
+                std::thread::sleep(Duration::from_secs(30));
+                Some(b"never".to_vec())
+            });
+            if held.is_err() { 1 } else { 2 }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ready.get().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the child never took the shard");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let timeout = Duration::from_millis(100);
+    let mut impatient = d.clone();
+    impatient.set_lock_timeout(Some(timeout));
+    for _ in 0..2 {
+        match impatient.get(b"k") {
+            Err(mproc_dict::DictError::LockTimeout {
+                locked: mproc_dict::Locked::Shard(_),
+                timeout: t,
+            }) => assert_eq!(t, timeout),
+            other => panic!("a live holder must time the get out, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        impatient.len(),
+        Err(mproc_dict::DictError::LockTimeout { .. })
+    ));
+    kill(child, Signal::Kill).unwrap();
+    assert_eq!(
+        waitpid(child, false).unwrap(),
+        Some(ExitStatus::Signaled(9))
+    );
+    // The dead holder is found (its lookup comes a few milliseconds into
+    // the wait) and its shard repaired: the update never happened.
+    assert_eq!(impatient.get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(impatient.len().unwrap(), 1);
+}
+
 fn main() {
     let dog = watchdog(WATCHDOG);
     run(
@@ -430,6 +491,10 @@ fn main() {
         value_and_array_across_processes,
     );
     run("value_holder_killed", value_holder_killed);
+    run(
+        "lock_timeout_against_a_live_then_dead_holder",
+        lock_timeout_against_a_live_then_dead_holder,
+    );
     run("typed_dict_across_processes", typed_dict_across_processes);
     run("manager_across_processes", manager_across_processes);
     run("crash_loop", crash_loop);
