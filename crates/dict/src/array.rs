@@ -357,7 +357,7 @@ impl<T: Pod> Array<T> {
     ///
     /// # Errors
     ///
-    /// [`DictError::LockTimeout`] if a live holder kept it for the whole
+    /// [`DictError::LockTimeout`](crate::DictError::LockTimeout) if a live holder kept it for the whole
     /// `timeout`; otherwise as [`get`](Array::get).
     ///
     /// # Examples

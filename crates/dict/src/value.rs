@@ -273,7 +273,7 @@ impl<T: Pod> Value<T> {
     ///
     /// # Errors
     ///
-    /// [`DictError::LockTimeout`] if a live holder kept it for the whole
+    /// [`DictError::LockTimeout`](crate::DictError::LockTimeout) if a live holder kept it for the whole
     /// `timeout`; otherwise as [`get`](Value::get).
     ///
     /// # Examples
