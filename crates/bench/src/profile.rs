@@ -22,6 +22,12 @@ pub(crate) struct Profile {
     pub(crate) lock_ops: usize,
     /// Lock handoffs (turns passed between two processes) per repeat.
     pub(crate) handoffs: usize,
+    /// Measured repeats of the lock cases. Their runs take milliseconds,
+    /// and the contended case is bimodal for every process-shared lock
+    /// (one process runs alone for long stretches, or the lock changes
+    /// hands on most acquisitions: 17 against 55 ns per acquisition here),
+    /// so a median of three flips between the modes from run to run.
+    pub(crate) lock_repeats: usize,
     /// Keys per dict phase (insert, get, update).
     pub(crate) dict_keys: usize,
     /// Child processes started per process-start repeat.
@@ -44,6 +50,7 @@ impl Profile {
             bytes_per_repeat: 256 << 20,
             lock_ops: 50_000,
             handoffs: 2_000,
+            lock_repeats: 15,
             dict_keys: 5_000,
             process_starts: 20,
             pool_tasks: 100_000,
@@ -63,6 +70,7 @@ impl Profile {
             bytes_per_repeat: 1 << 30,
             lock_ops: 500_000,
             handoffs: 20_000,
+            lock_repeats: 25,
             dict_keys: 50_000,
             process_starts: 100,
             pool_tasks: 1_000_000,

@@ -66,7 +66,9 @@ pub(crate) fn lock(ctx: &Ctx, mode: &str) -> Result<Runs> {
     } else {
         p.lock_ops
     };
-    let v = ctx.python.run("lock.py", &args(&[&mode, &n, &p.repeats]))?;
+    let v = ctx
+        .python
+        .run("lock.py", &args(&[&mode, &n, &p.lock_repeats]))?;
     Ok(Runs(numbers(&v, "ns_per_op")?))
 }
 

@@ -17,15 +17,15 @@ pub(crate) fn protocol(ctx: &Ctx, lock: &dyn SharedLock) -> Result<Figures> {
     Ok(vec![
         (
             "uncontended".into(),
-            lock_protocol::uncontended(lock, p.lock_ops, p.repeats)?,
+            lock_protocol::uncontended(lock, p.lock_ops, p.lock_repeats)?,
         ),
         (
             "contended".into(),
-            lock_protocol::contended(lock, p.lock_ops, p.repeats)?,
+            lock_protocol::contended(lock, p.lock_ops, p.lock_repeats)?,
         ),
         (
             "handoff".into(),
-            lock_protocol::handoff(lock, p.handoffs, p.repeats)?,
+            lock_protocol::handoff(lock, p.handoffs, p.lock_repeats)?,
         ),
     ])
 }
@@ -70,15 +70,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
             Ok(vec![
                 (
                     "uncontended".into(),
-                    peers::std_mutex::uncontended(p.lock_ops, p.repeats)?,
+                    peers::std_mutex::uncontended(p.lock_ops, p.lock_repeats)?,
                 ),
                 (
                     "contended".into(),
-                    peers::std_mutex::contended(p.lock_ops, p.repeats)?,
+                    peers::std_mutex::contended(p.lock_ops, p.lock_repeats)?,
                 ),
                 (
                     "handoff".into(),
-                    peers::std_mutex::handoff(p.handoffs, p.repeats)?,
+                    peers::std_mutex::handoff(p.handoffs, p.lock_repeats)?,
                 ),
             ])
         }),
