@@ -201,8 +201,13 @@ impl Dict {
     }
 
     /// Bounds how long each operation of this handle waits for shard
-    /// locks: past `timeout` it returns [`DictError::LockTimeout`] and
-    /// changes nothing. `None` (the default) waits as long as the holder
+    /// locks: past `timeout` it returns [`DictError::LockTimeout`]. A
+    /// one-key operation then changed nothing. A whole-dict one
+    /// ([`len`](Dict::len), [`clear`](Dict::clear), [`items`](Dict::items),
+    /// ...) has one timeout for all the shards it visits, one by one, and
+    /// [`clear`](Dict::clear) keeps what it did to the shards it visited
+    /// before; [`extend`](Dict::extend) has a timeout per pair, and keeps
+    /// the pairs before. `None` (the default) waits as long as the holder
     /// lives; a holder that dies is always taken over, with or without a
     /// timeout. The setting belongs to this handle and is copied by
     /// [`clone`](Clone::clone).

@@ -230,10 +230,28 @@ impl Handle {
     pub(crate) fn with_shard<R>(
         &self,
         pick: impl Fn(&TableLayout) -> u64,
+        op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
+    ) -> Result<R> {
+        self.with_shard_until(self.lock_deadline(), pick, op)
+    }
+
+    /// When an operation that starts now stops waiting for shard locks
+    /// (`None`: no lock timeout).
+    #[inline]
+    pub(crate) fn lock_deadline(&self) -> Option<LockDeadline> {
+        self.lock_timeout.and_then(LockDeadline::after)
+    }
+
+    /// [`with_shard`](Self::with_shard) as part of an operation that
+    /// started earlier: its locks are waited for until `deadline`.
+    #[inline(always)]
+    pub(crate) fn with_shard_until<R>(
+        &self,
+        deadline: Option<LockDeadline>,
+        pick: impl Fn(&TableLayout) -> u64,
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
         let word = self.shared.generation_word();
-        let deadline = self.lock_timeout.and_then(LockDeadline::after);
         let mut local: Option<Arc<Generation>> = None;
         loop {
             let next = {

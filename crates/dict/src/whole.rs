@@ -16,12 +16,15 @@ impl Dict {
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<R>,
     ) -> Result<Vec<R>> {
         let shards = self.handle.shared.info.first.shards();
+        // One lock timeout for the whole visit, not one per shard.
+        let deadline = self.handle.lock_deadline();
         let mut out = Vec::with_capacity(shards as usize);
         for s in 0..shards {
-            out.push(
-                self.handle
-                    .with_shard(|_| s, |g, l| Ok(Step::Done(op(g, l)?)))?,
-            );
+            out.push(self.handle.with_shard_until(
+                deadline,
+                |_| s,
+                |g, l| Ok(Step::Done(op(g, l)?)),
+            )?);
         }
         Ok(out)
     }
