@@ -106,6 +106,14 @@ fn raw_lock_left_by_an_exited_thread_is_taken_over_by_a_wait_that_is_already_due
     std::thread::scope(|s| {
         s.spawn(|| std::mem::forget(lock.lock().unwrap()));
     });
+    // A joined thread may still be on its way out of the kernel: wait
+    // until /proc no longer lists it, as a later caller would find it.
+    let tid = lock.owner().expect("held by the exited thread");
+    let gone_by = Instant::now() + PATIENCE;
+    while std::path::Path::new(&format!("/proc/{tid}")).exists() {
+        assert!(Instant::now() < gone_by, "thread {tid} never left /proc");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     // Shorter than the first check that the holder lives: the check is
     // made anyway before the wait gives up.
     match lock.lock_until(Some(Instant::now())) {
