@@ -292,6 +292,39 @@ fn gc_removes_a_dead_creators_manager_with_its_objects() {
     assert!(all.iter().all(|n| !exists(n)));
 }
 
+/// A live process inside an `update` closure holds one of a dict's
+/// shards: `inspect` reports the dict busy after its lock timeout instead
+/// of hanging, and reads it once the shard is free.
+fn inspect_reports_a_dict_with_a_held_shard_as_busy() {
+    let name = unique("busy");
+    let d = Dict::create(&name, DictOptions::new()).unwrap();
+    d.insert(b"k", b"v").unwrap();
+    let (held, release) = (&std::sync::Barrier::new(2), &std::sync::Barrier::new(2));
+    std::thread::scope(|s| {
+        let holder = d.clone();
+        s.spawn(move || {
+            holder.update(b"k", |v| {
+                held.wait();
+                release.wait();
+                v.map(<[u8]>::to_vec)
+            })
+        });
+        held.wait();
+        let run = mproc(&["inspect", &name]);
+        release.wait();
+        let out = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            out.contains("statistics unreadable: a shard lock stayed held for more than 1s"),
+            "{out}"
+        );
+    });
+    let out = mproc(&["inspect", &name]).ok();
+    assert!(
+        out.lines().any(|l| l.split_whitespace().eq(["len:", "1"])),
+        "{out}"
+    );
+}
+
 fn main() {
     // A watchdog: a hung test fails the run instead of blocking CI.
     std::thread::spawn(|| {
@@ -299,7 +332,7 @@ fn main() {
         eprintln!("processes: watchdog fired after 120 s");
         std::process::exit(3);
     });
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "gc_removes_the_segment_of_a_killed_creator",
             gc_removes_the_segment_of_a_killed_creator,
@@ -311,6 +344,10 @@ fn main() {
         (
             "gc_removes_a_dead_creators_manager_with_its_objects",
             gc_removes_a_dead_creators_manager_with_its_objects,
+        ),
+        (
+            "inspect_reports_a_dict_with_a_held_shard_as_busy",
+            inspect_reports_a_dict_with_a_held_shard_as_busy,
         ),
     ];
     for (name, test) in tests {

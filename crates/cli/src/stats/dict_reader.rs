@@ -2,16 +2,15 @@
 //! registries (`mproc-dict`).
 //!
 //! A dict's counters are read by `Dict::stats`, which takes each shard's
-//! lock in turn; it runs on a helper thread with a time limit, so that a
-//! shard held by a stopped process cannot hang the command. The header
+//! lock in turn, with a lock timeout, so that a shard held by a stopped
+//! (or slow) process cannot hang the command. The header
 //! parameters of tables, values and arrays are read as documented in
 //! `docs/layout.md`; their locks through `mproc-sync` on a read-only
 //! mapping.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
-use mproc_dict::{Dict, Manager};
+use mproc_dict::{Dict, DictError, Manager};
 use mproc_shm::{Header, SegmentKind};
 use mproc_sync::RawLock;
 
@@ -67,17 +66,12 @@ pub(crate) fn root_base(name: &str) -> Option<String> {
 }
 
 fn dict(name: &str) -> Result<KindStats, ReadError> {
-    let (tx, rx) = mpsc::channel();
-    let owned = name.to_owned();
-    std::thread::Builder::new()
-        .name("dict-stats".to_owned())
-        .spawn(move || {
-            let _ = tx.send(Dict::open(&owned).and_then(|d| d.stats()));
-        })
-        .map_err(mproc_shm::ShmError::Os)?;
-    let s = rx
-        .recv_timeout(DICT_TIMEOUT)
-        .map_err(|_| ReadError::Busy(DICT_TIMEOUT))??;
+    let mut d = Dict::open(name)?;
+    d.set_lock_timeout(Some(DICT_TIMEOUT));
+    let s = match d.stats() {
+        Err(DictError::LockTimeout { .. }) => return Err(ReadError::Busy(DICT_TIMEOUT)),
+        other => other?,
+    };
     Ok(KindStats::Dict(DictStats {
         len: s.entries,
         generation: s.generation,
