@@ -343,12 +343,7 @@ impl<T: Pod> Array<T> {
     /// assert_eq!(total, 3);
     /// ```
     pub fn lock(&self) -> Result<ArrayGuard<'_, T>> {
-        let lock = self.inner.lock()?;
-        Ok(ArrayGuard {
-            ptr: self.inner.data_ptr()?,
-            len: self.len(),
-            lock,
-        })
+        self.guard(self.inner.lock()?)
     }
 
     /// [`lock`](Array::lock), waiting at most `timeout` while another
@@ -376,7 +371,11 @@ impl<T: Pod> Array<T> {
     /// assert_eq!(a.lock_timeout(Duration::from_millis(10)).unwrap()[1], 2);
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<ArrayGuard<'_, T>> {
-        let lock = self.inner.lock_timeout(timeout, Locked::Array)?;
+        self.guard(self.inner.lock_timeout(timeout, Locked::Array)?)
+    }
+
+    /// The guard over the elements, for a lock just taken.
+    fn guard<'a>(&'a self, lock: PodLock<'a>) -> Result<ArrayGuard<'a, T>> {
         Ok(ArrayGuard {
             ptr: self.inner.data_ptr()?,
             len: self.len(),

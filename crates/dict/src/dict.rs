@@ -242,8 +242,9 @@ impl Dict {
     ///         })
     ///     });
     ///     held.wait();
-    ///     assert!(matches!(impatient.get(b"k"), Err(DictError::LockTimeout { .. })));
-    ///     release.wait();
+    ///     let waited = impatient.get(b"k");
+    ///     release.wait(); // before asserting, so that a failure cannot hang
+    ///     assert!(matches!(waited, Err(DictError::LockTimeout { .. })));
     /// });
     /// assert_eq!(impatient.get(b"k").unwrap(), Some(b"v".to_vec()));
     /// ```

@@ -260,11 +260,7 @@ impl<T: Pod> Value<T> {
     /// assert_eq!(v.get().unwrap(), 42);
     /// ```
     pub fn lock(&self) -> Result<ValueGuard<'_, T>> {
-        let lock = self.inner.lock()?;
-        Ok(ValueGuard {
-            ptr: self.inner.data_ptr()?,
-            lock,
-        })
+        self.guard(self.inner.lock()?)
     }
 
     /// [`lock`](Value::lock), waiting at most `timeout` while another
@@ -292,7 +288,11 @@ impl<T: Pod> Value<T> {
     /// assert_eq!(*v.lock_timeout(Duration::from_millis(10)).unwrap(), 1);
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> Result<ValueGuard<'_, T>> {
-        let lock = self.inner.lock_timeout(timeout, Locked::Value)?;
+        self.guard(self.inner.lock_timeout(timeout, Locked::Value)?)
+    }
+
+    /// The guard over the elements, for a lock just taken.
+    fn guard<'a>(&'a self, lock: PodLock<'a>) -> Result<ValueGuard<'a, T>> {
         Ok(ValueGuard {
             ptr: self.inner.data_ptr()?,
             lock,

@@ -60,19 +60,22 @@ fn deadline() -> Option<Instant> {
     Some(Instant::now() + PATIENCE)
 }
 
+/// Runs `round` [`ROUNDS`] times on each of `threads` threads at once.
+fn on_threads(threads: usize, round: impl Fn() + Sync) {
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| (0..ROUNDS).for_each(|_| round()));
+        }
+    });
+}
+
 #[test]
 fn raw_lock_orders_plain_writes_between_threads() {
     let lock = RawLock::new();
     let counter = Guarded::new(0u32);
-    std::thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                for _ in 0..ROUNDS {
-                    let _g = lock.lock_until(deadline()).expect("lock");
-                    counter.with(|c| *c += 1);
-                }
-            });
-        }
+    on_threads(3, || {
+        let _g = lock.lock_until(deadline()).expect("lock");
+        counter.with(|c| *c += 1);
     });
     let _g = lock.lock().unwrap();
     assert_eq!(counter.with(|c| *c), 3 * ROUNDS);
@@ -126,16 +129,10 @@ fn raw_lock_left_by_an_exited_thread_is_taken_over_by_a_wait_that_is_already_due
 fn raw_rlock_nests_and_excludes() {
     let lock = RawRLock::new();
     let counter = Guarded::new(0u32);
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                for _ in 0..ROUNDS {
-                    let _outer = lock.lock_until(deadline()).expect("lock");
-                    let _inner = lock.lock().expect("re-entry");
-                    counter.with(|c| *c += 1);
-                }
-            });
-        }
+    on_threads(2, || {
+        let _outer = lock.lock_until(deadline()).expect("lock");
+        let _inner = lock.lock().expect("re-entry");
+        counter.with(|c| *c += 1);
     });
     assert_eq!(counter.with(|c| *c), 2 * ROUNDS);
     assert!(!lock.is_locked());
@@ -169,18 +166,12 @@ fn raw_condition_hands_items_over_in_order() {
 fn raw_semaphore_admits_at_most_its_value() {
     let sem = RawSemaphore::new(2, Some(2)).unwrap();
     let inside = AtomicU32::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                for _ in 0..ROUNDS {
-                    assert!(sem.acquire_until(deadline()), "acquire timed out");
-                    let n = inside.fetch_add(1, Ordering::Relaxed) + 1;
-                    assert!(n <= 2, "{n} threads inside a semaphore of 2");
-                    inside.fetch_sub(1, Ordering::Relaxed);
-                    sem.release().unwrap();
-                }
-            });
-        }
+    on_threads(3, || {
+        assert!(sem.acquire_until(deadline()), "acquire timed out");
+        let n = inside.fetch_add(1, Ordering::Relaxed) + 1;
+        assert!(n <= 2, "{n} threads inside a semaphore of 2");
+        inside.fetch_sub(1, Ordering::Relaxed);
+        sem.release().unwrap();
     });
     assert_eq!(sem.value(), 2);
 }
