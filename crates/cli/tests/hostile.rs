@@ -39,7 +39,7 @@ impl Rng {
 /// Role tags the kinds' crates put in `params[0]`, to get past the first
 /// check more often than chance would.
 const ROLES: [u64; 6] = [
-    u64::from_le_bytes(*b"mprocQ3\0"),
+    u64::from_le_bytes(*b"mprocQ4\0"),
     0x524f_4f54,
     0x5442_4c31,
     0x5641_4c31,

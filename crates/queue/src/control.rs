@@ -75,9 +75,8 @@ impl<'a> Control<'a> {
         let control = Control::resolve(area, layout)?;
         // SPSC rings are left zeroed: laying out their stamps would touch
         // every page of the ring at creation (a pool's start measured
-        // 0.6 ms -> 1.05 ms that way), and a zero stamp only matches
-        // position 2^32 - 1 and its laps, which a fresh ring reaches only
-        // through a corrupt index (see `spsc::init_stamps`).
+        // 0.6 ms -> 1.05 ms that way), and a zero stamp matches no
+        // position (`spsc::stamp_of`).
         if layout.flavor == Flavor::Mpmc {
             mpmc::init(&control.ring(area, layout)?);
         }

@@ -46,9 +46,10 @@ pub(crate) const OFF_JOIN: u64 = 2 * LINE + 32;
 pub(crate) const OFF_UNFINISHED: u64 = 3 * LINE;
 pub(crate) const OFF_RECORDS: u64 = 4 * LINE;
 
-/// "mprocQ3\0": the first layout parameter of every queue segment (`Q2`
-/// segments padded MPMC slots to any whole number of lines).
-pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ3\0");
+/// "mprocQ4\0": the first layout parameter of every queue segment (`Q3`
+/// segments stamped SPSC position 2^32 - 1 and its laps with 0; `Q2`
+/// ones padded MPMC slots to any whole number of lines).
+pub(crate) const LAYOUT_TAG: u64 = u64::from_le_bytes(*b"mprocQ4\0");
 /// Most handle records a queue may have.
 pub(crate) const MAX_HANDLES: u32 = 4096;
 /// Largest capacity.
@@ -234,9 +235,9 @@ mod tests {
         let mut p = l.to_params();
         p[1] = 3;
         assert!(Layout::from_params(p, l.payload_len()).is_err());
-        // A segment of the previous layout (other MPMC strides) is refused.
+        // A segment of the previous layout (other SPSC stamps) is refused.
         let mut p = l.to_params();
-        p[0] = u64::from_le_bytes(*b"mprocQ2\0");
+        p[0] = u64::from_le_bytes(*b"mprocQ3\0");
         assert!(matches!(
             Layout::from_params(p, l.payload_len()),
             Err(QueueError::Corrupt {

@@ -9,26 +9,12 @@
 //! only the slot it is about to read anyway, and the producer's tail line
 //! never travels: one cache-line transfer per message, the physical floor
 //! of a hand-off. A stale stamp (from `capacity` positions ago) never
-//! matches, since capacity is at most 2^31.
+//! matches, since capacity is at most 2^31, and neither does the zero
+//! stamp of a slot never written ([`stamp_of`] is never 0).
 
 use super::memory::RingMemory;
 use super::{RingError, Span};
 use crate::atomics::Ordering;
-
-/// Sets slot `i`'s stamp to `i`, which no position that maps to slot `i`
-/// is published with when there are two slots or more (`stamp_of(p) =
-/// p + 1`, and `p + 1 ≡ i` contradicts `p ≡ i` modulo a capacity that
-/// divides 2^32). Tests use it to start a ring near 2^64, where the zero
-/// stamps of a fresh ring would match position 2^32 - 1's laps. Queues
-/// do not: it would touch every page of the ring at creation, and only a
-/// corrupt index takes a fresh ring there (the length check still bounds
-/// what such a slot reads).
-#[cfg(all(test, not(loom)))]
-pub(crate) fn init_stamps<M: RingMemory>(mem: &M) {
-    for i in 0..mem.capacity() {
-        mem.stamp(i).store(i as u32, Ordering::Relaxed);
-    }
-}
 
 /// The producing side of an SPSC ring.
 pub(crate) struct SpscWriter<M> {
@@ -124,10 +110,23 @@ impl<M: RingMemory> SpscWriter<M> {
     }
 }
 
-/// The stamp that marks slot `pos` published.
+/// The stamp of positions whose `position + 1` has zero low bits, in
+/// place of 0: the stamp of a slot never written (rings are not laid out
+/// at creation, which would touch every page). The slot's other laps
+/// next to such a position `p` are stamped otherwise: `p - capacity` with
+/// `2^32 - capacity` and `p + capacity` with `capacity`, neither of which
+/// is `2^31 + 1` for a power of two capacity of at most 2^31.
+const WRAP_STAMP: u32 = 0x8000_0001;
+
+/// The stamp that marks slot `pos` published: the low 32 bits of
+/// `pos + 1`, or [`WRAP_STAMP`] where those are 0, so that a fresh slot
+/// matches no position, however corrupt the index that leads to it.
 #[inline]
-fn stamp_of(pos: u64) -> u32 {
-    pos.wrapping_add(1) as u32
+pub(crate) fn stamp_of(pos: u64) -> u32 {
+    match pos.wrapping_add(1) as u32 {
+        0 => WRAP_STAMP,
+        stamp => stamp,
+    }
 }
 
 /// The consuming side of an SPSC ring.

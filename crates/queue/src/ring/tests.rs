@@ -444,9 +444,8 @@ fn spans_across_the_2_64_wrap_publish_and_release_every_slot() {
         }
         r.release(got);
     }
-    // SPSC: the same across the wrap, stamps laid out not to match.
+    // SPSC: the same across the wrap, on a fresh (zeroed) ring.
     let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
-    spsc::init_stamps(&heap.ring());
     heap.ring().head().store(start, Ordering::Relaxed);
     heap.ring().tail().store(start, Ordering::Relaxed);
     let mut w = SpscWriter::new(heap.ring());
@@ -473,6 +472,62 @@ fn spans_across_the_2_64_wrap_publish_and_release_every_slot() {
             assert_eq!(unsafe { r.mem().read(p, 1, |b| b[0]) }, lap * 10 + k as u8);
         }
         r.release(3);
+    }
+}
+
+#[test]
+fn spsc_fresh_slots_match_no_position() {
+    // A zeroed slot is never taken for a published one, wherever a
+    // (corrupt) index puts the reader: 2^32 - 1 and its laps included,
+    // whose `position + 1` has zero low bits.
+    for start in [u32::MAX as u64, (7 << 32) | u32::MAX as u64, u64::MAX, 0] {
+        let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+        heap.ring().head().store(start, Ordering::Relaxed);
+        heap.ring().tail().store(start, Ordering::Relaxed);
+        let mut r = SpscReader::new(heap.ring());
+        assert_eq!(r.try_claim(4), Err(RingError::Empty), "start {start:#x}");
+        let _w = SpscWriter::new(heap.ring());
+        assert_eq!(
+            heap.ring().tail().load(Ordering::Relaxed),
+            start,
+            "a writer skips no slot as published"
+        );
+    }
+}
+
+#[test]
+fn spsc_stamps_stay_distinct_across_the_2_32_wrap_at_every_capacity() {
+    // Each slot's stamp differs from the one it had a lap before and from
+    // a fresh slot's, through the position whose stamp is not `pos + 1`.
+    for shift in [0u32, 1, 2, 5, 31] {
+        let cap = 1u64 << shift;
+        let wrap = u32::MAX as u64;
+        for pos in wrap.saturating_sub(2 * cap)..wrap + 2 * cap {
+            let s = spsc::stamp_of(pos);
+            assert_ne!(s, 0, "pos {pos:#x}");
+            assert_ne!(s, spsc::stamp_of(pos.wrapping_sub(cap)), "cap {cap}, pos {pos:#x}");
+        }
+    }
+    // A ring of one slot carried across the wrap, one message at a time.
+    let heap = Heap::new(1, 8, SPSC_SLOT_HEADER);
+    let start = u32::MAX as u64 - 2;
+    heap.ring().head().store(start, Ordering::Relaxed);
+    heap.ring().tail().store(start, Ordering::Relaxed);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    for k in 0..6u8 {
+        let span = w.try_reserve(1).unwrap();
+        // SAFETY: reserved by this writer; 1 byte fits.
+        unsafe { w.mem().write(span.pos, &[k]) };
+        w.mem().len(span.pos).store(1, Ordering::Relaxed);
+        w.publish(1);
+        assert_eq!(w.try_reserve(1), Err(RingError::Full { pos: span.pos + 1 }));
+        let got = r.try_claim(1).unwrap();
+        assert_eq!(got.pos, start + k as u64);
+        // SAFETY: claimed by this reader.
+        assert_eq!(unsafe { r.mem().read(got.pos, 1, |b| b[0]) }, k);
+        r.release(1);
+        assert_eq!(r.try_claim(1), Err(RingError::Empty), "slot read once, k {k}");
     }
 }
 
