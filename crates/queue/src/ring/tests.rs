@@ -505,7 +505,11 @@ fn spsc_stamps_stay_distinct_across_the_2_32_wrap_at_every_capacity() {
         for pos in wrap.saturating_sub(2 * cap)..wrap + 2 * cap {
             let s = spsc::stamp_of(pos);
             assert_ne!(s, 0, "pos {pos:#x}");
-            assert_ne!(s, spsc::stamp_of(pos.wrapping_sub(cap)), "cap {cap}, pos {pos:#x}");
+            assert_ne!(
+                s,
+                spsc::stamp_of(pos.wrapping_sub(cap)),
+                "cap {cap}, pos {pos:#x}"
+            );
         }
     }
     // A ring of one slot carried across the wrap, one message at a time.
@@ -527,7 +531,11 @@ fn spsc_stamps_stay_distinct_across_the_2_32_wrap_at_every_capacity() {
         // SAFETY: claimed by this reader.
         assert_eq!(unsafe { r.mem().read(got.pos, 1, |b| b[0]) }, k);
         r.release(1);
-        assert_eq!(r.try_claim(1), Err(RingError::Empty), "slot read once, k {k}");
+        assert_eq!(
+            r.try_claim(1),
+            Err(RingError::Empty),
+            "slot read once, k {k}"
+        );
     }
 }
 
