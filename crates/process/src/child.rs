@@ -118,7 +118,7 @@ impl ChildShared {
 
     /// Waits until the child ends, at most `timeout`, and reaps it.
     pub(crate) fn wait(self: &Arc<Self>, timeout: Option<Duration>) -> Result<Option<i32>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut backoff = Duration::from_micros(50);
         let mut woken = false;
         loop {

@@ -1,6 +1,7 @@
 //! Batched forms: many messages published with one index store (SPSC)
 //! or one reservation (MPMC), many released with one claim.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Instant;
 
 use crate::consumer::Slot;
@@ -71,14 +72,22 @@ impl Producer {
         self.prefetch_slot_tails(span, first.as_ref().len());
         let mut n = 0;
         let mut too_large = None;
-        for (pos, msg) in span.positions().zip(msgs) {
-            let msg = msg.as_ref();
-            if let Err(e) = self.check_len(msg.len()) {
-                too_large = Some(e);
-                break;
+        // A panicking `as_ref` gives the reservation back (published as
+        // cancelled for MPMC) instead of leaving it held by a live handle.
+        let filled = catch_unwind(AssertUnwindSafe(|| {
+            for (pos, msg) in span.positions().zip(msgs) {
+                let msg = msg.as_ref();
+                if let Err(e) = self.check_len(msg.len()) {
+                    too_large = Some(e);
+                    break;
+                }
+                self.write(pos, msg);
+                n += 1;
             }
-            self.write(pos, msg);
-            n += 1;
+        }));
+        if let Err(panic) = filled {
+            self.cancel(span);
+            resume_unwind(panic);
         }
         self.publish(span, n);
         if n < span.n {
@@ -102,26 +111,33 @@ impl Consumer {
         mut f: impl FnMut(&[u8]),
     ) -> Result<usize> {
         if let Some((pos, len)) = self.pending.take() {
-            // SAFETY: claimed by this handle, len <= slot_size.
-            unsafe { self.core.ring.read(pos, len, &mut f) };
-            self.release(Span { pos, n: 1 });
+            let span = Span { pos, n: 1 };
+            self.release_on_unwind(span, |c| {
+                // SAFETY: claimed by this handle, len <= slot_size.
+                unsafe { c.core.ring.read(pos, len, &mut f) };
+            });
+            self.release(span);
             return Ok(1);
         }
         loop {
             let span = self.claim(max.max(1) as u64, wait)?;
             let mut delivered = 0;
             let mut failed = None;
-            for pos in span.positions() {
-                match self.slot(pos) {
-                    Ok(Slot::Message(len)) => {
-                        // SAFETY: claimed by this handle, len <= slot_size.
-                        unsafe { self.core.ring.read(pos, len, &mut f) };
-                        delivered += 1;
+            self.release_on_unwind(span, |c| {
+                for pos in span.positions() {
+                    match c.slot(pos) {
+                        Ok(Slot::Message(len)) => {
+                            // SAFETY: claimed by this handle, len <= slot_size.
+                            unsafe { c.core.ring.read(pos, len, &mut f) };
+                            delivered += 1;
+                        }
+                        Ok(Slot::Skip) => {}
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                        }
                     }
-                    Ok(Slot::Skip) => {}
-                    Err(e) => failed = failed.or(Some(e)),
                 }
-            }
+            });
             self.release(span);
             if let Some(e) = failed {
                 return Err(e);
@@ -132,9 +148,24 @@ impl Consumer {
         }
     }
 
+    /// Runs `body`, which hands the claimed `span` to a caller's function;
+    /// should that panic, releases the span before the panic goes on, so
+    /// that the slots do not stay held by a handle that lives on (its
+    /// messages after the one the function panicked on are dropped).
+    fn release_on_unwind(&mut self, span: Span, body: impl FnOnce(&mut Consumer)) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| body(self))) {
+            self.release(span);
+            resume_unwind(panic);
+        }
+    }
+
     /// Hands up to `max` messages to `f` in place, waiting for at least
     /// one, and releases them all with one index store (SPSC) or one claim
     /// (MPMC); returns how many.
+    ///
+    /// Should `f` panic, the batch's slots are released before the panic
+    /// goes on: the messages after the one it panicked on are dropped, and
+    /// the queue is not held up.
     ///
     /// # Errors
     ///

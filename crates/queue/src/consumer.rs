@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mproc_sys::ProcessId;
 
-use crate::atomics::Ordering;
+use crate::atomics::{AtomicU32, Ordering};
 use crate::core::QueueCore;
 use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
 use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
-use crate::wait::block;
+use crate::wait::{CheckClock, block, try_once};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -52,6 +52,10 @@ pub struct Consumer {
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
     me: ProcessId,
+    /// When the slow checks of a consumer that finds nothing are due.
+    clock: CheckClock,
+    /// The record's word that marks this handle asleep.
+    parked: &'static AtomicU32,
     /// A claimed message not delivered yet (`recv_into` with a short
     /// buffer, `poll`): delivered first.
     pub(crate) pending: Option<(u64, usize)>,
@@ -83,6 +87,8 @@ impl Consumer {
         })?;
         core.control.consumers_seen.store(1, Ordering::Release);
         let claim = records.get(record)?.claim();
+        let parked = records.get(record)?.parked();
+        records.reap_parked(me);
         let reader = if core.is_mpmc() {
             Reader::Mpmc(MpmcReader::new(core.ring))
         } else {
@@ -108,6 +114,8 @@ impl Consumer {
             claim,
             me,
             pending: None,
+            clock: CheckClock::new(),
+            parked,
         })
     }
 
@@ -218,12 +226,14 @@ impl Consumer {
     }
 
     /// Publishes stalled position `pos` as abandoned if every producer that
-    /// may hold it is dead.
+    /// may hold it is dead, or no producer is left at all (a loan leaked
+    /// with `mem::forget` by a handle since dropped has no record covering
+    /// it: with nobody left to publish it, it is abandoned too).
     #[cold]
     fn abandon_if_dead(&self, pos: u64) -> bool {
         let c = &self.core.control;
         if let Reader::Mpmc(r) = &self.reader
-            && c.records.holders_dead(Role::Producer, pos, self.me)
+            && (c.records.holders_dead(Role::Producer, pos, self.me) || self.producers_gone())
             && r.abandon(pos)
         {
             c.abandoned.fetch_add(1, Ordering::Relaxed);
@@ -233,16 +243,26 @@ impl Consumer {
     }
 
     pub(crate) fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
-        let Some(deadline) = wait else {
-            return match self.try_claim_once(max, false)? {
-                Attempt::Ready(span) => Ok(span),
-                Attempt::Wait => Err(QueueError::Empty),
-            };
+        let mut clock = self.clock;
+        let r = match wait {
+            None => {
+                try_once(&mut clock, |check| self.try_claim_once(max, check)).and_then(
+                    |a| match a {
+                        Attempt::Ready(span) => Ok(span),
+                        Attempt::Wait => Err(QueueError::Empty),
+                    },
+                )
+            }
+            Some(deadline) => {
+                let strategy = self.wait;
+                let waiter = self.core.control.not_empty.marked(self.parked);
+                block(strategy, waiter, deadline, &mut clock, |check| {
+                    self.try_claim_once(max, check)
+                })
+            }
         };
-        let (strategy, waiter) = (self.wait, self.core.control.not_empty);
-        block(strategy, waiter, deadline, |check| {
-            self.try_claim_once(max, check)
-        })
+        self.clock = clock;
+        r
     }
 
     /// What claimed slot `pos` holds.
@@ -275,7 +295,19 @@ impl Consumer {
             Reader::Spsc(r) => r.release(span.n),
             Reader::Mpmc(r) => r.release(span),
         }
-        self.core.control.not_full.notify(span.n as u32);
+        if self.core.control.not_full.notify(span.n as u32) {
+            self.reap_parked_if_due();
+        }
+    }
+
+    /// After a notify that found sleepers counted but woke none: takes
+    /// those killed asleep out of the counts, at most once per check
+    /// interval (a live sleeper about to sleep also wakes none).
+    #[cold]
+    fn reap_parked_if_due(&mut self) {
+        if self.clock.due(Instant::now()) {
+            self.core.control.records.reap_parked(self.me);
+        }
     }
 
     /// The next message, claimed: (position, length).
@@ -361,7 +393,7 @@ impl Consumer {
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
     pub fn recv_ref_timeout(&mut self, timeout: Duration) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Some(Some(Instant::now() + timeout)))?;
+        let (pos, len) = self.next(Some(Instant::now().checked_add(timeout)))?;
         Ok(SlotRef::new(self, pos, len))
     }
 
@@ -506,7 +538,7 @@ impl Consumer {
         }
         let wait = match timeout {
             Some(t) if t.is_zero() => None,
-            Some(t) => Some(Some(Instant::now() + t)),
+            Some(t) => Some(Instant::now().checked_add(t)),
             None => Some(None),
         };
         match self.next(wait) {

@@ -7,7 +7,7 @@ use mproc_sync::WaitWord;
 use crate::Result;
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 use crate::layout::{self, Flavor, Layout};
-use crate::records::Records;
+use crate::records::{PARKED_NOT_EMPTY, PARKED_NOT_FULL, Records};
 use crate::ring::memory::RegionRing;
 use crate::ring::mpmc;
 use crate::waiter::Waiter;
@@ -32,12 +32,24 @@ impl<'a> Control<'a> {
     /// Resolves the words of the area `area` (a region of
     /// `layout.area_len()` bytes).
     pub(crate) fn resolve(area: Region<'a>, layout: &Layout) -> Result<Control<'a>> {
-        let waiter = |word, sleepers| -> Result<Waiter<'a>> {
+        let waiter = |word, sleepers, tag| -> Result<Waiter<'a>> {
             Ok(Waiter {
                 word: area.get::<WaitWord>(word)?,
                 sleepers: area.get::<AtomicU32>(sleepers)?,
+                tag,
+                mark: None,
             })
         };
+        let not_empty = waiter(
+            layout::OFF_NOT_EMPTY,
+            layout::OFF_NOT_EMPTY_SLEEPERS,
+            PARKED_NOT_EMPTY,
+        )?;
+        let not_full = waiter(
+            layout::OFF_NOT_FULL,
+            layout::OFF_NOT_FULL_SLEEPERS,
+            PARKED_NOT_FULL,
+        )?;
         let records_len = u64::from(layout.max_handles) * layout::RECORD;
         Ok(Control {
             tail: area.get(layout::OFF_TAIL)?,
@@ -46,13 +58,14 @@ impl<'a> Control<'a> {
             head: area.get(layout::OFF_HEAD)?,
             abandoned: area.get(layout::OFF_ABANDONED)?,
             consumers_seen: area.get(layout::OFF_CONSUMERS_SEEN)?,
-            not_empty: waiter(layout::OFF_NOT_EMPTY, layout::OFF_NOT_EMPTY_SLEEPERS)?,
-            not_full: waiter(layout::OFF_NOT_FULL, layout::OFF_NOT_FULL_SLEEPERS)?,
+            not_empty,
+            not_full,
             join: area.get(layout::OFF_JOIN)?,
             unfinished: area.get(layout::OFF_UNFINISHED)?,
             records: Records::new(
                 area.sub(layout::OFF_RECORDS, records_len)?,
                 layout.max_handles,
+                [not_empty.sleepers, not_full.sleepers],
             ),
         })
     }

@@ -175,6 +175,10 @@ impl QueueCore {
             sent,
             received,
             abandoned: self.control.abandoned.load(Ordering::Relaxed),
+            sleepers: [self.control.not_empty, self.control.not_full]
+                .iter()
+                .map(|w| u64::from(w.sleepers.load(Ordering::Relaxed)))
+                .sum(),
             closed: self.is_closed(),
         }
     }

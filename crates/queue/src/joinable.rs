@@ -202,7 +202,7 @@ impl JoinableQueue {
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<()> {
-        self.join_until(Some(Instant::now() + timeout))
+        self.join_until(Instant::now().checked_add(timeout))
     }
 
     fn join_until(&self, deadline: Option<Instant>) -> Result<()> {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use mproc_sys::ProcessId;
 
-use crate::atomics::Ordering;
+use crate::atomics::{AtomicU32, Ordering};
 use crate::core::QueueCore;
 use crate::records::Role;
 use crate::ring::memory::{CACHE_LINE, CANCELLED_LEN, MPMC_SLOT_HEADER, RegionRing, RingMemory};
@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
-use crate::wait::block;
+use crate::wait::{CheckClock, block, try_once};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -60,6 +60,10 @@ pub struct Producer {
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
     me: ProcessId,
+    /// When the slow checks of a producer that finds no room are due.
+    clock: CheckClock,
+    /// The record's word that marks this handle asleep.
+    parked: &'static AtomicU32,
 }
 
 impl std::fmt::Debug for Producer {
@@ -82,6 +86,8 @@ impl Producer {
         })?;
         core.control.producers_seen.store(1, Ordering::Release);
         let claim = records.get(record)?.claim();
+        let parked = records.get(record)?.parked();
+        records.reap_parked(me);
         let writer = if core.is_mpmc() {
             Writer::Mpmc(MpmcWriter::new(core.ring))
         } else {
@@ -94,6 +100,8 @@ impl Producer {
             record,
             claim,
             me,
+            clock: CheckClock::new(),
+            parked,
         })
     }
 
@@ -214,18 +222,28 @@ impl Producer {
     /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
     /// = wait (until the deadline, if any).
     pub(crate) fn reserve(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
-        let Some(deadline) = wait else {
-            return match self.try_reserve_once(max, false)? {
-                Attempt::Ready(span) => Ok(span),
-                Attempt::Wait => Err(QueueError::Full {
-                    capacity: self.core.layout.capacity,
-                }),
-            };
+        let mut clock = self.clock;
+        let r = match wait {
+            None => {
+                try_once(&mut clock, |check| self.try_reserve_once(max, check)).and_then(
+                    |a| match a {
+                        Attempt::Ready(span) => Ok(span),
+                        Attempt::Wait => Err(QueueError::Full {
+                            capacity: self.core.layout.capacity,
+                        }),
+                    },
+                )
+            }
+            Some(deadline) => {
+                let strategy = self.wait;
+                let waiter = self.core.control.not_full.marked(self.parked);
+                block(strategy, waiter, deadline, &mut clock, |check| {
+                    self.try_reserve_once(max, check)
+                })
+            }
         };
-        let (strategy, waiter) = (self.wait, self.core.control.not_full);
-        block(strategy, waiter, deadline, |check| {
-            self.try_reserve_once(max, check)
-        })
+        self.clock = clock;
+        r
     }
 
     /// Writes `msg` into reserved slot `pos` (length checked before).
@@ -336,12 +354,22 @@ impl Producer {
     /// closed, since those waiting behind a reservation made before the
     /// close (`Stalled`) must each learn that it was the last.
     #[inline]
-    fn wake_consumers(&self, n: u64) {
+    fn wake_consumers(&mut self, n: u64) {
         let c = &self.core.control;
         if self.core.is_closed() {
             c.not_empty.notify_all();
-        } else {
-            c.not_empty.notify(n as u32);
+        } else if c.not_empty.notify(n as u32) {
+            self.reap_parked_if_due();
+        }
+    }
+
+    /// After a notify that found sleepers counted but woke none: takes
+    /// those killed asleep out of the counts, at most once per check
+    /// interval (a live sleeper about to sleep also wakes none).
+    #[cold]
+    fn reap_parked_if_due(&mut self) {
+        if self.clock.due(Instant::now()) {
+            self.core.control.records.reap_parked(self.me);
         }
     }
 
@@ -411,7 +439,7 @@ impl Producer {
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
     pub fn send_timeout(&mut self, msg: &[u8], timeout: Duration) -> Result<()> {
-        self.send_with(msg, Some(Some(Instant::now() + timeout)))
+        self.send_with(msg, Some(Instant::now().checked_add(timeout)))
     }
 
     /// Lends the next free slot to fill in place, waiting for room;

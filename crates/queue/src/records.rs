@@ -3,7 +3,7 @@
 //! held.
 //!
 //! A record is 128 bytes (its own pair of cache lines): `state: u32`, `pid: u32`, `start_time: u64`,
-//! `claim_start: u64`, `claim_end: u64`, reserved. States:
+//! `claim_start: u64`, `claim_end: u64`, `parked: u32`, reserved. States:
 //!
 //! | state       | meaning                                                 |
 //! | ----------- | ------------------------------------------------------- |
@@ -18,6 +18,12 @@
 //! reused once no process with that pid exists: the attacher's pid is in
 //! the state word itself, written by the same compare-and-swap that takes
 //! the record, since the `pid` field may still be the previous owner's.
+//!
+//! `parked` says which sleeper count the handle is counted in while it
+//! sleeps on the futex ([`PARKED_NOT_EMPTY`], [`PARKED_NOT_FULL`], 0 when
+//! awake), so that the count of a process killed asleep can be taken back
+//! ([`Records::reap_parked`]) instead of making every later notify pay a
+//! futex wake for a sleeper that is gone.
 
 use mproc_shm::Region;
 use mproc_sys::ProcessId;
@@ -33,6 +39,11 @@ const FREE: u32 = 0;
 const ATTACHING: u32 = 1;
 const PRODUCER: u32 = 2;
 const CONSUMER: u32 = 3;
+
+/// `parked`: counted in the not-empty sleepers (a consumer asleep).
+pub(crate) const PARKED_NOT_EMPTY: u32 = 1;
+/// `parked`: counted in the not-full sleepers (a producer asleep).
+pub(crate) const PARKED_NOT_FULL: u32 = 2;
 
 /// Which side of a queue a handle is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +71,15 @@ pub(crate) struct Record<'a> {
     start_time: &'a AtomicU64,
     claim_start: &'a AtomicU64,
     claim_end: &'a AtomicU64,
+    parked: &'a AtomicU32,
 }
 
 impl<'a> Record<'a> {
+    /// The word saying which sleeper count the handle is in, if asleep.
+    pub(crate) fn parked(&self) -> &'a AtomicU32 {
+        self.parked
+    }
+
     /// The claim words of the record.
     pub(crate) fn claim(&self) -> ClaimWords<'a> {
         ClaimWords {
@@ -110,12 +127,19 @@ fn attacher_gone(pid: u32, me: ProcessId) -> bool {
 pub(crate) struct Records<'a> {
     region: Region<'a>,
     count: u32,
+    /// The sleeper counts a `parked` mark stands for: not empty, not full.
+    sleepers: [&'a AtomicU32; 2],
 }
 
 impl<'a> Records<'a> {
-    /// `count` records in `region` (`count * 128` bytes).
-    pub(crate) fn new(region: Region<'a>, count: u32) -> Records<'a> {
-        Records { region, count }
+    /// `count` records in `region` (`count * 128` bytes), whose `parked`
+    /// marks count in `sleepers` (not empty, not full).
+    pub(crate) fn new(region: Region<'a>, count: u32, sleepers: [&'a AtomicU32; 2]) -> Records<'a> {
+        Records {
+            region,
+            count,
+            sleepers,
+        }
     }
 
     /// Record `i`.
@@ -127,7 +151,44 @@ impl<'a> Records<'a> {
             start_time: self.region.get(base + 8)?,
             claim_start: self.region.get(base + 16)?,
             claim_end: self.region.get(base + 24)?,
+            parked: self.region.get(base + 32)?,
         })
+    }
+
+    /// Takes `r`'s parked mark, if it has one, back out of the sleeper
+    /// count it stands for. The caller knows the record's process dead
+    /// (or holds the record, being its new attacher), so no one else
+    /// writes the mark; the swap makes sure only one reaper counts it.
+    fn unpark(&self, r: &Record<'a>) -> bool {
+        let count = match r.parked.swap(0, Ordering::AcqRel) {
+            PARKED_NOT_EMPTY => self.sleepers[0],
+            PARKED_NOT_FULL => self.sleepers[1],
+            // 0, or garbage: nothing it could stand for.
+            _ => return false,
+        };
+        // Saturating: the count is segment bytes, and a kill between the
+        // sleeper's decrement and its clearing of the mark can't happen
+        // (the mark is cleared first), but a corrupt count can.
+        let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        true
+    }
+
+    /// Takes the sleepers that died asleep back out of the sleeper counts:
+    /// every handle record marked parked whose process is dead. Returns
+    /// how many. Reads `/proc` only for marked records.
+    pub(crate) fn reap_parked(&self, me: ProcessId) -> u32 {
+        let mut reaped = 0;
+        for r in self.each() {
+            if r.parked.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let s = r.state.load(Ordering::Acquire);
+            // A record being attached is its attacher's to clean up.
+            if matches!(s, PRODUCER | CONSUMER) && !r.alive(me) && self.unpark(&r) {
+                reaped += 1;
+            }
+        }
+        reaped
     }
 
     fn each(&self) -> impl Iterator<Item = Record<'a>> + '_ {
@@ -184,6 +245,8 @@ impl<'a> Records<'a> {
                 r.state.store(s, Ordering::SeqCst);
                 continue;
             }
+            // A predecessor killed asleep is still counted as a sleeper.
+            self.unpark(&r);
             r.pid.store(me.pid as u32, Ordering::Relaxed);
             r.start_time.store(me.start_time, Ordering::Relaxed);
             r.claim_start.store(0, Ordering::Relaxed);
@@ -282,6 +345,8 @@ mod tests {
         ProcessId::current().unwrap()
     }
 
+    static NO_SLEEPERS: AtomicU32 = AtomicU32::new(0);
+
     /// A pid that ran and is gone (reaped).
     fn dead_pid() -> i32 {
         let mut child = std::process::Command::new("true").spawn().unwrap();
@@ -293,7 +358,7 @@ mod tests {
     #[test]
     fn a_record_left_attaching_by_a_dead_process_is_reused() {
         let heap = HeapRegion::new(RECORD as usize);
-        let records = Records::new(heap.region(), 1);
+        let records = Records::new(heap.region(), 1, [&NO_SLEEPERS, &NO_SLEEPERS]);
         let r = records.get(0).unwrap();
         r.state.store(attaching_state(dead_pid()), Ordering::SeqCst);
         let i = records
@@ -307,7 +372,7 @@ mod tests {
     #[test]
     fn a_record_being_filled_by_a_live_process_is_not_taken() {
         let heap = HeapRegion::new(RECORD as usize);
-        let records = Records::new(heap.region(), 1);
+        let records = Records::new(heap.region(), 1, [&NO_SLEEPERS, &NO_SLEEPERS]);
         let live = std::os::unix::process::parent_id() as i32;
         for state in [attaching_state(live), attaching_state(me().pid), ATTACHING] {
             records.get(0).unwrap().state.store(state, Ordering::SeqCst);

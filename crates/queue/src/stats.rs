@@ -20,6 +20,7 @@
 /// let s = q.stats();
 /// assert_eq!((s.capacity, s.slot_size, s.stride), (8, 8, 64));
 /// assert_eq!((s.depth, s.sent, s.received, s.producers, s.consumers), (1, 1, 0, 1, 0));
+/// assert_eq!(s.sleepers, 0);
 /// assert!(s.segment_len >= 8 * 64);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,11 @@ pub struct QueueStats {
     pub received: u64,
     /// Slots skipped or freed because the process holding them died.
     pub abandoned: u64,
+    /// Handles asleep on the futex now, waiting for messages or for room
+    /// (while there are any, every send or receive also makes a wake-up
+    /// system call). One killed asleep is taken out of the count by the
+    /// next handle that attaches or finds it woke nobody.
+    pub sleepers: u64,
     /// Whether the queue was closed.
     pub closed: bool,
 }

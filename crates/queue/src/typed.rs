@@ -2,7 +2,7 @@
 //! read in place) and serde values (postcard, encoded straight into the
 //! slot).
 
-use crate::{Consumer, Producer, QueueError, Result};
+use crate::{Consumer, Producer, QueueError, Result, SlotMut};
 
 impl Producer {
     /// Sends a plain-data value (its bytes, no encoding).
@@ -24,12 +24,16 @@ impl Producer {
     }
 
     /// Sends a serde-serializable value, encoded with postcard straight
-    /// into the slot (no allocation).
+    /// into the slot (no allocation). On a full queue, the value's encoded
+    /// length is counted first, so that one too large for a slot is
+    /// refused at once instead of waiting for room.
     ///
     /// # Errors
     ///
-    /// [`QueueError::TooLarge`] if the encoding does not fit a slot, and
-    /// those of [`send`](Self::send).
+    /// [`QueueError::TooLarge`] if the encoding does not fit a slot
+    /// (nothing is delivered; an MPMC queue that had room skips the slot
+    /// the attempt took), [`QueueError::Decode`] if `value`'s `Serialize`
+    /// fails, and those of [`send`](Self::send).
     ///
     /// # Examples
     ///
@@ -42,22 +46,17 @@ impl Producer {
     /// ```
     pub fn send_value<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         let max = self.slot_size();
-        let mut slot = self.loan()?;
-        match postcard::to_slice(value, &mut slot[..]) {
-            Ok(used) => {
-                let len = used.len();
-                slot.commit(len)
-            }
-            Err(postcard::Error::SerializeBufferFull) => {
-                drop(slot);
-                let len = postcard::to_allocvec(value).map_or(usize::MAX, |v| v.len());
-                Err(QueueError::TooLarge { len, max })
-            }
-            Err(e) => Err(QueueError::Decode {
-                len: 0,
-                reason: e.to_string(),
-            }),
+        match self.try_loan() {
+            Ok(slot) => return encode_into(slot, value, max),
+            Err(QueueError::Full { .. }) => {}
+            Err(e) => return Err(e),
         }
+        // Only a value that fits waits for room.
+        let len = encoded_len(value)?;
+        if len > max {
+            return Err(QueueError::TooLarge { len, max });
+        }
+        encode_into(self.loan()?, value, max)
     }
 }
 
@@ -107,5 +106,42 @@ impl Consumer {
             len: slot.len(),
             reason: e.to_string(),
         })
+    }
+}
+
+/// Encodes `value` into a loaned slot and commits it; a value that does
+/// not fit leaves the slot uncommitted (nothing sent).
+fn encode_into<T: serde::Serialize + ?Sized>(
+    mut slot: SlotMut<'_>,
+    value: &T,
+    max: usize,
+) -> Result<()> {
+    match postcard::to_slice(value, &mut slot[..]) {
+        Ok(used) => {
+            let len = used.len();
+            slot.commit(len)
+        }
+        Err(postcard::Error::SerializeBufferFull) => {
+            drop(slot);
+            Err(QueueError::TooLarge {
+                len: encoded_len(value)?,
+                max,
+            })
+        }
+        Err(e) => Err(encode_error(e)),
+    }
+}
+
+/// The length of `value`'s encoding, counted without writing it anywhere.
+fn encoded_len<T: serde::Serialize + ?Sized>(value: &T) -> Result<usize> {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .map_err(encode_error)
+}
+
+/// A value that cannot be encoded (a `Serialize` impl that fails).
+fn encode_error(e: postcard::Error) -> QueueError {
+    QueueError::Decode {
+        len: 0,
+        reason: e.to_string(),
     }
 }

@@ -23,9 +23,60 @@ pub const DEFAULT_SPIN: Duration = Duration::from_micros(100);
 /// starts yielding the CPU between rounds.
 const YIELD_AFTER: Duration = Duration::from_micros(2);
 
-/// How often a blocked handle checks that its peers are alive and that no
-/// slot is held by a dead process.
+/// How often a handle that finds nothing to do checks that its peers are
+/// alive and that no slot is held by a dead process.
 pub(crate) const CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Longest spin window: larger ones (up to `Duration::MAX`) spin this long,
+/// which no process outlives.
+const MAX_SPIN: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// When a handle next runs the slow checks (peers alive, slots held by
+/// the dead), kept by the handle across calls: a caller that polls with
+/// `try_*` or waits with timeouts shorter than [`CHECK_INTERVAL`] still
+/// gets them every interval, not only a wait that lasts one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckClock {
+    next: Instant,
+}
+
+impl CheckClock {
+    /// A clock whose first check is due at once.
+    pub(crate) fn new() -> CheckClock {
+        CheckClock {
+            next: Instant::now(),
+        }
+    }
+
+    /// Whether a check is due at `now`; if so, the next one is due an
+    /// interval later.
+    #[inline]
+    pub(crate) fn due(&mut self, now: Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + CHECK_INTERVAL;
+        true
+    }
+
+    /// When the next check is due.
+    pub(crate) fn next(&self) -> Instant {
+        self.next
+    }
+}
+
+/// One attempt without waiting (`try_*`): the plain attempt, and if it
+/// finds nothing, the slow checks when `clock` says they are due.
+#[inline]
+pub(crate) fn try_once<T>(
+    clock: &mut CheckClock,
+    mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
+) -> Result<Attempt<T>> {
+    match attempt(false)? {
+        Attempt::Wait if clock.due(Instant::now()) => attempt(true),
+        other => Ok(other),
+    }
+}
 
 /// How a handle waits for room (producers) or messages (consumers).
 ///
@@ -64,22 +115,22 @@ impl Default for WaitStrategy {
 
 /// Repeats `attempt` until it is ready, fails, or `deadline` passes,
 /// waiting per `strategy` on `waiter` in between. `attempt(true)` is asked
-/// every [`CHECK_INTERVAL`] to do the slow checks (peers alive, slots held
-/// by the dead).
+/// to do the slow checks (peers alive, slots held by the dead) whenever
+/// the handle's `clock` says they are due.
 pub(crate) fn block<T>(
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
     deadline: Option<Instant>,
+    clock: &mut CheckClock,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     if let Attempt::Ready(v) = attempt(false)? {
         return Ok(v);
     }
     let start = Instant::now();
-    let mut next_check = start + CHECK_INTERVAL;
     let spin_until = match strategy {
         WaitStrategy::BusySpin => None,
-        WaitStrategy::SpinThenPark { spin } => Some(start + spin),
+        WaitStrategy::SpinThenPark { spin } => Some(start + spin.min(MAX_SPIN)),
         WaitStrategy::Park => Some(start),
     };
     let timeout = |now: Instant| QueueError::Timeout {
@@ -87,11 +138,7 @@ pub(crate) fn block<T>(
     };
     loop {
         let now = Instant::now();
-        let check = now >= next_check;
-        if check {
-            next_check = now + CHECK_INTERVAL;
-        }
-        if let Attempt::Ready(v) = attempt(check)? {
+        if let Attempt::Ready(v) = attempt(clock.due(now))? {
             return Ok(v);
         }
         if deadline.is_some_and(|d| now >= d) {
@@ -114,7 +161,7 @@ pub(crate) fn block<T>(
             }
             continue;
         }
-        let wake_at = deadline.map_or(next_check, |d| d.min(next_check));
+        let wake_at = deadline.map_or(clock.next(), |d| d.min(clock.next()));
         if let Some(v) = waiter.sleep_unless(Some(wake_at), || attempt(false))? {
             return Ok(v);
         }

@@ -24,22 +24,40 @@ pub(crate) enum Attempt<T> {
 pub(crate) struct Waiter<'a> {
     pub(crate) word: &'a WaitWord,
     pub(crate) sleepers: &'a AtomicU32,
+    /// What a sleeper writes in its handle record's `parked` word while
+    /// counted in `sleepers`.
+    pub(crate) tag: u32,
+    /// The sleeping handle's `parked` word, if it has a record.
+    pub(crate) mark: Option<&'a AtomicU32>,
 }
 
-impl Waiter<'_> {
+impl<'a> Waiter<'a> {
+    /// The same waiter for a handle whose record's `parked` word is
+    /// `mark`: while asleep, the handle is marked there as counted.
+    pub(crate) fn marked(self, mark: &'a AtomicU32) -> Waiter<'a> {
+        Waiter {
+            mark: Some(mark),
+            ..self
+        }
+    }
+
     /// Wakes up to `n` sleepers after the caller made the condition true.
+    /// Returns whether sleepers were counted but the kernel woke none: a
+    /// sleeper between its count and its futex wait, or one killed asleep
+    /// (`Records::reap_parked` takes those out).
     ///
     /// Dekker-style with [`sleep_unless`](Self::sleep_unless): we store
     /// (the caller's publish), fence, load `sleepers`; a sleeper stores
     /// `sleepers`, fences, loads the condition. With both fences SeqCst, at
     /// least one side sees the other's store, so no wake is lost.
     #[inline]
-    pub(crate) fn notify(&self, n: u32) {
+    pub(crate) fn notify(&self, n: u32) -> bool {
         fence(Ordering::SeqCst);
         if self.sleepers.load(Ordering::Relaxed) != 0 {
             self.word.value().fetch_add(1, Ordering::Release);
-            self.word.wake_n(n);
+            return self.word.wake_n(n) == 0;
         }
+        false
     }
 
     /// Wakes every sleeper (close, detach).
@@ -63,6 +81,14 @@ impl Waiter<'_> {
     ) -> Result<Option<T>> {
         // Relaxed: the fence orders it before the attempt's loads.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
+        // Marked after counting and cleared before uncounting, so that a
+        // mark left by a process killed asleep always stands for a count
+        // (a kill between the two leaves one count behind, as before marks
+        // existed). Relaxed: only a reaper that knows this process dead
+        // reads it, after the process's end.
+        if let Some(mark) = self.mark {
+            mark.store(self.tag, Ordering::Relaxed);
+        }
         fence(Ordering::SeqCst);
         let seen = self.word.value().load(Ordering::Acquire);
         let found = match attempt() {
@@ -73,6 +99,9 @@ impl Waiter<'_> {
             Ok(Attempt::Ready(v)) => Ok(Some(v)),
             Err(e) => Err(e),
         };
+        if let Some(mark) = self.mark {
+            mark.store(0, Ordering::Relaxed);
+        }
         self.sleepers.fetch_sub(1, Ordering::Relaxed);
         found
     }

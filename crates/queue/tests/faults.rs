@@ -1,10 +1,12 @@
 //! Bad input and bad segments: oversize messages, the wrong kind, corrupt
 //! headers and garbage written over a live queue give errors, never a
-//! panic, an out-of-bounds access or a hang.
+//! panic, an out-of-bounds access or a hang; nor do huge timeouts or a
+//! panicking callback.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use mproc_queue::{Queue, QueueError, QueueOptions, SpscQueue};
+use mproc_queue::{JoinableQueue, Queue, QueueError, QueueOptions, SpscQueue, WaitStrategy};
 use mproc_shm::{Segment, SegmentKind, ShmError};
 
 /// Offset of the layout parameters in a segment header.
@@ -283,4 +285,72 @@ fn queues_and_handles_cross_threads() {
         assert_eq!(rx.recv_pod::<u64>().unwrap(), i);
     }
     t.join().unwrap();
+}
+
+/// Timeouts too large to add to the clock (`Duration::MAX`, "practically
+/// forever") mean no deadline, in every blocking call and spin window.
+#[test]
+fn huge_timeouts_mean_no_deadline() {
+    let q = JoinableQueue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut tx = q.producer().unwrap();
+    let mut rx = q.consumer().unwrap();
+    tx.send_timeout(b"a", Duration::MAX).unwrap();
+    assert!(rx.poll(Some(Duration::MAX)).unwrap());
+    assert_eq!(rx.recv_timeout(Duration::MAX).unwrap(), b"a");
+    q.task_done().unwrap();
+    q.join_timeout(Duration::MAX).unwrap();
+    let q = Queue::new(QueueOptions::new().wait(WaitStrategy::SpinThenPark {
+        spin: Duration::MAX,
+    }))
+    .unwrap();
+    let _tx = q.producer().unwrap();
+    let mut rx = q.consumer().unwrap();
+    assert!(matches!(
+        rx.recv_timeout(Duration::from_millis(5)),
+        Err(QueueError::Timeout { .. })
+    ));
+}
+
+/// A panic in `recv_batch`'s callback releases the batch's slots: the
+/// queue is not held up by slots that a live handle claimed and dropped.
+#[test]
+fn a_panicking_batch_callback_releases_its_slots() {
+    for mpmc in [true, false] {
+        let opts = QueueOptions::new().capacity(2).slot_size(8);
+        let (mut tx, mut rx, len): (_, _, Box<dyn Fn() -> usize>) = if mpmc {
+            let q = Queue::new(opts).unwrap();
+            let (tx, rx) = (q.producer().unwrap(), q.consumer().unwrap());
+            (tx, rx, Box::new(move || q.len()))
+        } else {
+            let q = SpscQueue::new(opts).unwrap();
+            let (tx, rx) = (q.producer().unwrap(), q.consumer().unwrap());
+            (tx, rx, Box::new(move || q.len()))
+        };
+        tx.send(b"a").unwrap();
+        tx.send(b"b").unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            rx.recv_batch(2, |_| {
+                panic!("a failing handler (the test expects this panic)")
+            })
+        }));
+        assert!(r.is_err());
+        assert_eq!(len(), 0, "mpmc {mpmc}");
+        tx.send_timeout(b"c", Duration::from_secs(5)).unwrap();
+        tx.send_timeout(b"d", Duration::from_secs(5)).unwrap();
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), b"c");
+    }
+}
+
+/// `send_value` refuses a value too large for a slot at once, even on a
+/// full queue (it does not wait for room it could not use).
+#[test]
+fn an_oversized_value_is_refused_on_a_full_queue() {
+    let q = Queue::new(QueueOptions::new().capacity(1).slot_size(8)).unwrap();
+    let mut tx = q.producer().unwrap();
+    tx.send(b"full").unwrap();
+    assert!(matches!(
+        tx.send_value(&vec![7u8; 100]),
+        Err(QueueError::TooLarge { len: 101, max: 8 })
+    ));
+    assert_eq!(q.len(), 1);
 }

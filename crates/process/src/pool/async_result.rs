@@ -99,7 +99,7 @@ impl<T> AsyncResult<T> {
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.job
-            .wait_until(Some(Instant::now() + timeout), JobState::finished)
+            .wait_until(Instant::now().checked_add(timeout), JobState::finished)
             .1
     }
 
@@ -180,9 +180,10 @@ impl<T> AsyncResult<T> {
         let mut value = self.value.lock().unwrap_or_else(PoisonError::into_inner);
         if value.is_none() {
             let start = Instant::now();
-            let (mut state, done) = self
-                .job
-                .wait_until(timeout.map(|t| start + t), JobState::finished);
+            let (mut state, done) = self.job.wait_until(
+                timeout.and_then(|t| start.checked_add(t)),
+                JobState::finished,
+            );
             if !done {
                 return Err(PoolError::Timeout {
                     waited_ms: start.elapsed().as_millis() as u64,

@@ -137,7 +137,7 @@ impl<'a, R: DeserializeOwned> IMap<'a, R> {
     /// assert!(it.next_timeout(Duration::from_secs(10)).is_none());
     /// ```
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<R, PoolError>> {
-        self.advance(Some(Instant::now() + timeout), timeout)
+        self.advance(Instant::now().checked_add(timeout), timeout)
     }
 
     fn advance(

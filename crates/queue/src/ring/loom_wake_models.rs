@@ -42,6 +42,8 @@ impl Shared {
         Waiter {
             word: &self.word,
             sleepers: &self.sleepers,
+            tag: 1,
+            mark: None,
         }
     }
 }

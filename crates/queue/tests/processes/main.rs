@@ -54,6 +54,14 @@ fn main() {
             "blocked_consumer_burns_no_cpu",
             blocked_consumer_burns_no_cpu,
         ),
+        (
+            "dead_producers_loan_is_skipped_without_long_waits",
+            dead_producers_loan_is_skipped_without_long_waits,
+        ),
+        (
+            "consumer_killed_asleep_leaves_the_sleeper_count",
+            consumer_killed_asleep_leaves_the_sleeper_count,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -712,5 +720,102 @@ fn blocked_consumer_burns_no_cpu() {
         let micros = shared.get(i);
         println!("    {strategy:?}: {micros} us of CPU over 1 s blocked");
         assert!(micros < 30_000, "{strategy:?} burned {micros} us");
+    }
+}
+
+/// A producer killed holding a loan: a consumer that only polls
+/// (`try_recv`) or waits less than the check interval at a time
+/// (`recv_timeout(10 ms)`) still gets past its slot, since the handle keeps
+/// the check schedule across calls.
+fn dead_producers_loan_is_skipped_without_long_waits() {
+    for polling in [true, false] {
+        let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+        let shared = Shared::new(1);
+        let holder = fork_child(|| {
+            let mut tx = q.producer().unwrap();
+            std::mem::forget(tx.loan().unwrap());
+            shared.add(0, 1);
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        shared.wait_for(0, 1, Duration::from_secs(10));
+        kill(holder, Signal::Kill).unwrap();
+        wait_child(holder, Duration::from_secs(5));
+        let mut tx = q.producer().unwrap();
+        tx.send(b"after").unwrap();
+        let mut rx = q.consumer().unwrap();
+        let start = Instant::now();
+        let got = loop {
+            let r = if polling {
+                rx.try_recv()
+            } else {
+                rx.recv_timeout(Duration::from_millis(10))
+            };
+            match r {
+                Err(QueueError::Empty | QueueError::Timeout { .. })
+                    if start.elapsed() < Duration::from_secs(5) =>
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                other => break other,
+            }
+        };
+        assert_eq!(got.unwrap(), b"after", "polling {polling}");
+        assert_eq!(q.stats().abandoned, 1);
+        println!(
+            "    polling {polling}: past the dead loan in {:.2?}",
+            start.elapsed()
+        );
+    }
+    // Every producer gone: short waits report it too.
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    drop(q.producer().unwrap());
+    let mut rx = q.consumer().unwrap();
+    let start = Instant::now();
+    let err = loop {
+        match rx.recv_timeout(Duration::from_millis(10)) {
+            Err(QueueError::Timeout { .. }) if start.elapsed() < Duration::from_secs(5) => {}
+            other => break other,
+        }
+    };
+    assert!(
+        matches!(err, Err(QueueError::Disconnected { peer: "producer" })),
+        "{err:?}"
+    );
+}
+
+/// A consumer SIGKILLed while asleep on the futex (an idle worker ended by
+/// `terminate`) is taken out of the sleeper count by the live handles that
+/// find their wake-ups wake nobody, so later sends make no futex calls for
+/// it; and a handle that attaches later takes it out too.
+fn consumer_killed_asleep_leaves_the_sleeper_count() {
+    for attach_after in [false, true] {
+        let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+        let handles = (!attach_after).then(|| (q.producer().unwrap(), q.consumer().unwrap()));
+        let sleeper = fork_child(|| {
+            let mut rx = q.consumer().unwrap();
+            rx.set_wait_strategy(WaitStrategy::Park);
+            let _ = rx.recv();
+            1
+        });
+        let start = Instant::now();
+        while q.stats().sleepers == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the child never slept"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        kill(sleeper, Signal::Kill).unwrap();
+        wait_child(sleeper, Duration::from_secs(5));
+        assert_eq!(q.stats().sleepers, 1, "counted until someone notices");
+        let (mut tx, mut rx) =
+            handles.unwrap_or_else(|| (q.producer().unwrap(), q.consumer().unwrap()));
+        for _ in 0..3 {
+            tx.send(b"x").unwrap();
+            rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        assert_eq!(q.stats().sleepers, 0, "attach_after {attach_after}");
     }
 }
