@@ -84,7 +84,9 @@ impl Barrier {
     ///
     /// # Errors
     ///
-    /// As [`open`](Self::open).
+    /// As [`open`](Self::open), plus [`SyncError::Shm`](crate::SyncError::Shm)
+    /// with `ReadOnly` naming the segment if it was opened
+    /// [read-only](mproc_shm::SegmentOpener::read_only).
     ///
     /// # Examples
     ///
@@ -94,7 +96,7 @@ impl Barrier {
     /// assert!(mproc_sync::Barrier::from_segment(blank).is_err());
     /// ```
     pub fn from_segment(seg: Segment) -> Result<Barrier> {
-        shared::check_kind(&seg, SegmentKind::Barrier)?;
+        shared::check_segment(&seg, SegmentKind::Barrier, "Barrier::from_segment")?;
         RawBarrier::attach(&seg.payload(), 0)?;
         Ok(Barrier { seg })
     }

@@ -105,7 +105,8 @@ impl RawCondition {
     ///
     /// # Errors
     ///
-    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range.
+    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range or a
+    /// read-only region.
     ///
     /// # Examples
     ///
@@ -119,6 +120,8 @@ impl RawCondition {
         offset: u64,
     ) -> Result<&'a RawCondition> {
         let cond = region.get::<RawCondition>(offset)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawCondition::SIZE)?;
         RawLock::init_in_place(region, offset)?;
         cond.seq.value().store(0, Ordering::Relaxed);
         cond.tag.store(CONDITION_TAG, Ordering::Relaxed);

@@ -68,7 +68,8 @@ impl RawEvent {
     ///
     /// # Errors
     ///
-    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range.
+    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range or a
+    /// read-only region.
     ///
     /// # Examples
     ///
@@ -80,6 +81,8 @@ impl RawEvent {
     #[cfg(not(loom))]
     pub fn init_in_place<'a>(region: &mproc_shm::Region<'a>, offset: u64) -> Result<&'a RawEvent> {
         let ev = region.get::<RawEvent>(offset)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawEvent::SIZE)?;
         ev.word.value().store(0, Ordering::Relaxed);
         ev.tag.store(EVENT_TAG, Ordering::Relaxed);
         Ok(ev)

@@ -91,18 +91,27 @@ impl Lock {
     ///
     /// # Errors
     ///
-    /// [`SyncError::Shm`](crate::SyncError::Shm) with `WrongKind`,
-    /// [`SyncError::Corrupt`](crate::SyncError::Corrupt).
+    /// [`SyncError::Shm`](crate::SyncError::Shm) with `WrongKind`, or with
+    /// `ReadOnly` naming the segment if it was opened
+    /// [read-only](mproc_shm::SegmentOpener::read_only) (a lock must write
+    /// to lock), [`SyncError::Corrupt`](crate::SyncError::Corrupt).
     ///
     /// # Examples
     ///
     /// ```
-    /// use mproc_shm::{Segment, SegmentKind};
+    /// use mproc_shm::{Segment, SegmentKind, ShmError};
+    /// use mproc_sync::{Lock, SyncError};
     /// let raw = Segment::builder(SegmentKind::Lock, 64).create_anonymous().unwrap();
-    /// assert!(mproc_sync::Lock::from_segment(raw).is_err()); // never initialized
+    /// assert!(Lock::from_segment(raw).is_err()); // never initialized
+    ///
+    /// let lock = Lock::create("doc-lock-from-ro").unwrap();
+    /// let ro = Segment::opener("doc-lock-from-ro").read_only().open().unwrap();
+    /// let err = Lock::from_segment(ro).unwrap_err();
+    /// assert!(matches!(err, SyncError::Shm(ShmError::ReadOnly { name, .. }) if name == "doc-lock-from-ro"));
+    /// # drop(lock);
     /// ```
     pub fn from_segment(seg: Segment) -> Result<Lock> {
-        shared::check_kind(&seg, SegmentKind::Lock)?;
+        shared::check_segment(&seg, SegmentKind::Lock, "Lock::from_segment")?;
         Ok(Lock {
             shared: Shared::new(seg, |p| RawLock::attach(p, 0))?,
         })

@@ -124,7 +124,9 @@ impl<T: Pod> Mutex<T> {
     ///
     /// # Errors
     ///
-    /// As [`open`](Self::open).
+    /// As [`open`](Self::open), plus [`SyncError::Shm`](crate::SyncError::Shm)
+    /// with `ReadOnly` naming the segment if it was opened
+    /// [read-only](mproc_shm::SegmentOpener::read_only).
     ///
     /// # Examples
     ///
@@ -136,7 +138,7 @@ impl<T: Pod> Mutex<T> {
     /// # drop(plain);
     /// ```
     pub fn from_segment(seg: Segment) -> Result<Mutex<T>> {
-        shared::check_kind(&seg, SegmentKind::Lock)?;
+        shared::check_segment(&seg, SegmentKind::Lock, "Mutex::from_segment")?;
         let found = seg.header().params;
         for (i, param) in ["layout", "size", "align"].into_iter().enumerate() {
             if found[i] != Mutex::<T>::params()[i] {

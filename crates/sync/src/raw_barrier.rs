@@ -182,7 +182,8 @@ impl<'a> RawBarrier<'a> {
     ///
     /// # Errors
     ///
-    /// [`SyncError::InvalidArgument`], [`SyncError::Shm`].
+    /// [`SyncError::InvalidArgument`], [`SyncError::Shm`] (a bad range,
+    /// a read-only region).
     ///
     /// # Examples
     ///
@@ -200,6 +201,8 @@ impl<'a> RawBarrier<'a> {
         check_parties(parties)?;
         let header = region.get::<BarrierHeader>(offset)?;
         let slots = party_table::slots_at(region, offset, parties)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawBarrier::size_for(parties))?;
         header.state.value().store(0, Ordering::Relaxed);
         header.parties.store(parties, Ordering::Relaxed);
         slots.iter().for_each(PartySlot::clear);

@@ -188,7 +188,8 @@ impl RawLock {
     /// # Errors
     ///
     /// [`SyncError::Shm`](crate::SyncError::Shm) if the range is out of
-    /// bounds or misaligned.
+    /// bounds or misaligned, or the region is a view of a read-only segment
+    /// ([`ShmError::ReadOnlyRegion`](mproc_shm::ShmError::ReadOnlyRegion)).
     ///
     /// # Examples
     ///
@@ -201,6 +202,8 @@ impl RawLock {
     #[cfg(not(loom))]
     pub fn init_in_place<'a>(region: &mproc_shm::Region<'a>, offset: u64) -> Result<&'a RawLock> {
         let lock = region.get::<RawLock>(offset)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawLock::SIZE)?;
         lock.state.store(0, Ordering::Relaxed);
         lock.owner.store(0, Ordering::Relaxed);
         // Publication to other processes is the segment's READY store
@@ -211,6 +214,14 @@ impl RawLock {
 
     /// The lock at `offset` in `region`, after checking that its bytes are
     /// an initialized lock.
+    ///
+    /// A view of a segment opened read-only is accepted, so that inspection
+    /// tools can read the state (`is_locked`, `owner`). Locking through it
+    /// cannot be refused from here and would not lock anything: its writes
+    /// land in this process's private copy of the page (see
+    /// [`SegmentOpener::read_only`](mproc_shm::SegmentOpener::read_only)).
+    /// The same holds for every raw form's `attach`; the handles'
+    /// `from_segment` refuse read-only segments.
     ///
     /// # Errors
     ///
@@ -272,6 +283,30 @@ impl RawLock {
     /// ```
     pub fn owner(&self) -> Option<u32> {
         Some(self.state.load(Ordering::Relaxed) & TID_MASK).filter(|&t| t != 0)
+    }
+
+    /// Whether the thread `me` holds the lock: the state word names its
+    /// thread id *and* the holder record names its thread id and start
+    /// time. The word alone cannot tell `me` from a dead thread that had
+    /// the same id (ids are reused); the record can, when start times are
+    /// known (without `/proc` both are 0 and only the ids are compared).
+    ///
+    /// Exact for the calling thread's own identity (`me ==
+    /// identity::current()`): every acquisition stores the record after
+    /// its CAS on the word, in the acquiring thread, before the acquiring
+    /// call returns; so a later call by that thread is sequenced after the
+    /// store and, by read-write coherence, reads it or a later value.
+    /// Later values come only from this thread's own unlock (which clears
+    /// the record before releasing the word), from a thread that took the
+    /// word over (it stores its record after its own CAS changed the word,
+    /// and finds a holder dead only if `/proc` says so, which it does not
+    /// for a running thread), or from a peer scribbling on the segment,
+    /// which no lock survives. Relaxed loads suffice: nothing else is read
+    /// on the strength of the answer, and the holder's own data is
+    /// already ordered before this call by program order.
+    pub(crate) fn is_held_by(&self, me: Identity) -> bool {
+        self.state.load(Ordering::Relaxed) & TID_MASK == me.tid
+            && self.owner.load(Ordering::Relaxed) == identity::record(me)
     }
 
     /// Whether a holder died and nobody has called `make_consistent` since.

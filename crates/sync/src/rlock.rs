@@ -15,8 +15,11 @@ const RLOCK_TAG: u32 = tag(b"RLCK");
 ///
 /// The thread that holds it may acquire it again; it is released when every
 /// guard is dropped. The holder is the thread whose id the inner lock's
-/// word holds, so "do I hold it?" is one load; the count is touched only by
-/// the holder. A holder's death is reported like [`RawLock`]'s, to the
+/// word holds *and* whose identity (id and start time) its holder record
+/// holds, so "do I hold it?" is two loads: a dead holder whose thread id
+/// the caller was later given is not the caller, and is taken over with
+/// `OwnerDied` as for [`RawLock`]. The count is touched only by the
+/// holder. A holder's death is reported like [`RawLock`]'s, to the
 /// outermost acquisition of the next holder.
 ///
 /// # Examples
@@ -68,7 +71,8 @@ impl RawRLock {
     ///
     /// # Errors
     ///
-    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range.
+    /// [`SyncError::Shm`](crate::SyncError::Shm) for a bad range or a
+    /// read-only region.
     ///
     /// # Examples
     ///
@@ -79,6 +83,8 @@ impl RawRLock {
     #[cfg(not(loom))]
     pub fn init_in_place<'a>(region: &mproc_shm::Region<'a>, offset: u64) -> Result<&'a RawRLock> {
         let r = region.get::<RawRLock>(offset)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawRLock::SIZE)?;
         RawLock::init_in_place(region, offset)?;
         r.count.store(0, Ordering::Relaxed);
         r.tag.store(RLOCK_TAG, Ordering::Relaxed);
@@ -146,9 +152,13 @@ impl RawRLock {
     /// assert!(!r.is_owned_by_current_thread());
     /// ```
     pub fn is_owned_by_current_thread(&self) -> bool {
-        // Only this thread writes its own id into the word, and clears it
-        // before anyone else can take the lock: Relaxed suffices.
-        self.lock.owner() == Some(identity::current().tid)
+        // The word's tid alone would also match a dead thread that had our
+        // id (tid reuse): the holder record tells them apart. Why the
+        // record is always ours when we hold it (we stored it in program
+        // order right after our CAS, before our acquisition returned, so
+        // no re-entry by this thread can read an older value), and why
+        // Relaxed suffices, is at `RawLock::is_held_by`.
+        self.lock.is_held_by(identity::current())
     }
 
     /// Acquires it, or counts one more acquisition if this thread holds it.

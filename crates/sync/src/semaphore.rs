@@ -95,7 +95,8 @@ impl RawSemaphore {
     ///
     /// # Errors
     ///
-    /// [`SyncError::InvalidArgument`], [`SyncError::Shm`].
+    /// [`SyncError::InvalidArgument`], [`SyncError::Shm`] (a bad range,
+    /// a read-only region).
     ///
     /// # Examples
     ///
@@ -113,6 +114,8 @@ impl RawSemaphore {
     ) -> Result<&'a RawSemaphore> {
         let bound = check_args(value, bound)?;
         let sem = region.get::<RawSemaphore>(offset)?;
+        // Refuse a view of a read-only segment before writing anything.
+        region.check_write(offset, RawSemaphore::SIZE)?;
         sem.count.value().store(value, Ordering::Relaxed);
         sem.bound.store(bound, Ordering::Relaxed);
         sem.tag.store(SEMAPHORE_TAG, Ordering::Relaxed);

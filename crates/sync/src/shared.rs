@@ -64,8 +64,22 @@ pub(crate) fn open(name: &str, kind: SegmentKind) -> Result<Segment> {
     Ok(Segment::opener(name).kind(kind).open()?)
 }
 
+/// What every handle's `from_segment` checks before attaching: `seg`
+/// holds `kind` (else `WrongKind`), and this handle may write to it (else
+/// `ReadOnly` naming the segment and `operation`): every primitive writes
+/// its words, and a read-only handle's writes would never reach the other
+/// processes (see `SegmentOpener::read_only`).
+pub(crate) fn check_segment(
+    seg: &Segment,
+    kind: SegmentKind,
+    operation: &'static str,
+) -> Result<()> {
+    check_kind(seg, kind)?;
+    Ok(seg.check_writable(operation)?)
+}
+
 /// `Err(WrongKind)` unless `seg` holds `kind`.
-pub(crate) fn check_kind(seg: &Segment, kind: SegmentKind) -> Result<()> {
+fn check_kind(seg: &Segment, kind: SegmentKind) -> Result<()> {
     let found = seg.header().kind;
     if found == kind {
         Ok(())
@@ -109,7 +123,8 @@ macro_rules! handle_common {
             ///
             /// # Errors
             ///
-            /// [`SyncError::Shm`](crate::SyncError::Shm) with `WrongKind`,
+            /// [`SyncError::Shm`](crate::SyncError::Shm) with `WrongKind`, or
+            /// with `ReadOnly` naming the segment if it was opened read-only,
             /// [`SyncError::Corrupt`](crate::SyncError::Corrupt),
             /// [`SyncError::LayoutMismatch`](crate::SyncError::LayoutMismatch).
             ///
@@ -121,7 +136,11 @@ macro_rules! handle_common {
             #[doc = concat!("assert!(mproc_sync::", stringify!($handle), "::from_segment(blank).is_err()); // never initialized")]
             /// ```
             pub fn from_segment(seg: mproc_shm::Segment) -> crate::Result<$handle> {
-                crate::shared::check_kind(&seg, mproc_shm::SegmentKind::$kind)?;
+                crate::shared::check_segment(
+                    &seg,
+                    mproc_shm::SegmentKind::$kind,
+                    concat!(stringify!($handle), "::from_segment"),
+                )?;
                 let shared = crate::shared::Shared::new(seg, |p| $raw::attach(p, 0))?;
                 let check: fn(&$raw) -> crate::Result<()> = $check;
                 check(&shared)?;

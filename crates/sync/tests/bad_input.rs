@@ -2,7 +2,7 @@
 //! panic, UB or a hang.
 #![cfg(not(loom))]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use mproc_shm::{HeapRegion, Segment, SegmentKind, ShmError};
@@ -173,6 +173,150 @@ fn lock_word_naming_a_dead_thread_is_recovered() {
     g.make_consistent();
     drop(g);
     assert!(lock.lock().is_ok());
+}
+
+/// The reentrant form of the promise above, when the dead thread had the
+/// caller's thread id (ids are reused): the state word alone names the
+/// caller, but the holder record (id and start time) names an earlier
+/// thread. The caller must take the lock over with `OwnerDied`, not
+/// "re-enter" it (which would return without acquiring, inherit the dead
+/// holder's count, and break mutual exclusion).
+#[test]
+fn rlock_word_naming_a_dead_thread_with_the_callers_tid_is_taken_over() {
+    let heap = HeapRegion::new(64);
+    let r = heap.region();
+    let rl = RawRLock::init_in_place(&r, 0).unwrap();
+    let me = mproc_sys::gettid() as u32;
+    let start = mproc_sys::thread_start_time(me as i32).unwrap();
+    let mask = (1u64 << 40) - 1;
+    // State: held by `me`; record: `me` with another start time (an earlier
+    // thread given the same id); the dead holder's count: 1.
+    r.get::<AtomicU32>(0).unwrap().store(me, Ordering::Relaxed);
+    r.get::<AtomicU64>(8).unwrap().store(
+        u64::from(me) << 40 | (start.wrapping_add(1) & mask),
+        Ordering::Relaxed,
+    );
+    r.get::<AtomicU32>(16).unwrap().store(1, Ordering::Relaxed);
+    assert!(!rl.is_owned_by_current_thread());
+    let got = rl.lock_timeout(Duration::from_secs(5));
+    let reentered = got.is_ok();
+    let died = matches!(got, Err(mproc_sync::TryLockError::OwnerDied(_)));
+    let count = rl.count();
+    let mine = rl.is_owned_by_current_thread();
+    drop(got);
+    assert!(
+        died,
+        "expected OwnerDied (holder record names another thread); reentered = {reentered}"
+    );
+    assert_eq!(count, 1, "the dead holder's count was inherited");
+    assert!(mine, "taken over, so now held by this thread");
+    assert!(!rl.is_locked(), "released when the guard dropped");
+}
+
+/// A segment opened read-only cannot back a primitive: every handle's
+/// `from_segment` refuses it with `ReadOnly` naming the segment (its
+/// `lock()`, `set()`, ... would write), and every raw form's
+/// `init_in_place` refuses a view of it, writing nothing.
+#[test]
+fn read_only_segments_are_refused_by_every_handle_and_initializer() {
+    let ro = |n: &str| Segment::opener(n).read_only().open().unwrap();
+    let refused = |r: Result<(), SyncError>, n: &str, op: &str| match r {
+        Err(SyncError::Shm(ShmError::ReadOnly { name, operation })) => {
+            assert_eq!((name.as_str(), operation), (n, op));
+        }
+        other => panic!("{op}: expected ReadOnly naming {n}, got {other:?}"),
+    };
+    let n = name("ro-lock");
+    let _h = Lock::create(&n).unwrap();
+    refused(
+        Lock::from_segment(ro(&n)).map(drop),
+        &n,
+        "Lock::from_segment",
+    );
+    refused(
+        Mutex::<u64>::from_segment(ro(&n)).map(drop),
+        &n,
+        "Mutex::from_segment",
+    );
+    let n = name("ro-mutex");
+    let _h = Mutex::create(&n, 7u64).unwrap();
+    refused(
+        Mutex::<u64>::from_segment(ro(&n)).map(drop),
+        &n,
+        "Mutex::from_segment",
+    );
+    let n = name("ro-rlock");
+    let _h = RLock::create(&n).unwrap();
+    refused(
+        RLock::from_segment(ro(&n)).map(drop),
+        &n,
+        "RLock::from_segment",
+    );
+    let n = name("ro-cond");
+    let _h = Condition::create(&n).unwrap();
+    refused(
+        Condition::from_segment(ro(&n)).map(drop),
+        &n,
+        "Condition::from_segment",
+    );
+    let n = name("ro-sem");
+    let _h = Semaphore::create(&n, 1).unwrap();
+    refused(
+        Semaphore::from_segment(ro(&n)).map(drop),
+        &n,
+        "Semaphore::from_segment",
+    );
+    let n = name("ro-bsem");
+    let _h = BoundedSemaphore::create(&n, 1).unwrap();
+    refused(
+        BoundedSemaphore::from_segment(ro(&n)).map(drop),
+        &n,
+        "BoundedSemaphore::from_segment",
+    );
+    let n = name("ro-event");
+    let _h = Event::create(&n).unwrap();
+    refused(
+        Event::from_segment(ro(&n)).map(drop),
+        &n,
+        "Event::from_segment",
+    );
+    let n = name("ro-barrier");
+    let _h = Barrier::create(&n, 2).unwrap();
+    refused(
+        Barrier::from_segment(ro(&n)).map(drop),
+        &n,
+        "Barrier::from_segment",
+    );
+
+    // The raw forms: a read-only view is refused before anything is written.
+    let n = name("ro-raw");
+    let rw = Segment::create(&n, 256).unwrap();
+    rw.payload().write_bytes(0, &[0xAB; 256]).unwrap();
+    let seg = ro(&n);
+    let p = seg.payload();
+    let read_only = |r: Result<(), SyncError>, what: &str| {
+        assert!(
+            matches!(r, Err(SyncError::Shm(ShmError::ReadOnlyRegion { .. }))),
+            "{what}: {r:?}"
+        );
+    };
+    read_only(RawLock::init_in_place(&p, 0).map(drop), "RawLock");
+    read_only(RawRLock::init_in_place(&p, 0).map(drop), "RawRLock");
+    read_only(RawCondition::init_in_place(&p, 0).map(drop), "RawCondition");
+    read_only(RawEvent::init_in_place(&p, 0).map(drop), "RawEvent");
+    read_only(
+        RawSemaphore::init_in_place(&p, 0, 1, None).map(drop),
+        "RawSemaphore",
+    );
+    read_only(RawBarrier::init_in_place(&p, 0, 2).map(drop), "RawBarrier");
+    let mut bytes = [0u8; 256];
+    p.read_bytes(0, &mut bytes).unwrap();
+    assert_eq!(
+        bytes, [0xAB; 256],
+        "nothing written through the read-only view"
+    );
+    rw.payload().read_bytes(0, &mut bytes).unwrap();
+    assert_eq!(bytes, [0xAB; 256], "nothing written to the segment");
 }
 
 /// Region bounds and alignment are checked for every raw form.
