@@ -106,6 +106,24 @@ pub enum ShmError {
         /// The creator's pid, 0 if it never wrote one.
         creator_pid: i32,
     },
+    /// The operation would write to a segment this handle mapped
+    /// read-only ([`SegmentOpener::read_only`](crate::SegmentOpener::read_only)).
+    #[error("segment `{name}` is mapped read-only: cannot {operation}")]
+    ReadOnly {
+        /// The segment's name (empty for anonymous segments, which are
+        /// never read-only).
+        name: String,
+        /// What was refused (`"persist"`, `"Lock::from_segment"`, ...).
+        operation: &'static str,
+    },
+    /// A write to a view of a segment mapped read-only.
+    #[error("cannot write range {offset}..{offset}+{len}: the region is mapped read-only")]
+    ReadOnlyRegion {
+        /// Start of the range.
+        offset: u64,
+        /// Length of the range.
+        len: u64,
+    },
     /// The caller may not open this segment (mode bits, owner).
     #[error("permission denied for segment `{name}`")]
     PermissionDenied {

@@ -110,7 +110,7 @@ pub(crate) fn write_initializing(region: &Region<'_>, h: &NewHeader) -> Result<(
     region.write_pod(OFF_CREATOR_PID, &h.creator.pid)?;
     region.write_pod(OFF_CREATOR_START, &h.creator.start_time)?;
     // SYNC POINT: Release publishes the creator fields to openers that load
-    // `init` with Acquire in `read_validated` and see INITIALIZING.
+    // `init` with Acquire in `state` and see INITIALIZING.
     word(region, OFF_INIT)?.store(INIT_INITIALIZING, Ordering::Release);
     region
         .get::<AtomicU64>(OFF_MAGIC)?

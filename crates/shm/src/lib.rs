@@ -40,5 +40,5 @@ pub use header::{HEADER_LEN, Header, LAYOUT_VERSION, MAGIC, PARAM_COUNT};
 pub use kind::SegmentKind;
 pub use name::{MAX_NAME_LEN, NAME_PREFIX, SegmentName};
 pub use region::{HeapRegion, Offset, Region, ShmSafe};
-pub use registry::{SegmentInfo, SegmentStatus, inspect, list, remove_stale};
+pub use registry::{SegmentInfo, SegmentStatus, StaleSweep, inspect, list, remove_stale};
 pub use segment::{DEFAULT_MODE, DEFAULT_READY_TIMEOUT, Segment, SegmentBuilder, SegmentOpener};

@@ -137,6 +137,14 @@ unsafe impl<T: 'static> Pod for Offset<T> {}
 /// copies: protocols built on regions (rings, tables) must make sure, with
 /// atomics, that nobody writes the bytes another process copies.
 ///
+/// A view of a segment opened [read-only](crate::SegmentOpener::read_only)
+/// is read-only too ([`is_writable`](Self::is_writable) is false):
+/// `write_*` refuse with [`ShmError::ReadOnlyRegion`]. [`get`](Self::get)
+/// still hands out `&T`, since reading atomics is what inspection tools do;
+/// a store through it cannot be refused, and lands in this process's
+/// private copy of the page instead of the segment (see
+/// [`SegmentOpener::read_only`](crate::SegmentOpener::read_only)).
+///
 /// # Examples
 ///
 /// ```
@@ -154,6 +162,8 @@ unsafe impl<T: 'static> Pod for Offset<T> {}
 pub struct Region<'a> {
     ptr: NonNull<u8>,
     len: usize,
+    /// False for views of a segment mapped read-only: `write_*` refuse.
+    writable: bool,
     _mem: PhantomData<&'a UnsafeCell<[u8]>>,
 }
 
@@ -187,8 +197,33 @@ impl<'a> Region<'a> {
         Region {
             ptr: NonNull::new(ptr).unwrap_or(NonNull::dangling()),
             len: if ptr.is_null() { 0 } else { len },
+            writable: true,
             _mem: PhantomData,
         }
+    }
+
+    /// The same view, refusing `write_*` (a view of a read-only segment).
+    pub(crate) fn into_read_only(self) -> Region<'a> {
+        Region {
+            writable: false,
+            ..self
+        }
+    }
+
+    /// Whether `write_*` may write through this view: false for views of a
+    /// segment opened [read-only](crate::SegmentOpener::read_only).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{HeapRegion, Segment};
+    /// assert!(HeapRegion::new(8).region().is_writable());
+    /// let _s = Segment::create("doc-region-writable", 8).unwrap();
+    /// let ro = Segment::opener("doc-region-writable").read_only().open().unwrap();
+    /// assert!(!ro.payload().is_writable());
+    /// ```
+    pub fn is_writable(&self) -> bool {
+        self.writable
     }
 
     /// Length in bytes.
@@ -223,6 +258,32 @@ impl<'a> Region<'a> {
     /// ```
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
+    }
+
+    /// [`check`](Self::check), for a range about to be written: also
+    /// refuses a read-only view. Code that writes through [`get`](Self::get)
+    /// (initializers laying out a structure) calls this first.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::ReadOnlyRegion`] for a view of a read-only segment,
+    /// [`ShmError::OutOfBounds`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, ShmError};
+    /// let s = Segment::create("doc-check-write", 8).unwrap();
+    /// assert!(s.payload().check_write(0, 8).is_ok());
+    /// let ro = Segment::opener("doc-check-write").read_only().open().unwrap();
+    /// let err = ro.payload().check_write(0, 8).unwrap_err();
+    /// assert!(matches!(err, ShmError::ReadOnlyRegion { offset: 0, len: 8 }));
+    /// ```
+    pub fn check_write(&self, offset: u64, len: u64) -> Result<(usize, usize)> {
+        if !self.writable {
+            return Err(ShmError::ReadOnlyRegion { offset, len });
+        }
+        self.check(offset, len)
     }
 
     /// Checks that `offset..offset+len` lies inside; returns it as usizes.
@@ -270,10 +331,19 @@ impl<'a> Region<'a> {
         let (start, len) = self.check(offset, len)?;
         // SAFETY: `start..start+len` lies inside this region (checked), so it
         // is valid for 'a under the same rules.
-        Ok(unsafe { Region::from_raw_parts(self.ptr.as_ptr().add(start), len) })
+        let sub = unsafe { Region::from_raw_parts(self.ptr.as_ptr().add(start), len) };
+        Ok(Region {
+            writable: self.writable,
+            ..sub
+        })
     }
 
     /// A shared reference to the `T` at `offset`.
+    ///
+    /// Also on a read-only view: loads through it read the segment, but a
+    /// store (which cannot be refused through `&T`) changes only this
+    /// process's private copy of the page; code that means to write calls
+    /// [`check_write`](Self::check_write) first.
     ///
     /// # Errors
     ///
@@ -349,7 +419,8 @@ impl<'a> Region<'a> {
     ///
     /// # Errors
     ///
-    /// [`ShmError::OutOfBounds`].
+    /// [`ShmError::OutOfBounds`]; [`ShmError::ReadOnlyRegion`] for a view
+    /// of a segment opened read-only (nothing is written).
     ///
     /// # Examples
     ///
@@ -359,7 +430,7 @@ impl<'a> Region<'a> {
     /// assert_eq!(heap.region().read_pod::<u8>(5).unwrap(), 9);
     /// ```
     pub fn write_bytes(&self, offset: u64, src: &[u8]) -> Result<()> {
-        let (start, len) = self.check(offset, src.len() as u64)?;
+        let (start, len) = self.check_write(offset, src.len() as u64)?;
         // SAFETY: the destination lies inside the region (checked) and is
         // valid for writes; `src` is a distinct buffer of `len` bytes.
         unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.as_ptr().add(start), len) };
@@ -389,7 +460,7 @@ impl<'a> Region<'a> {
     ///
     /// # Errors
     ///
-    /// [`ShmError::OutOfBounds`].
+    /// [`ShmError::OutOfBounds`], [`ShmError::ReadOnlyRegion`].
     ///
     /// # Examples
     ///

@@ -173,30 +173,59 @@ pub fn list() -> Result<Vec<SegmentInfo>> {
     Ok(out)
 }
 
-/// Unlinks every segment whose creator is dead and that is not persistent;
-/// returns their names. Segments that cannot be parsed are left alone (the
-/// `mproc rm` command removes them by name).
-///
-/// # Errors
-///
-/// [`ShmError::Os`] if `/dev/shm` cannot be read.
+/// What [`remove_stale`] did: the names it removed, and those it meant to
+/// remove but could not, with why.
 ///
 /// # Examples
 ///
 /// ```
-/// let removed = mproc_shm::remove_stale().unwrap();
-/// assert!(removed.iter().all(|n| !n.as_str().is_empty()));
+/// let sweep = mproc_shm::remove_stale().unwrap();
+/// for (name, error) in &sweep.failed {
+///     eprintln!("could not remove {name}: {error}");
+/// }
+/// assert!(sweep.removed.iter().all(|n| !n.as_str().is_empty()));
 /// ```
-pub fn remove_stale() -> Result<Vec<SegmentName>> {
-    let mut removed = Vec::new();
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct StaleSweep {
+    /// The stale segments unlinked, in name order.
+    pub removed: Vec<SegmentName>,
+    /// The stale segments whose unlink failed, in name order, each with its
+    /// error (typically [`ShmError::PermissionDenied`]: another user's
+    /// segment in the sticky `/dev/shm`).
+    pub failed: Vec<(SegmentName, ShmError)>,
+}
+
+/// Unlinks every segment whose creator is dead and that is not persistent.
+/// Segments that cannot be parsed are left alone (the `mproc rm` command
+/// removes them by name). A segment that cannot be unlinked does not stop
+/// the sweep: it is reported in [`StaleSweep::failed`] and the others are
+/// still removed; one already gone when its turn comes is in neither list.
+///
+/// # Errors
+///
+/// [`ShmError::Os`] if `/dev/shm` cannot be read (then nothing was
+/// removed).
+///
+/// # Examples
+///
+/// ```
+/// let sweep = mproc_shm::remove_stale().unwrap();
+/// assert!(sweep.removed.iter().all(|n| !n.as_str().is_empty()));
+/// ```
+pub fn remove_stale() -> Result<StaleSweep> {
+    let mut sweep = StaleSweep::default();
     for info in list()? {
         if info.creator.is_some() && !info.creator_alive && !info.persistent {
             match mproc_sys::shm_unlink(&info.name.os_name()) {
-                Ok(()) => removed.push(info.name),
+                Ok(()) => sweep.removed.push(info.name),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(ShmError::Os(e)),
+                Err(e) => {
+                    let error = os_error(e, info.name.as_str());
+                    sweep.failed.push((info.name, error));
+                }
             }
         }
     }
-    Ok(removed)
+    Ok(sweep)
 }

@@ -52,6 +52,10 @@ pub struct Segment {
     /// handle is another process ([`ProcessId::is_current`]), even one
     /// given the dead creator's pid, and so never unlinks.
     unlink_by: Option<ProcessId>,
+    /// False if opened [read-only](SegmentOpener::read_only): the mapping is
+    /// a private copy-on-write one, and every write this crate offers is
+    /// refused with a typed error.
+    writable: bool,
 }
 
 impl std::fmt::Debug for Segment {
@@ -59,6 +63,7 @@ impl std::fmt::Debug for Segment {
         f.debug_struct("Segment")
             .field("name", &self.name)
             .field("header", &self.header)
+            .field("writable", &self.writable)
             .finish_non_exhaustive()
     }
 }
@@ -216,9 +221,17 @@ impl Segment {
     /// ```
     pub fn region(&self) -> Region<'_> {
         // SAFETY: the mapping is valid for reads and writes for as long as
-        // `self` lives (it is unmapped on drop), is page aligned, and every
-        // access through Region follows the shared-memory rules.
-        unsafe { Region::from_raw_parts(self.map.as_mut_ptr(), self.map.len()) }
+        // `self` lives (it is unmapped on drop): shared read-write, or, for
+        // a read-only handle, private copy-on-write, whose writes go to a
+        // private copy of the page, never to the segment (the view is also
+        // marked read-only, so `write_*` refuse). It is page aligned, and
+        // every access through Region follows the shared-memory rules.
+        let region = unsafe { Region::from_raw_parts(self.map.as_mut_ptr(), self.map.len()) };
+        if self.writable {
+            region
+        } else {
+            region.into_read_only()
+        }
     }
 
     /// The payload: everything after the header (64-byte aligned).
@@ -237,12 +250,67 @@ impl Segment {
         self.region().sub(HEADER_LEN, len).unwrap_or_else(|_| {
             // SAFETY: a null pointer makes an empty region, which touches
             // no memory.
-            unsafe { Region::from_raw_parts(std::ptr::null_mut(), 0) }
+            unsafe { Region::from_raw_parts(std::ptr::null_mut(), 0) }.into_read_only()
         })
+    }
+
+    /// Whether this handle was opened [read-only](SegmentOpener::read_only):
+    /// then [`try_persist`](Self::try_persist), the regions' `write_*` and
+    /// the constructors of higher crates that write (`Lock::from_segment`,
+    /// ...) refuse with a typed error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::Segment;
+    /// let rw = Segment::create("doc-is-read-only", 8).unwrap();
+    /// let ro = Segment::opener("doc-is-read-only").read_only().open().unwrap();
+    /// assert!(!rw.is_read_only() && ro.is_read_only());
+    /// ```
+    pub fn is_read_only(&self) -> bool {
+        !self.writable
+    }
+
+    /// `Err(ShmError::ReadOnly)` naming this segment and `operation` if
+    /// this handle is [read-only](Self::is_read_only): for code about to
+    /// write to the segment.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::ReadOnly`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, ShmError};
+    /// let rw = Segment::create("doc-check-writable", 8).unwrap();
+    /// assert!(rw.check_writable("fill").is_ok());
+    /// let ro = Segment::opener("doc-check-writable").read_only().open().unwrap();
+    /// let err = ro.check_writable("fill").unwrap_err();
+    /// assert_eq!(err.to_string(), "segment `doc-check-writable` is mapped read-only: cannot fill");
+    /// ```
+    pub fn check_writable(&self, operation: &'static str) -> Result<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(ShmError::ReadOnly {
+                name: self
+                    .name
+                    .as_ref()
+                    .map(SegmentName::to_string)
+                    .unwrap_or_default(),
+                operation,
+            })
+        }
     }
 
     /// Keeps the name after the creator's handle drops (and after the
     /// creator dies: `remove_stale` leaves persistent segments alone).
+    ///
+    /// On a [read-only](Self::is_read_only) handle, which cannot mark the
+    /// segment, this does nothing: [`try_persist`](Self::try_persist) says
+    /// so with an error, and [`is_persistent`](Self::is_persistent) keeps
+    /// telling the truth.
     ///
     /// # Examples
     ///
@@ -255,9 +323,34 @@ impl Segment {
     /// mproc_shm::Segment::unlink("doc-persist").unwrap();
     /// ```
     pub fn persist(&self) {
-        if let Ok(flags) = header::flags_word(&self.region()) {
-            flags.fetch_or(header::FLAG_PERSISTENT, Ordering::Relaxed);
-        }
+        // Ignored errors: ReadOnly (documented above as doing nothing), and
+        // a region too short for the header, which create and open rule out.
+        let _ = self.try_persist();
+    }
+
+    /// [`persist`](Self::persist), refusing a read-only handle.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::ReadOnly`] if this handle was opened
+    /// [read-only](SegmentOpener::read_only); nothing is changed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, ShmError};
+    /// let seg = Segment::create("doc-try-persist", 8).unwrap();
+    /// let ro = Segment::opener("doc-try-persist").read_only().open().unwrap();
+    /// assert!(matches!(ro.try_persist(), Err(ShmError::ReadOnly { operation: "persist", .. })));
+    /// assert!(!seg.is_persistent());
+    /// seg.try_persist().unwrap();
+    /// assert!(ro.is_persistent());
+    /// # Segment::unlink("doc-try-persist").unwrap();
+    /// ```
+    pub fn try_persist(&self) -> Result<()> {
+        self.check_writable("persist")?;
+        header::flags_word(&self.region())?.fetch_or(header::FLAG_PERSISTENT, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Whether the segment is marked persistent.
@@ -486,6 +579,7 @@ impl<'f> SegmentBuilder<'f> {
             // Not yet: until the segment is complete, `create` unlinks on
             // error itself.
             unlink_by: None,
+            writable: true,
         };
         let region = seg.region();
         header::write_initializing(&region, &new)?;
@@ -548,16 +642,33 @@ impl<'n> SegmentOpener<'n> {
         self
     }
 
-    /// Map read-only: writes through the segment's regions fault. For
-    /// inspection tools.
+    /// Open for reading only, as inspection tools do: the name is opened
+    /// `O_RDONLY` (read permission suffices), and nothing this handle does
+    /// changes the segment.
+    ///
+    /// Every write the workspace offers on such a handle is refused with a
+    /// typed error: [`Segment::try_persist`] ([`ShmError::ReadOnly`];
+    /// [`Segment::persist`] does nothing), the regions' `write_*`
+    /// ([`ShmError::ReadOnlyRegion`]), `from_segment` of `mproc-sync`'s
+    /// primitives. One path cannot be refused: a store through an atomic
+    /// that [`Region::get`] handed out (`&AtomicU32`, or a raw primitive
+    /// attached over the region and then locked or set). So that it cannot
+    /// crash the process either, the segment is mapped private and
+    /// copy-on-write (not read-only): such a store lands in a private copy
+    /// of its page, is never seen by other processes, and from then on that
+    /// page of this handle shows the private copy instead of the segment.
+    /// Pages never written keep showing the segment's live bytes.
     ///
     /// # Examples
     ///
     /// ```
-    /// use mproc_shm::Segment;
-    /// let _s = Segment::create("doc-ro", 8).unwrap();
+    /// use mproc_shm::{Segment, ShmError};
+    /// let s = Segment::create("doc-ro", 8).unwrap();
     /// let ro = Segment::opener("doc-ro").read_only().open().unwrap();
     /// assert_eq!(ro.payload().read_pod::<u64>(0).unwrap(), 0);
+    /// s.payload().write_pod(0, &7u64).unwrap();
+    /// assert_eq!(ro.payload().read_pod::<u64>(0).unwrap(), 7); // live
+    /// assert!(matches!(ro.payload().write_pod(0, &1u64), Err(ShmError::ReadOnlyRegion { .. })));
     /// ```
     pub fn read_only(mut self) -> Self {
         self.writable = false;
@@ -635,7 +746,17 @@ impl<'n> SegmentOpener<'n> {
         let map = if self.writable {
             options.map_raw(fd)
         } else {
-            options.map_raw_read_only(fd)
+            // Private copy-on-write, so that a store through a `&Atomic*`
+            // of a read-only handle (which nothing can refuse) stays in
+            // this process instead of faulting; see `read_only`. No swap
+            // is reserved for copies that a well-behaved reader never makes.
+            options.no_reserve_swap();
+            // SAFETY: memmap2 marks this unsafe because another process may
+            // change the file under a `&[u8]` view of it. None is made: the
+            // mapping becomes an `MmapRaw` at once and is reached only
+            // through `Region`, under the shared-memory rules, exactly as
+            // the shared mapping is.
+            unsafe { options.map_copy(fd) }.map(MmapRaw::from)
         }
         .map_err(ShmError::Os)?;
         // SAFETY: the mapping is valid for `len` bytes while `map` lives;
@@ -664,6 +785,7 @@ impl<'n> SegmentOpener<'n> {
             name: Some(name.clone()),
             header,
             unlink_by: None,
+            writable: self.writable,
         }))
     }
 }

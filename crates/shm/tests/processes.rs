@@ -186,7 +186,7 @@ fn killed_creator_is_stale_and_removed() {
     assert_eq!(info.creator.map(|c| c.pid), Some(child));
     assert!(!info.creator_alive);
 
-    let removed = mproc_shm::remove_stale().unwrap();
+    let removed = mproc_shm::remove_stale().unwrap().removed;
     assert!(removed.iter().any(|n| n.as_str() == stale), "{removed:?}");
     assert!(!removed.iter().any(|n| n.as_str() == kept));
     assert!(matches!(
@@ -220,6 +220,7 @@ fn creator_dying_mid_init_is_abandoned() {
     assert!(
         mproc_shm::remove_stale()
             .unwrap()
+            .removed
             .iter()
             .any(|n| n.as_str() == name)
     );
@@ -313,6 +314,158 @@ fn mode_0600_denies_other_users_and_a_group_mode_admits_them() {
     assert_eq!(_g.payload().read_pod::<u64>(0).unwrap(), 5);
 }
 
+/// A handle opened read-only: every write it offers is refused with a
+/// typed error, a store through an atomic it handed out (which nothing can
+/// refuse) neither faults nor reaches the segment, and pages it never wrote
+/// keep showing the segment's live bytes. The checks run in a child, so
+/// that a fault is a failed test rather than a dead test binary.
+fn read_only_handle_refuses_writes_and_never_faults() {
+    const PAGE_B: u64 = 8192; // a payload page apart from the one written
+    let name = unique("readonly");
+    let seg = Segment::create(&name, 16384).unwrap();
+    seg.payload().write_pod(0, &11u64).unwrap();
+    let flag = Segment::anonymous(64).unwrap();
+    let ready = flag.payload().get::<AtomicU64>(0).unwrap();
+    let child = spawn_child(|| {
+        let Ok(ro) = Segment::opener(&name).read_only().open() else {
+            return 10;
+        };
+        let p = ro.payload();
+        if !ro.is_read_only() || p.is_writable() || ro.region().is_writable() {
+            return 11;
+        }
+        match ro.try_persist() {
+            Err(ShmError::ReadOnly {
+                name: n,
+                operation: "persist",
+            }) if n == name => {}
+            _ => return 12,
+        }
+        ro.persist(); // documented as doing nothing on a read-only handle
+        if ro.is_persistent() {
+            return 13;
+        }
+        let refused = |r: mproc_shm::Result<()>| matches!(r, Err(ShmError::ReadOnlyRegion { .. }));
+        if !(refused(p.write_bytes(0, b"x"))
+            && refused(p.write_pod(0, &1u64))
+            && refused(ro.region().write_pod(0, &1u64))
+            && refused(p.sub(0, 64).and_then(|s| s.write_pod(0, &1u64))))
+        {
+            return 14;
+        }
+        // The one unrefusable path: a store through `&AtomicU64`.
+        let Ok(word) = p.get::<AtomicU64>(0) else {
+            return 15;
+        };
+        word.store(99, Ordering::Relaxed); // faulted before: SIGSEGV
+        if word.load(Ordering::Relaxed) != 99 {
+            return 16;
+        }
+        // Another page, never written here, still shows the segment live.
+        if p.read_pod::<u64>(PAGE_B).ok() != Some(0) {
+            return 17;
+        }
+        ready.store(1, Ordering::Release);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while p.read_pod::<u64>(PAGE_B).ok() != Some(42) {
+            if Instant::now() > deadline {
+                return 18;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        0
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while ready.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+        if let Some(status) = waitpid(child, true).expect("waitpid") {
+            panic!("read-only child ended early: {status:?}");
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    seg.payload().write_pod(PAGE_B, &42u64).unwrap();
+    let status = wait_child(child, Duration::from_secs(10));
+    assert_eq!(
+        status,
+        ExitStatus::Exited(0),
+        "read-only handle (11+: which check)"
+    );
+    // Nothing the read-only handle did reached the segment.
+    assert_eq!(seg.payload().read_pod::<u64>(0).unwrap(), 11);
+    assert!(!seg.is_persistent());
+    drop(seg);
+    assert!(matches!(
+        Segment::open(&name),
+        Err(ShmError::NotFound { .. })
+    ));
+}
+
+/// `remove_stale` does not stop at a segment it cannot unlink: it reports
+/// it and removes the others. Run as `nobody`, which may read a stale
+/// segment of root's (mode 0644) but not unlink it (sticky `/dev/shm`),
+/// and whose own stale segment sorts after root's.
+fn remove_stale_reports_what_it_cannot_unlink_and_removes_the_rest() {
+    if mproc_sys::getuid() != 0 {
+        println!("(skipped: needs root to switch users)");
+        return;
+    }
+    let roots = unique("sweep-a");
+    let nobodys = unique("sweep-b");
+    // Two stale segments: their creators exit without unlinking.
+    let make = |name: &str, as_nobody: bool| {
+        let child = spawn_child(|| {
+            if as_nobody && !become_nobody(true) {
+                return 9;
+            }
+            let mode = if as_nobody { 0o600 } else { 0o644 };
+            match Segment::builder(SegmentKind::Raw, 8)
+                .mode(mode)
+                .create(name)
+            {
+                Ok(seg) => {
+                    std::mem::forget(seg);
+                    0
+                }
+                Err(_) => 1,
+            }
+        });
+        wait_child(child, Duration::from_secs(5))
+    };
+    let made = (make(&roots, false), make(&nobodys, true));
+    let sweeper = spawn_child(|| {
+        if !become_nobody(true) {
+            return 9;
+        }
+        let Ok(sweep) = mproc_shm::remove_stale() else {
+            return 1; // the sweep gave up at root's segment
+        };
+        if !sweep.removed.iter().any(|n| n.as_str() == nobodys) {
+            return 2;
+        }
+        let reported = sweep.failed.iter().any(|(n, e)| {
+            n.as_str() == roots
+                && matches!(e, ShmError::PermissionDenied { name } if *name == roots)
+        });
+        if !reported {
+            return 3;
+        }
+        0
+    });
+    let swept = wait_child(sweeper, Duration::from_secs(10));
+    let nobodys_left = Segment::unlink(&nobodys).is_ok();
+    let roots_left = Segment::unlink(&roots).is_ok();
+    assert_eq!(made, (ExitStatus::Exited(0), ExitStatus::Exited(0)));
+    assert_eq!(
+        swept,
+        ExitStatus::Exited(0),
+        "sweep (1: gave up, 2: not removed, 3: not reported)"
+    );
+    assert!(!nobodys_left, "nobody's stale segment was left");
+    assert!(
+        roots_left,
+        "root's segment should have survived nobody's sweep"
+    );
+}
+
 fn main() {
     // Watchdog: a hung test kills the whole binary instead of hanging CI.
     std::thread::spawn(|| {
@@ -353,6 +506,14 @@ fn main() {
         (
             "mode_0600_denies_other_users_and_a_group_mode_admits_them",
             mode_0600_denies_other_users_and_a_group_mode_admits_them,
+        ),
+        (
+            "read_only_handle_refuses_writes_and_never_faults",
+            read_only_handle_refuses_writes_and_never_faults,
+        ),
+        (
+            "remove_stale_reports_what_it_cannot_unlink_and_removes_the_rest",
+            remove_stale_reports_what_it_cannot_unlink_and_removes_the_rest,
         ),
     ];
     let mut failed = 0;
