@@ -312,7 +312,7 @@ fn a_dict_missing_its_table_is_listed_with_the_reason() {
     let details = details_of(&name);
     assert_eq!(
         details,
-        format!("statistics unreadable: no segment named `{table}`")
+        format!("statistics unreadable: dict table generation 0 (segment `{table}`) was removed")
     );
     drop(d);
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytemuck::Pod;
 use mproc_shm::SegmentKind;
 
-use crate::{Locked, Result};
 use crate::pod_segment::{PodLock, PodSegment};
+use crate::{Locked, Result};
 
 const ARRAY_ROLE: u64 = 0x4152_5231; // "ARR1"
 
@@ -287,7 +287,12 @@ impl<T: Pod> Array<T> {
     /// assert!(a.get_range(2..4).is_err());
     /// ```
     pub fn get_range(&self, range: Range<usize>) -> Result<Vec<T>> {
-        let mut out = vec![T::zeroed(); range.end.saturating_sub(range.start)];
+        let n = range.end.saturating_sub(range.start);
+        // Checked before allocating: a range past the end is an error, not
+        // an allocation of its length. (The length is fixed when the array
+        // is made, so no lock is needed to check it.)
+        self.inner.check(range.start as u64, n as u64)?;
+        let mut out = vec![T::zeroed(); n];
         let _held = self.inner.lock()?;
         self.inner.read_into(range.start as u64, &mut out)?;
         Ok(out)
@@ -381,5 +386,38 @@ impl<T: Pod> Array<T> {
             len: self.len(),
             lock,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use super::*;
+    use crate::DictError;
+
+    #[test]
+    fn get_range_past_the_end_is_index_out_of_range_before_any_allocation() {
+        let a = Array::from_slice(&[1u32, 2, 3]).unwrap();
+        // `1..usize::MAX` used to allocate its length first: a panic
+        // ("capacity overflow") instead of the error.
+        let r = catch_unwind(AssertUnwindSafe(|| a.get_range(1..usize::MAX)));
+        assert!(
+            matches!(
+                r,
+                Ok(Err(DictError::IndexOutOfRange { index, len: 3 })) if index == usize::MAX as u64 - 1
+            ),
+            "get_range(1..usize::MAX): {r:?}"
+        );
+        assert!(matches!(
+            a.get_range(2..4),
+            Err(DictError::IndexOutOfRange { index: 3, len: 3 })
+        ));
+        assert!(matches!(
+            a.get_range(usize::MAX..usize::MAX),
+            Err(DictError::IndexOutOfRange { len: 3, .. })
+        ));
+        assert_eq!(a.get_range(3..3).unwrap(), Vec::<u32>::new());
+        assert_eq!(a.get_range(1..3).unwrap(), vec![2, 3]);
     }
 }

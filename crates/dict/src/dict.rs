@@ -59,7 +59,9 @@ impl Clone for Dict {
 impl Dict {
     /// A new anonymous dict, shared with the children this process forks
     /// afterwards (its growth segments get generated names, removed when
-    /// this handle, the creator's, and its clones drop).
+    /// this handle, the creator's, and its clones drop). Keep it until the
+    /// children are done with the dict: a child whose handle lags behind a
+    /// growth when the names go gets [`DictError::GenerationRemoved`].
     ///
     /// # Errors
     ///
@@ -80,7 +82,7 @@ impl Dict {
 
     /// Creates a dict named `name` that other processes can [`open`]. The
     /// names (`name` and the generations `name.gN`) are removed when this
-    /// handle and its clones drop.
+    /// handle and its clones drop, as by [`Dict::unlink`].
     ///
     /// [`open`]: Dict::open
     ///
@@ -146,7 +148,16 @@ impl Dict {
     }
 
     /// Removes the names of dict `name` (its root and every generation).
-    /// Processes that have it open keep using it.
+    /// Processes that have it open keep using the table they have mapped.
+    ///
+    /// A handle follows the table to a newer generation (after a growth)
+    /// by that generation's name: one that lags behind a growth made
+    /// before the unlink finds the name gone and gets
+    /// [`DictError::GenerationRemoved`] at once (it stays unusable). A
+    /// growth after the unlink makes a new name, which handles follow and
+    /// nobody removes when they are done (`mproc gc` does, once the
+    /// process that grew it is gone). Unlink a dict once its users are
+    /// done with it, or give it the capacity it needs up front.
     ///
     /// A new dict may be made under the name at once: its table
     /// generations carry a tag of their own (see

@@ -142,6 +142,17 @@ pub enum DictError {
     /// (`/proc` missing).
     #[error("cannot read this process's identity: {0}")]
     Identity(std::io::Error),
+    /// The dict's current table generation is gone: this handle still
+    /// mapped an older one, and the segment it had to move to was removed
+    /// by name ([`Dict::unlink`](crate::Dict::unlink), the creator's drop,
+    /// `mproc rm`). Nothing was changed; the handle stays unusable.
+    #[error("dict table generation {generation} (segment `{segment}`) was removed")]
+    GenerationRemoved {
+        /// The generation the dict is at.
+        generation: u64,
+        /// Its segment's name.
+        segment: String,
+    },
     /// A name for a segment of the dict's family does not fit.
     #[error("name `{name}` is too long for a dict (at most {max} bytes)")]
     NameTooLong {

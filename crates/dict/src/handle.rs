@@ -185,7 +185,11 @@ impl Handle {
             }
         };
         Ok(Handle {
-            shared: Arc::new(Shared::new(root, info, (!persist).then(ProcessId::current_or_pid))?),
+            shared: Arc::new(Shared::new(
+                root,
+                info,
+                (!persist).then(ProcessId::current_or_pid),
+            )?),
             current: RefCell::new(Arc::new(gen0)),
             lock_timeout: None,
         })
@@ -316,14 +320,29 @@ impl Handle {
     }
 }
 
-/// Opens the current generation named by the root (retrying if it moves
-/// on while being opened).
+/// Times [`open_latest`] follows the generation word on before giving up:
+/// each time, a growth (a copy of the whole table) happened meanwhile, so
+/// only a corrupt word that keeps moving gets here.
+const FOLLOW_LIMIT: usize = 200;
+
+/// Opens the current generation named by the root (again if it moves on
+/// while being opened).
+///
+/// # Errors
+///
+/// [`DictError::GenerationRemoved`] at once if the current generation's
+/// name is gone while the root still names it: a grower makes a
+/// generation's segment, ready under its name, before it publishes the
+/// number, and removes the name only after it published the next one, so
+/// a name missing under an unchanged number was removed otherwise (by
+/// [`Dict::unlink`](crate::Dict::unlink), the creator's drop, or by hand)
+/// and never returns.
 fn open_latest(shared: &Shared) -> Result<Generation> {
     let word = shared.generation_word();
-    let mut last = None;
-    for _ in 0..200 {
-        // SYNC POINT: Acquire pairs with the Release store in `grow`.
-        let g = word.load(Ordering::Acquire);
+    // SYNC POINT: Acquire pairs with the Release store in `grow`.
+    let mut g = word.load(Ordering::Acquire);
+    let mut removed = None;
+    for _ in 0..FOLLOW_LIMIT {
         if g == 0 && shared.info.flags & FLAG_ANON_GEN0 != 0 {
             return Err(DictError::Corrupt {
                 what: "anonymous generation 0 cannot be reopened",
@@ -331,22 +350,29 @@ fn open_latest(shared: &Shared) -> Result<Generation> {
                 value: 0,
             });
         }
-        match Generation::open(&shared.info.gen_name(g), g) {
+        let segment = shared.info.gen_name(g);
+        match Generation::open(&segment, g) {
             Ok(generation) => return Ok(generation),
-            Err(e @ DictError::Shm(ShmError::NotFound { .. })) => {
+            Err(DictError::Shm(ShmError::NotFound { .. })) => {
                 // SYNC POINT: Acquire pairs with the Release store in `grow`.
-                if word.load(Ordering::Acquire) == g {
-                    std::thread::sleep(Duration::from_millis(1));
+                let now = word.load(Ordering::Acquire);
+                let gone = DictError::GenerationRemoved {
+                    generation: g,
+                    segment,
+                };
+                if now == g {
+                    return Err(gone);
                 }
-                last = Some(e);
+                removed = Some(gone);
+                g = now;
             }
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or(DictError::Corrupt {
+    Err(removed.unwrap_or(DictError::Corrupt {
         what: "generation",
         offset: 0,
-        value: 0,
+        value: g,
     }))
 }
 

@@ -2,7 +2,7 @@
 
 use crate::block::HEADER;
 use crate::class::MAX_BLOCK;
-use crate::layout::{ARENA_START, MAX_ARENA, TableLayout};
+use crate::layout::{ARENA_START, MAX_ARENA, MAX_BUCKET_BITS, TableLayout};
 use crate::{DictError, Result};
 
 /// Default [`DictOptions::capacity`].
@@ -93,6 +93,12 @@ impl DictOptions {
 
     /// Entries the first table holds before growing (it grows by itself
     /// past that, unless capped).
+    ///
+    /// A capacity no table can hold (one that needs more than 2^30
+    /// buckets in a shard: about 940 million entries per shard) makes
+    /// [`Dict::new`](crate::Dict::new) and [`Dict::create`](crate::Dict::create)
+    /// fail with [`DictError::InvalidOption`] (`option: "capacity"`), not
+    /// overflow.
     ///
     /// # Examples
     ///
@@ -194,24 +200,50 @@ impl DictOptions {
             None => (capacity / 16).max(1).ilog2().clamp(2, 6),
         };
         let per_shard = capacity.div_ceil(1 << shard_bits);
+        // A capacity past what one table can hold is the caller's option,
+        // not a corrupt layout: refuse it before anything overflows.
+        let too_large = DictError::InvalidOption {
+            option: "capacity",
+            value: self.capacity,
+        };
+        let bucket_bits = buckets_for(per_shard);
+        if u64::from(bucket_bits) > MAX_BUCKET_BITS {
+            return Err(too_large);
+        }
+        // The arena is clamped below: only its computation must not wrap.
+        let arena_len = per_shard
+            .checked_mul(BYTES_PER_ENTRY)
+            .and_then(|b| b.checked_add(ARENA_START))
+            .map_or(MAX_ARENA, round64)
+            .clamp(256, MAX_ARENA & !63);
         let layout = TableLayout {
             generation: 0,
             shard_bits,
-            bucket_bits: buckets_for(per_shard),
-            arena_len: round64(ARENA_START + per_shard * BYTES_PER_ENTRY)
-                .clamp(256, MAX_ARENA & !63),
+            bucket_bits,
+            arena_len,
             max_key: self.max_key_len,
             max_value: self.max_value_len,
         };
-        layout.validate()?;
-        Ok(layout)
+        match layout.validate() {
+            Err(DictError::Corrupt {
+                what: "bucket_bits" | "table size",
+                ..
+            }) => Err(too_large),
+            r => r.map(|()| layout),
+        }
     }
 }
 
-/// log2 of the buckets needed for `entries` under the 7/8 load limit.
+/// log2 of the buckets needed for `entries` under the 7/8 load limit
+/// (saturating: past `MAX_BUCKET_BITS`, never wrapping, for a count no
+/// table can hold, which every layout check refuses).
 pub(crate) fn buckets_for(entries: u64) -> u32 {
-    let need = (entries * 8).div_ceil(7) + 1;
-    need.next_power_of_two().trailing_zeros().max(1)
+    let need = entries
+        .saturating_mul(8)
+        .div_ceil(7)
+        .saturating_add(1)
+        .checked_next_power_of_two();
+    need.map_or(u64::BITS, u64::trailing_zeros).max(1)
 }
 
 /// Rounds up to a multiple of 64.
@@ -239,5 +271,29 @@ mod tests {
                 .is_err()
         );
         assert_eq!(buckets_for(7), 4); // 7 * 8 / 7 + 1 = 9 buckets, rounded up to 16
+    }
+
+    #[test]
+    fn a_capacity_no_table_can_hold_is_an_invalid_option_not_an_overflow() {
+        let too_large = |opts: DictOptions, capacity: u64| {
+            let r = std::panic::catch_unwind(|| opts.initial_layout());
+            assert!(
+                matches!(
+                    r,
+                    Ok(Err(DictError::InvalidOption { option: "capacity", value })) if value == capacity
+                ),
+                "capacity {capacity}: {r:?}"
+            );
+        };
+        // Overflowed `per_shard * BYTES_PER_ENTRY` and `entries * 8`.
+        too_large(DictOptions::new().shards(1).capacity(1 << 60), 1 << 60);
+        too_large(DictOptions::new().capacity(u64::MAX), u64::MAX);
+        // No overflow, but more buckets than a shard can have (it used to
+        // be `Corrupt { what: "bucket_bits" }`).
+        too_large(DictOptions::new().shards(1).capacity(1 << 40), 1 << 40);
+        // The largest that fits is a layout (not made here: 8 GiB).
+        let l = DictOptions::new().shards(1).capacity(900_000_000);
+        assert_eq!(l.initial_layout().unwrap().bucket_bits, 30);
+        assert!(u64::from(buckets_for(u64::MAX)) > MAX_BUCKET_BITS);
     }
 }

@@ -212,7 +212,9 @@ impl<T: Pod> PodSegment<T> {
             .write_bytes(off, bytemuck::cast_slice(data))?)
     }
 
-    fn check(&self, start: u64, n: u64) -> Result<()> {
+    /// Whether elements `start..start + n` are in the array:
+    /// [`DictError::IndexOutOfRange`] with the last index asked for if not.
+    pub(crate) fn check(&self, start: u64, n: u64) -> Result<()> {
         match start.checked_add(n) {
             Some(end) if end <= self.len => Ok(()),
             _ => Err(DictError::IndexOutOfRange {

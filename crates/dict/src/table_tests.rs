@@ -181,7 +181,14 @@ fn freed_blocks_are_reused_by_their_class() {
     let t = make(&heap, l, &current);
     insert(&t, b"a", &[1; 20]).unwrap().unwrap();
     insert(&t, b"b", &[2; 20]).unwrap().unwrap();
-    let bump = |t: &Table<'_>| t.lock(0, None).unwrap().unwrap().ctl.bump.load(Ordering::Relaxed);
+    let bump = |t: &Table<'_>| {
+        t.lock(0, None)
+            .unwrap()
+            .unwrap()
+            .ctl
+            .bump
+            .load(Ordering::Relaxed)
+    };
     let before = bump(&t);
     remove(&t, b"a").unwrap().unwrap();
     // Same class (8 + 1 + 20 = 29 -> 32): the freed block, no new space.

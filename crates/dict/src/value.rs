@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytemuck::Pod;
 use mproc_shm::SegmentKind;
 
-use crate::{Locked, Result};
 use crate::pod_segment::{PodLock, PodSegment};
+use crate::{Locked, Result};
 
 const VALUE_ROLE: u64 = 0x5641_4c31; // "VAL1"
 

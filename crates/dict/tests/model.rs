@@ -216,6 +216,75 @@ fn a_dict_made_again_under_an_unlinked_name_shares_nothing_with_it() {
     assert!(Dict::open(NAME).is_err());
 }
 
+/// The /dev/shm entries of the segments whose names start with `prefix`.
+fn shm_left(prefix: &str) -> Vec<String> {
+    let prefix = format!("mproc.{prefix}");
+    std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+/// Makes `a` grow past generation 0.
+fn grow_past_generation_0(a: &Dict) {
+    let mut i = 0u32;
+    while a.stats().unwrap().generation == 0 {
+        a.insert(&i.to_le_bytes(), b"x").unwrap();
+        i += 1;
+        assert!(i < 100_000, "never grew");
+    }
+}
+
+/// After `Dict::unlink`, a handle that lags behind a growth made before
+/// it cannot follow (the name it follows by is gone): it gets a typed
+/// error at once, while the handle on the newest generation keeps working.
+#[test]
+fn unlink_leaves_a_handle_behind_a_growth_with_a_typed_error() {
+    let name = format!("test-dict-unlink-behind-{}", std::process::id());
+    let a = Dict::create(&name, DictOptions::new().capacity(4)).unwrap();
+    a.insert(b"k", b"v").unwrap();
+    let b = Dict::open(&name).unwrap(); // maps generation 0
+    grow_past_generation_0(&a);
+    let newest = a.stats().unwrap().generation;
+    Dict::unlink(&name).unwrap();
+    assert!(Dict::open(&name).is_err(), "the name is gone at once");
+    let err = b.get(b"k").unwrap_err();
+    assert!(
+        matches!(err, DictError::GenerationRemoved { generation, .. } if generation == newest),
+        "{err:?}"
+    );
+    assert_eq!(a.get(b"k").unwrap(), Some(b"v".to_vec()));
+    drop((a, b));
+    assert_eq!(shm_left(&name), Vec::<String>::new());
+}
+
+/// A generation whose name was removed by hand (`mproc rm`) under a
+/// handle still behind it is a typed error at once, not `NotFound` after
+/// 200 ms of retries; the other handles are not affected.
+#[test]
+fn a_generation_removed_by_hand_is_a_typed_error_at_once() {
+    let name = format!("test-dict-gen-removed-{}", std::process::id());
+    let a = Dict::create(&name, DictOptions::new().capacity(4)).unwrap();
+    let b = Dict::open(&name).unwrap(); // maps generation 0
+    grow_past_generation_0(&a);
+    let newest = a.stats().unwrap().generation;
+    let segment = a.generation_segment(newest).unwrap();
+    mproc_shm::Segment::unlink(&segment).unwrap();
+    let err = b.get(b"k").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DictError::GenerationRemoved { generation, segment: ref s }
+                if generation == newest && *s == segment
+        ),
+        "{err:?}"
+    );
+    assert_eq!(a.get(b"k").unwrap(), None);
+    drop((a, b));
+    assert_eq!(shm_left(&name), Vec::<String>::new());
+}
+
 #[test]
 fn named_open_and_follow_growth() {
     let a = Dict::create("test-dict-follow", DictOptions::new().capacity(2)).unwrap();

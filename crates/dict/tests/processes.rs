@@ -11,8 +11,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_all_ok, run, spawn, wait_all, watchdog};
-use mproc_dict::{Array, Dict, DictOptions, Manager, TypedDict, Value};
+use common::{BOUND, assert_all_ok, run, shm_names, spawn, wait_all, wait_for, watchdog};
+use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
 use mproc_sys::{ExitStatus, Signal, kill, waitpid};
 
 const WATCHDOG: Duration = Duration::from_secs(150);
@@ -277,6 +277,50 @@ fn crash_loop() {
     );
 }
 
+/// The creator's drop removes a named dict's names; a process that opened
+/// it by name and still maps generation 0, which the creator grew past,
+/// gets a typed error on its next operation (not `NotFound` after retries),
+/// and nothing is left in /dev/shm.
+fn a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops() {
+    let name = format!("test-dict-proc-behind-{}", mproc_sys::getpid());
+    let step = Value::new(0u8).unwrap();
+    let a = Dict::create(&name, DictOptions::new().capacity(4)).unwrap();
+    a.insert(b"k", b"v").unwrap();
+    let child = {
+        let (step, name) = (&step, name.clone());
+        spawn(move || {
+            let Ok(b) = Dict::open(&name) else { return 1 };
+            if step.set(1).is_err() {
+                return 2;
+            }
+            let deadline = Instant::now() + BOUND;
+            while step.get().ok() != Some(2) {
+                if Instant::now() > deadline {
+                    return 3;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            match b.get(b"k") {
+                Err(DictError::GenerationRemoved { generation, .. }) if generation > 0 => 0,
+                _ => 4,
+            }
+        })
+    };
+    wait_for("the child to open the dict", || step.get().unwrap() == 1);
+    let mut i = 0u32;
+    while a.stats().unwrap().generation == 0 {
+        a.insert(&i.to_le_bytes(), b"x").unwrap();
+        i += 1;
+        assert!(i < 100_000, "never grew");
+    }
+    drop(a);
+    assert!(Dict::open(&name).is_err(), "the name went with the creator");
+    step.set(2).unwrap();
+    assert_all_ok(&wait_all(&[child], Duration::from_secs(60)));
+    let left = shm_names(&name);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 fn value_and_array_across_processes() {
     let counter = Value::new(0u64).unwrap();
     let slots = Array::<u64>::new(4).unwrap();
@@ -485,6 +529,10 @@ fn main() {
     run(
         "growth_while_others_read_and_write",
         growth_while_others_read_and_write,
+    );
+    run(
+        "a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops",
+        a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops,
     );
     run(
         "value_and_array_across_processes",
