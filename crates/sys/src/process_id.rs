@@ -79,11 +79,20 @@ impl ProcessId {
     /// Whether this very process is still running (not dead, not a zombie,
     /// and not another process that reused the pid).
     ///
+    /// A process that exists (the kernel says so) but whose `/proc` entry
+    /// cannot be read counts as running: `/proc` mounted with `hidepid`
+    /// hides other users' processes, and without `/proc` nothing can be
+    /// read at all. Callers take "dead" as leave to take over what the
+    /// process held (a lock, a slot), so when in doubt the answer is the
+    /// one that only makes them wait (a pid reused by such a hidden
+    /// process then also reads as running).
+    ///
     /// # Examples
     ///
     /// ```
     /// let ghost = mproc_sys::ProcessId { pid: i32::MAX, start_time: 0 };
     /// assert!(!ghost.is_alive());
+    /// assert!(mproc_sys::ProcessId::current().unwrap().is_alive());
     /// ```
     pub fn is_alive(&self) -> bool {
         if !pid_exists(self.pid) {
@@ -91,7 +100,9 @@ impl ProcessId {
         }
         match read_stat(self.pid) {
             Ok(stat) => stat.start_time == self.start_time && !stat.is_dead(),
-            Err(_) => false,
+            // It exists but /proc does not show it (hidden, no /proc, or
+            // gone between the two looks, which the next look tells).
+            Err(_) => true,
         }
     }
 
