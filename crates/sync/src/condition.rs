@@ -277,7 +277,7 @@ impl RawCondition {
         // made under the lock bumps it after this read.
         let seq = self.seq.value().load(Ordering::Relaxed);
         let lock = guard.unlock_into_raw();
-        let outcome = self.seq.wait_while(seq, deadline);
+        let outcome = self.seq.wait_while_rechecking(seq, deadline);
         let timed_out = WaitTimeoutResult(outcome == WaitOutcome::TimedOut);
         match lock.lock() {
             Ok(g) => Ok((g, timed_out)),

@@ -210,7 +210,7 @@ impl RawEvent {
         }
         let mut seen = start;
         loop {
-            if self.word.wait_while(seen, deadline) == WaitOutcome::TimedOut {
+            if self.word.wait_while_rechecking(seen, deadline) == WaitOutcome::TimedOut {
                 return false;
             }
             let now = word.load(Ordering::Acquire);

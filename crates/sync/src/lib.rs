@@ -115,4 +115,4 @@ pub use rlock::{RLockGuard, RawRLock};
 #[cfg(not(loom))]
 pub use semaphore::{BoundedSemaphore, Semaphore};
 pub use semaphore::{RawSemaphore, SEMAPHORE_MAX};
-pub use wait_word::{DEFAULT_SPINS, WaitOutcome, WaitWord};
+pub use wait_word::{DEFAULT_SPINS, RECHECK_INTERVAL, WaitOutcome, WaitWord};

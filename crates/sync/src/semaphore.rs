@@ -245,7 +245,7 @@ impl RawSemaphore {
             if self.try_acquire() {
                 return true;
             }
-            if self.count.wait_while(0, deadline) == crate::WaitOutcome::TimedOut {
+            if self.count.wait_while_rechecking(0, deadline) == crate::WaitOutcome::TimedOut {
                 return self.try_acquire();
             }
         }

@@ -3,7 +3,7 @@
 //! no system call.
 
 use std::marker::PhantomData;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::futex::{DefaultFutex, Futex, FutexWait};
 use crate::loom::atomic::{AtomicU32, Ordering};
@@ -15,6 +15,11 @@ use crate::loom::atomic::{AtomicU32, Ordering};
 /// hand-off by a process running on another core, short enough to cost
 /// little when the wait is long. Under loom the spin is skipped.
 pub const DEFAULT_SPINS: u32 = if cfg!(loom) { 0 } else { 64 };
+
+/// How long [`WaitWord::wait_while_rechecking`] sleeps at most before it
+/// reads the word again: the longest a wake-up lost to a waker killed
+/// between its change and its wake delays a waiter.
+pub const RECHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How a wait on a [`WaitWord`] ended.
 ///
@@ -222,6 +227,55 @@ impl<F: Futex> WaitWord<F> {
     #[inline]
     pub fn wait_while(&self, expected: u32, deadline: Option<Instant>) -> WaitOutcome {
         self.wait_while_spin(expected, deadline, DEFAULT_SPINS)
+    }
+
+    /// [`wait_while`](Self::wait_while), reading the word again at least
+    /// every [`RECHECK_INTERVAL`] even if no wake comes: a process killed
+    /// between changing the word and waking its sleepers (a `set`, a
+    /// `release`, a `notify` cut short by SIGKILL) delays a waiter by at
+    /// most that interval instead of leaving it asleep for good. The
+    /// blocking calls of this crate's primitives wait this way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::Ordering;
+    /// use std::time::{Duration, Instant};
+    /// use mproc_sync::{WaitOutcome, WaitWord};
+    ///
+    /// let w = WaitWord::new(0);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         std::thread::sleep(Duration::from_millis(20));
+    ///         // Changed, and nobody woken: as if the waker died here.
+    ///         w.value().store(1, Ordering::Release);
+    ///     });
+    ///     assert_eq!(w.wait_while_rechecking(0, None), WaitOutcome::Changed);
+    /// });
+    /// let soon = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(w.wait_while_rechecking(1, Some(soon)), WaitOutcome::TimedOut);
+    /// ```
+    pub fn wait_while_rechecking(&self, expected: u32, deadline: Option<Instant>) -> WaitOutcome {
+        loop {
+            // Under loom a timed wait times out at once: wait as asked.
+            let until = if cfg!(loom) {
+                deadline
+            } else {
+                let soon = Instant::now() + RECHECK_INTERVAL;
+                Some(deadline.map_or(soon, |d| d.min(soon)))
+            };
+            match self.wait_while(expected, until) {
+                WaitOutcome::Changed => return WaitOutcome::Changed,
+                WaitOutcome::TimedOut
+                    if cfg!(loom) || deadline.is_some_and(|d| Instant::now() >= d) =>
+                {
+                    return WaitOutcome::TimedOut;
+                }
+                // Only the recheck interval passed: the next wait reads
+                // the word before it sleeps again.
+                WaitOutcome::TimedOut => {}
+            }
+        }
     }
 
     /// [`wait_while`](Self::wait_while) with `spins` re-reads before

@@ -5,9 +5,10 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use mproc_shm::HeapRegion;
 use mproc_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, OwnerDied, RLock, Semaphore,
-    SyncError, TryLockError,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, OwnerDied, RLock, RawEvent,
+    RawSemaphore, Semaphore, SyncError, TryLockError,
 };
 
 const SECS_10: Duration = Duration::from_secs(10);
@@ -256,4 +257,45 @@ fn barrier_party_death_breaks_it() {
         "{:?}",
         start.elapsed()
     );
+}
+
+/// A setter or releaser killed between changing the word and waking the
+/// sleepers leaves them asleep only until their next recheck
+/// (`RECHECK_INTERVAL`), not for good: here the words are changed behind
+/// the primitives' backs, with no wake at all.
+#[test]
+fn a_lost_wake_delays_event_and_semaphore_waiters_by_one_recheck() {
+    let heap = HeapRegion::new(64);
+    let region = heap.region();
+    let ev = RawEvent::init_in_place(&region, 0).unwrap();
+    let sem = RawSemaphore::init_in_place(&region, 16, 0, None).unwrap();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx2 = tx.clone();
+        s.spawn(move || {
+            ev.wait();
+            tx.send("event").unwrap();
+        });
+        s.spawn(move || {
+            sem.acquire();
+            tx2.send("semaphore").unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        // The event's flag and set count (bit 0, bits 1..), and one unit of
+        // the semaphore, as a killed setter and releaser leave them.
+        region.get::<AtomicU32>(0).unwrap().store(3, Ordering::Release);
+        region.get::<AtomicU32>(16).unwrap().store(1, Ordering::Release);
+        let got = [rx.recv_timeout(SECS_10), rx.recv_timeout(SECS_10)];
+        if got.iter().any(Result::is_err) {
+            // Let the sleepers go before failing, or the scope never ends
+            // (`set` does nothing to a set flag: clear it first).
+            ev.clear();
+            ev.set();
+            sem.release().unwrap();
+            panic!("a waiter stayed asleep after the lost wake: {got:?}");
+        }
+        let mut got: Vec<_> = got.into_iter().map(Result::unwrap).collect();
+        got.sort_unstable();
+        assert_eq!(got, ["event", "semaphore"]);
+    });
 }
