@@ -283,8 +283,14 @@ fn a_lost_wake_delays_event_and_semaphore_waiters_by_one_recheck() {
         std::thread::sleep(Duration::from_millis(50));
         // The event's flag and set count (bit 0, bits 1..), and one unit of
         // the semaphore, as a killed setter and releaser leave them.
-        region.get::<AtomicU32>(0).unwrap().store(3, Ordering::Release);
-        region.get::<AtomicU32>(16).unwrap().store(1, Ordering::Release);
+        region
+            .get::<AtomicU32>(0)
+            .unwrap()
+            .store(3, Ordering::Release);
+        region
+            .get::<AtomicU32>(16)
+            .unwrap()
+            .store(1, Ordering::Release);
         let got = [rx.recv_timeout(SECS_10), rx.recv_timeout(SECS_10)];
         if got.iter().any(Result::is_err) {
             // Let the sleepers go before failing, or the scope never ends
