@@ -98,13 +98,26 @@ pub enum ShmError {
         /// The alignment required.
         align: u64,
     },
-    /// The creator died (or never finished) before the segment was ready.
+    /// The creator died (or never wrote its pid) before the segment was
+    /// ready.
     #[error("segment `{name}` was abandoned while initializing (creator pid {creator_pid})")]
     Abandoned {
         /// The segment's name (empty for anonymous segments).
         name: String,
         /// The creator's pid, 0 if it never wrote one.
         creator_pid: i32,
+    },
+    /// The segment's creator is alive but did not finish initializing it
+    /// within the opener's ready timeout
+    /// ([`SegmentOpener::ready_timeout`](crate::SegmentOpener::ready_timeout)).
+    #[error("segment `{name}` is still being initialized by pid {creator_pid} after {waited_ms} ms")]
+    NotReady {
+        /// The segment's name.
+        name: String,
+        /// The creator's pid.
+        creator_pid: i32,
+        /// How long the opener waited.
+        waited_ms: u64,
     },
     /// The operation would write to a segment this handle mapped
     /// read-only ([`SegmentOpener::read_only`](crate::SegmentOpener::read_only)).

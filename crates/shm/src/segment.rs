@@ -136,7 +136,8 @@ impl Segment {
     /// [`ShmError::NotFound`], [`ShmError::PermissionDenied`], and every
     /// validation error: [`ShmError::BadMagic`],
     /// [`ShmError::VersionMismatch`], [`ShmError::Truncated`],
-    /// [`ShmError::Corrupt`], [`ShmError::Abandoned`].
+    /// [`ShmError::Corrupt`], [`ShmError::Abandoned`], and
+    /// [`ShmError::NotReady`] if its live creator is still initializing it.
     ///
     /// # Examples
     ///
@@ -708,29 +709,39 @@ impl<'n> SegmentOpener<'n> {
             .map_err(|e| os_error(e, name.as_str()))?;
         let deadline = Instant::now() + self.ready_timeout;
         let mut pause = Duration::from_micros(50);
+        let start = Instant::now();
         loop {
+            // Read before the attempt: an attempt made at or after the
+            // deadline is the last, and what it found is the answer.
+            let now = Instant::now();
             let file_len = mproc_sys::fstat(&fd)?.size;
             let outcome = self.try_map(&fd, file_len, &name);
             let waiting_for = match outcome {
-                Ok(Some(seg)) => return Ok(seg),
-                Ok(None) => None,
-                Err(e @ ShmError::Truncated { .. }) if file_len < HEADER_LEN => Some(e),
-                Err(e) => return Err(e),
-            };
-            if Instant::now() >= deadline {
-                return Err(waiting_for.unwrap_or(ShmError::Abandoned {
+                Ok(MapAttempt::Ready(seg)) => return Ok(*seg),
+                // A live creator still initializing: not ready (yet).
+                Ok(MapAttempt::Pending(Some(creator_pid))) => ShmError::NotReady {
+                    name: name.to_string(),
+                    creator_pid,
+                    waited_ms: now.duration_since(start).as_millis() as u64,
+                },
+                // No creator ever wrote its pid: abandoned, if it stays so.
+                Ok(MapAttempt::Pending(None)) => ShmError::Abandoned {
                     name: name.to_string(),
                     creator_pid: 0,
-                }));
+                },
+                Err(e @ ShmError::Truncated { .. }) if file_len < HEADER_LEN => e,
+                Err(e) => return Err(e),
+            };
+            if now >= deadline {
+                return Err(waiting_for);
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(5));
         }
     }
 
-    /// One attempt: `Ok(None)` means "not ready yet, creator alive or
-    /// unknown: wait".
-    fn try_map(&self, fd: &OwnedFd, file_len: u64, name: &SegmentName) -> Result<Option<Segment>> {
+    /// One attempt to map a ready segment.
+    fn try_map(&self, fd: &OwnedFd, file_len: u64, name: &SegmentName) -> Result<MapAttempt> {
         if file_len < HEADER_LEN {
             return Err(ShmError::Truncated {
                 len: file_len,
@@ -770,7 +781,8 @@ impl<'n> SegmentOpener<'n> {
                     creator_pid: creator.pid,
                 });
             }
-            HeaderState::Initializing(_) | HeaderState::Unset => return Ok(None),
+            HeaderState::Initializing(creator) => return Ok(MapAttempt::Pending(Some(creator.pid))),
+            HeaderState::Unset => return Ok(MapAttempt::Pending(None)),
         };
         if let Some(expected) = self.kind
             && header.kind != expected
@@ -780,12 +792,21 @@ impl<'n> SegmentOpener<'n> {
                 expected,
             });
         }
-        Ok(Some(Segment {
+        Ok(MapAttempt::Ready(Box::new(Segment {
             map,
             name: Some(name.clone()),
             header,
             unlink_by: None,
             writable: self.writable,
-        }))
+        })))
     }
+}
+
+/// What one attempt to map a segment being opened found.
+enum MapAttempt {
+    /// Ready and checked.
+    Ready(Box<Segment>),
+    /// Not ready yet: being initialized by the live creator with this pid,
+    /// or (`None`) by nobody who wrote a pid so far.
+    Pending(Option<i32>),
 }

@@ -238,6 +238,21 @@ fn never_initialized_file_is_abandoned_after_the_wait() {
 }
 
 #[test]
+fn a_live_creator_still_initializing_is_not_ready_after_the_wait() {
+    const INITIALIZING: u32 = 1;
+    let me = mproc_sys::ProcessId::current().unwrap();
+    let mut bytes = header(LAYOUT_VERSION, RAW, 256, INITIALIZING, 256);
+    bytes[32..40].copy_from_slice(&me.start_time.to_le_bytes());
+    let p = Planted::new("initializing", &bytes);
+    let err = open_fast(&p.name).unwrap_err();
+    assert!(
+        matches!(err, ShmError::NotReady { creator_pid, waited_ms, .. }
+            if creator_pid == me.pid && waited_ms >= 20),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn inspect_reports_unreadable_segments_without_failing() {
     let p = Planted::new("inspect", &[0xCD; 300]);
     let info = mproc_shm::inspect(&p.name).unwrap();
