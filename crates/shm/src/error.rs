@@ -110,7 +110,9 @@ pub enum ShmError {
     /// The segment's creator is alive but did not finish initializing it
     /// within the opener's ready timeout
     /// ([`SegmentOpener::ready_timeout`](crate::SegmentOpener::ready_timeout)).
-    #[error("segment `{name}` is still being initialized by pid {creator_pid} after {waited_ms} ms")]
+    #[error(
+        "segment `{name}` is still being initialized by pid {creator_pid} after {waited_ms} ms"
+    )]
     NotReady {
         /// The segment's name.
         name: String,

@@ -781,7 +781,9 @@ impl<'n> SegmentOpener<'n> {
                     creator_pid: creator.pid,
                 });
             }
-            HeaderState::Initializing(creator) => return Ok(MapAttempt::Pending(Some(creator.pid))),
+            HeaderState::Initializing(creator) => {
+                return Ok(MapAttempt::Pending(Some(creator.pid)));
+            }
             HeaderState::Unset => return Ok(MapAttempt::Pending(None)),
         };
         if let Some(expected) = self.kind
