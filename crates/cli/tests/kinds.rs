@@ -7,7 +7,7 @@ mod common;
 
 use common::{Planted, RawHeader, mproc, unique};
 use mproc_dict::{Array, Dict, DictOptions, Manager, Value};
-use mproc_queue::{JoinableQueue, Queue, QueueOptions, SpscQueue};
+use mproc_queue::{JoinableQueue, Queue, QueueOptions, SpscQueue, WaitStrategy};
 use mproc_shm::Segment;
 use mproc_sync::{Barrier, BoundedSemaphore, Event, Lock, RLock, Semaphore};
 use serde_json::Value as Json;
@@ -67,6 +67,30 @@ fn queue_numbers_without_registering() {
     assert_eq!((after.producers, after.consumers), (1, 1));
     q.close();
     assert!(details_of(&name).ends_with(", closed"));
+}
+
+#[test]
+fn a_parked_consumer_shows_as_asleep() {
+    let name = unique("asleep");
+    let q = Queue::create(&name, opts().wait(WaitStrategy::Park)).unwrap();
+    let mut tx = q.producer().unwrap();
+    assert_eq!(stats_of(&name)["sleepers"], 0);
+    std::thread::scope(|s| {
+        let sleeper = s.spawn(|| {
+            let mut rx = q.consumer().unwrap();
+            rx.recv_timeout(std::time::Duration::from_secs(10))
+        });
+        let start = std::time::Instant::now();
+        while q.stats().sleepers == 0 {
+            assert!(start.elapsed().as_secs() < 10, "the consumer never slept");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let s = stats_of(&name);
+        tx.send(b"wake").unwrap();
+        assert_eq!(s["sleepers"], 1, "{s}");
+        assert_eq!(sleeper.join().unwrap().unwrap(), b"wake");
+    });
+    assert_eq!(stats_of(&name)["sleepers"], 0);
 }
 
 #[test]

@@ -108,6 +108,7 @@ mod tests {
             sent,
             received,
             abandoned: 0,
+            sleepers: 0,
             closed: false,
             unfinished: None,
         };

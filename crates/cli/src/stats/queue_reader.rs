@@ -28,6 +28,7 @@ pub(super) fn read(name: &str, kind: SegmentKind) -> Result<KindStats, ReadError
         sent: s.sent,
         received: s.received,
         abandoned: s.abandoned,
+        sleepers: s.sleepers,
         closed: s.closed,
         unfinished,
     }))

@@ -12,8 +12,8 @@ use super::{Field, plural, yes_no};
 /// use mproc_cli::QueueStats;
 ///
 /// let q = QueueStats { capacity: 64, slot_size: 48, stride: 56, depth: 3, producers: 1,
-///                      consumers: 1, sent: 10, received: 7, abandoned: 0, closed: false,
-///                      unfinished: None };
+///                      consumers: 1, sent: 10, received: 7, abandoned: 0, sleepers: 0,
+///                      closed: false, unfinished: None };
 /// assert_eq!(q.summary(), "depth 3/64, 1 producer, 1 consumer, sent 10, received 7, abandoned 0");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,7 +22,8 @@ pub struct QueueStats {
     pub capacity: u64,
     /// The largest message, in bytes.
     pub slot_size: u64,
-    /// Bytes per slot (slot header plus payload, rounded up to 8).
+    /// Bytes per slot (slot header plus payload, rounded up to 8 bytes for
+    /// SPSC queues, to whole cache lines for MPMC ones).
     pub stride: u64,
     /// Messages waiting to be received.
     pub depth: u64,
@@ -36,6 +37,8 @@ pub struct QueueStats {
     pub received: u64,
     /// Slots skipped or freed because the process holding them died.
     pub abandoned: u64,
+    /// Handles asleep on the futex, waiting for messages or room.
+    pub sleepers: u64,
     /// Whether the queue was closed.
     pub closed: bool,
     /// A `JoinableQueue`'s tasks not yet marked done.
@@ -75,6 +78,7 @@ impl QueueStats {
             ("sent", self.sent.to_string()),
             ("received", self.received.to_string()),
             ("abandoned", self.abandoned.to_string()),
+            ("asleep", self.sleepers.to_string()),
             ("closed", yes_no(self.closed)),
         ];
         if let Some(u) = self.unfinished {
