@@ -19,7 +19,10 @@
 //! ([`Producer::send_value`]) messages; a [`WaitStrategy`] per handle; and
 //! robustness: a process killed between `loan` and `commit`, or while
 //! holding a `SlotRef`, does not stall the queue (its slot is skipped or
-//! freed within ~100 ms and counted in [`QueueStats::abandoned`]).
+//! freed by the next handle that finds it in the way, within the 20 ms of
+//! its check interval, and counted in [`QueueStats::abandoned`]; a handle
+//! that only polls with `try_*` checks once in 16 fruitless polls after
+//! the interval).
 //!
 //! The ring algorithms (`ring`) work on a plain byte region and are checked
 //! by loom, miri and a model-based proptest; the queues lay them out in a

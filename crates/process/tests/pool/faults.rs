@@ -126,20 +126,60 @@ pub(crate) fn nap20(x: u32) -> u32 {
     x
 }
 
-pub(crate) fn worker_killed_from_outside() {
-    let pool = Pool::new(2).unwrap();
-    let mut it = pool.imap(nap20, 0..40).unwrap();
-    let mut got = Vec::new();
-    for _ in 0..5 {
-        got.push(it.next().unwrap());
+/// Naps 20 ms; task 5 first writes its worker's pid to the file named,
+/// then naps long enough to be killed from outside meanwhile.
+fn nap20_or_mark((x, mark): (u32, String)) -> u32 {
+    if x == 5 {
+        std::fs::write(&mark, mproc_sys::getpid().to_string()).unwrap();
+        std::thread::sleep(Duration::from_secs(10));
+    } else {
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let victim = pool.pids()[0];
-    mproc_sys::kill(victim, Signal::Kill).unwrap();
-    got.extend(it);
+    x
+}
+
+/// A worker SIGKILLed from outside while it runs task 5 (known to be
+/// running: the task names its worker) fails that task alone with
+/// `WorkerLost`; the other 39 run, and a replacement serves the next call.
+pub(crate) fn worker_killed_from_outside() {
+    let mark = std::env::temp_dir().join(format!("mproc-pool-victim-{}", std::process::id()));
+    let _ = std::fs::remove_file(&mark);
+    let name = mark.to_string_lossy().into_owned();
+    let pool = Pool::new(2).unwrap();
+    let it = pool
+        .imap(nap20_or_mark, (0..40u32).map(|x| (x, name.clone())))
+        .unwrap();
+    let (got, victim) = std::thread::scope(|s| {
+        let killer = s.spawn(|| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let victim = loop {
+                if let Some(pid) = std::fs::read_to_string(&mark)
+                    .ok()
+                    .and_then(|t| t.parse::<i32>().ok())
+                {
+                    break pid;
+                }
+                assert!(Instant::now() < deadline, "task 5 never started");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            mproc_sys::kill(victim, Signal::Kill).unwrap();
+            victim
+        });
+        let got: Vec<_> = it.collect();
+        (got, killer.join().unwrap())
+    });
+    let _ = std::fs::remove_file(&mark);
     assert_eq!(got.len(), 40);
     let errors: Vec<&PoolError> = got.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(matches!(errors[0], PoolError::WorkerLost { pid, exitcode: -9 } if *pid == victim));
+    assert!(
+        matches!(got[5], Err(PoolError::WorkerLost { pid, exitcode: -9 }) if pid == victim),
+        "{:?}",
+        got[5]
+    );
+    for (x, r) in got.iter().enumerate().filter(|&(x, _)| x != 5) {
+        assert_eq!(*r.as_ref().unwrap(), x as u32);
+    }
     assert!(!pool.pids().contains(&victim));
     assert_eq!(pool.map(double, [1, 2]).unwrap(), [2, 4]);
 }
