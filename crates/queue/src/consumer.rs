@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
 use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
-use crate::wait::{CheckClock, block, try_once};
+use crate::wait::{CheckClock, block, recheck_if_due};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -243,16 +243,17 @@ impl Consumer {
     }
 
     pub(crate) fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+        // A message at once, the common case: no clock, no waiter.
+        if let Attempt::Ready(span) = self.try_claim_once(max, false)? {
+            return Ok(span);
+        }
         let mut clock = self.clock;
         let r = match wait {
-            None => {
-                try_once(&mut clock, |check| self.try_claim_once(max, check)).and_then(
-                    |a| match a {
-                        Attempt::Ready(span) => Ok(span),
-                        Attempt::Wait => Err(QueueError::Empty),
-                    },
-                )
-            }
+            None => match recheck_if_due(&mut clock, |check| self.try_claim_once(max, check)) {
+                Ok(Attempt::Ready(span)) => Ok(span),
+                Ok(Attempt::Wait) => Err(QueueError::Empty),
+                Err(e) => Err(e),
+            },
             Some(deadline) => {
                 let strategy = self.wait;
                 let waiter = self.core.control.not_empty.marked(self.parked);

@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
-use crate::wait::{CheckClock, block, try_once};
+use crate::wait::{CheckClock, block, recheck_if_due};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -222,18 +222,19 @@ impl Producer {
     /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
     /// = wait (until the deadline, if any).
     pub(crate) fn reserve(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+        // Room at once, the common case: no clock, no waiter.
+        if let Attempt::Ready(span) = self.try_reserve_once(max, false)? {
+            return Ok(span);
+        }
         let mut clock = self.clock;
         let r = match wait {
-            None => {
-                try_once(&mut clock, |check| self.try_reserve_once(max, check)).and_then(
-                    |a| match a {
-                        Attempt::Ready(span) => Ok(span),
-                        Attempt::Wait => Err(QueueError::Full {
-                            capacity: self.core.layout.capacity,
-                        }),
-                    },
-                )
-            }
+            None => match recheck_if_due(&mut clock, |check| self.try_reserve_once(max, check)) {
+                Ok(Attempt::Ready(span)) => Ok(span),
+                Ok(Attempt::Wait) => Err(QueueError::Full {
+                    capacity: self.core.layout.capacity,
+                }),
+                Err(e) => Err(e),
+            },
             Some(deadline) => {
                 let strategy = self.wait;
                 let waiter = self.core.control.not_full.marked(self.parked);

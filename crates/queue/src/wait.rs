@@ -82,17 +82,18 @@ impl CheckClock {
     }
 }
 
-/// One attempt without waiting (`try_*`): the plain attempt, and if it
-/// finds nothing, the slow checks when `clock` says they are due (looked
-/// at once every [`POLLS_PER_LOOK`] fruitless attempts).
+/// After a `try_*` attempt found nothing: the attempt again with the slow
+/// checks, if `clock` says they are due (looked at once every
+/// [`POLLS_PER_LOOK`] fruitless attempts).
 #[inline]
-pub(crate) fn try_once<T>(
+pub(crate) fn recheck_if_due<T>(
     clock: &mut CheckClock,
-    mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
+    attempt: impl FnOnce(bool) -> Result<Attempt<T>>,
 ) -> Result<Attempt<T>> {
-    match attempt(false)? {
-        Attempt::Wait if clock.due_after_poll() => attempt(true),
-        other => Ok(other),
+    if clock.due_after_poll() {
+        attempt(true)
+    } else {
+        Ok(Attempt::Wait)
     }
 }
 
