@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
 use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
-use crate::wait::{CheckClock, block, recheck_if_due};
+use crate::wait::{CheckClock, after_miss};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -248,20 +248,15 @@ impl Consumer {
             return Ok(span);
         }
         let mut clock = self.clock;
-        let r = match wait {
-            None => match recheck_if_due(&mut clock, |check| self.try_claim_once(max, check)) {
-                Ok(Attempt::Ready(span)) => Ok(span),
-                Ok(Attempt::Wait) => Err(QueueError::Empty),
-                Err(e) => Err(e),
-            },
-            Some(deadline) => {
-                let strategy = self.wait;
-                let waiter = self.core.control.not_empty.marked(self.parked);
-                block(strategy, waiter, deadline, &mut clock, |check| {
-                    self.try_claim_once(max, check)
-                })
-            }
-        };
+        let waiter = self.core.control.not_empty.marked(self.parked);
+        let r = after_miss(
+            wait,
+            self.wait,
+            waiter,
+            &mut clock,
+            || QueueError::Empty,
+            |check| self.try_claim_once(max, check),
+        );
         self.clock = clock;
         r
     }

@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
-use crate::wait::{CheckClock, block, recheck_if_due};
+use crate::wait::{CheckClock, after_miss};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -227,22 +227,16 @@ impl Producer {
             return Ok(span);
         }
         let mut clock = self.clock;
-        let r = match wait {
-            None => match recheck_if_due(&mut clock, |check| self.try_reserve_once(max, check)) {
-                Ok(Attempt::Ready(span)) => Ok(span),
-                Ok(Attempt::Wait) => Err(QueueError::Full {
-                    capacity: self.core.layout.capacity,
-                }),
-                Err(e) => Err(e),
-            },
-            Some(deadline) => {
-                let strategy = self.wait;
-                let waiter = self.core.control.not_full.marked(self.parked);
-                block(strategy, waiter, deadline, &mut clock, |check| {
-                    self.try_reserve_once(max, check)
-                })
-            }
-        };
+        let waiter = self.core.control.not_full.marked(self.parked);
+        let capacity = self.core.layout.capacity;
+        let r = after_miss(
+            wait,
+            self.wait,
+            waiter,
+            &mut clock,
+            || QueueError::Full { capacity },
+            |check| self.try_reserve_once(max, check),
+        );
         self.clock = clock;
         r
     }

@@ -82,18 +82,27 @@ impl CheckClock {
     }
 }
 
-/// After a `try_*` attempt found nothing: the attempt again with the slow
-/// checks, if `clock` says they are due (looked at once every
-/// [`POLLS_PER_LOOK`] fruitless attempts).
-#[inline]
-pub(crate) fn recheck_if_due<T>(
+/// What a send or receive does after its first attempt found nothing
+/// (the caller makes that one itself, so that the common case touches
+/// neither `clock` nor `waiter`): `wait == None` (`try_*`) tries once more
+/// with the slow checks if `clock` says they are due (looked at once every
+/// [`POLLS_PER_LOOK`] fruitless attempts) and otherwise reports
+/// `nothing()`; `Some(deadline)` [`block`]s.
+pub(crate) fn after_miss<T>(
+    wait: Option<Option<Instant>>,
+    strategy: WaitStrategy,
+    waiter: Waiter<'_>,
     clock: &mut CheckClock,
-    attempt: impl FnOnce(bool) -> Result<Attempt<T>>,
-) -> Result<Attempt<T>> {
-    if clock.due_after_poll() {
-        attempt(true)
-    } else {
-        Ok(Attempt::Wait)
+    nothing: impl FnOnce() -> QueueError,
+    mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
+) -> Result<T> {
+    match wait {
+        None if clock.due_after_poll() => match attempt(true)? {
+            Attempt::Ready(v) => Ok(v),
+            Attempt::Wait => Err(nothing()),
+        },
+        None => Err(nothing()),
+        Some(deadline) => block(strategy, waiter, deadline, clock, attempt),
     }
 }
 
@@ -132,20 +141,17 @@ impl Default for WaitStrategy {
     }
 }
 
-/// Repeats `attempt` until it is ready, fails, or `deadline` passes,
-/// waiting per `strategy` on `waiter` in between. `attempt(true)` is asked
-/// to do the slow checks (peers alive, slots held by the dead) whenever
-/// the handle's `clock` says they are due.
-pub(crate) fn block<T>(
+/// Repeats `attempt`, after one that found nothing, until it is ready,
+/// fails, or `deadline` passes, waiting per `strategy` on `waiter` in
+/// between. `attempt(true)` is asked to do the slow checks (peers alive,
+/// slots held by the dead) whenever the handle's `clock` says they are due.
+fn block<T>(
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
     deadline: Option<Instant>,
     clock: &mut CheckClock,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
-    if let Attempt::Ready(v) = attempt(false)? {
-        return Ok(v);
-    }
     let start = Instant::now();
     let spin_until = match strategy {
         WaitStrategy::BusySpin => None,

@@ -444,10 +444,7 @@ fn producer_killed_holding_loan() {
     let holder = fork_child(|| {
         let mut tx = q.producer().unwrap();
         let _slot = tx.loan().unwrap();
-        shared.add(0, 1);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        shared.hold_until_killed(0)
     });
     shared.wait_for(0, 1, Duration::from_secs(10));
     let mut tx = q.producer().unwrap();
@@ -487,12 +484,9 @@ fn producer_killed_holding_loan_batch() {
         let mut tx = q.producer().unwrap();
         let mut batch = tx.loan_batch(3).unwrap();
         batch.iter_mut().for_each(|s| s.fill(0xEE));
-        shared.add(0, batch.len() as u64);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        shared.hold_until_killed(0)
     });
-    shared.wait_for(0, 3, Duration::from_secs(10));
+    shared.wait_for(0, 1, Duration::from_secs(10));
     let mut tx = q.producer().unwrap();
     for seq in 0..4 {
         tx.send(&encode(2, seq)).unwrap();
@@ -516,10 +510,7 @@ fn producer_killed_holding_loan_batch() {
         let mut tx = q.producer().unwrap();
         let mut batch = tx.loan_batch(3).unwrap();
         batch.iter_mut().for_each(|s| s.fill(0xEE));
-        shared.add(0, 1);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        shared.hold_until_killed(0)
     });
     shared.wait_for(0, 1, Duration::from_secs(10));
     kill(holder, Signal::Kill).unwrap();
@@ -546,10 +537,7 @@ fn consumer_killed_holding_slot_mpmc() {
     let holder = fork_child(|| {
         let mut rx = q.consumer().unwrap();
         let _slot = rx.recv_ref().unwrap();
-        shared.add(0, 1);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        shared.hold_until_killed(0)
     });
     shared.wait_for(0, 1, Duration::from_secs(10));
     kill(holder, Signal::Kill).unwrap();
@@ -602,10 +590,7 @@ fn consumer_killed_holding_slot_spsc() {
     let holder = fork_child(|| {
         let mut rx = q.consumer().unwrap();
         let _slot = rx.recv_ref().unwrap();
-        shared.add(0, 1);
-        loop {
-            std::thread::sleep(Duration::from_secs(1));
-        }
+        shared.hold_until_killed(0)
     });
     let mut tx = q.producer().unwrap();
     tx.send(b"held").unwrap();
@@ -734,10 +719,7 @@ fn dead_producers_loan_is_skipped_without_long_waits() {
         let holder = fork_child(|| {
             let mut tx = q.producer().unwrap();
             std::mem::forget(tx.loan().unwrap());
-            shared.add(0, 1);
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-            }
+            shared.hold_until_killed(0)
         });
         shared.wait_for(0, 1, Duration::from_secs(10));
         kill(holder, Signal::Kill).unwrap();

@@ -105,6 +105,14 @@ impl Shared {
     pub(crate) fn get(&self, i: usize) -> u64 {
         self.word(i).load(Ordering::SeqCst)
     }
+    /// In a child that took what a test kills it holding (a loan, a slot):
+    /// adds 1 to word `i` and sleeps until killed.
+    pub(crate) fn hold_until_killed(&self, i: usize) -> ! {
+        self.add(i, 1);
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
     /// Waits (bounded) until word `i` reaches `v`.
     pub(crate) fn wait_for(&self, i: usize, v: u64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
