@@ -104,22 +104,43 @@ fn register() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+
+    /// Runs `check` in a forked child, the only thread there, so that the
+    /// registration state it sets up is not raced by the other tests'
+    /// threads (which all call [`fork_epoch`]); returns its verdict.
+    fn in_child(check: fn() -> bool) -> bool {
+        // SAFETY: the child touches only atomics, makes one system call
+        // and `pthread_atfork` (glibc makes allocation safe in a child),
+        // and leaves with `_exit`.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => exit_immediately(if check() { 0 } else { 1 }),
+            ForkResult::Parent { child } => {
+                waitpid(child, false).unwrap() == Some(ExitStatus::Exited(0))
+            }
+        }
+    }
 
     #[test]
     fn a_registration_left_by_another_process_is_taken_over() {
-        let _ = fork_epoch();
-        // As if this process had been forked while its parent (pid 1 here)
-        // was registering.
-        REGISTRATION.store((1 << 2) | 1, Ordering::SeqCst);
-        assert!(fork_epoch() < UNIQUE);
-        assert_eq!(REGISTRATION.load(Ordering::SeqCst), DONE);
+        assert!(in_child(|| {
+            // As if this process had been forked while its parent (pid 1
+            // here) was registering.
+            REGISTRATION.store((1 << 2) | 1, Ordering::SeqCst);
+            fork_epoch() < UNIQUE && REGISTRATION.load(Ordering::SeqCst) == DONE
+        }));
     }
 
     #[test]
     fn values_handed_out_while_registering_match_no_cache() {
-        let a = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
-        let b = NEXT_UNIQUE.fetch_add(1, Ordering::Relaxed);
-        assert!(a >= UNIQUE && b >= UNIQUE && a != b);
-        assert!(fork_epoch() < UNIQUE);
+        assert!(in_child(|| {
+            // As if another thread of this process were registering.
+            let mine = ((crate::getpid() as u64) << 2) | 1;
+            REGISTRATION.store(mine, Ordering::SeqCst);
+            let a = fork_epoch();
+            let b = fork_epoch();
+            REGISTRATION.store(DONE, Ordering::SeqCst);
+            a >= UNIQUE && b >= UNIQUE && a != b && fork_epoch() < UNIQUE
+        }));
     }
 }
