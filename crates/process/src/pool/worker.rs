@@ -298,8 +298,13 @@ mod tests {
         let marked = first_result_after(true);
         assert!(marked < Duration::from_secs(1), "{marked:?}");
         // Unmarked (chunks of one map), the outcomes may wait for each
-        // other: the test can tell the two apart.
-        let unmarked = first_result_after(false);
-        assert!(unmarked >= Duration::from_secs(2), "{unmarked:?}");
+        // other: the test can tell the two apart. The quick chunk's outcome
+        // also goes early when its batch has run for `FLUSH_AFTER`, which a
+        // preempted test thread can reach: one of three tries must wait.
+        let unmarked: Vec<Duration> = (0..3)
+            .map(|_| first_result_after(false))
+            .take_while(|d| *d < Duration::from_secs(2))
+            .collect();
+        assert!(unmarked.len() < 3, "{unmarked:?}");
     }
 }
