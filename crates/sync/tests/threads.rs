@@ -74,7 +74,7 @@ fn try_lock_and_timeout() {
             let r = lock.lock_timeout(Duration::from_millis(30));
             assert!(matches!(r, Err(TryLockError::TimedOut { timeout }) if timeout == Duration::from_millis(30)));
             let took = start.elapsed();
-            assert!(took >= Duration::from_millis(30) && took < Duration::from_millis(300), "{took:?}");
+            assert!(took >= Duration::from_millis(30) && took < Duration::from_secs(2), "{took:?}");
         });
     });
     drop(g);

@@ -82,6 +82,6 @@ pub(crate) fn killed_party_breaks_it() {
     assert_eq!(join(pids[0], LIMIT), ExitStatus::Signaled(9));
     join_all_ok(&pids[1..], LIMIT);
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(500), "broken after {took:?}");
+    assert!(took < Duration::from_secs(3), "broken after {took:?}");
     assert!(b.broken());
 }

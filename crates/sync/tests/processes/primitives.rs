@@ -165,7 +165,7 @@ pub(crate) fn timeouts_return_within_reason() {
             "returned after {took:?}, before {timeout:?}"
         );
         assert!(
-            took < timeout + Duration::from_millis(400),
+            took < timeout + Duration::from_secs(2),
             "took {took:?} for {timeout:?}"
         );
     };
@@ -205,7 +205,7 @@ pub(crate) fn timeouts_return_within_reason() {
     within(start.elapsed(), t);
     let start = Instant::now();
     join_all_ok(&[other], LIMIT);
-    assert!(start.elapsed() < Duration::from_millis(400));
+    assert!(start.elapsed() < Duration::from_secs(2));
 
     // Event and semaphore, nobody sets or releases.
     let ev = Event::new().unwrap();
