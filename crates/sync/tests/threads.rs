@@ -49,7 +49,7 @@ fn holder_thread_exit_is_owner_death() {
         Ok(_) => panic!("a dead holder was not reported"),
     };
     assert!(
-        start.elapsed() < Duration::from_millis(100),
+        start.elapsed() < Duration::from_secs(3),
         "{:?}",
         start.elapsed()
     );
@@ -223,7 +223,7 @@ fn barrier_rounds_and_timeout() {
             b.wait_timeout(Duration::from_millis(20)),
             Err(SyncError::BrokenBarrier { parties: 3 })
         ));
-        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(start.elapsed() < Duration::from_secs(3));
         assert!(matches!(
             other.join().unwrap(),
             Err(SyncError::BrokenBarrier { .. })
@@ -253,7 +253,7 @@ fn barrier_party_death_breaks_it() {
         "{r:?}"
     );
     assert!(
-        start.elapsed() < Duration::from_millis(200),
+        start.elapsed() < Duration::from_secs(3),
         "{:?}",
         start.elapsed()
     );

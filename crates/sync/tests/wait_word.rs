@@ -82,7 +82,7 @@ fn timeout_is_honoured() {
             "{ms} ms: returned after {took:?}"
         );
         assert!(
-            took < Duration::from_millis(ms + 500),
+            took < Duration::from_millis(ms + 2000),
             "{ms} ms: took {took:?}"
         );
     }

@@ -97,8 +97,8 @@ fn holder(lock: &Lock, held: &AtomicU32) -> i32 {
 }
 
 /// The holder is killed; the parent's next lock (the child is a zombie,
-/// not yet reaped) reports it within 100 ms; then the lock works on for
-/// other processes.
+/// not yet reaped) reports it at its next check; then the lock works on
+/// for other processes.
 pub(crate) fn killed_holder_is_recovered() {
     let lock = Lock::new().unwrap();
     let flags = Segment::anonymous(64).unwrap();
@@ -115,8 +115,9 @@ pub(crate) fn killed_holder_is_recovered() {
         Ok(_) => panic!("the holder's death was not reported"),
     };
     let took = start.elapsed();
+    // At the next 20 ms check; seconds of slack for a loaded machine.
     assert!(
-        took < Duration::from_millis(100),
+        took < Duration::from_secs(3),
         "owner death reported after {took:?}"
     );
     guard.make_consistent();
@@ -142,7 +143,8 @@ pub(crate) fn killed_holder_is_recovered() {
 }
 
 /// The parent already sleeps in `lock()` when the holder is killed (by a
-/// third process, 50 ms later): the death is noticed within 100 ms of it.
+/// third process, 50 ms later): the death is noticed soon after, long
+/// before the wait's timeout.
 pub(crate) fn killed_holder_wakes_a_sleeping_waiter() {
     let m = Mutex::new(0u64).unwrap();
     let flags = Segment::anonymous(64).unwrap();
@@ -173,10 +175,10 @@ pub(crate) fn killed_holder_wakes_a_sleeping_waiter() {
         Err(TryLockError::OwnerDied(g)) => g,
         other => panic!("expected OwnerDied, got {:?}", other.map(|g| *g)),
     };
-    assert!(
-        took < Duration::from_millis(50 + 100),
-        "recovered after {took:?}"
-    );
+    // Found at the next 20 ms check, well before the 10 s timeout; the
+    // bound leaves seconds for a loaded machine to run the killer and
+    // reap the victim.
+    assert!(took < Duration::from_secs(3), "recovered after {took:?}");
     assert_eq!(*g, 7);
     *g = 8;
     g.make_consistent();
@@ -196,6 +198,8 @@ pub(crate) fn named_lock_and_timeouts() {
     let lock = Lock::create(&name).unwrap();
     let g = lock.lock().unwrap();
     let n = name.clone();
+    let flags = Segment::anonymous(64).unwrap();
+    let timed_out_once = flags.payload().get::<AtomicU32>(0).unwrap();
     let child = spawn(move || {
         let Ok(other) = Lock::open(&n) else { return 1 };
         let start = Instant::now();
@@ -204,16 +208,19 @@ pub(crate) fn named_lock_and_timeouts() {
             Err(TryLockError::TimedOut { .. })
         );
         let took = start.elapsed();
-        if !timed_out || took < Duration::from_millis(50) || took > Duration::from_millis(500) {
+        if !timed_out || took < Duration::from_millis(50) || took > Duration::from_secs(2) {
             return 2;
         }
+        timed_out_once.store(1, Ordering::Release);
         // The parent releases after we report: then we get it.
         match other.lock_timeout(Duration::from_secs(10)) {
             Ok(_) => 0,
             Err(_) => 3,
         }
     });
-    std::thread::sleep(Duration::from_millis(150));
+    assert!(wait_until(Duration::from_secs(10), || timed_out_once
+        .load(Ordering::Acquire)
+        == 1));
     drop(g);
     join_all_ok(&[child], LIMIT);
 }
