@@ -368,10 +368,7 @@ fn gc_removes_never_written_segments_once_old_enough() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let out = mproc(&["gc", "--unwritten-after", "10ms", "--prefix", &fresh.name]).ok();
     assert!(
-        out.starts_with(&format!(
-            "removed {} (header never written, 0 s old)",
-            fresh.name
-        )),
+        out.starts_with(&format!("removed {} (header never written, ", fresh.name)),
         "{out}"
     );
 }

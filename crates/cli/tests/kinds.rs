@@ -80,12 +80,17 @@ fn a_parked_consumer_shows_as_asleep() {
             let mut rx = q.consumer().unwrap();
             rx.recv_timeout(std::time::Duration::from_secs(10))
         });
+        // The consumer wakes for its checks every 20 ms, uncounted for a
+        // moment: a snapshot may fall there, the next one not.
         let start = std::time::Instant::now();
-        while q.stats().sleepers == 0 {
+        let s = loop {
+            let s = stats_of(&name);
+            if s["sleepers"] != 0 {
+                break s;
+            }
             assert!(start.elapsed().as_secs() < 10, "the consumer never slept");
             std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let s = stats_of(&name);
+        };
         tx.send(b"wake").unwrap();
         assert_eq!(s["sleepers"], 1, "{s}");
         assert_eq!(sleeper.join().unwrap().unwrap(), b"wake");

@@ -213,13 +213,31 @@ mod tests {
         assert!(h.env_value.starts_with(FILE_PREFIX));
         assert!(h.env_value.len() < 64);
         assert_eq!(Payload::receive(h.env_value.as_bytes()).unwrap(), p);
-        // Once the parent closes the file, the place leads nowhere.
-        let value = h.env_value.clone();
         drop(h);
-        assert!(matches!(
-            Payload::receive(value.as_bytes()),
-            Err(ProcessError::HandOff { .. })
-        ));
+        // Once the parent closes the file, the place leads nowhere. In a
+        // forked child, the only thread there: here another test thread
+        // could open a file under the freed descriptor number.
+        // SAFETY: the child makes a memory file, reads it back through
+        // /proc, and leaves with `_exit`; it takes no lock another thread
+        // of the parent could have held (glibc makes allocation safe in a
+        // child).
+        match unsafe { mproc_sys::fork() }.unwrap() {
+            mproc_sys::ForkResult::Child => {
+                let closed = p.hand_off().is_ok_and(|h| {
+                    let value = h.env_value.clone();
+                    drop(h);
+                    matches!(
+                        Payload::receive(value.as_bytes()),
+                        Err(ProcessError::HandOff { .. })
+                    )
+                });
+                mproc_sys::exit_immediately(if closed { 0 } else { 1 })
+            }
+            mproc_sys::ForkResult::Parent { child } => assert_eq!(
+                mproc_sys::waitpid(child, false).unwrap(),
+                Some(mproc_sys::ExitStatus::Exited(0))
+            ),
+        }
     }
 
     #[test]

@@ -72,11 +72,12 @@ fn family(method: StartMethod, ends: fn()) -> (mproc_process::Child, ProcessId, 
     (parent, ids[0], ids[1])
 }
 
-/// The daemon is gone within 1 s of its parent's end, the other still
-/// runs 1.5 s later; then both orphans are cleaned up.
+/// The daemon is gone soon after its parent's end (seconds at most on a
+/// loaded machine), the other still runs 1.5 s later; then both orphans
+/// are cleaned up.
 fn check_family(daemon: ProcessId, plain: ProcessId) {
     assert!(
-        wait_gone(daemon, Duration::from_secs(1)),
+        wait_gone(daemon, Duration::from_secs(10)),
         "daemon outlived its parent"
     );
     std::thread::sleep(Duration::from_millis(1500));

@@ -3,7 +3,7 @@
 //! Runs sequentially (`harness = false`) under a watchdog, so that no fork
 //! happens while another test thread holds a lock, and nothing can hang.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mproc_shm::{Segment, SegmentKind, ShmError};
@@ -228,6 +228,8 @@ fn creator_dying_mid_init_is_abandoned() {
 
 fn open_waits_for_a_live_creator_to_finish() {
     let name = unique("slowinit");
+    let flags = Segment::anonymous(8).unwrap();
+    let opened = flags.payload().get::<AtomicU32>(0).unwrap();
     let child = spawn_child(|| {
         let seg = Segment::builder(SegmentKind::Raw, 8)
             .init(|p| {
@@ -236,13 +238,22 @@ fn open_waits_for_a_live_creator_to_finish() {
             })
             .create(&name);
         let Ok(seg) = seg else { return 1 };
-        std::thread::sleep(Duration::from_millis(500));
+        // Kept (and its name with it) until the parent has opened it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while opened.load(Ordering::Acquire) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         drop(seg);
         0
     });
     let deadline = Instant::now() + Duration::from_secs(5);
+    let opener = || {
+        Segment::opener(&name)
+            .ready_timeout(Duration::from_secs(10))
+            .open()
+    };
     let seg = loop {
-        match Segment::open(&name) {
+        match opener() {
             Ok(s) => break s,
             Err(ShmError::NotFound { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(1))
@@ -250,6 +261,7 @@ fn open_waits_for_a_live_creator_to_finish() {
             Err(e) => panic!("{e:?}"),
         }
     };
+    opened.store(1, Ordering::Release);
     assert_eq!(seg.payload().read_pod::<u64>(0).unwrap(), 99);
     assert_eq!(
         wait_child(child, Duration::from_secs(5)),

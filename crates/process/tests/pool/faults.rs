@@ -328,27 +328,29 @@ fn big_result(x: u32) -> Vec<u8> {
 /// `WorkerLost`, never as wrong bytes, and the pool goes on.
 pub(crate) fn kill_storm_with_large_results() {
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     let pool = Arc::new(Pool::new(2).unwrap());
     let stop = Arc::new(AtomicBool::new(false));
+    let kills = Arc::new(AtomicUsize::new(0));
     let killer = {
-        let (pool, stop) = (Arc::clone(&pool), Arc::clone(&stop));
+        let (pool, stop, kills) = (Arc::clone(&pool), Arc::clone(&stop), Arc::clone(&kills));
         std::thread::spawn(move || {
-            let mut kills = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(9));
                 let pids = pool.pids();
-                if let Some(&pid) = pids.get(kills % pids.len().max(1)) {
+                let n = kills.load(Ordering::Relaxed);
+                if let Some(&pid) = pids.get(n % pids.len().max(1)) {
                     let _ = mproc_sys::kill(pid, Signal::Kill);
-                    kills += 1;
+                    kills.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            kills
         })
     };
     let (mut ok, mut lost) = (0, 0);
-    for round in 0..4 {
+    // Four rounds, and more (40 at most) until the killer, which a loaded
+    // machine may not have run yet, has killed.
+    for round in (0..40).take_while(|&r| r < 4 || kills.load(Ordering::Relaxed) == 0) {
         let chunksize = [1, 3][round % 2];
         let got: Vec<_> = pool
             .imap_chunked(big_result, 0..60u32, chunksize)
@@ -368,7 +370,8 @@ pub(crate) fn kill_storm_with_large_results() {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let kills = killer.join().unwrap();
+    killer.join().unwrap();
+    let kills = kills.load(Ordering::Relaxed);
     assert!(kills > 0 && ok > 0, "ok {ok} lost {lost} kills {kills}");
     assert_eq!(
         pool.map(double, 0..10).unwrap(),

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use faults::{Death, double_or_die, nap20};
 use mproc_process::{Pool, PoolError, StartMethod};
 use serde::{Serialize, Serializer};
-use support::now_ns;
 
 fn main() {
     mproc_process::init();
@@ -176,25 +175,46 @@ fn messages_larger_than_a_slot() {
     assert_eq!(got, (0..200_000).map(mix).collect::<Vec<_>>());
 }
 
-fn nap_and_stamp(i: u32) -> (u32, u64) {
-    let start = now_ns();
+/// The file that lets the last task of [`imap_is_ordered_and_streams`]
+/// finish, named after the test process (the workers' parent).
+fn imap_gate(test_pid: u32) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("mproc-pool-imap-gate-{test_pid}"))
+}
+
+/// Naps 40 ms; the last task (11) then waits, at most 10 s, until the
+/// caller has its first result. Returns whether it did not have to give up.
+fn nap_then_gate(i: u32) -> (u32, bool) {
     std::thread::sleep(Duration::from_millis(40));
-    (i, start)
+    if i < 11 {
+        return (i, true);
+    }
+    let gate = imap_gate(std::os::unix::process::parent_id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gate.exists() {
+        if Instant::now() > deadline {
+            return (i, false);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    (i, true)
 }
 
 fn imap_is_ordered_and_streams() {
     let pool = Pool::new(2).unwrap();
-    let mut it = pool.imap(nap_and_stamp, 0..12u32).unwrap();
+    let gate = imap_gate(std::process::id());
+    let _ = std::fs::remove_file(&gate);
+    let mut it = pool.imap(nap_then_gate, 0..12u32).unwrap();
     let first = it.next().unwrap().unwrap();
-    let first_seen = now_ns();
+    // Streaming: the first result came while the last task still waits.
+    std::fs::write(&gate, b"").unwrap();
     let mut all = vec![first];
     all.extend(it.map(Result::unwrap));
+    std::fs::remove_file(&gate).unwrap();
     let order: Vec<u32> = all.iter().map(|r| r.0).collect();
     assert_eq!(order, (0..12).collect::<Vec<_>>());
-    let last_start = all.iter().map(|r| r.1).max().unwrap();
     assert!(
-        first_seen < last_start,
-        "first result at {first_seen}, last task started at {last_start}: not streaming"
+        all.iter().all(|r| r.1),
+        "not streaming: the last task gave up waiting for the first result"
     );
 }
 

@@ -4,13 +4,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mproc_process::{Pool, PoolError, StartMethod};
 
 use crate::faults::{Death, double_or_die};
-use crate::support::now_ns;
 use crate::{Unlucky, unwrap_unlucky};
 
 fn square(x: u64) -> u64 {
@@ -175,49 +174,62 @@ pub(crate) fn panicking_input_iterator() {
     std::panic::set_hook(hook);
 }
 
-/// A slow input: 4 ms per item, noting when its last item was pulled.
-fn slow_input(n: u64, last_pulled: &Arc<AtomicU64>) -> impl Iterator<Item = u64> + Send + 'static {
-    let last_pulled = Arc::clone(last_pulled);
-    (0..n).inspect(move |_| {
+/// Holds back the last item of a [`slow_input`] until the test opens it
+/// (at most 10 s), and notes whether it had to give up waiting.
+#[derive(Default)]
+struct Gate {
+    open: AtomicBool,
+    gave_up: AtomicBool,
+}
+
+/// A slow input: 4 ms per item, its last one held back by `gate`.
+fn slow_input(n: u64, gate: &Arc<Gate>) -> impl Iterator<Item = u64> + Send + 'static {
+    let gate = Arc::clone(gate);
+    (0..n).inspect(move |&i| {
         std::thread::sleep(Duration::from_millis(4));
-        last_pulled.store(now_ns(), Ordering::Relaxed);
+        if i + 1 == n {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !gate.open.load(Ordering::Acquire) {
+                if Instant::now() > deadline {
+                    gate.gave_up.store(true, Ordering::Release);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
     })
 }
 
 pub(crate) fn slow_input_iterator() {
     let pool = Pool::new(2).unwrap();
     for ordered in [true, false] {
-        let last_pulled = Arc::new(AtomicU64::new(0));
-        let t0 = Instant::now();
+        let gate = Arc::new(Gate::default());
         let mut it = if ordered {
-            pool.imap(square, slow_input(60, &last_pulled))
+            pool.imap(square, slow_input(60, &gate))
         } else {
-            pool.imap_unordered(square, slow_input(60, &last_pulled))
+            pool.imap_unordered(square, slow_input(60, &gate))
         }
         .unwrap();
-        // The call returned without waiting for the whole input.
-        assert!(
-            t0.elapsed() < Duration::from_millis(200),
-            "{:?}",
-            t0.elapsed()
-        );
+        // The call returned, and a first result came, while the input
+        // held back its last item: had either waited for the whole input,
+        // the gate would have given up.
         let first = it.next().unwrap().unwrap();
-        let first_seen = now_ns();
+        gate.open.store(true, Ordering::Release);
+        assert!(
+            !gate.gave_up.load(Ordering::Acquire),
+            "not streaming: the input was drained before the first result"
+        );
         let mut got = vec![first];
         got.extend(it.map(Result::unwrap));
         if !ordered {
             got.sort_unstable();
         }
         assert_eq!(got, (0..60).map(square).collect::<Vec<_>>());
-        let done = last_pulled.load(Ordering::Relaxed);
-        assert!(
-            first_seen < done,
-            "first result at {first_seen}, input ended at {done}: not streaming"
-        );
     }
     // With a timeout: bounded while the input is slow.
-    let last_pulled = Arc::new(AtomicU64::new(0));
-    let mut it = pool.imap(square, slow_input(10, &last_pulled)).unwrap();
+    let gate = Arc::new(Gate::default());
+    gate.open.store(true, Ordering::Release);
+    let mut it = pool.imap(square, slow_input(10, &gate)).unwrap();
     let mut got = Vec::new();
     while let Some(r) = it.next_timeout(Duration::from_secs(10)) {
         got.push(r.unwrap());

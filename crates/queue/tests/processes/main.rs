@@ -466,10 +466,9 @@ fn producer_killed_holding_loan() {
     }
     assert_eq!(q.stats().abandoned, 1);
     println!("    dead producer's slot skipped {skipped_after:.2?} after the kill");
-    assert!(
-        skipped_after < Duration::from_millis(500),
-        "{skipped_after:?}"
-    );
+    // Tens of milliseconds here (the checks run every 20 ms once the
+    // process is gone); the bound leaves a loaded machine time to end it.
+    assert!(skipped_after < Duration::from_secs(2), "{skipped_after:?}");
     wait_child(holder, Duration::from_secs(5));
 }
 
@@ -635,10 +634,12 @@ fn joinable_queue_join_waits_for_workers() {
         })
         .collect();
     let mut tx = q.producer().unwrap();
+    // Timed from before the first send: two workers cannot do 40 tasks of
+    // 2 ms in less than 40 ms of it, however the parent is scheduled.
+    let start = Instant::now();
     for i in 0..40u64 {
         tx.send_pod(&i).unwrap();
     }
-    let start = Instant::now();
     q.join_timeout(Duration::from_secs(20)).unwrap();
     assert_eq!(
         shared.get(0),
@@ -773,25 +774,36 @@ fn dead_producers_loan_is_skipped_without_long_waits() {
 /// it; and a handle that attaches later takes it out too.
 fn consumer_killed_asleep_leaves_the_sleeper_count() {
     for attach_after in [false, true] {
-        let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
-        let handles = (!attach_after).then(|| (q.producer().unwrap(), q.consumer().unwrap()));
-        let sleeper = fork_child(|| {
-            let mut rx = q.consumer().unwrap();
-            rx.set_wait_strategy(WaitStrategy::Park);
-            let _ = rx.recv();
-            1
-        });
-        let start = Instant::now();
-        while q.stats().sleepers == 0 {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "the child never slept"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        kill(sleeper, Signal::Kill).unwrap();
-        wait_child(sleeper, Duration::from_secs(5));
-        assert_eq!(q.stats().sleepers, 1, "counted until someone notices");
+        // A parked consumer wakes for its checks every 20 ms, uncounted for
+        // a moment: a kill that lands then leaves no count, and the round
+        // is tried again (a few times at most).
+        let mut tries = 0;
+        let (q, handles) = loop {
+            tries += 1;
+            assert!(tries <= 5, "every kill landed while the child was awake");
+            let q = Queue::new(QueueOptions::new().capacity(8).slot_size(16)).unwrap();
+            let handles = (!attach_after).then(|| (q.producer().unwrap(), q.consumer().unwrap()));
+            let sleeper = fork_child(|| {
+                let mut rx = q.consumer().unwrap();
+                rx.set_wait_strategy(WaitStrategy::Park);
+                let _ = rx.recv();
+                1
+            });
+            let start = Instant::now();
+            while q.stats().sleepers == 0 {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "the child never slept"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            kill(sleeper, Signal::Kill).unwrap();
+            wait_child(sleeper, Duration::from_secs(5));
+            if q.stats().sleepers == 1 {
+                // Counted until someone notices.
+                break (q, handles);
+            }
+        };
         let (mut tx, mut rx) =
             handles.unwrap_or_else(|| (q.producer().unwrap(), q.consumer().unwrap()));
         for _ in 0..3 {
