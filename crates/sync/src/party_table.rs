@@ -1,14 +1,16 @@
 //! The barrier's party table: one [`PartySlot`] per party, naming the
 //! thread that registered there (its id and start time) and the last
-//! generation it arrived in, so that waiters can tell a dead party that
-//! will never arrive from a slow one.
+//! generation it set out to arrive in and was counted in, so that waiters
+//! can tell a dead party that will never arrive from a slow one.
 
 use crate::Result;
 use crate::identity;
 use crate::loom::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// One registered party: its thread's record (id and start time, 0 when
-/// free) and the last generation it arrived in. 16 bytes `#[repr(C)]`.
+/// free), the generation of its last arrival attempt (marked before the
+/// arrival's compare-and-swap) and the last generation its arrival counted
+/// in (stored after it). 16 bytes `#[repr(C)]`.
 ///
 /// # Examples
 ///
@@ -19,8 +21,8 @@ use crate::loom::atomic::{AtomicU32, AtomicU64, Ordering};
 #[repr(C, align(8))]
 pub struct PartySlot {
     owner: AtomicU64,
-    arrived_gen: AtomicU32,
-    _reserved: AtomicU32,
+    marked_gen: AtomicU32,
+    counted_gen: AtomicU32,
 }
 
 #[cfg(not(loom))]
@@ -35,13 +37,24 @@ impl PartySlot {
     /// Frees the slot (initialization).
     pub(crate) fn clear(&self) {
         self.owner.store(0, Ordering::Relaxed);
-        self.arrived_gen.store(0, Ordering::Relaxed);
+        self.marked_gen.store(0, Ordering::Relaxed);
+        self.counted_gen.store(0, Ordering::Relaxed);
     }
 
-    /// Records an arrival in generation `generation`, before the arrival's
-    /// Release CAS: a checker that sees the arrival also sees this.
-    pub(crate) fn mark_arrived(&self, generation: u32) {
-        self.arrived_gen.store(generation, Ordering::Relaxed);
+    /// Records an arrival attempt in generation `generation`, before the
+    /// arrival's Release CAS: a checker that sees the arrival also sees
+    /// this.
+    pub(crate) fn mark_arriving(&self, generation: u32) {
+        self.marked_gen.store(generation, Ordering::Relaxed);
+    }
+
+    /// Records that the arrival in `generation` counted, after its CAS.
+    pub(crate) fn mark_counted(&self, generation: u32) {
+        // Release, read by the Acquire load in `dead_party_missing`. A
+        // checker that misses it takes a party that died right after
+        // arriving for one that never arrived, and breaks a round that
+        // could have completed: early, never a hang.
+        self.counted_gen.store(generation, Ordering::Release);
     }
 
     /// A free slot.
@@ -54,8 +67,8 @@ impl PartySlot {
     pub fn new() -> PartySlot {
         PartySlot {
             owner: AtomicU64::new(0),
-            arrived_gen: AtomicU32::new(0),
-            _reserved: AtomicU32::new(0),
+            marked_gen: AtomicU32::new(0),
+            counted_gen: AtomicU32::new(0),
         }
     }
 }
@@ -66,15 +79,19 @@ impl Default for PartySlot {
     }
 }
 
-/// Whether a registered party that arrived in generation `previous` (so
-/// belongs to the current set of parties) is dead: it will never arrive in
-/// the current generation. Parties absent for longer were replaced or left;
+/// Whether a registered party of the current set (its last arrival
+/// attempt was in generation `current` or the one before, `previous`) did
+/// not count in `current` and is dead: it will never arrive. That covers a
+/// party that died between waits and one killed between marking its
+/// attempt and counting. Parties absent for longer were replaced or left;
 /// they are not waited for.
-pub(crate) fn dead_party_missing(slots: &[PartySlot], previous: u32) -> bool {
+pub(crate) fn dead_party_missing(slots: &[PartySlot], current: u32, previous: u32) -> bool {
     slots.iter().any(|slot| {
         let rec = slot.owner.load(Ordering::Acquire);
+        let marked = slot.marked_gen.load(Ordering::Acquire);
         rec != 0
-            && slot.arrived_gen.load(Ordering::Acquire) == previous
+            && (marked == current || marked == previous)
+            && slot.counted_gen.load(Ordering::Acquire) != current
             && !identity::holder_alive(identity::record_tid(rec), rec)
     })
 }

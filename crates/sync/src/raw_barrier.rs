@@ -19,12 +19,16 @@
 //! # Dead parties
 //!
 //! Each thread that waits registers once in the party table (its thread id
-//! and start time, as the lock's holder record). A waiter that has slept
-//! [`FIRST_PARTY_CHECK`], then every [`PARTY_CHECK_INTERVAL`], looks for a
-//! registered party that arrived in the previous round, has not arrived in
+//! and start time, as the lock's holder record), and marks there the
+//! generation of each arrival before its arrival CAS and again, as
+//! counted, after it. A waiter that has slept [`FIRST_PARTY_CHECK`], then
+//! every [`PARTY_CHECK_INTERVAL`], looks for a registered party that set
+//! out to arrive in the previous round or this one, has not counted in
 //! this one, and is dead: that party will never come, so it breaks the
 //! barrier for everyone rather than let them hang. A party that died after
-//! arriving does not break the round it arrived in (it breaks the next). A
+//! its arrival counted does not break the round it arrived in (it breaks
+//! the next); one killed between its CAS and its counted mark does (a
+//! round broken early, never a hang). A
 //! party that is done with the barrier while others go on calls
 //! [`RawBarrier::leave`]. A thread that finds the table full takes over a
 //! dead party's slot, or goes unregistered (then only timeouts protect
@@ -404,7 +408,7 @@ impl<'a> RawBarrier<'a> {
             if let Some(slot) = slot {
                 // Before the arrival CAS (Release): a checker that sees the
                 // arrival also sees this.
-                slot.mark_arrived(this_gen);
+                slot.mark_arriving(this_gen);
             }
             let last = count + 1 == parties;
             let new = if last {
@@ -417,11 +421,16 @@ impl<'a> RawBarrier<'a> {
             // that the waiters' Acquire loads read, hands everyone's writes
             // to everyone.
             match word.compare_exchange(s, new, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) if last => {
-                    self.header.state.wake_all();
-                    return Ok(count);
+                Ok(_) => {
+                    if let Some(slot) = slot {
+                        slot.mark_counted(this_gen);
+                    }
+                    if last {
+                        self.header.state.wake_all();
+                        return Ok(count);
+                    }
+                    break (this_gen, count, new);
                 }
-                Ok(_) => break (this_gen, count, new),
                 Err(now) => s = now,
             }
         };
@@ -464,8 +473,9 @@ impl<'a> RawBarrier<'a> {
                 self.break_generation(my_gen);
             } else if now >= next_check {
                 next_check = now + PARTY_CHECK_INTERVAL;
-                let previous = generation(cur).wrapping_sub(1) & GEN_MASK;
-                if party_table::dead_party_missing(self.slots, previous) {
+                let current = generation(cur);
+                let previous = current.wrapping_sub(1) & GEN_MASK;
+                if party_table::dead_party_missing(self.slots, current, previous) {
                     self.break_generation(my_gen);
                 }
             }

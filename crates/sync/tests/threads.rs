@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use mproc_shm::HeapRegion;
 use mproc_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, OwnerDied, RLock, RawEvent,
-    RawSemaphore, Semaphore, SyncError, TryLockError,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, Mutex, OwnerDied, RLock, RawBarrier,
+    RawEvent, RawSemaphore, Semaphore, SyncError, TryLockError,
 };
 
 const SECS_10: Duration = Duration::from_secs(10);
@@ -304,4 +304,40 @@ fn a_lost_wake_delays_event_and_semaphore_waiters_by_one_recheck() {
         got.sort_unstable();
         assert_eq!(got, ["event", "semaphore"]);
     });
+}
+
+/// A party that ends after it marked its arrival in the party table but
+/// before its arrival counted (a kill between the two) will never arrive:
+/// the barrier breaks for the others at their next check, not at their
+/// timeout. Here the thread ends after one round, and its mark is moved on
+/// to the next generation by hand, as such a death leaves it.
+#[test]
+fn a_party_dead_between_its_mark_and_its_arrival_breaks_the_barrier() {
+    let heap = HeapRegion::new(RawBarrier::size_for(2) as usize);
+    let region = heap.region();
+    let b = RawBarrier::init_in_place(&region, 0, 2).unwrap();
+    std::thread::scope(|s| {
+        // The thread waits first: it registers in slot 0.
+        let t = s.spawn(|| b.wait_timeout(SECS_10));
+        let start = Instant::now();
+        while b.n_waiting() == 0 {
+            assert!(start.elapsed() < SECS_10, "the thread never waited");
+            std::thread::yield_now();
+        }
+        b.wait_timeout(SECS_10).unwrap();
+        t.join().unwrap().unwrap();
+    });
+    // Slot 0 (after the 16-byte header): owner record, then the generation
+    // of its last arrival mark, 0; the barrier is in generation 1 now.
+    region
+        .get::<AtomicU32>(16 + 8)
+        .unwrap()
+        .store(1, Ordering::Release);
+    let start = Instant::now();
+    assert!(matches!(
+        b.wait_timeout(SECS_10),
+        Err(SyncError::BrokenBarrier { parties: 2 })
+    ));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "broken after {took:?}");
 }
