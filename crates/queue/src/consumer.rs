@@ -248,7 +248,7 @@ impl Consumer {
             return Ok(span);
         }
         let mut clock = self.clock;
-        let waiter = self.core.control.not_empty.marked(self.parked);
+        let waiter = self.core.control.not_empty.marked(self.parked, self.me.pid);
         let r = after_miss(
             wait,
             self.wait,

@@ -227,7 +227,7 @@ impl Producer {
             return Ok(span);
         }
         let mut clock = self.clock;
-        let waiter = self.core.control.not_full.marked(self.parked);
+        let waiter = self.core.control.not_full.marked(self.parked, self.me.pid);
         let capacity = self.core.layout.capacity;
         let r = after_miss(
             wait,

@@ -20,8 +20,9 @@
 //! the record, since the `pid` field may still be the previous owner's.
 //!
 //! `parked` says which sleeper count the handle is counted in while it
-//! sleeps on the futex ([`PARKED_NOT_EMPTY`], [`PARKED_NOT_FULL`], 0 when
-//! awake), so that the count of a process killed asleep can be taken back
+//! sleeps on the futex ([`PARKED_NOT_EMPTY`], [`PARKED_NOT_FULL`] in the low
+//! two bits, its pid above; 0 when awake), so that the count of a process
+//! killed asleep can be taken back
 //! ([`Records::reap_parked`]) instead of making every later notify pay a
 //! futex wake for a sleeper that is gone.
 
@@ -44,6 +45,15 @@ const CONSUMER: u32 = 3;
 pub(crate) const PARKED_NOT_EMPTY: u32 = 1;
 /// `parked`: counted in the not-full sleepers (a producer asleep).
 pub(crate) const PARKED_NOT_FULL: u32 = 2;
+
+/// The `parked` word of a sleeper of process `pid` counted per `tag`
+/// ([`PARKED_NOT_EMPTY`] or [`PARKED_NOT_FULL`], the low two bits): the pid
+/// is in the bits above (Linux pids are below 2^22), so that a reaper
+/// that found the record's process dead clears that process's mark and
+/// not the mark of a handle that took the record over in the meantime.
+pub(crate) fn parked_mark(tag: u32, pid: i32) -> u32 {
+    tag | ((pid as u32) << 2)
+}
 
 /// Which side of a queue a handle is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,15 +165,26 @@ impl<'a> Records<'a> {
         })
     }
 
-    /// Takes `r`'s parked mark, if it has one, back out of the sleeper
-    /// count it stands for. The caller knows the record's process dead
-    /// (or holds the record, being its new attacher), so no one else
-    /// writes the mark; the swap makes sure only one reaper counts it.
-    fn unpark(&self, r: &Record<'a>) -> bool {
-        let count = match r.parked.swap(0, Ordering::AcqRel) {
+    /// Takes `r`'s parked mark back out of the sleeper count it stands
+    /// for, if the mark is still `seen` (`None`: whatever it is). The
+    /// caller knows the process that set `seen` dead, or holds the record
+    /// (being its new attacher, when no one else writes the mark); the
+    /// exchange makes sure only one reaper counts it.
+    fn unpark(&self, r: &Record<'a>, seen: Option<u32>) -> bool {
+        let taken = match seen {
+            Some(m) => r
+                .parked
+                .compare_exchange(m, 0, Ordering::AcqRel, Ordering::Relaxed)
+                .unwrap_or(0),
+            None => r.parked.swap(0, Ordering::AcqRel),
+        };
+        if taken == 0 {
+            return false;
+        }
+        let count = match taken & 3 {
             PARKED_NOT_EMPTY => self.sleepers[0],
             PARKED_NOT_FULL => self.sleepers[1],
-            // 0, or garbage: nothing it could stand for.
+            // Garbage: nothing it could stand for.
             _ => return false,
         };
         // Saturating: the count is segment bytes, and a kill between the
@@ -179,12 +200,24 @@ impl<'a> Records<'a> {
     pub(crate) fn reap_parked(&self, me: ProcessId) -> u32 {
         let mut reaped = 0;
         for r in self.each() {
-            if r.parked.load(Ordering::Relaxed) == 0 {
+            // SYNC POINT: Acquire pairs with the sleeper's Release store of
+            // its mark, made after it attached: a mark read here comes with
+            // the owner its process wrote, or a later one.
+            let seen = r.parked.load(Ordering::Acquire);
+            if seen == 0 {
                 continue;
             }
             let s = r.state.load(Ordering::Acquire);
-            // A record being attached is its attacher's to clean up.
-            if matches!(s, PRODUCER | CONSUMER) && !r.alive(me) && self.unpark(&r) {
+            // A record being attached is its attacher's to clean up. The
+            // mark must be that of the process found dead: one that took
+            // the record over since may be asleep under it (a process with
+            // the dead one's pid doing so within this scan is the one case
+            // left, and costs a count taken once too often).
+            if matches!(s, PRODUCER | CONSUMER)
+                && seen >> 2 == r.pid.load(Ordering::Relaxed) & (u32::MAX >> 2)
+                && !r.alive(me)
+                && self.unpark(&r, Some(seen))
+            {
                 reaped += 1;
             }
         }
@@ -246,7 +279,7 @@ impl<'a> Records<'a> {
                 continue;
             }
             // A predecessor killed asleep is still counted as a sleeper.
-            self.unpark(&r);
+            self.unpark(&r, None);
             r.pid.store(me.pid as u32, Ordering::Relaxed);
             r.start_time.store(me.start_time, Ordering::Relaxed);
             r.claim_start.store(0, Ordering::Relaxed);
@@ -353,6 +386,32 @@ mod tests {
         let pid = child.id() as i32;
         child.wait().unwrap();
         pid
+    }
+
+    /// A reaper clears the parked mark of the process it found dead, and
+    /// leaves a mark set under another pid alone: a handle that took the
+    /// record over between the reaper's check and its clearing may be
+    /// asleep under it.
+    #[test]
+    fn only_the_dead_owners_parked_mark_is_reaped() {
+        let heap = HeapRegion::new(RECORD as usize);
+        let sleepers = AtomicU32::new(1);
+        let records = Records::new(heap.region(), 1, [&sleepers, &NO_SLEEPERS]);
+        let r = records.get(0).unwrap();
+        let dead = dead_pid();
+        r.pid.store(dead as u32, Ordering::Relaxed);
+        r.start_time.store(1, Ordering::Relaxed);
+        r.state.store(CONSUMER, Ordering::SeqCst);
+        let taker = parked_mark(PARKED_NOT_EMPTY, me().pid);
+        r.parked.store(taker, Ordering::Release);
+        assert_eq!(records.reap_parked(me()), 0);
+        assert_eq!(r.parked.load(Ordering::Acquire), taker);
+        assert_eq!(sleepers.load(Ordering::Relaxed), 1);
+        r.parked
+            .store(parked_mark(PARKED_NOT_EMPTY, dead), Ordering::Release);
+        assert_eq!(records.reap_parked(me()), 1);
+        assert_eq!(r.parked.load(Ordering::Acquire), 0);
+        assert_eq!(sleepers.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -32,11 +32,14 @@ pub(crate) struct Waiter<'a> {
 }
 
 impl<'a> Waiter<'a> {
-    /// The same waiter for a handle whose record's `parked` word is
-    /// `mark`: while asleep, the handle is marked there as counted.
-    pub(crate) fn marked(self, mark: &'a AtomicU32) -> Waiter<'a> {
+    /// The same waiter for a handle of process `pid` whose record's
+    /// `parked` word is `mark`: while asleep, the handle is marked there as
+    /// counted, with its pid ([`parked_mark`](crate::records::parked_mark)),
+    /// so that a reaper clears only the mark of the process it found dead.
+    pub(crate) fn marked(self, mark: &'a AtomicU32, pid: i32) -> Waiter<'a> {
         Waiter {
             mark: Some(mark),
+            tag: crate::records::parked_mark(self.tag, pid),
             ..self
         }
     }
@@ -84,10 +87,10 @@ impl<'a> Waiter<'a> {
         // Marked after counting and cleared before uncounting, so that a
         // mark left by a process killed asleep always stands for a count
         // (a kill between the two leaves one count behind, as before marks
-        // existed). Relaxed: only a reaper that knows this process dead
-        // reads it, after the process's end.
+        // existed). Release: a reaper that reads the mark (Acquire) reads
+        // the record's owner as this handle wrote it when it attached.
         if let Some(mark) = self.mark {
-            mark.store(self.tag, Ordering::Relaxed);
+            mark.store(self.tag, Ordering::Release);
         }
         fence(Ordering::SeqCst);
         let seen = self.word.value().load(Ordering::Acquire);

@@ -54,7 +54,8 @@ impl PartySlot {
         // checker that misses it takes a party that died right after
         // arriving for one that never arrived, and breaks a round that
         // could have completed: early, never a hang.
-        self.counted_gen.store(generation, Ordering::Release);
+        self.counted_gen
+            .store(counted(generation), Ordering::Release);
     }
 
     /// A free slot.
@@ -79,6 +80,13 @@ impl Default for PartySlot {
     }
 }
 
+/// The `counted_gen` word of an arrival counted in `generation`: the top
+/// bit set, so that 0, a slot's word before its party ever counted, is no
+/// generation's (generation 0 included).
+const fn counted(generation: u32) -> u32 {
+    generation | 1 << 31
+}
+
 /// Whether a registered party of the current set (its last arrival
 /// attempt was in generation `current` or the one before, `previous`) did
 /// not count in `current` and is dead: it will never arrive. That covers a
@@ -91,7 +99,7 @@ pub(crate) fn dead_party_missing(slots: &[PartySlot], current: u32, previous: u3
         let marked = slot.marked_gen.load(Ordering::Acquire);
         rec != 0
             && (marked == current || marked == previous)
-            && slot.counted_gen.load(Ordering::Acquire) != current
+            && slot.counted_gen.load(Ordering::Acquire) != counted(current)
             && !identity::holder_alive(identity::record_tid(rec), rec)
     })
 }
@@ -117,9 +125,16 @@ pub(crate) fn register(slots: &[PartySlot]) -> Option<&PartySlot> {
         return Some(s);
     }
     let claim = |s: &PartySlot, from: u64| {
-        s.owner
+        let won = s
+            .owner
             .compare_exchange(from, rec, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
+            .is_ok();
+        if won {
+            // A dead predecessor's count is not ours: until we count in a
+            // round, we are missing from it should we die.
+            s.counted_gen.store(0, Ordering::Relaxed);
+        }
+        won
     };
     if let Some(s) = slots
         .iter()

@@ -341,3 +341,42 @@ fn a_party_dead_between_its_mark_and_its_arrival_breaks_the_barrier() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(3), "broken after {took:?}");
 }
+
+/// The same in a barrier's first round (generation 0, which a slot whose
+/// party never counted must not look counted in): the dead thread's
+/// registration is copied from a barrier it used into a fresh one, with
+/// its arrival marked in generation 0 and never counted.
+#[test]
+fn a_party_dead_before_its_first_arrival_counted_breaks_the_first_round() {
+    let size = RawBarrier::size_for(2);
+    let heap = HeapRegion::new(2 * size as usize);
+    let region = heap.region();
+    let used = RawBarrier::init_in_place(&region, 0, 2).unwrap();
+    let fresh = RawBarrier::init_in_place(&region, size, 2).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| used.wait_timeout(SECS_10));
+        let start = Instant::now();
+        while used.n_waiting() == 0 {
+            assert!(start.elapsed() < SECS_10, "the thread never waited");
+            std::thread::yield_now();
+        }
+        used.wait_timeout(SECS_10).unwrap();
+        t.join().unwrap().unwrap();
+    });
+    // Slot 0 of each: owner record (8 bytes), marked and counted
+    // generations (0 and 0 in the fresh barrier, as they stay until the
+    // party counts).
+    let owner = region.get::<AtomicU64>(16).unwrap().load(Ordering::Acquire);
+    assert_ne!(owner, 0);
+    region
+        .get::<AtomicU64>(size + 16)
+        .unwrap()
+        .store(owner, Ordering::Release);
+    let start = Instant::now();
+    assert!(matches!(
+        fresh.wait_timeout(SECS_10),
+        Err(SyncError::BrokenBarrier { parties: 2 })
+    ));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "broken after {took:?}");
+}
