@@ -150,6 +150,7 @@ impl Common {
             last_done: Instant::now(),
             leaving: false,
             served: false,
+            ended_at: None,
         })
     }
 }
@@ -187,6 +188,9 @@ pub(crate) struct Worker {
     pub(crate) leaving: bool,
     /// It has sent back at least one outcome.
     pub(crate) served: bool,
+    /// When the handler first found it ended, if it is kept known while
+    /// its last frames may still be in the result queue.
+    pub(crate) ended_at: Option<Instant>,
 }
 
 /// How long the chunks queued at one worker should last: enough to keep

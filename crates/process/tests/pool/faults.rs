@@ -218,6 +218,86 @@ fn whoami(_: u32) -> i32 {
     mproc_sys::getpid()
 }
 
+/// Appends one byte to the file named: a record of each run.
+fn logged((x, log): (u32, String)) -> u32 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&log)
+        .unwrap();
+    f.write_all(&[x as u8]).unwrap();
+    x * 2
+}
+
+/// The result queue of the spawn pool this process made last: its
+/// segment is `pool.<pid>.<n>.results`, with `n` counting this process's
+/// pools.
+fn last_results_queue() -> mproc_queue::Queue {
+    let mine = format!("mproc.pool.{}.", std::process::id());
+    let n = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter_map(|f| {
+            f.strip_prefix(&mine)?
+                .strip_suffix(".results")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .expect("no result queue of ours");
+    mproc_queue::Queue::open(&format!("pool.{}.{n}.results", std::process::id())).unwrap()
+}
+
+/// A worker that sends its result and ends (here, retiring after one
+/// task) while the result queue is stalled ahead of that result (here by
+/// a slot this process loans and holds for 100 ms, as a killed worker's
+/// loan stalls it until the queue frees it): the result is still taken
+/// for it once the queue moves, and the task runs once, not again on a
+/// replacement as if the worker had died with it.
+pub(crate) fn an_ended_workers_result_behind_a_stalled_slot_counts() {
+    let log = std::env::temp_dir().join(format!("mproc-pool-stalled-{}", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let pool = Pool::builder()
+        .processes(1)
+        .start_method(mproc_process::StartMethod::Spawn)
+        .maxtasksperchild(1)
+        .build()
+        .unwrap();
+    let results = last_results_queue();
+    let mut stall = results.producer().unwrap();
+    let first = pool.pids();
+    let loan = stall.loan().unwrap();
+    let r = pool
+        .apply_async(logged, (7u32, log.to_string_lossy().into_owned()))
+        .unwrap();
+    // The worker runs the task, sends its result behind the loan, and
+    // retires; the handler sees it end long before the loan goes.
+    let ran = || std::fs::metadata(&log).is_ok_and(|m| m.len() > 0);
+    let ended = || {
+        first
+            .iter()
+            .all(|&p| mproc_sys::ProcessId::of(p).map_or(true, |id| !id.is_alive()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(ran() && ended()) {
+        assert!(
+            Instant::now() < deadline,
+            "the worker never ran the task and ended"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    drop(loan);
+    assert_eq!(r.get_timeout(Duration::from_secs(10)).unwrap(), 14);
+    // A second run, if any, would have started by now.
+    std::thread::sleep(Duration::from_millis(200));
+    let runs = std::fs::read(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(runs, [7], "the task ran {} times", runs.len());
+}
+
 pub(crate) fn maxtasksperchild_replaces_workers() {
     let pool = Pool::builder()
         .processes(2)

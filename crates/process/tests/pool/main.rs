@@ -49,6 +49,10 @@ fn main() {
                 "maxtasksperchild_replaces_workers",
                 faults::maxtasksperchild_replaces_workers,
             ),
+            (
+                "an_ended_workers_result_behind_a_stalled_slot_counts",
+                faults::an_ended_workers_result_behind_a_stalled_slot_counts,
+            ),
             ("apply_async_timeout_then_get", apply_async_timeout_then_get),
             (
                 "unencodable_argument_fails_at_submission",

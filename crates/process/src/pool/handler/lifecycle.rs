@@ -10,6 +10,11 @@ use super::{Io, MAX_FAILED_STARTS, State, TERM_GRACE};
 /// Exit code of a process killed by `SIGKILL`: someone else's doing (the
 /// OOM killer, a user), not a worker failing to start.
 const KILLED: i32 = -9;
+/// How long an ended worker is kept known while the result queue is not
+/// empty (its last frames may be behind a stalled slot): far longer than
+/// the queue takes to free a slot loaned by the dead (tens of ms); a
+/// queue kept busy by the others does not hold back its settling longer.
+const SETTLE_WAIT: Duration = Duration::from_secs(1);
 use crate::pool::job::{ChunkOutcome, Failure, Lost, merge};
 use crate::pool::spawner::Worker;
 use crate::pool::wire;
@@ -28,7 +33,23 @@ impl State {
             let Some(exitcode) = w.child.exitcode() else {
                 continue;
             };
-            // Outcomes it sent before dying are already drained.
+            // Frames it sent may still wait in the result queue behind a
+            // slot that another worker, killed, loaned and never committed:
+            // the drain stops there until the queue frees that slot (within
+            // its 20 ms check interval). Settled before they are read, its
+            // chunks would run again, or be reported lost, though their
+            // outcomes were sent. So while the queue is not empty it stays
+            // known (its frames still count) and gets no work, for at most
+            // SETTLE_WAIT.
+            let now = Instant::now();
+            if let Some(w) = self.workers[slot].as_mut() {
+                let ended_at = *w.ended_at.get_or_insert(now);
+                if !self.common.results.is_empty() && now.duration_since(ended_at) < SETTLE_WAIT {
+                    w.leaving = true;
+                    continue;
+                }
+            }
+            // Everything it sent before it ended has been drained.
             let Some(w) = self.workers[slot].take() else {
                 continue;
             };
