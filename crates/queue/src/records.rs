@@ -46,15 +46,6 @@ pub(crate) const PARKED_NOT_EMPTY: u32 = 1;
 /// `parked`: counted in the not-full sleepers (a producer asleep).
 pub(crate) const PARKED_NOT_FULL: u32 = 2;
 
-/// The `parked` word of a sleeper of process `pid` counted per `tag`
-/// ([`PARKED_NOT_EMPTY`] or [`PARKED_NOT_FULL`], the low two bits): the pid
-/// is in the bits above (Linux pids are below 2^22), so that a reaper
-/// that found the record's process dead clears that process's mark and
-/// not the mark of a handle that took the record over in the meantime.
-pub(crate) fn parked_mark(tag: u32, pid: i32) -> u32 {
-    tag | ((pid as u32) << 2)
-}
-
 /// Which side of a queue a handle is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -373,6 +364,7 @@ mod tests {
     use mproc_shm::HeapRegion;
 
     use super::*;
+    use crate::waiter::parked_mark;
 
     fn me() -> ProcessId {
         ProcessId::current().unwrap()

@@ -10,6 +10,15 @@ use mproc_sync::WaitWord;
 use crate::Result;
 use crate::atomics::{AtomicU32, Ordering, fence};
 
+/// The `parked` word of a sleeper of process `pid` counted per `tag`
+/// (`PARKED_NOT_EMPTY` or `PARKED_NOT_FULL` of the records, the low two bits): the pid
+/// is in the bits above (Linux pids are below 2^22), so that a reaper
+/// that found the record's process dead clears that process's mark and
+/// not the mark of a handle that took the record over in the meantime.
+pub(crate) fn parked_mark(tag: u32, pid: i32) -> u32 {
+    tag | ((pid as u32) << 2)
+}
+
 /// What one attempt of a blocking operation found.
 pub(crate) enum Attempt<T> {
     /// Done.
@@ -34,12 +43,12 @@ pub(crate) struct Waiter<'a> {
 impl<'a> Waiter<'a> {
     /// The same waiter for a handle of process `pid` whose record's
     /// `parked` word is `mark`: while asleep, the handle is marked there as
-    /// counted, with its pid ([`parked_mark`](crate::records::parked_mark)),
+    /// counted, with its pid ([`parked_mark`]),
     /// so that a reaper clears only the mark of the process it found dead.
     pub(crate) fn marked(self, mark: &'a AtomicU32, pid: i32) -> Waiter<'a> {
         Waiter {
             mark: Some(mark),
-            tag: crate::records::parked_mark(self.tag, pid),
+            tag: parked_mark(self.tag, pid),
             ..self
         }
     }
