@@ -53,6 +53,14 @@ pub fn init() {
     };
     let payload = match Payload::receive(hex.as_encoded_bytes()) {
         Ok(p) => p,
+        Err(e) if meant_for_us(hex.as_encoded_bytes()) => {
+            // The hand-off of our own spawning parent, unreadable (a
+            // parent whose /proc entries we may not open, or one that died
+            // first): running `main` instead would start a second copy of
+            // the program.
+            eprintln!("mproc: a spawned child cannot read its hand-off ({ENV_VAR}): {e}");
+            mproc_sys::exit_immediately(1)
+        }
         Err(e) => {
             // Not a hand-off this program wrote: run as a program.
             eprintln!("mproc: ignoring {ENV_VAR}: {e}");
@@ -76,6 +84,16 @@ pub fn init() {
         }
     }
     run_spawned(payload)
+}
+
+/// Whether a hand-off this process cannot read was written for it: a
+/// memory-file hand-off by its parent, or by a process gone since (an
+/// orphaned child). One naming another live process was inherited from a
+/// spawned ancestor.
+fn meant_for_us(env_value: &[u8]) -> bool {
+    crate::payload::file_hand_off_parent(env_value).is_some_and(|pid| {
+        pid == mproc_sys::getppid() || !ProcessId::of(pid).is_ok_and(|p| p.is_alive())
+    })
 }
 
 /// Removes the hand-off from the environment, so that programs this child

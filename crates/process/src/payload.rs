@@ -122,6 +122,13 @@ impl Payload {
     }
 }
 
+/// The pid a memory-file hand-off names (its writer, the spawning
+/// parent), if `env_value` is one.
+pub(crate) fn file_hand_off_parent(env_value: &[u8]) -> Option<i32> {
+    let place = std::str::from_utf8(env_value.strip_prefix(FILE_PREFIX.as_bytes())?).ok()?;
+    place.split_once(':')?.0.parse().ok()
+}
+
 /// Reads `<pid>:<fd>`'s memory file through `/proc`.
 fn read_file(place: &[u8]) -> Result<Vec<u8>> {
     let place = std::str::from_utf8(place).map_err(|_| bad("file place is not text"))?;

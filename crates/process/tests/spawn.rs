@@ -36,6 +36,10 @@ fn main() {
             ("spawn_failure_is_an_os_error", spawn_failure_is_an_os_error),
             ("default_start_method", default_start_method),
             ("hand_off_is_not_inherited", hand_off_is_not_inherited),
+            (
+                "an_unreadable_hand_off_does_not_run_main",
+                an_unreadable_hand_off_does_not_run_main,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -341,4 +345,29 @@ fn hand_off_is_not_inherited() {
     }
     let c = spawn(Process::with_args(probe, ()));
     assert_eq!(join(&c), 0);
+}
+
+/// A spawned child that cannot read the memory file its parent handed it
+/// (a parent whose /proc entries it may not open, or one gone first) fails
+/// with a message, rather than run the program's `main` as a second copy
+/// of the program.
+fn an_unreadable_hand_off_does_not_run_main() {
+    let me = std::process::id();
+    for place in [format!("fd:{me}:999999"), "fd:1:999999".to_string()] {
+        let out = std::process::Command::new("/proc/self/exe")
+            .arg("no-test-has-this-name")
+            .env("MPROC_SPAWN", &place)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if place.starts_with("fd:1:") {
+            // Another live process's hand-off (pid 1's): inherited, not
+            // ours; the program runs as itself.
+            assert!(out.status.success(), "{place}: {:?} {stderr}", out.status);
+            assert!(stderr.contains("ignoring MPROC_SPAWN"), "{stderr}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{place}: {stderr}");
+            assert!(stderr.contains("cannot read its hand-off"), "{stderr}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use super::Pool;
 use super::error::PoolError;
 use super::spawner::Config;
-use crate::current::cpu_count;
+use crate::current::process_cpu_count;
 use crate::fn_offset::FnOffset;
 use crate::start_method::{StartMethod, get_start_method};
 
@@ -38,20 +38,21 @@ pub struct PoolBuilder {
 }
 
 impl PoolBuilder {
-    /// Default options: [`cpu_count`] workers, the default start method,
-    /// no initializer, workers that live as long as the pool.
+    /// Default options: [`process_cpu_count`] workers (the CPUs this
+    /// process may run on, as Python 3.13's default), the default start
+    /// method, no initializer, workers that live as long as the pool.
     ///
     /// # Examples
     ///
     /// ```
     /// let pool = mproc_process::PoolBuilder::new().build().unwrap();
-    /// assert_eq!(pool.processes(), mproc_process::cpu_count());
+    /// assert_eq!(pool.processes(), mproc_process::process_cpu_count());
     /// ```
     pub fn new() -> PoolBuilder {
         PoolBuilder::default()
     }
 
-    /// How many worker processes (default: [`cpu_count`]).
+    /// How many worker processes (default: [`process_cpu_count`]).
     ///
     /// # Examples
     ///
@@ -135,7 +136,7 @@ impl PoolBuilder {
     /// assert!(matches!(err, PoolError::InvalidOption { option: "processes", value: 0 }));
     /// ```
     pub fn build(self) -> Result<Pool, PoolError> {
-        let processes = self.processes.unwrap_or_else(cpu_count);
+        let processes = self.processes.unwrap_or_else(process_cpu_count);
         if processes == 0 {
             return Err(PoolError::InvalidOption {
                 option: "processes",

@@ -55,9 +55,12 @@ pub enum PoolError {
         message: String,
     },
     /// An argument could not be encoded. For `map`, `starmap`, `apply`
-    /// and their async forms nothing of the call runs; a streaming call
-    /// (`imap`, `imap_unordered`) ends with this error in the iteration,
-    /// after the results of the items before it.
+    /// and their async forms the call gives no result: arguments are
+    /// encoded and sent chunk by chunk, so that workers start early, and
+    /// the chunks before the failing item may already have run (their
+    /// outcomes are dropped). A streaming call (`imap`, `imap_unordered`)
+    /// ends with this error in the iteration, after the results of the
+    /// items before it.
     #[error("cannot encode the argument at index {index}: {reason}")]
     EncodeArgument {
         /// Its position among the call's arguments.

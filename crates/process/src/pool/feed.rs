@@ -146,7 +146,13 @@ impl<'a> Feed<'a> {
                 }
             }
             let before = args.len();
-            let pulled = catch_unwind(AssertUnwindSafe(|| self.source.encode_next(&mut args)));
+            let pulled = catch_unwind(AssertUnwindSafe(|| {
+                let next = self.source.encode_next(&mut args);
+                match next {
+                    Some(Ok(())) => Some(super::wire::check_chunk_args(args.len())),
+                    other => other,
+                }
+            }));
             match pulled {
                 Err(panic) => {
                     // What was pulled before it still runs.

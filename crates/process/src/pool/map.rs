@@ -20,7 +20,8 @@ impl Pool {
     ///
     /// # Errors
     ///
-    /// [`PoolError::EncodeArgument`] (nothing runs), [`PoolError::NotRunning`],
+    /// [`PoolError::EncodeArgument`] (the call returns no result; chunks
+    /// encoded before the failing item may have run), [`PoolError::NotRunning`],
     /// a task's error, [`PoolError::Terminated`].
     ///
     /// # Examples

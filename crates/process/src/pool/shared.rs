@@ -75,7 +75,7 @@ pub(crate) struct Shared {
     /// The [`Order`] given, for callers (no lock).
     order: AtomicU8,
     /// Jobs that may still be waited for.
-    jobs: Mutex<Vec<Weak<Job>>>,
+    jobs: Mutex<JobRegistry>,
     /// The current workers (their pids for users and tests; signalled
     /// directly at terminate).
     workers: Mutex<Vec<Arc<Child>>>,
@@ -101,7 +101,7 @@ impl Shared {
             }),
             dirty: AtomicBool::new(false),
             order: AtomicU8::new(Order::Run as u8),
-            jobs: Mutex::new(Vec::new()),
+            jobs: Mutex::new(JobRegistry::default()),
             workers: Mutex::new(Vec::new()),
             processes,
             owner: ProcessId::current_or_pid(),
@@ -204,16 +204,16 @@ impl Shared {
     }
 
     pub(crate) fn register(&self, job: &Arc<Job>) {
-        let mut jobs = lock(&self.jobs);
-        if jobs.len() >= 64 {
-            jobs.retain(|j| j.strong_count() > 0);
-        }
-        jobs.push(Arc::downgrade(job));
+        lock(&self.jobs).add(job);
     }
 
     /// Ends every job still waited for (terminate, or a handler failure).
     pub(crate) fn fail_all(&self, failure: Failure) {
-        let jobs = std::mem::take(&mut *lock(&self.jobs));
+        let jobs = {
+            let mut registry = lock(&self.jobs);
+            registry.swept = 0;
+            std::mem::take(&mut registry.jobs)
+        };
         for job in jobs.iter().filter_map(Weak::upgrade) {
             job.fail(failure);
         }
@@ -269,6 +269,7 @@ impl Shared {
         let result = (|| {
             for (index, item) in items.into_iter().enumerate() {
                 append(&item, &mut args)
+                    .and_then(|()| wire::check_chunk_args(args.len()))
                     .map_err(|reason| PoolError::EncodeArgument { index, reason })?;
                 count += 1;
                 if count == chunksize {
@@ -374,5 +375,50 @@ impl Batch {
         });
         self.next_index += 1;
         *count = 0;
+    }
+}
+
+/// The jobs that may still be waited for, as weak references, swept of
+/// the dropped ones whenever the list has doubled since the last sweep: a
+/// sweep per registration, once many jobs are alive (a caller holding
+/// 100 000 `apply_async` results), would cost time quadratic in them.
+#[derive(Debug, Default)]
+struct JobRegistry {
+    jobs: Vec<Weak<Job>>,
+    /// The length after the last sweep.
+    swept: usize,
+    /// Sweeps so far.
+    sweeps: u64,
+}
+
+impl JobRegistry {
+    fn add(&mut self, job: &Arc<Job>) {
+        if self.jobs.len() >= 64.max(2 * self.swept) {
+            self.jobs.retain(|j| j.strong_count() > 0);
+            self.swept = self.jobs.len();
+            self.sweeps += 1;
+        }
+        self.jobs.push(Arc::downgrade(job));
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::*;
+
+    #[test]
+    fn live_jobs_are_swept_a_logarithmic_number_of_times_and_dropped_ones_go() {
+        let mut registry = JobRegistry::default();
+        let live: Vec<Arc<Job>> = (0..10_000).map(|_| Job::new()).collect();
+        for job in &live {
+            registry.add(job);
+        }
+        assert_eq!(registry.jobs.len(), 10_000);
+        assert!(registry.sweeps <= 10, "{} sweeps", registry.sweeps);
+        drop(live);
+        for _ in 0..20_000 {
+            registry.add(&Job::new());
+        }
+        assert!(registry.jobs.len() < 20_000, "{}", registry.jobs.len());
     }
 }

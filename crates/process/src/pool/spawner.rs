@@ -244,9 +244,12 @@ impl Worker {
     }
 }
 
-/// A name prefix no other pool uses: this process and a counter.
+/// A name prefix no other pool uses: this process (its pid and start
+/// time, so that segments a killed process left behind do not collide
+/// with those of a later process given its pid) and a counter.
 fn unique_prefix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("pool.{}.{n}", mproc_sys::getpid())
+    let me = mproc_sys::ProcessId::current_or_pid();
+    format!("pool.{}.{}.{n}", me.pid, me.start_time)
 }

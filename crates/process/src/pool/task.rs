@@ -120,6 +120,8 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
     f: impl Fn(A) -> R,
 ) {
     let mut rest = input.args;
+    // The chunk's entry began here (`wire::begin_outcomes`).
+    let entry_start = out.len();
     for i in 0..input.count {
         // SYNC POINT with the parent's load of `progress` after this
         // process died: which task was running.
@@ -151,7 +153,20 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
         let outcome = in_task(|| panic::catch_unwind(AssertUnwindSafe(|| f(arg))));
         match outcome {
             Ok(value) => {
-                if let Err(reason) = append(&Ret::Ok(&value), out) {
+                let before = out.len();
+                let encoded = append(&Ret::Ok(&value), out).and_then(|()| {
+                    // The entry's length travels as a `u32`.
+                    let len = out.len() - entry_start;
+                    if len > super::wire::MAX_CHUNK_BYTES - 1024 {
+                        out.truncate(before);
+                        return Err(format!(
+                            "the chunk's outcomes would take {len} bytes, more than {} (use a smaller chunksize)",
+                            super::wire::MAX_CHUNK_BYTES
+                        ));
+                    }
+                    Ok(())
+                });
+                if let Err(reason) = encoded {
                     let _ = append(&Ret::<()>::Unencodable(reason), out);
                 }
             }

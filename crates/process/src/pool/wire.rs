@@ -67,6 +67,21 @@ pub(crate) fn begin_outcomes(id: u64, out: &mut Vec<u8>) -> usize {
     out.len()
 }
 
+/// The most bytes a chunk's arguments, or its outcomes, may take: their
+/// lengths travel as `u32`.
+pub(crate) const MAX_CHUNK_BYTES: usize = u32::MAX as usize;
+
+/// Refuses a chunk whose arguments have grown to `len` bytes, past
+/// [`MAX_CHUNK_BYTES`].
+pub(crate) fn check_chunk_args(len: usize) -> Result<(), String> {
+    if len > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "the chunk's arguments take {len} bytes, more than {MAX_CHUNK_BYTES} (use a smaller chunksize)"
+        ));
+    }
+    Ok(())
+}
+
 /// Fills in the length of the entry begun at `start` (returned by
 /// [`begin_outcomes`]).
 pub(crate) fn end_outcomes(start: usize, out: &mut [u8]) {
@@ -94,6 +109,13 @@ pub(crate) fn result_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_past_a_u32_length_are_refused() {
+        assert!(check_chunk_args(MAX_CHUNK_BYTES).is_ok());
+        let err = check_chunk_args(MAX_CHUNK_BYTES + 1).unwrap_err();
+        assert!(err.contains("4294967296 bytes"), "{err}");
+    }
 
     #[test]
     fn result_entries_round_trip_and_stop_at_garbage() {

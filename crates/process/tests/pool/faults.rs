@@ -231,23 +231,22 @@ fn logged((x, log): (u32, String)) -> u32 {
 }
 
 /// The result queue of the spawn pool this process made last: its
-/// segment is `pool.<pid>.<n>.results`, with `n` counting this process's
-/// pools.
+/// segment is `pool.<pid>.<start time>.<n>.results`, with `n` counting
+/// this process's pools.
 fn last_results_queue() -> mproc_queue::Queue {
     let mine = format!("mproc.pool.{}.", std::process::id());
-    let n = std::fs::read_dir("/dev/shm")
+    let (_, name) = std::fs::read_dir("/dev/shm")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .filter_map(|f| {
-            f.strip_prefix(&mine)?
-                .strip_suffix(".results")?
-                .parse::<u64>()
-                .ok()
+            let middle = f.strip_prefix(&mine)?.strip_suffix(".results")?;
+            let n = middle.rsplit('.').next()?.parse::<u64>().ok()?;
+            Some((n, f.strip_prefix("mproc.")?.to_owned()))
         })
         .max()
         .expect("no result queue of ours");
-    mproc_queue::Queue::open(&format!("pool.{}.{n}.results", std::process::id())).unwrap()
+    mproc_queue::Queue::open(&name).unwrap()
 }
 
 /// A worker that sends its result and ends (here, retiring after one
