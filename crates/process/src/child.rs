@@ -220,7 +220,7 @@ impl ChildShared {
 /// ```
 /// use mproc_process::Process;
 ///
-/// let child = Process::new(|| std::process::exit(3)).start().unwrap();
+/// let child = Process::new(|| 3).start().unwrap();
 /// assert_eq!(child.join().unwrap(), 3);
 /// assert_eq!(child.exitcode(), Some(3));
 /// assert!(!child.is_alive());

@@ -2,6 +2,7 @@
 //! exits.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,51 @@ pub(crate) fn kill_daemons_at_exit() {
 fn flush_stdio() {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+}
+
+/// Set in a forked child (before it runs its body): [`exit`] then ends it
+/// as a forked child ends.
+static FORKED_CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Marks this process a forked child (called in the child of the fork).
+pub(crate) fn mark_forked_child() {
+    FORKED_CHILD.store(true, Ordering::Relaxed);
+}
+
+/// Ends the calling process with exit status `code`, from anywhere in
+/// it: Python's `sys.exit(code)` in a child, where a child's exit code is
+/// what its parent's [`join`](crate::Child::join) returns.
+///
+/// Use it rather than `std::process::exit` in a forked child: that runs
+/// the C library's `exit`, and with it the atexit hooks and C++ static
+/// destructors the child inherited from its parent, and flushes C stdio
+/// buffers the parent had filled (printing them twice). This ends a
+/// forked child as returning from its function does: its daemon children
+/// terminated, Rust's stdio flushed, then `_exit`. In any other process
+/// (the main program, a spawned child, which are programs of their own)
+/// it terminates the daemon children and calls `std::process::exit`.
+///
+/// # Examples
+///
+/// ```
+/// use mproc_process::Process;
+///
+/// let child = Process::new(|| {
+///     for n in 0.. {
+///         if n * n > 50 {
+///             mproc_process::exit(n);
+///         }
+///     }
+/// })
+/// .start()
+/// .unwrap();
+/// assert_eq!(child.join().unwrap(), 8);
+/// ```
+pub fn exit(code: i32) -> ! {
+    if FORKED_CHILD.load(Ordering::Relaxed) {
+        finish_forked(code)
+    }
+    finish_spawned(code)
 }
 
 /// Ends a forked child: terminates its daemon children, flushes stdio and

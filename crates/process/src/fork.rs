@@ -8,7 +8,7 @@ use mproc_sys::ForkResult;
 use crate::body::Body;
 use crate::child::{Child, ChildShared};
 use crate::error::{ProcessError, Result};
-use crate::exit::{die_with_parent, finish_forked, kill_daemons_at_exit};
+use crate::exit::{die_with_parent, finish_forked, kill_daemons_at_exit, mark_forked_child};
 use crate::info::ProcessInfo;
 use crate::outcome::run_guarded;
 use crate::start_method::StartMethod;
@@ -47,6 +47,7 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             let parent_pid = parent.pid;
             info.pid = mproc_sys::getpid();
             table.become_child(info, parent);
+            mark_forked_child();
             drop(table);
             drop(err);
             drop(out);

@@ -31,8 +31,8 @@ static INIT_CALLED: AtomicBool = AtomicBool::new(false);
 /// ```
 /// use mproc_process::{Process, StartMethod};
 ///
-/// fn square(x: i32) {
-///     std::process::exit(x * x)
+/// fn square(x: i32) -> i32 {
+///     x * x
 /// }
 ///
 /// fn main() {

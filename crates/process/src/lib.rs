@@ -29,7 +29,7 @@
 //!
 //! let child = Process::new(|| {
 //!     assert_eq!(current_process().name(), "Process-1");
-//!     std::process::exit(3)
+//!     3 // the exit code; `mproc_process::exit(3)` from deeper down
 //! })
 //! .start()
 //! .unwrap();
@@ -56,6 +56,7 @@ mod target;
 pub use child::Child;
 pub use current::{active_children, cpu_count, current_process, parent_process, process_cpu_count};
 pub use error::{ProcessError, Result};
+pub use exit::exit;
 pub use fn_offset::{ExecutableId, FnOffset};
 pub use info::ProcessInfo;
 pub use init::init;

@@ -7,6 +7,8 @@ use std::panic::{self, AssertUnwindSafe};
 /// means (the analogue of `std::process::Termination`).
 ///
 /// - `()` exits 0.
+/// - An `i32` is the exit status (as `sys.exit(n)`; the system keeps its
+///   low 8 bits).
 /// - `Ok(_)` exits 0; `Err(e)` prints `e` to stderr and exits 1, as an
 ///   uncaught Python exception does.
 /// - A function that never returns (`-> !`, `loop {}`) needs no status.
@@ -17,6 +19,7 @@ use std::panic::{self, AssertUnwindSafe};
 /// use mproc_process::Outcome;
 ///
 /// assert_eq!(().exit_code(), 0);
+/// assert_eq!(3.exit_code(), 3);
 /// assert_eq!(Ok::<u8, String>(5).exit_code(), 0);
 /// assert_eq!(Err::<(), _>("boom").exit_code(), 1); // prints "boom" to stderr
 /// ```
@@ -29,6 +32,12 @@ pub trait Outcome {
 impl Outcome for () {
     fn exit_code(self) -> i32 {
         0
+    }
+}
+
+impl Outcome for i32 {
+    fn exit_code(self) -> i32 {
+        self
     }
 }
 

@@ -38,7 +38,7 @@ use crate::{fork, spawn};
 /// let numbers = vec![1, 2, 3];
 /// let child = Process::new(|| {
 ///     let sum: i32 = numbers.iter().sum();
-///     std::process::exit(sum)
+///     sum // the exit code
 /// })
 /// .name("summer")
 /// .start()
@@ -54,8 +54,9 @@ pub struct Process<'a> {
 }
 
 impl<'a> Process<'a> {
-    /// A process that runs `f`: `()` or `Ok(_)` exit 0, `Err(e)` prints
-    /// `e` and exits 1, a panic exits 1, `std::process::exit(n)` exits `n`.
+    /// A process that runs `f`: `()` or `Ok(_)` exit 0, an `i32` is the
+    /// exit code, `Err(e)` prints `e` and exits 1, a panic exits 1,
+    /// [`exit(n)`](crate::exit()) exits `n` from anywhere.
     ///
     /// # Examples
     ///
@@ -81,8 +82,8 @@ impl<'a> Process<'a> {
     /// # Examples
     ///
     /// ```
-    /// fn power((base, exp): (i32, u32)) {
-    ///     std::process::exit(base.pow(exp) % 256)
+    /// fn power((base, exp): (i32, u32)) -> i32 {
+    ///     base.pow(exp) % 256
     /// }
     /// let c = mproc_process::Process::with_args(power, (3, 5)).start().unwrap();
     /// assert_eq!(c.join().unwrap(), 243);
@@ -107,7 +108,7 @@ impl<'a> Process<'a> {
     ///
     /// struct Exit(i32);
     /// impl Target for Exit {
-    ///     fn run(&mut self) { std::process::exit(self.0) }
+    ///     fn run(&mut self) { mproc_process::exit(self.0) }
     /// }
     /// let c = Process::from_target(Exit(9)).start().unwrap();
     /// assert_eq!(c.join().unwrap(), 9);

@@ -14,7 +14,7 @@
 /// impl Target for Countdown {
 ///     fn run(&mut self) {
 ///         while self.from > 0 { self.from -= 1; }
-///         std::process::exit(42);
+///         mproc_process::exit(42);
 ///     }
 /// }
 ///

@@ -515,5 +515,11 @@ fn scenario_output() {
     assert_eq!(join(&e), 1);
     let p = Process::new(|| panic!("panic-message")).start().unwrap();
     assert_eq!(join(&p), 1);
+    // An exit code returned, and one given by `exit` from deeper down:
+    // neither runs the parent's exit hook in the child.
+    let r = Process::new(|| 4).start().unwrap();
+    assert_eq!(join(&r), 4);
+    let x = Process::new(|| mproc_process::exit(5)).start().unwrap();
+    assert_eq!(join(&x), 5);
     println!();
 }
