@@ -126,7 +126,13 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
         // SYNC POINT with the parent's load of `progress` after this
         // process died: which task was running.
         input.progress.store(i, Ordering::Release);
-        let arg = match postcard::take_from_bytes::<A>(rest) {
+        // A `Deserialize` that panics fails the rest of the chunk as bad
+        // bytes do, rather than kill the worker.
+        let decoded = in_task(|| {
+            panic::catch_unwind(AssertUnwindSafe(|| postcard::take_from_bytes::<A>(rest)))
+        })
+        .unwrap_or_else(|payload| Err(panicked_in("decoding the argument", payload)));
+        let arg = match decoded {
             Ok((arg, tail)) => {
                 rest = tail;
                 arg
@@ -154,7 +160,23 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
         match outcome {
             Ok(value) => {
                 let before = out.len();
-                let encoded = append(&Ret::Ok(&value), out).and_then(|()| {
+                // A `Serialize` or `Drop` of the value that panics makes
+                // the outcome unencodable, rather than kill the worker.
+                let encoded = in_task(|| {
+                    panic::catch_unwind(AssertUnwindSafe(|| {
+                        let r = append(&Ret::Ok(&value), out);
+                        drop(value);
+                        r
+                    }))
+                })
+                .unwrap_or_else(|payload| {
+                    out.truncate(before);
+                    Err(format!(
+                        "panicked while encoding the result: {}",
+                        panic_message(payload)
+                    ))
+                })
+                .and_then(|()| {
                     // The entry's length travels as a `u32`.
                     let len = out.len() - entry_start;
                     if len > super::wire::MAX_CHUNK_BYTES - 1024 {
@@ -207,6 +229,17 @@ pub(crate) fn quiet_task_panics() {
             previous(info);
         }
     }));
+}
+
+/// A decoding error standing for a panic while `doing` something.
+fn panicked_in(doing: &str, payload: Box<dyn std::any::Any + Send>) -> postcard::Error {
+    // postcard's error type carries no message; say what happened on
+    // stderr, as an unexpected panic would, and fail as bad bytes.
+    eprintln!(
+        "pool worker: panicked while {doing}: {}",
+        panic_message(payload)
+    );
+    postcard::Error::SerdeDeCustom
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {

@@ -214,6 +214,89 @@ pub(crate) fn panicking_task_fails_alone() {
     assert_eq!(pool.pids(), before, "a panic must not cost a worker");
 }
 
+/// A result whose encoding panics for odd values.
+struct Grenade(u32);
+
+impl serde::Serialize for Grenade {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 2 == 1 {
+            panic!("grenade {}", self.0);
+        }
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Grenade {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Grenade, D::Error> {
+        u32::deserialize(d).map(Grenade)
+    }
+}
+
+impl std::fmt::Debug for Grenade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Grenade({})", self.0)
+    }
+}
+
+fn grenade(x: u32) -> Grenade {
+    Grenade(x)
+}
+
+/// An argument whose decoding panics.
+#[derive(Debug)]
+struct Fragile(u32);
+
+impl serde::Serialize for Fragile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Fragile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Fragile, D::Error> {
+        let x = u32::deserialize(d)?;
+        if x == 7 {
+            panic!("fragile 7");
+        }
+        Ok(Fragile(x))
+    }
+}
+
+fn fragile(f: Fragile) -> u32 {
+    f.0
+}
+
+/// A panic in the worker's own work for a task (encoding its result,
+/// decoding its argument, user code run by serde) fails those tasks with
+/// an error, as a panic in the task does, and costs no worker.
+pub(crate) fn panics_while_encoding_or_decoding_fail_the_task_not_the_worker() {
+    let pool = Pool::new(1).unwrap();
+    let before = pool.pids();
+    let got = pool.map_each(grenade, 0..6).unwrap();
+    for (x, r) in got.iter().enumerate() {
+        if x % 2 == 1 {
+            assert!(
+                matches!(r, Err(PoolError::EncodeResult { reason }) if reason.contains(&format!("grenade {x}"))),
+                "{r:?}"
+            );
+        } else {
+            assert_eq!(r.as_ref().unwrap().0, x as u32);
+        }
+    }
+    // In one chunk, the panic at 7 fails the rest of the chunk (its
+    // arguments can no longer be found), as bytes that do not decode do.
+    let got: Vec<_> = pool
+        .imap_chunked(fragile, (5..10).map(Fragile), 5)
+        .unwrap()
+        .collect();
+    assert_eq!(*got[0].as_ref().unwrap(), 5);
+    assert_eq!(*got[1].as_ref().unwrap(), 6);
+    for r in &got[2..] {
+        assert!(matches!(r, Err(PoolError::DecodeArgument { .. })), "{r:?}");
+    }
+    assert_eq!(pool.pids(), before, "a panic must not cost a worker");
+}
+
 fn whoami(_: u32) -> i32 {
     mproc_sys::getpid()
 }

@@ -46,6 +46,10 @@ fn main() {
                 faults::panicking_task_fails_alone,
             ),
             (
+                "panics_while_encoding_or_decoding_fail_the_task_not_the_worker",
+                faults::panics_while_encoding_or_decoding_fail_the_task_not_the_worker,
+            ),
+            (
                 "maxtasksperchild_replaces_workers",
                 faults::maxtasksperchild_replaces_workers,
             ),
