@@ -32,10 +32,18 @@ pub(crate) fn lock() -> MutexGuard<'static, Table> {
 }
 
 impl Table {
-    /// This process, filling in the main process on first use.
+    /// This process, filling in the main process on first use. Its pid is
+    /// read again each time: a process forked by other means than mproc
+    /// (a daemonizing double fork, say) inherits the table with its
+    /// parent's pid, which its children would otherwise take for their
+    /// parent's.
     pub(crate) fn me(&mut self) -> &ProcessInfo {
-        self.me
-            .get_or_insert_with(|| ProcessInfo::main_process(mproc_sys::getpid()))
+        let pid = mproc_sys::getpid();
+        let me = self
+            .me
+            .get_or_insert_with(|| ProcessInfo::main_process(pid));
+        me.pid = pid;
+        me
     }
 
     pub(crate) fn parent(&self) -> Option<&ProcessInfo> {

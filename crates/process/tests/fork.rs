@@ -58,6 +58,10 @@ fn main() {
                 join_and_terminate_from_two_threads,
             ),
             ("cpu_counts", cpu_counts),
+            (
+                "a_process_forked_by_other_means_knows_its_pid",
+                a_process_forked_by_other_means_knows_its_pid,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -522,4 +526,24 @@ fn scenario_output() {
     let x = Process::new(|| mproc_process::exit(5)).start().unwrap();
     assert_eq!(join(&x), 5);
     println!();
+}
+
+/// A process forked by other means than mproc (a daemonizing fork, say)
+/// is itself in `current_process()`, not the parent it was copied from.
+fn a_process_forked_by_other_means_knows_its_pid() {
+    assert_eq!(current_process().pid(), mproc_sys::getpid());
+    // SAFETY: the test runs alone (its watchdog holds no lock); the child
+    // reads the process table and leaves with `_exit`.
+    match unsafe { mproc_sys::fork() }.unwrap() {
+        mproc_sys::ForkResult::Child => {
+            let ok = current_process().pid() == mproc_sys::getpid();
+            mproc_sys::exit_immediately(if ok { 0 } else { 1 })
+        }
+        mproc_sys::ForkResult::Parent { child } => {
+            assert_eq!(
+                mproc_sys::waitpid(child, false).unwrap(),
+                Some(mproc_sys::ExitStatus::Exited(0))
+            );
+        }
+    }
 }
