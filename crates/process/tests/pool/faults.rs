@@ -479,6 +479,24 @@ pub(crate) fn failing_initializer_stops_the_pool() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
     assert!(pool.pids().is_empty());
+    // Workers killed (`SIGKILL`, as by the OOM killer) in their
+    // initializer, every one: the pool gives up too, after more tries.
+    let pool = Pool::builder()
+        .processes(2)
+        .initializer(killed_in_setup)
+        .build()
+        .unwrap();
+    match pool.apply(double, 1) {
+        Err(PoolError::WorkersFailing {
+            exitcode: -9,
+            attempts,
+        }) => assert!(attempts >= 30),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn killed_in_setup() {
+    let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
 }
 
 fn big_result(x: u32) -> Vec<u8> {

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Io, MAX_FAILED_STARTS, State, TERM_GRACE};
+use super::{Io, MAX_FAILED_STARTS, MAX_KILLED_STARTS, State, TERM_GRACE};
 
 /// Exit code of a process killed by `SIGKILL`: someone else's doing (the
 /// OOM killer, a user), not a worker failing to start.
@@ -54,13 +54,21 @@ impl State {
                 continue;
             };
             io.asm.forget(w.role.incarnation);
-            let never_ran = !w.served && !self.common.records.was_ready(slot) && exitcode != KILLED;
+            let never_ran = !w.served && !self.common.records.was_ready(slot);
             if never_ran {
-                self.failed_starts += 1;
-                if self.failed_starts >= MAX_FAILED_STARTS {
+                // A worker killed before it was ready is someone else's
+                // doing (a user's kill), unless it keeps happening (the
+                // OOM killer ending every worker in its initializer).
+                let (count, limit) = if exitcode == KILLED {
+                    (&mut self.killed_starts, MAX_KILLED_STARTS)
+                } else {
+                    (&mut self.failed_starts, MAX_FAILED_STARTS)
+                };
+                *count += 1;
+                if *count >= limit {
                     self.broken = Some(Failure::WorkersFailing {
                         exitcode,
-                        attempts: self.failed_starts,
+                        attempts: *count,
                     });
                 }
             }

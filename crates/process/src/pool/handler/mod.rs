@@ -46,6 +46,11 @@ const BIG_ARGS: usize = 4096;
 /// Workers dying before running anything this many times in a row stop
 /// the pool.
 const MAX_FAILED_STARTS: u32 = 3;
+/// The same for workers killed by `SIGKILL` before they were ready: a
+/// kill from outside now and then is not the pool's failure, but every
+/// worker killed while it starts (the OOM killer in its initializer)
+/// would have the pool start replacements forever.
+const MAX_KILLED_STARTS: u32 = 30;
 /// How long terminated workers get to die of `SIGTERM` before `SIGKILL`.
 const TERM_GRACE: Duration = Duration::from_millis(300);
 
@@ -73,6 +78,8 @@ pub(crate) struct State {
     exit_sent: bool,
     /// Workers in a row that died before running anything.
     failed_starts: u32,
+    /// Workers in a row killed (`SIGKILL`) before they were ready.
+    killed_starts: u32,
     /// Set when the pool gives up on its workers.
     broken: Option<Failure>,
 }
@@ -104,6 +111,7 @@ impl Handler {
             check_now: false,
             exit_sent: false,
             failed_starts: 0,
+            killed_starts: 0,
             broken: None,
         };
         st.publish_pids();
@@ -276,6 +284,7 @@ impl State {
         let src: &[u8] = owned.as_deref().unwrap_or(frame);
         worker.served = true;
         self.failed_starts = 0;
+        self.killed_starts = 0;
         let now = Instant::now();
         let mut oldest = None;
         let mut answered = 0;
