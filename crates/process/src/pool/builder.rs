@@ -122,8 +122,9 @@ impl PoolBuilder {
     ///
     /// # Errors
     ///
-    /// [`PoolError::InvalidOption`] for zero processes or a
-    /// `maxtasksperchild` of zero; [`PoolError::Process`] if a worker
+    /// [`PoolError::InvalidOption`] for zero processes or more than
+    /// 2 040 (each worker takes two of the result queue's 4 096 handle
+    /// records), or a `maxtasksperchild` of zero; [`PoolError::Process`] if a worker
     /// cannot be started (or the initializer lies outside the executable
     /// image); [`PoolError::Queue`] / [`PoolError::Shm`] if the pool's
     /// shared memory cannot be made; [`PoolError::Thread`].
@@ -134,13 +135,19 @@ impl PoolBuilder {
     /// use mproc_process::{Pool, PoolError};
     /// let err = Pool::builder().processes(0).build().unwrap_err();
     /// assert!(matches!(err, PoolError::InvalidOption { option: "processes", value: 0 }));
+    /// let err = Pool::builder().processes(5000).build().unwrap_err();
+    /// assert!(matches!(err, PoolError::InvalidOption { option: "processes", value: 5000 }));
     /// ```
     pub fn build(self) -> Result<Pool, PoolError> {
+        /// The most workers: the result queue has at most 4 096 handle
+        /// records, and the pool reserves two per worker and a few for
+        /// itself (`Common::new`).
+        const MAX_PROCESSES: usize = 2040;
         let processes = self.processes.unwrap_or_else(process_cpu_count);
-        if processes == 0 {
+        if processes == 0 || processes > MAX_PROCESSES {
             return Err(PoolError::InvalidOption {
                 option: "processes",
-                value: 0,
+                value: processes as _,
             });
         }
         if self.maxtasks == Some(0) {
