@@ -177,18 +177,30 @@ impl<T> AsyncResult<T> {
     }
 
     fn take(&self, timeout: Option<Duration>) -> Result<T, PoolError> {
-        let mut value = self.value.lock().unwrap_or_else(PoisonError::into_inner);
-        if value.is_none() {
+        // The wait holds no lock of ours, so that `ready` and `successful`
+        // answer at once while another thread waits here.
+        let decoded = self
+            .value
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if !decoded {
             let start = Instant::now();
-            let (mut state, done) = self.job.wait_until(
+            let (state, done) = self.job.wait_until(
                 timeout.and_then(|t| start.checked_add(t)),
                 JobState::finished,
             );
+            drop(state);
             if !done {
                 return Err(PoolError::Timeout {
                     waited_ms: start.elapsed().as_millis() as u64,
                 });
             }
+        }
+        // The value, then the job's state: the order `successful` takes.
+        let mut value = self.value.lock().unwrap_or_else(PoisonError::into_inner);
+        if value.is_none() {
+            let mut state = self.job.lock();
             *value = Some(Some((self.decode)(&mut state)));
         }
         match value.as_mut().and_then(Option::take) {

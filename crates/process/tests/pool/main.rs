@@ -59,6 +59,10 @@ fn main() {
             ),
             ("apply_async_timeout_then_get", apply_async_timeout_then_get),
             (
+                "successful_answers_while_another_thread_waits",
+                successful_answers_while_another_thread_waits,
+            ),
+            (
                 "unencodable_argument_fails_at_submission",
                 unencodable_argument_fails_at_submission,
             ),
@@ -459,4 +463,42 @@ fn spawn_pool_from_busy_threads() {
     for s in spinners {
         s.join().unwrap();
     }
+}
+
+/// The file that lets [`gated_square`] finish, named after the test
+/// process (the workers' parent).
+fn square_gate(test_pid: u32) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("mproc-pool-square-gate-{test_pid}"))
+}
+
+/// Squares once the gate file exists (at most 10 s).
+fn gated_square(x: u64) -> u64 {
+    let gate = square_gate(std::os::unix::process::parent_id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gate.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    x * x
+}
+
+/// `successful` and `ready` answer at once while another thread waits in
+/// `get_timeout` (Python's return at once; a wait that held the value
+/// made them wait as long).
+fn successful_answers_while_another_thread_waits() {
+    let pool = Pool::new(1).unwrap();
+    let gate = square_gate(std::process::id());
+    let _ = std::fs::remove_file(&gate);
+    let r = pool.apply_async(gated_square, 3).unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| r.get_timeout(Duration::from_secs(30)));
+        std::thread::sleep(Duration::from_millis(50));
+        let t0 = Instant::now();
+        assert_eq!(r.successful(), None);
+        assert!(!r.ready());
+        let took = t0.elapsed();
+        std::fs::write(&gate, b"").unwrap();
+        assert!(took < Duration::from_secs(5), "successful waited {took:?}");
+        assert_eq!(waiter.join().unwrap().unwrap(), 9);
+    });
+    std::fs::remove_file(&gate).unwrap();
 }
