@@ -131,6 +131,14 @@ pub enum ProcessError {
     /// spawning from here would recurse.
     #[error("spawned process did not call mproc::init() first in main; refusing to spawn again")]
     InitNotCalled,
+    /// A daemon process tried to start a child. As in Python, daemonic
+    /// processes may not have children: a daemon is killed when its parent
+    /// ends, and its children would be left behind.
+    #[error("daemonic process {name} is not allowed to have children")]
+    DaemonCannotHaveChildren {
+        /// The daemon's name.
+        name: String,
+    },
 }
 
 /// `Result` with [`ProcessError`].

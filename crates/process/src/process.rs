@@ -188,7 +188,9 @@ impl<'a> Process<'a> {
     /// [`NotInImage`](crate::ProcessError::NotInImage),
     /// [`InitNotCalled`](crate::ProcessError::InitNotCalled), or
     /// [`Spawn`](crate::ProcessError::Spawn) with the OS reason; all
-    /// before any process is created, except the last.
+    /// before any process is created, except the last. In a daemon,
+    /// [`DaemonCannotHaveChildren`](crate::ProcessError::DaemonCannotHaveChildren),
+    /// as in Python.
     ///
     /// # Examples
     ///
@@ -197,6 +199,15 @@ impl<'a> Process<'a> {
     /// assert_eq!(child.join().unwrap(), 0);
     /// ```
     pub fn start(self) -> Result<Child> {
+        {
+            let mut table = crate::table::lock();
+            let me = table.me();
+            if me.daemon {
+                return Err(crate::ProcessError::DaemonCannotHaveChildren {
+                    name: me.name.clone(),
+                });
+            }
+        }
         reap_finished();
         let method = self.method.unwrap_or_else(get_start_method);
         match method {

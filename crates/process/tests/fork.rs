@@ -59,6 +59,10 @@ fn main() {
             ),
             ("cpu_counts", cpu_counts),
             (
+                "a_daemon_cannot_have_children",
+                a_daemon_cannot_have_children,
+            ),
+            (
                 "a_process_forked_by_other_means_knows_its_pid",
                 a_process_forked_by_other_means_knows_its_pid,
             ),
@@ -546,4 +550,18 @@ fn a_process_forked_by_other_means_knows_its_pid() {
             );
         }
     }
+}
+
+/// As in Python, a daemon may not start children (they would outlive it
+/// when it is killed at its parent's exit).
+fn a_daemon_cannot_have_children() {
+    let c = Process::new(|| match Process::new(|| ()).start() {
+        Err(ProcessError::DaemonCannotHaveChildren { name }) if name == "d" => 0,
+        _ => 1,
+    })
+    .name("d")
+    .daemon(true)
+    .start()
+    .unwrap();
+    assert_eq!(join(&c), 0);
 }
