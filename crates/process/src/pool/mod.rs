@@ -64,6 +64,9 @@ use shared::{Order, Shared};
 use spawner::{Common, Config};
 use task::Call;
 
+/// The stack of the handler thread, and so of the workers forked from it.
+const WORKER_STACK: usize = 8 << 20;
+
 /// A pool of worker processes, as Python's `multiprocessing.Pool`: `map`,
 /// `imap`, `imap_unordered`, `starmap`, `apply`, `apply_async`,
 /// `map_async`, `close`, `join`, `terminate`. Dropping it terminates it
@@ -158,8 +161,13 @@ impl Pool {
         }
         let shared = Arc::new(Shared::new(cfg.processes, waker));
         let handler = Handler::new(Arc::clone(&shared), common, rx, workers);
+        // Replacement workers are forked from this thread and run on a
+        // copy of its stack: as large as a main thread's (Linux's default
+        // 8 MiB, reserved, not touched), so that a task that recurses
+        // deeply in the first workers does so in their replacements too.
         let thread = std::thread::Builder::new()
             .name("mproc-pool".into())
+            .stack_size(WORKER_STACK)
             .spawn(move || run_guarded(handler))
             .map_err(|source| PoolError::Thread { source })?;
         Ok(Pool {

@@ -297,6 +297,35 @@ pub(crate) fn panics_while_encoding_or_decoding_fail_the_task_not_the_worker() {
     assert_eq!(pool.pids(), before, "a panic must not cost a worker");
 }
 
+/// Recurses `depth` frames of 32 KiB each.
+fn deep(depth: u32) -> u32 {
+    let frame = std::hint::black_box([depth as u8; 32 * 1024]);
+    if depth == 0 {
+        return u32::from(frame[0]);
+    }
+    deep(depth - 1) + u32::from(std::hint::black_box(&frame)[7] & 0)
+}
+
+/// Uses 3 MiB of stack: more than a default thread's 2 MiB.
+fn stack_hungry(x: u32) -> u32 {
+    deep(96) + x
+}
+
+/// Replacement workers (forked from the pool's handler thread) have the
+/// stack the first ones (forked from the caller's main thread) have: a
+/// task that needs 3 MiB runs in either.
+pub(crate) fn replacements_have_a_main_threads_stack() {
+    let pool = Pool::builder()
+        .processes(1)
+        .maxtasksperchild(1)
+        .build()
+        .unwrap();
+    let got = pool.map_each(stack_hungry, 0..3u32).unwrap();
+    for (x, r) in got.iter().enumerate() {
+        assert_eq!(*r.as_ref().unwrap(), x as u32, "task {x}: {r:?}");
+    }
+}
+
 fn whoami(_: u32) -> i32 {
     mproc_sys::getpid()
 }

@@ -54,6 +54,10 @@ fn main() {
                 faults::maxtasksperchild_replaces_workers,
             ),
             (
+                "replacements_have_a_main_threads_stack",
+                faults::replacements_have_a_main_threads_stack,
+            ),
+            (
                 "an_ended_workers_result_behind_a_stalled_slot_counts",
                 faults::an_ended_workers_result_behind_a_stalled_slot_counts,
             ),
