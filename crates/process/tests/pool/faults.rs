@@ -297,18 +297,16 @@ pub(crate) fn panics_while_encoding_or_decoding_fail_the_task_not_the_worker() {
     assert_eq!(pool.pids(), before, "a panic must not cost a worker");
 }
 
-/// Recurses `depth` frames of 32 KiB each.
+/// Recurses `depth` frames of 32 KiB each; returns `depth`.
 fn deep(depth: u32) -> u32 {
     let frame = std::hint::black_box([depth as u8; 32 * 1024]);
-    if depth == 0 {
-        return u32::from(frame[0]);
-    }
-    deep(depth - 1) + u32::from(std::hint::black_box(&frame)[7] & 0)
+    let below = if depth == 0 { 0 } else { deep(depth - 1) };
+    below.max(u32::from(std::hint::black_box(&frame)[7]))
 }
 
 /// Uses 3 MiB of stack: more than a default thread's 2 MiB.
 fn stack_hungry(x: u32) -> u32 {
-    deep(96) + x
+    deep(96) - 96 + x
 }
 
 /// Replacement workers (forked from the pool's handler thread) have the
