@@ -402,6 +402,17 @@ impl Child {
         self.shared.poll().ok().flatten()
     }
 
+    /// Whether the child has ended, with its exit code, or `None` for the
+    /// code if it was reaped by someone else (`SIGCHLD` ignored, a
+    /// `waitpid(-1)` elsewhere): ended too, its code lost.
+    pub(crate) fn ended(&self) -> Option<Option<i32>> {
+        match self.shared.poll() {
+            Ok(Some(code)) => Some(Some(code)),
+            Err(ProcessError::ReapedElsewhere { .. }) => Some(None),
+            Ok(None) | Err(_) => None,
+        }
+    }
+
     /// Asks the child to stop with `SIGTERM` (its exit code reads -15).
     /// Does nothing if the child was already reaped.
     ///

@@ -66,6 +66,10 @@ fn main() {
                 "a_process_forked_by_other_means_knows_its_pid",
                 a_process_forked_by_other_means_knows_its_pid,
             ),
+            (
+                "a_pool_closes_in_a_process_ignoring_sigchld",
+                a_pool_closes_in_a_process_ignoring_sigchld,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -494,6 +498,7 @@ fn scenario_arg() -> Option<String> {
 fn run_scenario(name: &str) {
     match name {
         "output" => scenario_output(),
+        "pool_with_sigchld_ignored" => scenario_pool_with_sigchld_ignored(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -564,4 +569,77 @@ fn a_daemon_cannot_have_children() {
     .start()
     .unwrap();
     assert_eq!(join(&c), 0);
+}
+
+fn triple(x: u32) -> u32 {
+    3 * x
+}
+
+/// Run with `SIGCHLD` ignored (inherited through exec): the kernel reaps
+/// the workers itself, and their exit codes are lost.
+fn scenario_pool_with_sigchld_ignored() {
+    // SIGCHLD (17) is bit 16 of the ignored-signals mask.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let ignored = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap();
+    assert!(
+        ignored & (1 << 16) != 0,
+        "SIGCHLD is not ignored: {ignored:#x}"
+    );
+    let pool = mproc_process::Pool::new(2).unwrap();
+    assert_eq!(pool.map(triple, 0..100u32).unwrap()[99], 297);
+    // A worker that dies is found dead although nobody can reap it.
+    let victim = pool.pids()[0];
+    mproc_sys::kill(victim, mproc_sys::Signal::Kill).unwrap();
+    assert_eq!(pool.map(triple, 0..100u32).unwrap()[99], 297);
+    pool.close();
+    pool.join().unwrap();
+    println!("closed");
+}
+
+/// A program that ignores `SIGCHLD` (a disposition inherited through
+/// exec) has its children reaped by the kernel: the pool still notices
+/// its workers' ends, so close and join return rather than wait forever.
+fn a_pool_closes_in_a_process_ignoring_sigchld() {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg("trap '' CHLD; exec \"$0\" --scenario pool_with_sigchld_ignored")
+        .arg(exe)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the pool did not close in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert_eq!(out, "closed\n", "{err}");
 }

@@ -35,7 +35,9 @@ pub enum PoolError {
     WorkerLost {
         /// The dead worker's pid.
         pid: i32,
-        /// How it ended, with Python's meaning (minus the signal number).
+        /// How it ended, with Python's meaning (minus the signal number);
+        /// `i32::MIN` if its exit status was lost (this process ignores
+        /// `SIGCHLD`, or something else reaped it).
         exitcode: i32,
     },
     /// The task finished in a worker that then died, and its result could
@@ -45,7 +47,9 @@ pub enum PoolError {
     ResultLost {
         /// The dead worker's pid.
         pid: i32,
-        /// How it ended, with Python's meaning (minus the signal number).
+        /// How it ended, with Python's meaning (minus the signal number);
+        /// `i32::MIN` if its exit status was lost (this process ignores
+        /// `SIGCHLD`, or something else reaped it).
         exitcode: i32,
     },
     /// The task panicked in the worker.

@@ -10,6 +10,10 @@ use super::{Io, MAX_FAILED_STARTS, MAX_KILLED_STARTS, State, TERM_GRACE};
 /// Exit code of a process killed by `SIGKILL`: someone else's doing (the
 /// OOM killer, a user), not a worker failing to start.
 const KILLED: i32 = -9;
+/// The exit code reported for a worker reaped by someone else (this
+/// process ignores `SIGCHLD`, or something calls `waitpid(-1)`): it ended,
+/// how is not known.
+pub(crate) const EXITCODE_LOST: i32 = i32::MIN;
 /// How long an ended worker is kept known while the result queue is not
 /// empty (its last frames may be behind a stalled slot): far longer than
 /// the queue takes to free a slot loaned by the dead (tens of ms); a
@@ -30,9 +34,10 @@ impl State {
                 }
                 continue;
             };
-            let Some(exitcode) = w.child.exitcode() else {
+            let Some(exitcode) = w.child.ended() else {
                 continue;
             };
+            let exitcode = exitcode.unwrap_or(EXITCODE_LOST);
             // Frames it sent may still wait in the result queue behind a
             // slot that another worker, killed, loaned and never committed:
             // the drain stops there until the queue frees that slot (within

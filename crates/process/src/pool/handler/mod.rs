@@ -411,7 +411,10 @@ impl State {
         let Some(w) = self.workers.iter().flatten().find(|w| w.sending.is_none()) else {
             return false;
         };
-        matches!(w.child.join_timeout(EXIT_WAIT), Ok(Some(_)))
+        matches!(
+            w.child.join_timeout(EXIT_WAIT),
+            Ok(Some(_)) | Err(crate::ProcessError::ReapedElsewhere { .. })
+        )
     }
 
     /// Tells every worker to exit once all work is done.
