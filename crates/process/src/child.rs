@@ -168,7 +168,11 @@ impl ChildShared {
 
     /// Sends `signal` unless the child has been reaped (then does nothing:
     /// the pid may belong to a stranger by now).
-    pub(crate) fn signal(&self, signal: Signal) -> Result<()> {
+    pub(crate) fn signal(self: &Arc<Self>, signal: Signal) -> Result<()> {
+        // Reaps it first if it has ended, and finds out if someone else
+        // did (`SIGCHLD` ignored, a `waitpid(-1)` elsewhere): then its pid
+        // is free for reuse, and is not signalled.
+        let _ = self.poll();
         let state = self.lock();
         if state.status != Status::Running {
             return Ok(());

@@ -597,6 +597,20 @@ fn scenario_pool_with_sigchld_ignored() {
     assert_eq!(pool.map(triple, 0..100u32).unwrap()[99], 297);
     pool.close();
     pool.join().unwrap();
+    // A child the kernel reaped is not signalled (its pid is free for
+    // reuse): terminate does nothing, join says its code is lost.
+    let c = Process::new(|| ()).start().unwrap();
+    let pid = c.pid();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "child {pid} never went");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    c.terminate().unwrap();
+    assert!(matches!(
+        c.join(),
+        Err(ProcessError::ReapedElsewhere { .. })
+    ));
     println!("closed");
 }
 
