@@ -240,10 +240,21 @@ mod tests {
                 });
                 mproc_sys::exit_immediately(if closed { 0 } else { 1 })
             }
-            mproc_sys::ForkResult::Parent { child } => assert_eq!(
-                mproc_sys::waitpid(child, false).unwrap(),
-                Some(mproc_sys::ExitStatus::Exited(0))
-            ),
+            mproc_sys::ForkResult::Parent { child } => {
+                // Bounded: a child that hangs is killed and fails the test.
+                let fd = mproc_sys::pidfd_open(child).unwrap();
+                let ended = mproc_sys::wait_readable(
+                    std::os::fd::AsFd::as_fd(&fd),
+                    Some(std::time::Duration::from_secs(10)),
+                )
+                .unwrap();
+                if !ended {
+                    let _ = mproc_sys::kill(child, mproc_sys::Signal::Kill);
+                }
+                let status = mproc_sys::waitpid(child, false).unwrap();
+                assert!(ended, "the child hung");
+                assert_eq!(status, Some(mproc_sys::ExitStatus::Exited(0)));
+            }
         }
     }
 

@@ -32,6 +32,7 @@ use mproc_sys::ProcessId;
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 use crate::layout::RECORD;
 use crate::ring::ClaimWords;
+use crate::waiter::parked_mark;
 use crate::{QueueError, Result};
 
 const FREE: u32 = 0;
@@ -205,7 +206,7 @@ impl<'a> Records<'a> {
             // the dead one's pid doing so within this scan is the one case
             // left, and costs a count taken once too often).
             if matches!(s, PRODUCER | CONSUMER)
-                && seen >> 2 == r.pid.load(Ordering::Relaxed) & (u32::MAX >> 2)
+                && seen == parked_mark(seen & 3, r.pid.load(Ordering::Relaxed) as i32)
                 && !r.alive(me)
                 && self.unpark(&r, Some(seen))
             {
@@ -364,7 +365,6 @@ mod tests {
     use mproc_shm::HeapRegion;
 
     use super::*;
-    use crate::waiter::parked_mark;
 
     fn me() -> ProcessId {
         ProcessId::current().unwrap()

@@ -306,6 +306,21 @@ fn a_lost_wake_delays_event_and_semaphore_waiters_by_one_recheck() {
     });
 }
 
+/// One round of the two-party barrier `b` with a thread that then ends:
+/// the thread waits first, so it registers in slot 0.
+fn one_round_with_a_thread_that_ends(b: &RawBarrier<'_>) {
+    std::thread::scope(|s| {
+        let t = s.spawn(|| b.wait_timeout(SECS_10));
+        let start = Instant::now();
+        while b.n_waiting() == 0 {
+            assert!(start.elapsed() < SECS_10, "the thread never waited");
+            std::thread::yield_now();
+        }
+        b.wait_timeout(SECS_10).unwrap();
+        t.join().unwrap().unwrap();
+    });
+}
+
 /// A party that ends after it marked its arrival in the party table but
 /// before its arrival counted (a kill between the two) will never arrive:
 /// the barrier breaks for the others at their next check, not at their
@@ -316,17 +331,7 @@ fn a_party_dead_between_its_mark_and_its_arrival_breaks_the_barrier() {
     let heap = HeapRegion::new(RawBarrier::size_for(2) as usize);
     let region = heap.region();
     let b = RawBarrier::init_in_place(&region, 0, 2).unwrap();
-    std::thread::scope(|s| {
-        // The thread waits first: it registers in slot 0.
-        let t = s.spawn(|| b.wait_timeout(SECS_10));
-        let start = Instant::now();
-        while b.n_waiting() == 0 {
-            assert!(start.elapsed() < SECS_10, "the thread never waited");
-            std::thread::yield_now();
-        }
-        b.wait_timeout(SECS_10).unwrap();
-        t.join().unwrap().unwrap();
-    });
+    one_round_with_a_thread_that_ends(&b);
     // Slot 0 (after the 16-byte header): owner record, then the generation
     // of its last arrival mark, 0; the barrier is in generation 1 now.
     region
@@ -353,16 +358,7 @@ fn a_party_dead_before_its_first_arrival_counted_breaks_the_first_round() {
     let region = heap.region();
     let used = RawBarrier::init_in_place(&region, 0, 2).unwrap();
     let fresh = RawBarrier::init_in_place(&region, size, 2).unwrap();
-    std::thread::scope(|s| {
-        let t = s.spawn(|| used.wait_timeout(SECS_10));
-        let start = Instant::now();
-        while used.n_waiting() == 0 {
-            assert!(start.elapsed() < SECS_10, "the thread never waited");
-            std::thread::yield_now();
-        }
-        used.wait_timeout(SECS_10).unwrap();
-        t.join().unwrap().unwrap();
-    });
+    one_round_with_a_thread_that_ends(&used);
     // Slot 0 of each: owner record (8 bytes), marked and counted
     // generations (0 and 0 in the fresh barrier, as they stay until the
     // party counts).

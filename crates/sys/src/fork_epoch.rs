@@ -104,26 +104,14 @@ fn register() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
-
-    /// Runs `check` in a forked child, the only thread there, so that the
-    /// registration state it sets up is not raced by the other tests'
-    /// threads (which all call [`fork_epoch`]); returns its verdict.
-    fn in_child(check: fn() -> bool) -> bool {
-        // SAFETY: the child touches only atomics, makes one system call
-        // and `pthread_atfork` (glibc makes allocation safe in a child),
-        // and leaves with `_exit`.
-        match unsafe { fork() }.unwrap() {
-            ForkResult::Child => exit_immediately(if check() { 0 } else { 1 }),
-            ForkResult::Parent { child } => {
-                waitpid(child, false).unwrap() == Some(ExitStatus::Exited(0))
-            }
-        }
-    }
+    // In a forked child, the only thread there, so that the registration
+    // state a test sets up is not raced by the other tests' threads (which
+    // all call `fork_epoch`).
+    use crate::test_child::passes_in_child;
 
     #[test]
     fn a_registration_left_by_another_process_is_taken_over() {
-        assert!(in_child(|| {
+        assert!(passes_in_child(|| {
             // As if this process had been forked while its parent (pid 1
             // here) was registering.
             REGISTRATION.store((1 << 2) | 1, Ordering::SeqCst);
@@ -133,7 +121,7 @@ mod tests {
 
     #[test]
     fn values_handed_out_while_registering_match_no_cache() {
-        assert!(in_child(|| {
+        assert!(passes_in_child(|| {
             // As if another thread of this process were registering.
             let mine = ((crate::getpid() as u64) << 2) | 1;
             REGISTRATION.store(mine, Ordering::SeqCst);

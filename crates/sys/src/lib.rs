@@ -31,6 +31,8 @@ mod rlimit;
 mod shm_fd;
 mod signal;
 mod subreaper;
+#[cfg(test)]
+mod test_child;
 mod thread_id;
 
 pub use affinity::{cpu_affinity, set_cpu_affinity};

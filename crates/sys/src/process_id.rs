@@ -327,16 +327,7 @@ mod tests {
     fn a_forked_child_does_not_inherit_the_cached_identity() {
         let me = ProcessId::current().unwrap();
         assert!(!current_cache::is_empty());
-        // SAFETY: the child only reads an atomic and leaves with `_exit`.
-        match unsafe { crate::fork() }.unwrap() {
-            crate::ForkResult::Child => {
-                crate::exit_immediately(if current_cache::is_empty() { 0 } else { 1 })
-            }
-            crate::ForkResult::Parent { child } => {
-                let status = crate::waitpid(child, false).unwrap();
-                assert_eq!(status, Some(crate::ExitStatus::Exited(0)));
-            }
-        }
+        assert!(crate::test_child::passes_in_child(current_cache::is_empty));
         assert_eq!(current_cache::get(me.pid), Some(me));
     }
 }

@@ -147,11 +147,8 @@ impl<'a> Feed<'a> {
             }
             let before = args.len();
             let pulled = catch_unwind(AssertUnwindSafe(|| {
-                let next = self.source.encode_next(&mut args);
-                match next {
-                    Some(Ok(())) => Some(super::wire::check_chunk_args(args.len())),
-                    other => other,
-                }
+                let next = self.source.encode_next(&mut args)?;
+                Some(next.and_then(|()| super::wire::check_chunk_args(args.len())))
             }));
             match pulled {
                 Err(panic) => {
@@ -165,6 +162,9 @@ impl<'a> Feed<'a> {
                 }
                 Ok(None) => break Some(FeedEnd::Exhausted),
                 Ok(Some(Err(reason))) => {
+                    // An item that encoded but makes the chunk too long is
+                    // taken back out, as a failed encoding leaves nothing.
+                    args.truncate(before);
                     break Some(FeedEnd::Stopped(PoolError::EncodeArgument {
                         index: self.next_item,
                         reason,

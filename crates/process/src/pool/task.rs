@@ -177,7 +177,8 @@ fn run_items<A: DeserializeOwned, R: Serialize>(
                     ))
                 })
                 .and_then(|()| {
-                    // The entry's length travels as a `u32`.
+                    // The entry's length travels as a `u32`; 1 KiB is left
+                    // for the short error outcomes of the tasks after it.
                     let len = out.len() - entry_start;
                     if len > super::wire::MAX_CHUNK_BYTES - 1024 {
                         out.truncate(before);

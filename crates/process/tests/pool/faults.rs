@@ -76,8 +76,8 @@ pub(crate) fn worker_killed_mid_map_10_rounds() {
     }
 }
 
-/// Appends its argument to the file named, then kills its worker at 5.
-fn logged_or_die((x, log): (u32, String)) -> u32 {
+/// Appends one byte to the file named: a record of each run.
+fn logged((x, log): (u32, String)) -> u32 {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -85,11 +85,16 @@ fn logged_or_die((x, log): (u32, String)) -> u32 {
         .open(&log)
         .unwrap();
     f.write_all(&[x as u8]).unwrap();
-    drop(f);
+    x * 2
+}
+
+/// Appends its argument to the file named, then kills its worker at 5.
+fn logged_or_die((x, log): (u32, String)) -> u32 {
+    let doubled = logged((x, log));
     if x == 5 {
         let _ = mproc_sys::kill(mproc_sys::getpid(), Signal::Kill);
     }
-    x * 2
+    doubled
 }
 
 /// One worker, chunks of 3, task 5 kills it: tasks 3 and 4 finished in
@@ -326,18 +331,6 @@ pub(crate) fn replacements_have_a_main_threads_stack() {
 
 fn whoami(_: u32) -> i32 {
     mproc_sys::getpid()
-}
-
-/// Appends one byte to the file named: a record of each run.
-fn logged((x, log): (u32, String)) -> u32 {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&log)
-        .unwrap();
-    f.write_all(&[x as u8]).unwrap();
-    x * 2
 }
 
 /// The result queue of the spawn pool this process made last: its

@@ -13,7 +13,7 @@ const KILLED: i32 = -9;
 /// The exit code reported for a worker reaped by someone else (this
 /// process ignores `SIGCHLD`, or something calls `waitpid(-1)`): it ended,
 /// how is not known.
-pub(crate) const EXITCODE_LOST: i32 = i32::MIN;
+const EXITCODE_LOST: i32 = i32::MIN;
 /// How long an ended worker is kept known while the result queue is not
 /// empty (its last frames may be behind a stalled slot): far longer than
 /// the queue takes to free a slot loaned by the dead (tens of ms); a
