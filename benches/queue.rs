@@ -11,8 +11,10 @@
 //!   fill a buffer + `send`.
 //!
 //! Before criterion runs, a report prints round-trip median and p99 per
-//! strategy, round trips after idle gaps (what the spin window decides),
-//! and a blocked consumer's CPU time over 1 s.
+//! strategy, the floors again with a few nanoseconds of work on every hop
+//! (what a hand-off that does anything can reach), round trips after idle
+//! gaps (what the spin window decides), and a blocked consumer's CPU time
+//! over 1 s.
 //!
 //! `cargo bench --bench queue` (add `-- --quick` for a short run). The
 //! two sides run pinned to two CPUs (`MPROC_BENCH_NO_PIN=1` leaves the
@@ -165,15 +167,32 @@ const FLOOR_STRIDE: u64 = 128;
 /// `one_line`: both directions on one word (the floor the queue issue
 /// names); otherwise the ping and the pong travel on two lines, as they
 /// must through any pair of queues (one per direction).
+///
+/// `work`: how many `PAUSE`s each side spends between seeing the other's
+/// word and writing its own (0 for the floor): the stand-in for what any
+/// real hand-off does there (claim, copy, release, publish).
 struct AtomicPingPong {
     seg: Segment,
     child: i32,
     one_line: bool,
+    work: u32,
     round: u64,
+}
+
+/// `n` `PAUSE`s (about 8.6 ns each on this project's Xeon VMs).
+#[inline(always)]
+fn pauses(n: u32) {
+    for _ in 0..n {
+        std::hint::spin_loop();
+    }
 }
 
 impl AtomicPingPong {
     fn start(one_line: bool) -> AtomicPingPong {
+        AtomicPingPong::with_work(one_line, 0)
+    }
+
+    fn with_work(one_line: bool, work: u32) -> AtomicPingPong {
         let seg = Segment::anonymous(FLOOR_LINES as u64 * 2 * FLOOR_STRIDE).unwrap();
         let words = |k: u64| floor_words(&seg, k, one_line);
         let child = spawn(|| {
@@ -186,6 +205,7 @@ impl AtomicPingPong {
                         return;
                     }
                     if v == ping_value(want, one_line) {
+                        pauses(work);
                         pong.store(pong_value(want, one_line), Ordering::Release);
                         break;
                     }
@@ -197,6 +217,7 @@ impl AtomicPingPong {
             seg,
             child,
             one_line,
+            work,
             round: 0,
         }
     }
@@ -211,6 +232,7 @@ impl AtomicPingPong {
         while pong.load(Ordering::Acquire) != want {
             std::hint::spin_loop();
         }
+        pauses(self.work);
         self.round += 1;
         (k % FLOOR_LINES as u64) as usize
     }
@@ -276,6 +298,57 @@ fn floor_report(one_line: bool, n: usize) -> Duration {
     m
 }
 
+/// The floors again with work on each hop, and the work a queue hop does.
+///
+/// The one-line floor is cheap only while each side writes the line the
+/// moment it has read it: the line then moves once per hop. Given a few
+/// nanoseconds of work in between, the waiting side reads the line back
+/// meanwhile, and the write must take it away again: from two `PAUSE`s per
+/// hop on, one line costs what two lines do (measured 205 -> 318 ns, two
+/// lines 293 -> 333 ns). Any queue works between reading a message and
+/// publishing the next; what mproc's does is timed here in one process,
+/// with no line moving.
+fn work_sweep(n: usize) {
+    println!("== floors with work on every hop (PAUSEs per side; median of {n}) ==");
+    let t = Instant::now();
+    pauses(1_000_000);
+    let pause = t.elapsed() / 1_000_000;
+    for work in [0u32, 1, 2, 3, 5] {
+        let mut row = format!("{work} PAUSE ({:>4.0?})", pause * work);
+        for one_line in [true, false] {
+            let mut floor = AtomicPingPong::with_work(one_line, work);
+            let mut samples = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = Instant::now();
+                floor.round_trip();
+                samples.push(t.elapsed());
+            }
+            floor.stop();
+            let label = if one_line { "1 line" } else { "2 lines" };
+            row += &format!("   {label} {:>9.2?}", percentiles(samples).0);
+        }
+        println!("{row}");
+    }
+    let opts = QueueOptions::new().capacity(64).slot_size(8);
+    let (ping, pong) = (Q::new(Kind::Spsc, opts), Q::new(Kind::Spsc, opts));
+    let wait = WaitStrategy::BusySpin;
+    let (mut ping_tx, mut ping_rx) = (ping.producer(wait), ping.consumer(wait));
+    let (mut pong_tx, mut pong_rx) = (pong.producer(wait), pong.consumer(wait));
+    let mut buf = [0u8; 8];
+    let hops = 1_000_000u32;
+    let t = Instant::now();
+    for _ in 0..hops / 2 {
+        ping_tx.send(&buf).unwrap();
+        ping_rx.recv_into(&mut buf).unwrap();
+        pong_tx.send(&buf).unwrap();
+        pong_rx.recv_into(&mut buf).unwrap();
+    }
+    println!(
+        "SPSC hop in one process (recv_into + send, no line moving): {:.1?}",
+        t.elapsed() / hops
+    );
+}
+
 fn percentiles(mut v: Vec<Duration>) -> (Duration, Duration) {
     v.sort_unstable();
     (v[v.len() / 2], v[v.len() * 99 / 100])
@@ -320,6 +393,7 @@ fn report() {
             );
         }
     }
+    work_sweep(N);
     println!("== SPSC round trip after an idle gap (median of 300), by spin window ==");
     let windows = [
         ("park", WaitStrategy::Park),
