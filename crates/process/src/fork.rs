@@ -51,6 +51,9 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             drop(table);
             drop(err);
             drop(out);
+            // As Python's children: reading stdin sees end of file. Left as
+            // inherited if /dev/null cannot be opened (a bare chroot).
+            let _ = mproc_sys::stdin_from_null();
             if daemon {
                 die_with_parent(parent_pid);
             }

@@ -22,6 +22,10 @@ use crate::{fork, spawn};
 /// the spawn start method it must be a non-capturing closure or a function
 /// with serializable arguments ([`with_args`](Self::with_args)).
 ///
+/// As in Python, the child's standard input is `/dev/null` (reading it
+/// sees end of file), whatever the start method; stdout and stderr are the
+/// parent's.
+///
 /// A `Process` that is never started does nothing, and has no `join`: it
 /// is a compile error to join what was not started.
 ///

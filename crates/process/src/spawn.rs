@@ -4,7 +4,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use mproc_sys::ProcessId;
@@ -51,7 +51,10 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
     if let Some(arg0) = args.next() {
         cmd.arg0(arg0);
     }
-    cmd.args(args).env(ENV_VAR, &hand_off.env_value);
+    // As Python's children, and as forked ones: stdin reads end of file.
+    cmd.args(args)
+        .env(ENV_VAR, &hand_off.env_value)
+        .stdin(Stdio::null());
     let spawned = cmd.spawn().map_err(|source| ProcessError::Spawn {
         exe: std::env::current_exe().unwrap_or_else(|_| PathBuf::from(EXE_LINK)),
         source,

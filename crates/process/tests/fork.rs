@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::{JOIN, assert_no_children, join};
 use mproc_process::{
-    Process, ProcessError, Target, active_children, cpu_count, current_process, parent_process,
-    process_cpu_count,
+    Process, ProcessError, StartMethod, Target, active_children, cpu_count, current_process,
+    parent_process, process_cpu_count,
 };
 
 fn main() {
@@ -69,6 +69,10 @@ fn main() {
             (
                 "a_pool_closes_in_a_process_ignoring_sigchld",
                 a_pool_closes_in_a_process_ignoring_sigchld,
+            ),
+            (
+                "children_read_end_of_file_on_stdin",
+                children_read_end_of_file_on_stdin,
             ),
         ],
         Duration::from_secs(240),
@@ -365,14 +369,29 @@ fn two_hundred_cycles_leave_no_zombie() {
 /// Runs this test binary as a separate parent process (so that its stdout,
 /// stderr, destructors and exit hooks can be observed).
 fn run_self(scenario: &str) -> std::process::Output {
+    run_self_with_input(scenario, None)
+}
+
+/// [`run_self`] with `input` on the scenario's stdin (a pipe, closed after
+/// it), or `/dev/null`.
+fn run_self_with_input(scenario: &str, input: Option<&[u8]>) -> std::process::Output {
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
         .args(["--scenario", scenario])
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    if let Some(input) = input {
+        // Small enough for the pipe's buffer: written before anyone reads.
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).unwrap();
+    }
     let mut out = Vec::new();
     let mut err = Vec::new();
     child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
@@ -499,6 +518,7 @@ fn run_scenario(name: &str) {
     match name {
         "output" => scenario_output(),
         "pool_with_sigchld_ignored" => scenario_pool_with_sigchld_ignored(),
+        "stdin" => scenario_stdin(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -535,6 +555,42 @@ fn scenario_output() {
     let x = Process::new(|| mproc_process::exit(5)).start().unwrap();
     assert_eq!(join(&x), 5);
     println!();
+}
+
+/// Exit code 0 if stdin is at its end, 7 if a line could be read.
+fn reads_end_of_file() -> i32 {
+    let mut line = String::new();
+    match std::io::stdin().read_line(&mut line) {
+        Ok(0) => 0,
+        Ok(_) => 7,
+        Err(_) => 8,
+    }
+}
+
+fn scenario_stdin() {
+    let forked = Process::new(reads_end_of_file).start().unwrap();
+    let spawned = Process::new(reads_end_of_file)
+        .start_method(StartMethod::Spawn)
+        .start()
+        .unwrap();
+    let (forked, spawned) = (join(&forked), join(&spawned));
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    println!("fork {forked} spawn {spawned} parent {}", line.trim());
+}
+
+/// As in Python, a child's stdin reads end of file at once (`/dev/null`),
+/// whatever the start method, and the parent's input is left to the
+/// parent: a child reading a shared stdin would take lines meant for it.
+fn children_read_end_of_file_on_stdin() {
+    let out = run_self_with_input("stdin", Some(b"secret\n"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scenario failed: {stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "fork 0 spawn 0 parent secret\n",
+        "stderr: {stderr}"
+    );
 }
 
 /// A process forked by other means than mproc (a daemonizing fork, say)

@@ -30,6 +30,7 @@ mod process_id;
 mod rlimit;
 mod shm_fd;
 mod signal;
+mod stdin_null;
 mod subreaper;
 #[cfg(test)]
 mod test_child;
@@ -54,5 +55,6 @@ pub use shm_fd::{
     shm_unlink,
 };
 pub use signal::Signal;
+pub use stdin_null::stdin_from_null;
 pub use subreaper::set_child_subreaper;
 pub use thread_id::{gettid, gettid_cached, thread_is_alive, thread_start_time};
