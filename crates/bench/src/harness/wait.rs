@@ -23,8 +23,51 @@ impl Deadline {
     }
 }
 
-/// Spins until `done()` holds. After a few thousand spins it yields the core
-/// between checks, so a descheduled peer on a busy 2-core machine can run.
+/// The pause between two checks of one wait: spins at first, then yields
+/// the core between checks, so a descheduled peer on a busy 2-core machine
+/// can run. Make one per wait: its count starts the spinning anew.
+#[derive(Debug)]
+pub(crate) struct Spinner<'a> {
+    deadline: Deadline,
+    what: &'a str,
+    spins: u32,
+}
+
+impl<'a> Spinner<'a> {
+    /// A wait for `what`, given up at `deadline`.
+    pub(crate) fn new(deadline: Deadline, what: &'a str) -> Spinner<'a> {
+        Spinner {
+            deadline,
+            what,
+            spins: 0,
+        }
+    }
+
+    /// Pauses once after a check that found nothing.
+    ///
+    /// # Errors
+    ///
+    /// When the deadline has passed, naming what was awaited.
+    #[inline]
+    pub(crate) fn pause(&mut self) -> Result<()> {
+        self.spins = self.spins.wrapping_add(1);
+        if self.spins < 4096 {
+            std::hint::spin_loop();
+            return Ok(());
+        }
+        if self.spins.is_multiple_of(256) && self.deadline.passed() {
+            bail!(
+                "timed out after {}s waiting for {}",
+                WAIT_LIMIT.as_secs(),
+                self.what
+            );
+        }
+        std::thread::yield_now();
+        Ok(())
+    }
+}
+
+/// Spins until `done()` holds (see [`Spinner`]).
 ///
 /// # Errors
 ///
@@ -35,20 +78,9 @@ pub(crate) fn spin_until(
     what: &str,
     mut done: impl FnMut() -> bool,
 ) -> Result<()> {
-    let mut spins: u32 = 0;
+    let mut spinner = Spinner::new(deadline, what);
     while !done() {
-        spins = spins.wrapping_add(1);
-        if spins < 4096 {
-            std::hint::spin_loop();
-            continue;
-        }
-        if spins.is_multiple_of(256) && deadline.passed() {
-            bail!(
-                "timed out after {}s waiting for {what}",
-                WAIT_LIMIT.as_secs()
-            );
-        }
-        std::thread::yield_now();
+        spinner.pause()?;
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
-//! In-process ceiling: `crossbeam_queue::ArrayQueue` of owned byte buffers
-//! between two threads. Each message is copied into a fresh `Vec` by the
-//! producer and copied out by the consumer (a queue of values has no loan).
+//! In-process ceiling: `crossbeam_queue::ArrayQueue` of messages between
+//! threads. Each message is copied into the queue by the producer and
+//! copied out by the consumer (a queue of values has no loan). Messages of
+//! up to 1 KiB are byte arrays, moved by value without allocation; larger
+//! ones are boxed (a megabyte array by value would cross the stack), where
+//! an allocation per message costs little next to its copy.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -9,9 +12,39 @@ use anyhow::{Result, bail};
 use crossbeam_queue::ArrayQueue;
 
 use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
-use crate::harness::wait::{Deadline, spin_until};
+use crate::harness::wait::{Deadline, Spinner, spin_until};
 use crate::profile::Profile;
 use crate::report::model::Runs;
+
+/// A message as the queue holds it.
+trait Message: Send + Sized {
+    /// A copy of `src` (`size` bytes).
+    fn copy_of(src: &[u8]) -> Self;
+    /// Its bytes.
+    fn bytes(&self) -> &[u8];
+}
+
+impl<const N: usize> Message for [u8; N] {
+    #[inline]
+    fn copy_of(src: &[u8]) -> Self {
+        let mut m = [0u8; N];
+        m.copy_from_slice(src);
+        m
+    }
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl Message for Box<[u8]> {
+    fn copy_of(src: &[u8]) -> Self {
+        src.into()
+    }
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
 
 /// Throughput of `n` messages of `size` bytes per repeat, copied.
 ///
@@ -19,7 +52,16 @@ use crate::report::model::Runs;
 ///
 /// When a wait times out or the consumer sees a wrong message.
 pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
-    let queue = ArrayQueue::<Vec<u8>>::new(Profile::capacity_for(size));
+    match size {
+        8 => throughput_of::<[u8; 8]>(profile, size, n),
+        64 => throughput_of::<[u8; 64]>(profile, size, n),
+        1024 => throughput_of::<[u8; 1024]>(profile, size, n),
+        _ => throughput_of::<Box<[u8]>>(profile, size, n),
+    }
+}
+
+fn throughput_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
+    let queue = ArrayQueue::<M>::new(Profile::capacity_for(size));
     let rounds = profile.repeats + 1;
     let done = AtomicUsize::new(0);
     let bad = AtomicUsize::new(0);
@@ -37,8 +79,10 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
                         msg = queue.pop();
                         msg.is_some()
                     })?;
-                    let msg = msg.unwrap_or_default();
-                    out.copy_from_slice(&msg);
+                    let Some(msg) = msg else {
+                        bail!("a message vanished");
+                    };
+                    out.copy_from_slice(msg.bytes());
                     if !stamp_matches(read_stamp(&out), seq, size) {
                         bad.fetch_add(1, Ordering::Relaxed);
                     }
@@ -55,16 +99,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
             for _ in 0..n {
                 seq += 1;
                 stamp(&mut src, seq);
-                let mut msg = Some(src.clone());
-                spin_until(deadline, "queue space", || {
-                    match queue.push(msg.take().unwrap_or_default()) {
-                        Ok(()) => true,
-                        Err(back) => {
-                            msg = Some(back);
-                            false
-                        }
-                    }
-                })?;
+                push(&queue, M::copy_of(&src), deadline)?;
             }
             // SYNC POINT with the consumer's Release store of `done`.
             spin_until(deadline, "the consumer", || {
@@ -85,6 +120,21 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
     })
 }
 
+/// Pushes `msg`, waiting for room.
+fn push<M: Message>(queue: &ArrayQueue<M>, msg: M, deadline: Deadline) -> Result<()> {
+    let mut spinner = Spinner::new(deadline, "queue space");
+    let mut msg = msg;
+    loop {
+        match queue.push(msg) {
+            Ok(()) => return Ok(()),
+            Err(back) => {
+                msg = back;
+                spinner.pause()?;
+            }
+        }
+    }
+}
+
 /// Messages per second through one `ArrayQueue` shared by 2 producer and 2
 /// consumer threads, `n` messages of `size` bytes in all per repeat.
 ///
@@ -92,8 +142,17 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Run
 ///
 /// When a wait times out.
 pub(crate) fn mpmc(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
+    match size {
+        8 => mpmc_of::<[u8; 8]>(profile, size, n),
+        64 => mpmc_of::<[u8; 64]>(profile, size, n),
+        1024 => mpmc_of::<[u8; 1024]>(profile, size, n),
+        _ => mpmc_of::<Box<[u8]>>(profile, size, n),
+    }
+}
+
+fn mpmc_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
     let once = || -> Result<f64> {
-        let queue = ArrayQueue::<Vec<u8>>::new(Profile::capacity_for(size));
+        let queue = ArrayQueue::<M>::new(Profile::capacity_for(size));
         let consumed = AtomicUsize::new(0);
         let per = n / 2;
         let t0 = Instant::now();
@@ -104,29 +163,28 @@ pub(crate) fn mpmc(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
                     let deadline = Deadline::after_limit();
                     let src = vec![1u8; size];
                     for _ in 0..per {
-                        let mut msg = Some(src.clone());
-                        spin_until(deadline, "queue space", || {
-                            match queue.push(msg.take().unwrap_or_default()) {
-                                Ok(()) => true,
-                                Err(back) => {
-                                    msg = Some(back);
-                                    false
-                                }
-                            }
-                        })?;
+                        push(&queue, M::copy_of(&src), deadline)?;
                     }
                     Ok(())
                 }));
                 handles.push(s.spawn(|| -> Result<()> {
                     let deadline = Deadline::after_limit();
                     let mut out = vec![0u8; size];
-                    spin_until(deadline, "the other consumer", || {
-                        if let Some(msg) = queue.pop() {
-                            out.copy_from_slice(&msg);
-                            consumed.fetch_add(1, Ordering::Relaxed);
+                    // A wait per message: one spinner for the whole drain
+                    // would yield the core after every message once it had
+                    // spun a few thousand times in all.
+                    let mut spinner = Spinner::new(deadline, "a message");
+                    while consumed.load(Ordering::Relaxed) < 2 * per {
+                        match queue.pop() {
+                            Some(msg) => {
+                                out.copy_from_slice(msg.bytes());
+                                consumed.fetch_add(1, Ordering::Relaxed);
+                                spinner = Spinner::new(deadline, "a message");
+                            }
+                            None => spinner.pause()?,
                         }
-                        consumed.load(Ordering::Relaxed) >= 2 * per
-                    })
+                    }
+                    Ok(())
                 }));
             }
             for h in handles {

@@ -2,6 +2,11 @@
 //! threads. Copied: the producer copies each message into a chunk of the ring
 //! and the consumer copies it out. Loaned: both sides use the chunk in
 //! place, writing and reading only the 8-byte sequence stamp.
+//!
+//! Each side asks for its chunk until it gets one, rtrb's fast path: a
+//! chunk request reads the other side's index only when its cached copy
+//! shows too little room (`slots()` before every request would read it
+//! every time, a cache miss per message).
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
-use crate::harness::wait::{Deadline, spin_until};
+use crate::harness::wait::{Deadline, Spinner, spin_until};
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
@@ -43,8 +48,13 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
             for round in 1..=rounds {
                 for _ in 0..n {
                     seq += 1;
-                    spin_until(deadline, "a message", || rx.slots() >= size)?;
-                    let chunk = rx.read_chunk(size)?;
+                    let mut spinner = Spinner::new(deadline, "a message");
+                    let chunk = loop {
+                        match rx.read_chunk(size) {
+                            Ok(chunk) => break chunk,
+                            Err(_) => spinner.pause()?,
+                        }
+                    };
                     let (a, b) = chunk.as_slices();
                     let got = if loaned {
                         read_stamp(a)
@@ -64,35 +74,44 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
             }
             Ok(())
         });
-        let src = vec![1u8; size];
+        let mut src = vec![1u8; size];
         let mut seq = 0u64;
         let result = measure_rounds(profile.repeats, n, size, in_bytes(size, loaned), |r| {
             let deadline = Deadline::after_limit();
             let t0 = Instant::now();
             for _ in 0..n {
                 seq += 1;
-                spin_until(deadline, "ring space", || tx.slots() >= size)?;
+                let mut spinner = Spinner::new(deadline, "ring space");
+                // Uninitialized: `write_chunk` would first fill the whole
+                // chunk with zeroes.
+                let mut chunk = loop {
+                    match tx.write_chunk_uninit(size) {
+                        Ok(chunk) => break chunk,
+                        Err(_) => spinner.pause()?,
+                    }
+                };
+                let (a, _) = chunk.as_mut_slices();
                 if loaned {
-                    // In place: only the stamp is written (`write_chunk`
-                    // would first fill the whole chunk with zeroes).
-                    let mut chunk = tx.write_chunk_uninit(size)?;
-                    let (a, _) = chunk.as_mut_slices();
+                    // In place: only the stamp is written.
                     let mut head = [0u8; 8];
                     stamp(&mut head, seq);
                     for (dst, b) in a.iter_mut().zip(head) {
                         *dst = MaybeUninit::new(b);
                     }
-                    // SAFETY: every byte of the ring was written once by
-                    // `initialize` and keeps its value; the first 8 bytes
-                    // were just written.
-                    unsafe { chunk.commit_all() };
                 } else {
-                    let mut chunk = tx.write_chunk(size)?;
-                    let (a, _) = chunk.as_mut_slices();
-                    a.copy_from_slice(&src);
-                    stamp(a, seq);
-                    chunk.commit_all();
+                    // The message as any sender has it: in its own buffer.
+                    stamp(&mut src, seq);
+                    let k = a.len().min(src.len());
+                    // SAFETY: both ranges hold `k` bytes and are distinct
+                    // allocations (the ring's and the message's).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(src.as_ptr(), a.as_mut_ptr().cast::<u8>(), k)
+                    };
                 }
+                // SAFETY: every byte of the ring was written once by
+                // `initialize` and keeps its value; the stamp (loaned) or
+                // the whole message (copied) was just written.
+                unsafe { chunk.commit_all() };
             }
             // SYNC POINT with the consumer's Release store of `done`.
             spin_until(deadline, "the consumer", || {

@@ -1,8 +1,8 @@
 //! In-process ceiling for locks: `std::sync::Mutex` locked and unlocked by
 //! one thread, and contended by two threads incrementing a counter.
 
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
@@ -27,6 +27,32 @@ pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
     Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
 }
 
+/// Runs `work` on two threads at once and returns how long they took
+/// together: from the moment both had started to the end of the later
+/// one (thread start and exit are not timed).
+fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
+    let ready = Barrier::new(3);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|me| {
+                let (ready, work) = (&ready, &work);
+                s.spawn(move || {
+                    ready.wait();
+                    work(me);
+                    Instant::now()
+                })
+            })
+            .collect();
+        ready.wait();
+        let t0 = Instant::now();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .max()
+            .map_or(Duration::ZERO, |end| end.saturating_duration_since(t0))
+    })
+}
+
 /// Nanoseconds per acquisition with two threads each doing `ops`
 /// lock + increment + unlock.
 ///
@@ -36,19 +62,13 @@ pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
 pub(crate) fn contended(ops: usize, repeats: usize) -> Result<Runs> {
     let once = || -> Result<f64> {
         let m = Mutex::new(0u64);
-        let t0 = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..2 {
-                s.spawn(|| {
-                    for _ in 0..ops {
-                        if let Ok(mut g) = m.lock() {
-                            *g += 1;
-                        }
-                    }
-                });
+        let took = two_threads(|_| {
+            for _ in 0..ops {
+                if let Ok(mut g) = m.lock() {
+                    *g += 1;
+                }
             }
         });
-        let took = t0.elapsed();
         let total = *m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         if total != 2 * ops as u64 {
             bail!("lost updates: {total} != {}", 2 * ops);
@@ -70,25 +90,18 @@ pub(crate) fn handoff(handoffs: usize, repeats: usize) -> Result<Runs> {
     let once = || -> Result<f64> {
         // (whose turn, turns taken)
         let m = Mutex::new((0usize, 0usize));
-        let t0 = Instant::now();
-        std::thread::scope(|s| {
-            for me in 0..2 {
-                let m = &m;
-                s.spawn(move || {
-                    let mut taken = 0;
-                    while taken < mine {
-                        if let Ok(mut g) = m.lock()
-                            && g.0 == me
-                        {
-                            g.0 = 1 - me;
-                            g.1 += 1;
-                            taken += 1;
-                        }
-                    }
-                });
+        let took = two_threads(|me| {
+            let mut taken = 0;
+            while taken < mine {
+                if let Ok(mut g) = m.lock()
+                    && g.0 == me
+                {
+                    g.0 = 1 - me;
+                    g.1 += 1;
+                    taken += 1;
+                }
             }
         });
-        let took = t0.elapsed();
         let total = m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.1;
         if total != 2 * mine {
             bail!("lost turns: {total} != {}", 2 * mine);

@@ -46,6 +46,14 @@ def timed_runs(repeats, work):
     return runs
 
 
+def fork_start_method():
+    """Starts children by fork, as mproc's figures do: Python's default
+    differs by version and platform (forkserver from 3.14 on Linux)."""
+    import multiprocessing
+
+    multiprocessing.set_start_method("fork", force=True)
+
+
 def emit(obj):
     """Prints the result object as one JSON line."""
     json.dump(obj, sys.stdout)

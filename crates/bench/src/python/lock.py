@@ -8,8 +8,9 @@ usage: lock.py (uncontended|contended|handoff) COUNT REPEATS
 
 import multiprocessing as mp
 import sys
+import time
 
-from common import emit, timed_runs
+from common import emit, timed_runs, fork_start_method
 
 
 def uncontended(count, repeats):
@@ -25,11 +26,28 @@ def uncontended(count, repeats):
     return {"ns_per_op": [t * 1e9 / count for t in runs]}
 
 
-def hammer(lock, counter, count, start):
+def hammer(lock, counter, count, start, ends, me):
     start.wait()
     for _ in range(count):
         with lock:
             counter.value += 1
+    ends[me] = time.perf_counter()
+
+
+def timed_pair(target, args):
+    """Runs target(*args, start, ends, me) in two processes; seconds from
+    the moment both were ready (a barrier with the parent) to the end of
+    the later one: starting and joining them is not timed."""
+    start = mp.Barrier(3)
+    ends = mp.Array("d", 2, lock=False)
+    procs = [mp.Process(target=target, args=args + (start, ends, me)) for me in range(2)]
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for p in procs:
+        p.join()
+    return max(ends) - t0
 
 
 def contended(count, repeats):
@@ -38,17 +56,7 @@ def contended(count, repeats):
 
     def work():
         counter.value = 0
-        start = mp.Event()
-        procs = [mp.Process(target=hammer, args=(lock, counter, count, start)) for _ in range(2)]
-        for p in procs:
-            p.start()
-        import time
-
-        t0 = time.perf_counter()
-        start.set()
-        for p in procs:
-            p.join()
-        took = time.perf_counter() - t0
+        took = timed_pair(hammer, (lock, counter, count))
         if counter.value != 2 * count:
             raise SystemExit("lost updates: %d != %d" % (counter.value, 2 * count))
         return took
@@ -58,7 +66,7 @@ def contended(count, repeats):
     return {"ns_per_op": [t * 1e9 / (2 * count) for t in runs]}
 
 
-def take_turns(lock, turn, count, me, mine, start):
+def take_turns(lock, turn, count, mine, start, ends, me):
     start.wait()
     taken = 0
     while taken < mine:
@@ -67,11 +75,10 @@ def take_turns(lock, turn, count, me, mine, start):
                 turn.value = 1 - me
                 count.value += 1
                 taken += 1
+    ends[me] = time.perf_counter()
 
 
 def handoff(handoffs, repeats):
-    import time
-
     lock = mp.Lock()
     turn = mp.Value("q", 0, lock=False)
     count = mp.Value("q", 0, lock=False)
@@ -80,17 +87,7 @@ def handoff(handoffs, repeats):
     def work():
         turn.value = 0
         count.value = 0
-        start = mp.Event()
-        procs = [
-            mp.Process(target=take_turns, args=(lock, turn, count, me, mine, start)) for me in range(2)
-        ]
-        for p in procs:
-            p.start()
-        t0 = time.perf_counter()
-        start.set()
-        for p in procs:
-            p.join()
-        took = time.perf_counter() - t0
+        took = timed_pair(take_turns, (lock, turn, count, mine))
         if count.value != 2 * mine:
             raise SystemExit("lost turns: %d != %d" % (count.value, 2 * mine))
         return took
@@ -101,6 +98,7 @@ def handoff(handoffs, repeats):
 
 
 def main():
+    fork_start_method()
     mode, count, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     if mode == "uncontended":
         emit(uncontended(count, repeats))

@@ -9,7 +9,7 @@ import multiprocessing as mp
 import sys
 import time
 
-from common import emit
+from common import emit, fork_start_method
 
 
 def key(i):
@@ -57,6 +57,7 @@ def run_two(d, keys):
 
 
 def main():
+    fork_start_method()
     mode, keys, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     out = {"insert": [], "get": [], "update": []}
     with mp.Manager() as manager:

@@ -8,7 +8,7 @@ usage: pipe_queue.py pingpong (pipe|queue) ROUNDS REPEATS
 import multiprocessing as mp
 import sys
 
-from common import emit, latency_runs, pin_main, pin_other, timed_runs
+from common import emit, latency_runs, pin_main, pin_other, timed_runs, fork_start_method
 
 
 def pong_pipe(conn):
@@ -138,6 +138,7 @@ def mpmc(size, count, repeats, capacity):
 
 
 def main():
+    fork_start_method()
     pin_main()
     mode, kind = sys.argv[1], sys.argv[2]
     if mode == "mpmc":

@@ -42,10 +42,15 @@ impl Machine {
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut commit =
-            output("git", &["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
-        if output("git", &["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|s| !s.is_empty())
+        // The sources this binary was built from, wherever it runs from.
+        let src = env!("CARGO_MANIFEST_DIR");
+        let mut commit = output("git", &["-C", src, "rev-parse", "--short=12", "HEAD"])
+            .unwrap_or_else(|| "unknown".into());
+        if output(
+            "git",
+            &["-C", src, "status", "--porcelain", "--untracked-files=no"],
+        )
+        .is_some_and(|s| !s.is_empty())
         {
             commit.push_str("-dirty");
         }

@@ -82,9 +82,10 @@ impl Row {
     }
 
     /// How many times better mproc's best figure is than the best peer's
-    /// (above 1: mproc is faster), with that peer.
-    pub(crate) fn speedup(&self) -> Option<(&str, f64)> {
-        let (_, m) = self.best(Role::Mproc)?;
+    /// (above 1: mproc is faster), with the two systems compared: the
+    /// mproc system may differ from row to row.
+    pub(crate) fn speedup(&self) -> Option<(&str, &str, f64)> {
+        let (mine, m) = self.best(Role::Mproc)?;
         let (peer, p) = self.best(Role::Peer)?;
         if m <= 0.0 || p <= 0.0 {
             return None;
@@ -94,7 +95,7 @@ impl Row {
         } else {
             p / m
         };
-        Some((peer, ratio))
+        Some((mine, peer, ratio))
     }
 }
 

@@ -39,7 +39,7 @@ fn render_section(out: &mut String, scenario: &str, rows: &[&Row]) {
         let _ = write!(header, " {s} |");
         rule.push_str(" ---: |");
     }
-    header.push_str(" mproc vs best peer |");
+    header.push_str(" best mproc vs best peer |");
     rule.push_str(" --- |");
     let _ = writeln!(out, "{header}\n{rule}");
     let mut notes: Vec<String> = Vec::new();
@@ -65,7 +65,10 @@ fn render_section(out: &mut String, scenario: &str, rows: &[&Row]) {
             let _ = write!(line, " {text} |");
         }
         let verdict = match r.speedup() {
-            Some((peer, x)) => format!("{} ({peer})", ratio(x)),
+            Some((mine, peer, x)) => {
+                let mine = mine.strip_prefix("mproc ").unwrap_or(mine);
+                format!("{} ({mine} vs {peer})", ratio(x))
+            }
             None => "—".to_string(),
         };
         let _ = writeln!(out, "{line} {verdict} |");

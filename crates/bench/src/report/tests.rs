@@ -51,7 +51,7 @@ fn speedup_compares_best_mproc_with_best_peer_ignoring_floors() {
             Cell::missing("p3", Role::Peer, "did not build"),
         ],
     );
-    assert_eq!(r.speedup(), Some(("p2", 3.0)));
+    assert_eq!(r.speedup(), Some(("m2", "p2", 3.0)));
     let t = row(
         Unit::PerSecond,
         vec![
@@ -59,7 +59,7 @@ fn speedup_compares_best_mproc_with_best_peer_ignoring_floors() {
             Cell::measured("p", Role::Peer, Runs(vec![100.0])),
         ],
     );
-    assert_eq!(t.speedup(), Some(("p", 0.5)));
+    assert_eq!(t.speedup(), Some(("m", "p", 0.5)));
 }
 
 #[test]
