@@ -251,7 +251,7 @@ impl Handle {
     #[inline(always)]
     pub(crate) fn with_shard_until<R>(
         &self,
-        deadline: Option<LockDeadline>,
+        mut deadline: Option<LockDeadline>,
         pick: impl Fn(&TableLayout) -> u64,
         mut op: impl FnMut(&ShardGuard<'_>, &TableLayout) -> Result<Step<R>>,
     ) -> Result<R> {
@@ -277,6 +277,8 @@ impl Handle {
                         }),
                     },
                 };
+                // Further locks of this operation share one timeout.
+                deadline = deadline.map(LockDeadline::fixed);
                 self.next_generation(&generation, trigger, deadline)?
             };
             local = self.install(next);

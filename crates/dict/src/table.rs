@@ -22,24 +22,38 @@ use crate::{DictError, Locked, Result};
 use mproc_sync::{LockGuard, RawLock, TryLockError};
 
 /// How long an operation may wait for shard locks: the handle's lock
-/// timeout, and the instant it runs out (one per operation, whatever the
-/// number of locks it takes).
+/// timeout, and the instant it runs out once fixed (one per operation,
+/// whatever the number of locks it takes). Until it is fixed, a lock that
+/// must be waited for is waited for at most `timeout` from then: a free
+/// lock is taken without reading the clock.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LockDeadline {
-    /// When waiting stops.
-    pub(crate) at: Instant,
-    /// The timeout it came from (for the error).
+    /// The timeout (also for the error).
     pub(crate) timeout: Duration,
+    /// When waiting stops, once fixed (`Some(None)`: an instant past the
+    /// clock's range, no limit).
+    at: Option<Option<Instant>>,
 }
 
 impl LockDeadline {
-    /// `timeout` from now (`None` if that instant cannot be represented:
-    /// then there is no limit).
+    /// A wait of at most `timeout`, not yet fixed.
     pub(crate) fn after(timeout: Duration) -> Option<LockDeadline> {
-        Some(LockDeadline {
-            at: Instant::now().checked_add(timeout)?,
-            timeout,
-        })
+        Some(LockDeadline { timeout, at: None })
+    }
+
+    /// The same deadline, fixed at `timeout` from now if it was not yet:
+    /// for operations that wait for several locks in turn, which share
+    /// one timeout.
+    pub(crate) fn fixed(self) -> LockDeadline {
+        LockDeadline {
+            at: Some(self.at.unwrap_or_else(|| Instant::now().checked_add(self.timeout))),
+            ..self
+        }
+    }
+
+    /// When a wait that starts now stops (`None`: no limit).
+    fn at(self) -> Option<Instant> {
+        self.fixed().at.flatten()
     }
 }
 
@@ -186,16 +200,22 @@ impl<'a> Table<'a> {
         let shard = self.shard(s)?;
         let locked = match deadline {
             None => shard.ctl.lock.lock().map_err(|died| died.into_inner()),
-            Some(d) => match shard.ctl.lock.lock_until(Some(d.at)) {
-                Ok(held) => Ok(held),
-                Err(TryLockError::OwnerDied(held)) => Err(held),
-                Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
-                    return Err(DictError::LockTimeout {
-                        locked: Locked::Shard(s),
-                        timeout: d.timeout,
-                    });
+            Some(d) => {
+                let taken = match shard.ctl.lock.try_lock() {
+                    Err(TryLockError::WouldBlock) => shard.ctl.lock.lock_until(d.at()),
+                    taken => taken,
+                };
+                match taken {
+                    Ok(held) => Ok(held),
+                    Err(TryLockError::OwnerDied(held)) => Err(held),
+                    Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
+                        return Err(DictError::LockTimeout {
+                            locked: Locked::Shard(s),
+                            timeout: d.timeout,
+                        });
+                    }
                 }
-            },
+            }
         };
         let guard = match locked {
             Ok(held) => ShardGuard {
@@ -220,6 +240,8 @@ impl<'a> Table<'a> {
         &self,
         deadline: Option<LockDeadline>,
     ) -> Result<Option<Vec<ShardGuard<'a>>>> {
+        // One timeout for all of them.
+        let deadline = deadline.map(LockDeadline::fixed);
         let mut guards = Vec::with_capacity(self.layout.shards() as usize);
         for s in 0..self.layout.shards() {
             match self.lock(s, deadline)? {

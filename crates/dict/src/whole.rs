@@ -7,7 +7,7 @@ use crate::generation::segment_len;
 use crate::handle::Step;
 use crate::layout::{ARENA_START, TableLayout};
 use crate::stats::DictStats;
-use crate::table::ShardGuard;
+use crate::table::{LockDeadline, ShardGuard};
 use crate::{Dict, Result};
 
 impl Dict {
@@ -17,7 +17,7 @@ impl Dict {
     ) -> Result<Vec<R>> {
         let shards = self.handle.shared.info.first.shards();
         // One lock timeout for the whole visit, not one per shard.
-        let deadline = self.handle.lock_deadline();
+        let deadline = self.handle.lock_deadline().map(LockDeadline::fixed);
         let mut out = Vec::with_capacity(shards as usize);
         for s in 0..shards {
             out.push(self.handle.with_shard_until(

@@ -2,11 +2,11 @@
 //! or one reservation (MPMC), many released with one claim.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::time::Instant;
 
 use crate::consumer::Slot;
 use crate::ring::Span;
 use crate::ring::memory::RingMemory;
+use crate::wait::Wait;
 use crate::{Consumer, Producer, Result};
 
 impl Producer {
@@ -28,7 +28,7 @@ impl Producer {
     /// assert_eq!(tx.try_send_batch(&[&b"a"[..], b"b", b"c", b"d", b"e"]).unwrap(), 4);
     /// ```
     pub fn try_send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<usize> {
-        self.send_batch_with(msgs, None)
+        self.send_batch_with(msgs, Wait::Never)
     }
 
     /// Sends all of `msgs`, in order, waiting for room as needed; each
@@ -54,16 +54,12 @@ impl Producer {
     pub fn send_batch<M: AsRef<[u8]>>(&mut self, msgs: &[M]) -> Result<()> {
         let mut sent = 0;
         while sent < msgs.len() {
-            sent += self.send_batch_with(&msgs[sent..], Some(None))?;
+            sent += self.send_batch_with(&msgs[sent..], Wait::Forever)?;
         }
         Ok(())
     }
 
-    fn send_batch_with<M: AsRef<[u8]>>(
-        &mut self,
-        msgs: &[M],
-        wait: Option<Option<Instant>>,
-    ) -> Result<usize> {
+    fn send_batch_with<M: AsRef<[u8]>>(&mut self, msgs: &[M], wait: Wait) -> Result<usize> {
         let Some(first) = msgs.first() else {
             return Ok(0);
         };
@@ -107,7 +103,7 @@ impl Consumer {
     fn recv_batch_with(
         &mut self,
         max: usize,
-        wait: Option<Option<Instant>>,
+        mut wait: Wait,
         mut f: impl FnMut(&[u8]),
     ) -> Result<usize> {
         if let Some((pos, len)) = self.pending.take() {
@@ -145,6 +141,9 @@ impl Consumer {
             if delivered > 0 {
                 return Ok(delivered);
             }
+            // Only skipped slots: the next claim waits out what is left of
+            // the timeout.
+            wait = wait.fixed();
         }
     }
 
@@ -183,7 +182,7 @@ impl Consumer {
     /// assert_eq!((n, sum), (5, 10));
     /// ```
     pub fn recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
-        self.recv_batch_with(max, Some(None), f)
+        self.recv_batch_with(max, Wait::Forever, f)
     }
 
     /// [`recv_batch`](Self::recv_batch) without waiting.
@@ -201,6 +200,6 @@ impl Consumer {
     /// assert!(matches!(r, Err(QueueError::Empty)));
     /// ```
     pub fn try_recv_batch(&mut self, max: usize, f: impl FnMut(&[u8])) -> Result<usize> {
-        self.recv_batch_with(max, None, f)
+        self.recv_batch_with(max, Wait::Never, f)
     }
 }

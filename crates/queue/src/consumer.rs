@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
 use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
 use crate::slot::SlotRef;
-use crate::wait::{CheckClock, after_miss};
+use crate::wait::{CheckClock, Wait, after_miss};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -242,7 +242,7 @@ impl Consumer {
         false
     }
 
-    pub(crate) fn claim(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+    pub(crate) fn claim(&mut self, max: u64, wait: Wait) -> Result<Span> {
         // A message at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_claim_once(max, false)? {
             return Ok(span);
@@ -307,7 +307,7 @@ impl Consumer {
     }
 
     /// The next message, claimed: (position, length).
-    pub(crate) fn next(&mut self, wait: Option<Option<Instant>>) -> Result<(u64, usize)> {
+    pub(crate) fn next(&mut self, mut wait: Wait) -> Result<(u64, usize)> {
         if let Some(p) = self.pending.take() {
             return Ok(p);
         }
@@ -315,7 +315,11 @@ impl Consumer {
             let span = self.claim(1, wait)?;
             match self.slot(span.pos) {
                 Ok(Slot::Message(len)) => return Ok((span.pos, len)),
-                Ok(Slot::Skip) => self.release(span),
+                Ok(Slot::Skip) => {
+                    self.release(span);
+                    // The next claim waits out what is left of the timeout.
+                    wait = wait.fixed();
+                }
                 Err(e) => {
                     self.release(span);
                     return Err(e);
@@ -349,7 +353,7 @@ impl Consumer {
     /// assert_eq!(&msg[..], b"in place");
     /// ```
     pub fn recv_ref(&mut self) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Some(None))?;
+        let (pos, len) = self.next(Wait::Forever)?;
         Ok(SlotRef::new(self, pos, len))
     }
 
@@ -368,7 +372,7 @@ impl Consumer {
     /// assert!(matches!(rx.try_recv_ref(), Err(QueueError::Empty)));
     /// ```
     pub fn try_recv_ref(&mut self) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(None)?;
+        let (pos, len) = self.next(Wait::Never)?;
         Ok(SlotRef::new(self, pos, len))
     }
 
@@ -389,11 +393,11 @@ impl Consumer {
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
     pub fn recv_ref_timeout(&mut self, timeout: Duration) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Some(Instant::now().checked_add(timeout)))?;
+        let (pos, len) = self.next(Wait::Within(timeout))?;
         Ok(SlotRef::new(self, pos, len))
     }
 
-    fn recv_into_with(&mut self, buf: &mut [u8], wait: Option<Option<Instant>>) -> Result<usize> {
+    fn recv_into_with(&mut self, buf: &mut [u8], wait: Wait) -> Result<usize> {
         let (pos, len) = self.next(wait)?;
         if len > buf.len() {
             self.pending = Some((pos, len));
@@ -434,7 +438,7 @@ impl Consumer {
     /// assert_eq!(&buf[..n], b"12345");
     /// ```
     pub fn recv_into(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.recv_into_with(buf, Some(None))
+        self.recv_into_with(buf, Wait::Forever)
     }
 
     /// [`recv_into`](Self::recv_into) if a message is there now.
@@ -452,7 +456,7 @@ impl Consumer {
     /// assert!(matches!(rx.try_recv_into(&mut [0; 4]), Err(QueueError::Empty)));
     /// ```
     pub fn try_recv_into(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.recv_into_with(buf, None)
+        self.recv_into_with(buf, Wait::Never)
     }
 
     /// Receives the next message as a new `Vec`, waiting for one.
@@ -533,9 +537,9 @@ impl Consumer {
             return Ok(true);
         }
         let wait = match timeout {
-            Some(t) if t.is_zero() => None,
-            Some(t) => Some(Instant::now().checked_add(t)),
-            None => Some(None),
+            Some(t) if t.is_zero() => Wait::Never,
+            Some(t) => Wait::Within(t),
+            None => Wait::Forever,
         };
         match self.next(wait) {
             Ok(p) => {

@@ -2,6 +2,7 @@
 //! published together (zero-copy batching).
 
 use crate::ring::Span;
+use crate::wait::Wait;
 use crate::{Producer, QueueError, Result};
 
 /// Consecutive free slots lent by [`Producer::loan_batch`]: fill them in
@@ -209,7 +210,7 @@ impl Producer {
     /// assert_eq!(q.len(), 2);
     /// ```
     pub fn loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
-        let span = self.reserve(max.max(1) as u64, Some(None))?;
+        let span = self.reserve(max.max(1) as u64, Wait::Forever)?;
         self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }
@@ -230,7 +231,7 @@ impl Producer {
     /// assert!(matches!(tx.try_loan_batch(1), Err(QueueError::Full { .. })));
     /// ```
     pub fn try_loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
-        let span = self.reserve(max.max(1) as u64, None)?;
+        let span = self.reserve(max.max(1) as u64, Wait::Never)?;
         self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }

@@ -13,7 +13,7 @@ use crate::ring::mpmc::MpmcWriter;
 use crate::ring::spsc::SpscWriter;
 use crate::ring::{ClaimWords, RingError, Span, recheck_closed, recheck_closed_after_cas};
 use crate::slot::SlotMut;
-use crate::wait::{CheckClock, after_miss};
+use crate::wait::{CheckClock, Wait, after_miss};
 use crate::waiter::Attempt;
 use crate::{QueueError, QueueStats, Result, WaitStrategy};
 
@@ -221,7 +221,7 @@ impl Producer {
 
     /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
     /// = wait (until the deadline, if any).
-    pub(crate) fn reserve(&mut self, max: u64, wait: Option<Option<Instant>>) -> Result<Span> {
+    pub(crate) fn reserve(&mut self, max: u64, wait: Wait) -> Result<Span> {
         // Room at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_reserve_once(max, false)? {
             return Ok(span);
@@ -368,7 +368,7 @@ impl Producer {
         }
     }
 
-    fn send_with(&mut self, msg: &[u8], wait: Option<Option<Instant>>) -> Result<()> {
+    fn send_with(&mut self, msg: &[u8], wait: Wait) -> Result<()> {
         self.check_len(msg.len())?;
         let span = self.reserve(1, wait)?;
         self.write(span.pos, msg);
@@ -394,7 +394,7 @@ impl Producer {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn send(&mut self, msg: &[u8]) -> Result<()> {
-        self.send_with(msg, Some(None))
+        self.send_with(msg, Wait::Forever)
     }
 
     /// Sends a copy of `msg` if there is room now.
@@ -413,7 +413,7 @@ impl Producer {
     /// assert!(matches!(tx.try_send(b"b"), Err(QueueError::Full { capacity: 1 })));
     /// ```
     pub fn try_send(&mut self, msg: &[u8]) -> Result<()> {
-        self.send_with(msg, None)
+        self.send_with(msg, Wait::Never)
     }
 
     /// Sends a copy of `msg`, waiting at most `timeout` for room.
@@ -434,7 +434,7 @@ impl Producer {
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
     pub fn send_timeout(&mut self, msg: &[u8], timeout: Duration) -> Result<()> {
-        self.send_with(msg, Some(Instant::now().checked_add(timeout)))
+        self.send_with(msg, Wait::Within(timeout))
     }
 
     /// Lends the next free slot to fill in place, waiting for room;
@@ -456,7 +456,7 @@ impl Producer {
     /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"hello");
     /// ```
     pub fn loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, Some(None))?;
+        let span = self.reserve(1, Wait::Forever)?;
         Ok(SlotMut::new(self, span.pos))
     }
 
@@ -476,7 +476,7 @@ impl Producer {
     /// assert!(matches!(tx.try_loan(), Err(QueueError::Full { .. })));
     /// ```
     pub fn try_loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, None)?;
+        let span = self.reserve(1, Wait::Never)?;
         Ok(SlotMut::new(self, span.pos))
     }
 

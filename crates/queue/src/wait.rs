@@ -82,14 +82,56 @@ impl CheckClock {
     }
 }
 
+/// How long a send or receive may wait, kept relative until its first
+/// attempt has found nothing: a call that succeeds at once (the common
+/// case of `send_timeout` and `recv_timeout` on a busy queue) reads no
+/// clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Not at all (`try_*`).
+    Never,
+    /// Until done.
+    Forever,
+    /// At most this long, from the first attempt.
+    Within(Duration),
+    /// Until this instant.
+    Until(Instant),
+}
+
+impl Wait {
+    /// The deadline of a wait that starts `now`, `None` for no limit.
+    fn deadline(self, now: Instant) -> Option<Instant> {
+        match self {
+            Wait::Never => Some(now),
+            Wait::Forever => None,
+            // A timeout past the clock's range (`Duration::MAX`) has none.
+            Wait::Within(t) => now.checked_add(t),
+            Wait::Until(at) => Some(at),
+        }
+    }
+
+    /// The same wait with its deadline fixed from now on: for a caller
+    /// that attempts again after a partial success (a skipped slot), so
+    /// that the attempts share one timeout.
+    pub(crate) fn fixed(self) -> Wait {
+        match self {
+            Wait::Within(_) => match self.deadline(Instant::now()) {
+                Some(at) => Wait::Until(at),
+                None => Wait::Forever,
+            },
+            other => other,
+        }
+    }
+}
+
 /// What a send or receive does after its first attempt found nothing
 /// (the caller makes that one itself, so that the common case touches
-/// neither `clock` nor `waiter`): `wait == None` (`try_*`) tries once more
+/// neither `clock` nor `waiter`): [`Wait::Never`] (`try_*`) tries once more
 /// with the slow checks if `clock` says they are due (looked at once every
 /// [`POLLS_PER_LOOK`] fruitless attempts) and otherwise reports
-/// `nothing()`; `Some(deadline)` [`block`]s.
+/// `nothing()`; the others [`block`].
 pub(crate) fn after_miss<T>(
-    wait: Option<Option<Instant>>,
+    wait: Wait,
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
     clock: &mut CheckClock,
@@ -97,12 +139,12 @@ pub(crate) fn after_miss<T>(
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     match wait {
-        None if clock.due_after_poll() => match attempt(true)? {
+        Wait::Never if clock.due_after_poll() => match attempt(true)? {
             Attempt::Ready(v) => Ok(v),
             Attempt::Wait => Err(nothing()),
         },
-        None => Err(nothing()),
-        Some(deadline) => block(strategy, waiter, deadline, clock, attempt),
+        Wait::Never => Err(nothing()),
+        wait => block(strategy, waiter, wait, clock, attempt),
     }
 }
 
@@ -148,11 +190,12 @@ impl Default for WaitStrategy {
 fn block<T>(
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
-    deadline: Option<Instant>,
+    wait: Wait,
     clock: &mut CheckClock,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     let start = Instant::now();
+    let deadline = wait.deadline(start);
     let spin_until = match strategy {
         WaitStrategy::BusySpin => None,
         WaitStrategy::SpinThenPark { spin } => Some(start + spin.min(MAX_SPIN)),
@@ -190,5 +233,34 @@ fn block<T>(
         if let Some(v) = waiter.sleep_unless(Some(wake_at), || attempt(false))? {
             return Ok(v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::Wait;
+
+    #[test]
+    fn a_wait_becomes_a_deadline_only_when_asked() {
+        let now = Instant::now();
+        assert_eq!(Wait::Forever.deadline(now), None);
+        assert_eq!(Wait::Never.deadline(now), Some(now));
+        assert_eq!(
+            Wait::Within(Duration::from_secs(1)).deadline(now),
+            Some(now + Duration::from_secs(1))
+        );
+        // Past the clock's range: no deadline, not a panic.
+        assert_eq!(Wait::Within(Duration::MAX).deadline(now), None);
+        assert_eq!(Wait::Within(Duration::MAX).fixed(), Wait::Forever);
+        assert_eq!(Wait::Forever.fixed(), Wait::Forever);
+        assert_eq!(Wait::Never.fixed(), Wait::Never);
+        let before = Instant::now();
+        let Wait::Until(at) = Wait::Within(Duration::from_secs(5)).fixed() else {
+            panic!("a relative wait fixes to a deadline");
+        };
+        assert!(at >= before + Duration::from_secs(5));
+        assert!(at <= Instant::now() + Duration::from_secs(5));
     }
 }

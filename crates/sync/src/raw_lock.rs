@@ -394,6 +394,11 @@ impl RawLock {
     /// assert!(timed_out);
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<LockGuard<'_>> {
+        // A free lock is taken without reading the clock.
+        match self.try_lock() {
+            Err(TryLockError::WouldBlock) => {}
+            taken => return taken,
+        }
         self.lock_until(Instant::now().checked_add(timeout))
             .map_err(|e| match e {
                 TryLockError::TimedOut { .. } => TryLockError::TimedOut { timeout },
@@ -415,14 +420,16 @@ impl RawLock {
     /// ```
     pub fn lock_until(&self, deadline: Option<Instant>) -> TryLockResult<LockGuard<'_>> {
         let me = identity::current();
-        let start = Instant::now();
         let how = match self.try_fast(me) {
             Some(how) => how,
-            None => self
-                .lock_slow(me, deadline)
-                .ok_or_else(|| TryLockError::TimedOut {
-                    timeout: deadline.map_or(Duration::MAX, |d| d.saturating_duration_since(start)),
-                })?,
+            None => {
+                let start = Instant::now();
+                self.lock_slow(me, deadline)
+                    .ok_or_else(|| TryLockError::TimedOut {
+                        timeout: deadline
+                            .map_or(Duration::MAX, |d| d.saturating_duration_since(start)),
+                    })?
+            }
         };
         try_check_died(self.guard(how))
     }

@@ -220,6 +220,11 @@ impl RawRLock {
     /// assert!(r.lock_timeout(std::time::Duration::from_millis(1)).is_ok());
     /// ```
     pub fn lock_timeout(&self, timeout: Duration) -> TryLockResult<RLockGuard<'_>> {
+        // A free (or our own) lock is taken without reading the clock.
+        match self.try_lock() {
+            Err(TryLockError::WouldBlock) => {}
+            taken => return taken,
+        }
         self.lock_until(Instant::now().checked_add(timeout))
     }
 

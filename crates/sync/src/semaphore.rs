@@ -228,7 +228,8 @@ impl RawSemaphore {
     /// assert!(!sem.acquire_timeout(std::time::Duration::from_millis(2)));
     /// ```
     pub fn acquire_timeout(&self, timeout: Duration) -> bool {
-        self.acquire_until(Instant::now().checked_add(timeout))
+        // A unit that is there is taken without reading the clock.
+        self.try_acquire() || self.acquire_until(Instant::now().checked_add(timeout))
     }
 
     /// Takes one unit, blocking until `deadline` (`None`: no limit);
