@@ -3,10 +3,12 @@
 //! and the consumer copies it out. Loaned: both sides use the chunk in
 //! place, writing and reading only the 8-byte sequence stamp.
 //!
-//! Each side asks for its chunk until it gets one, rtrb's fast path: a
-//! chunk request reads the other side's index only when its cached copy
-//! shows too little room (`slots()` before every request would read it
-//! every time, a cache miss per message).
+//! Copied messages of up to 1 KiB travel as byte arrays through a ring of
+//! arrays (`push` and `pop`, rtrb's own fast path for values); larger ones,
+//! and loaned ones, as chunks of a byte ring. Each side asks for its chunk
+//! until it gets one: a chunk request reads the other side's index only
+//! when its cached copy shows too little room (`slots()` before every
+//! request would read it every time, a cache miss per message).
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,6 +35,80 @@ fn initialize(tx: &mut rtrb::Producer<u8>, rx: &mut rtrb::Consumer<u8>, len: usi
 ///
 /// When a wait times out or the consumer sees a wrong message.
 pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs> {
+    match (loaned, size) {
+        (false, 8) => values::<8>(profile, n),
+        (false, 64) => values::<64>(profile, n),
+        (false, 1024) => values::<1024>(profile, n),
+        _ => chunks(profile, size, n, loaned),
+    }
+}
+
+/// Copied `N`-byte messages through a ring of arrays: `push` a copy of the
+/// message, `pop` it and copy it out.
+fn values<const N: usize>(profile: &Profile, n: usize) -> Result<Runs> {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<[u8; N]>::new(Profile::capacity_for(N));
+    let rounds = profile.repeats + 1;
+    let done = AtomicUsize::new(0);
+    let bad = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let consumer = s.spawn(|| -> Result<()> {
+            crate::harness::pin::other_side();
+            let deadline = Deadline::after_limit();
+            let mut out = [0u8; N];
+            let mut seq = 0u64;
+            for round in 1..=rounds {
+                for _ in 0..n {
+                    seq += 1;
+                    let mut spinner = Spinner::new(deadline, "a message");
+                    out = loop {
+                        match rx.pop() {
+                            Ok(msg) => break msg,
+                            Err(_) => spinner.pause()?,
+                        }
+                    };
+                    if !stamp_matches(read_stamp(&out), seq, N) {
+                        bad.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                done.store(round, Ordering::Release);
+            }
+            std::hint::black_box(out);
+            Ok(())
+        });
+        let mut src = [1u8; N];
+        let mut seq = 0u64;
+        let result = measure_rounds(profile.repeats, n, N, in_bytes(N, false), |r| {
+            let deadline = Deadline::after_limit();
+            let t0 = Instant::now();
+            for _ in 0..n {
+                seq += 1;
+                stamp(&mut src, seq);
+                let mut spinner = Spinner::new(deadline, "ring space");
+                while tx.push(src).is_err() {
+                    spinner.pause()?;
+                }
+            }
+            // SYNC POINT with the consumer's Release store of `done`.
+            spin_until(deadline, "the consumer", || {
+                done.load(Ordering::Acquire) > r
+            })?;
+            Ok(t0.elapsed())
+        });
+        consumer
+            .join()
+            .map_err(|_| anyhow::anyhow!("consumer panicked"))??;
+        if bad.load(Ordering::Relaxed) != 0 {
+            bail!(
+                "consumer saw {} wrong messages",
+                bad.load(Ordering::Relaxed)
+            );
+        }
+        result
+    })
+}
+
+/// Messages as chunks of a byte ring, copied in and out or loaned.
+fn chunks(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs> {
     let slots = Profile::capacity_for(size);
     let (mut tx, mut rx) = rtrb::RingBuffer::<u8>::new(slots * size);
     initialize(&mut tx, &mut rx, slots * size)?;
