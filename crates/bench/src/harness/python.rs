@@ -2,6 +2,7 @@
 //! the output folder and run with `python3`, each printing one JSON object.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,28 +93,53 @@ impl Python {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so that a timeout ends its
+            // multiprocessing children (a Manager's server) with it.
+            .process_group(0)
             .spawn()
             .context("starting python3")?;
+        // Drained while it runs: a script that fills a pipe's buffer would
+        // otherwise block until the time limit.
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                if let Some(mut p) = pipe {
+                    let _ = p.read_to_string(&mut text);
+                }
+                text
+            })
+        };
+        let out = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let err = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
         let start = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait()? {
                 break status;
             }
             if start.elapsed() > SCRIPT_LIMIT {
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status();
                 let _ = child.kill();
                 let _ = child.wait();
                 bail!("{script} timed out after {}s", SCRIPT_LIMIT.as_secs());
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        if let Some(mut s) = child.stdout.take() {
-            s.read_to_string(&mut stdout)?;
-        }
-        if let Some(mut s) = child.stderr.take() {
-            s.read_to_string(&mut stderr)?;
-        }
+        let stdout = out.join().unwrap_or_default();
+        let stderr = err.join().unwrap_or_default();
         if !status.success() {
             let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
             let tail = lines[lines.len().saturating_sub(4)..].join(" / ");

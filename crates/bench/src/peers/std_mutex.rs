@@ -28,28 +28,33 @@ pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
 }
 
 /// Runs `work` on two threads at once and returns how long they took
-/// together: from the moment both had started to the end of the later
-/// one (thread start and exit are not timed).
+/// together: from the earlier one's start, once both were ready, to the
+/// later one's end (thread start and exit are not timed; each thread
+/// reads the clock itself, since the spawning thread may not run again
+/// before they are done on two busy cores).
 fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
-    let ready = Barrier::new(3);
+    let ready = Barrier::new(2);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|me| {
                 let (ready, work) = (&ready, &work);
                 s.spawn(move || {
                     ready.wait();
+                    let start = Instant::now();
                     work(me);
-                    Instant::now()
+                    (start, Instant::now())
                 })
             })
             .collect();
-        ready.wait();
-        let t0 = Instant::now();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .max()
-            .map_or(Duration::ZERO, |end| end.saturating_duration_since(t0))
+        let spans: Vec<(Instant, Instant)> =
+            handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        match (
+            spans.iter().map(|s| s.0).min(),
+            spans.iter().map(|s| s.1).max(),
+        ) {
+            (Some(start), Some(end)) => end.saturating_duration_since(start),
+            _ => Duration::ZERO,
+        }
     })
 }
 

@@ -26,28 +26,28 @@ def uncontended(count, repeats):
     return {"ns_per_op": [t * 1e9 / count for t in runs]}
 
 
-def hammer(lock, counter, count, start, ends, me):
+def hammer(lock, counter, count, start, spans, me):
     start.wait()
+    spans[2 * me] = time.perf_counter()
     for _ in range(count):
         with lock:
             counter.value += 1
-    ends[me] = time.perf_counter()
+    spans[2 * me + 1] = time.perf_counter()
 
 
 def timed_pair(target, args):
-    """Runs target(*args, start, ends, me) in two processes; seconds from
-    the moment both were ready (a barrier with the parent) to the end of
-    the later one: starting and joining them is not timed."""
-    start = mp.Barrier(3)
-    ends = mp.Array("d", 2, lock=False)
-    procs = [mp.Process(target=target, args=args + (start, ends, me)) for me in range(2)]
+    """Runs target(*args, start, spans, me) in two processes, which note
+    when they began (past a barrier both wait at) and ended; seconds from
+    the earlier start to the later end: starting and joining them is not
+    timed."""
+    start = mp.Barrier(2)
+    spans = mp.Array("d", 4, lock=False)
+    procs = [mp.Process(target=target, args=args + (start, spans, me)) for me in range(2)]
     for p in procs:
         p.start()
-    start.wait()
-    t0 = time.perf_counter()
     for p in procs:
         p.join()
-    return max(ends) - t0
+    return max(spans[1], spans[3]) - min(spans[0], spans[2])
 
 
 def contended(count, repeats):
@@ -66,8 +66,9 @@ def contended(count, repeats):
     return {"ns_per_op": [t * 1e9 / (2 * count) for t in runs]}
 
 
-def take_turns(lock, turn, count, mine, start, ends, me):
+def take_turns(lock, turn, count, mine, start, spans, me):
     start.wait()
+    spans[2 * me] = time.perf_counter()
     taken = 0
     while taken < mine:
         with lock:
@@ -75,7 +76,7 @@ def take_turns(lock, turn, count, mine, start, ends, me):
                 turn.value = 1 - me
                 count.value += 1
                 taken += 1
-    ends[me] = time.perf_counter()
+    spans[2 * me + 1] = time.perf_counter()
 
 
 def handoff(handoffs, repeats):
