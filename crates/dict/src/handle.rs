@@ -264,7 +264,9 @@ impl Handle {
                     None => GenRef::Cell(self.current.borrow()),
                 };
                 let s = pick(&generation.layout);
-                let trigger = match generation.table(word).lock(s, deadline)? {
+                // A lock that had to be waited for fixes the deadline in
+                // `deadline`: the operation's further locks share it.
+                let trigger = match generation.table(word).lock(s, &mut deadline)? {
                     None => None,
                     // The guard is dropped at the end of this arm, before
                     // a growth takes every lock.
@@ -277,8 +279,6 @@ impl Handle {
                         }),
                     },
                 };
-                // Further locks of this operation share one timeout.
-                deadline = deadline.map(LockDeadline::fixed);
                 self.next_generation(&generation, trigger, deadline)?
             };
             local = self.install(next);
@@ -389,4 +389,62 @@ pub(crate) fn unlink_all(name: &str) -> Result<()> {
     drop(root);
     Segment::unlink(name)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Barrier;
+    use std::time::{Duration, Instant};
+
+    use crate::hash::hash_key;
+    use crate::{Dict, DictError, DictOptions};
+
+    /// A key that lands in `shard` of `shards`.
+    fn key_in(shard: u64, shards: u64) -> Vec<u8> {
+        (0u32..)
+            .map(|i| format!("k{i}").into_bytes())
+            .find(|k| hash_key(k) & (shards - 1) == shard)
+            .unwrap_or_default()
+    }
+
+    /// Holds `key`'s shard for `held_for` once `ready` lets everyone go.
+    fn hold(d: &Dict, key: &[u8], ready: &Barrier, held_for: Duration) {
+        let _ = d.update(key, |v| {
+            ready.wait();
+            std::thread::sleep(held_for);
+            v.map(<[u8]>::to_vec)
+        });
+    }
+
+    /// One lock timeout covers all the locks of an operation: an insert
+    /// that waited for its shard and then grows the table (taking every
+    /// shard) waits out what is left of it, not a new timeout.
+    #[test]
+    fn one_timeout_covers_an_operations_locks() {
+        let d = Dict::new(DictOptions::new().shards(2).capacity(4)).unwrap();
+        let (k0, k1) = (key_in(0, 2), key_in(1, 2));
+        d.insert(&k0, b"v").unwrap();
+        d.insert(&k1, b"v").unwrap();
+        let mut impatient = d.clone();
+        impatient.set_lock_timeout(Some(Duration::from_secs(1)));
+        let ready = Barrier::new(3);
+        std::thread::scope(|s| {
+            let (d0, d1) = (d.clone(), d.clone());
+            let (k0, k1, ready) = (&k0, &k1, &ready);
+            s.spawn(move || hold(&d0, k0, ready, Duration::from_millis(800)));
+            s.spawn(move || hold(&d1, k1, ready, Duration::from_secs(2)));
+            ready.wait();
+            let start = Instant::now();
+            // Too big for the table: the insert grows it.
+            let r = impatient.insert(k0, &[0u8; 64 << 10]);
+            let waited = start.elapsed();
+            assert!(matches!(r, Err(DictError::LockTimeout { .. })), "{r:?}");
+            // 1.8 s if the growth's locks had a timeout of their own; the
+            // slack is for a loaded machine.
+            assert!(
+                waited >= Duration::from_secs(1) && waited < Duration::from_millis(1600),
+                "waited {waited:?}"
+            );
+        });
+    }
 }

@@ -190,19 +190,24 @@ impl<'a> Table<'a> {
     /// retries).
     ///
     /// With a `deadline`, a shard still held by a live process when it
-    /// passes is [`DictError::LockTimeout`].
+    /// passes is [`DictError::LockTimeout`]. A lock that must be waited
+    /// for fixes the deadline in place, so that the operation's later
+    /// locks share it.
     #[inline(always)]
     pub(crate) fn lock(
         &self,
         s: u64,
-        deadline: Option<LockDeadline>,
+        deadline: &mut Option<LockDeadline>,
     ) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
         let locked = match deadline {
             None => shard.ctl.lock.lock().map_err(|died| died.into_inner()),
             Some(d) => {
                 let taken = match shard.ctl.lock.try_lock() {
-                    Err(TryLockError::WouldBlock) => shard.ctl.lock.lock_until(d.at()),
+                    Err(TryLockError::WouldBlock) => {
+                        *d = d.fixed();
+                        shard.ctl.lock.lock_until(d.at())
+                    }
                     taken => taken,
                 };
                 match taken {
@@ -241,10 +246,10 @@ impl<'a> Table<'a> {
         deadline: Option<LockDeadline>,
     ) -> Result<Option<Vec<ShardGuard<'a>>>> {
         // One timeout for all of them.
-        let deadline = deadline.map(LockDeadline::fixed);
+        let mut deadline = deadline.map(LockDeadline::fixed);
         let mut guards = Vec::with_capacity(self.layout.shards() as usize);
         for s in 0..self.layout.shards() {
-            match self.lock(s, deadline)? {
+            match self.lock(s, &mut deadline)? {
                 Some(g) => guards.push(g),
                 None => return Ok(None),
             }

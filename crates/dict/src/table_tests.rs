@@ -48,7 +48,7 @@ fn kill_holder(region: Region<'_>, l: &TableLayout, s: u64) {
 
 fn lock_for<'a>(t: &Table<'a>, key: &[u8]) -> ShardGuard<'a> {
     let s = hash_key(key) & (t.layout.shards() - 1);
-    t.lock(s, None).unwrap().unwrap()
+    t.lock(s, &mut None).unwrap().unwrap()
 }
 
 fn insert(t: &Table<'_>, key: &[u8], value: &[u8]) -> Result<std::result::Result<bool, NoRoom>> {
@@ -91,7 +91,7 @@ fn remove(t: &Table<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
 fn entries(t: &Table<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut all = Vec::new();
     for s in 0..t.layout.shards() {
-        let g = t.lock(s, None).unwrap().unwrap();
+        let g = t.lock(s, &mut None).unwrap().unwrap();
         g.for_each(false, |k, v| all.push((k.to_vec(), v.to_vec())))
             .unwrap();
         assert!(accounted(&g));
@@ -155,7 +155,7 @@ fn colliding_keys_probe_past_each_other_and_tombstones() {
     // Removing the first leaves a tombstone the others are found past.
     assert!(remove(&t, &same[0]).unwrap().is_some());
     {
-        let g = t.lock(0, None).unwrap().unwrap();
+        let g = t.lock(0, &mut None).unwrap().unwrap();
         assert_eq!(g.bucket(target).load(Ordering::Relaxed), TOMB);
         assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 1);
     }
@@ -164,7 +164,7 @@ fn colliding_keys_probe_past_each_other_and_tombstones() {
     }
     // A new key takes the tombstone back.
     insert(&t, &same[0], b"back").unwrap().unwrap();
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     assert_eq!(g.ctl.tombstones.load(Ordering::Relaxed), 0);
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 3);
     let Probe::Found { idx, .. } = g.find(&same[0], hash_key(&same[0])).unwrap() else {
@@ -182,7 +182,7 @@ fn freed_blocks_are_reused_by_their_class() {
     insert(&t, b"a", &[1; 20]).unwrap().unwrap();
     insert(&t, b"b", &[2; 20]).unwrap().unwrap();
     let bump = |t: &Table<'_>| {
-        t.lock(0, None)
+        t.lock(0, &mut None)
             .unwrap()
             .unwrap()
             .ctl
@@ -205,7 +205,7 @@ fn freed_blocks_are_reused_by_their_class() {
     remove(&t, b"c").unwrap().unwrap();
     insert(&t, b"d", &[4; 100]).unwrap().unwrap();
     assert!(bump(&t) > before + 32);
-    assert!(accounted(&t.lock(0, None).unwrap().unwrap()));
+    assert!(accounted(&t.lock(0, &mut None).unwrap().unwrap()));
 }
 
 #[test]
@@ -311,7 +311,7 @@ fn corrupt_offsets_are_errors() {
     drop(g);
     // Whatever was left is repaired by the next recovery.
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     assert!(g.recovered.is_some());
     assert!(accounted(&g));
     drop(g);
@@ -327,7 +327,7 @@ fn no_shard_past_the_last() {
     let t = make(&heap, l, &current);
     assert!(t.shard(1).is_ok());
     assert!(matches!(t.shard(2), Err(DictError::Corrupt { .. })));
-    assert!(t.lock(u64::MAX, None).is_err());
+    assert!(t.lock(u64::MAX, &mut None).is_err());
     // A region too short or misaligned for the layout is refused.
     let short = HeapRegion::new(l.payload_len() as usize - 1);
     assert!(Table::new(short.region(), l, &current).is_err());
@@ -349,7 +349,7 @@ fn insert_killed_before_publishing_is_reclaimed() {
         // Killed here: the block is written, no bucket names it.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     let r = g.recovered.unwrap();
     assert_eq!((r.entries, r.reclaimed, r.dropped), (1, 1, 0));
     assert!(accounted(&g));
@@ -358,7 +358,7 @@ fn insert_killed_before_publishing_is_reclaimed() {
     assert_eq!(get(&t, b"a").unwrap(), Some(b"1".to_vec()));
     // The reclaimed block is reused.
     insert(&t, b"c", b"3").unwrap().unwrap();
-    assert!(accounted(&t.lock(0, None).unwrap().unwrap()));
+    assert!(accounted(&t.lock(0, &mut None).unwrap().unwrap()));
 }
 
 #[test]
@@ -379,7 +379,7 @@ fn replace_killed_before_freeing_keeps_new_value() {
         // Killed before freeing the old block.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().reclaimed, 1);
     assert!(accounted(&g));
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 1);
@@ -403,7 +403,7 @@ fn remove_killed_before_freeing_counts_right() {
         // Killed before counting and freeing.
     }
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     let r = g.recovered.unwrap();
     assert_eq!((r.entries, r.reclaimed), (1, 1));
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 1);
@@ -426,10 +426,10 @@ fn recovery_killed_midway_is_redone() {
     heap.region()
         .write_pod(t.layout.ctl_off(0), &(DEAD_TID | 0x4000_0000))
         .unwrap();
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().reclaimed, 1);
     drop(g);
-    assert!(t.lock(0, None).unwrap().unwrap().recovered.is_none());
+    assert!(t.lock(0, &mut None).unwrap().unwrap().recovered.is_none());
 }
 
 #[test]
@@ -450,7 +450,7 @@ fn corrupt_bucket_is_an_error_then_repaired() {
     };
     assert!(matches!(get(&t, b"k"), Err(DictError::Corrupt { .. })));
     kill_holder(heap.region(), &t.layout, 0);
-    let g = t.lock(0, None).unwrap().unwrap();
+    let g = t.lock(0, &mut None).unwrap().unwrap();
     assert_eq!(g.recovered.unwrap().dropped, 1);
     assert_eq!(g.bucket(idx).load(Ordering::Relaxed), TOMB);
     assert_eq!(g.ctl.len.load(Ordering::Relaxed), 0);
@@ -464,7 +464,7 @@ fn stale_generation_is_reported() {
     let current = AtomicU64::new(0);
     let t = make(&heap, layout(1), &current);
     current.store(1, Ordering::Release);
-    assert!(t.lock(0, None).unwrap().is_none());
+    assert!(t.lock(0, &mut None).unwrap().is_none());
     assert!(t.lock_all(None).unwrap().is_none());
 }
 
@@ -520,7 +520,7 @@ proptest! {
             // (the repair trusts nothing it did not check).
             for s in 0..l.shards() {
                 kill_holder(heap.region(), &l, s);
-                let g = t.lock(s, None).unwrap().unwrap();
+                let g = t.lock(s, &mut None).unwrap().unwrap();
                 prop_assert!(accounted(&g));
             }
         }

@@ -22,9 +22,12 @@ use crate::{fork, spawn};
 /// the spawn start method it must be a non-capturing closure or a function
 /// with serializable arguments ([`with_args`](Self::with_args)).
 ///
-/// As in Python, the child's standard input is `/dev/null` (reading it
-/// sees end of file), whatever the start method; stdout and stderr are the
-/// parent's.
+/// As in Python, the child's standard input (descriptor 0) is `/dev/null`,
+/// whatever the start method; stdout and stderr are the parent's. A forked
+/// child reading `std::io::stdin()` sees end of file once it has used up
+/// what the parent had already buffered there before the fork (its copy of
+/// that buffer); and, as for any lock, it must not touch stdin if another
+/// thread of the parent was blocked reading it at the fork.
 ///
 /// A `Process` that is never started does nothing, and has no `join`: it
 /// is a compile error to join what was not started.

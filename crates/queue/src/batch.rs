@@ -59,12 +59,12 @@ impl Producer {
         Ok(())
     }
 
-    fn send_batch_with<M: AsRef<[u8]>>(&mut self, msgs: &[M], wait: Wait) -> Result<usize> {
+    fn send_batch_with<M: AsRef<[u8]>>(&mut self, msgs: &[M], mut wait: Wait) -> Result<usize> {
         let Some(first) = msgs.first() else {
             return Ok(0);
         };
         self.check_len(first.as_ref().len())?;
-        let span = self.reserve(msgs.len() as u64, wait)?;
+        let span = self.reserve(msgs.len() as u64, &mut wait)?;
         self.prefetch_slot_tails(span, first.as_ref().len());
         let mut n = 0;
         let mut too_large = None;
@@ -116,7 +116,7 @@ impl Consumer {
             return Ok(1);
         }
         loop {
-            let span = self.claim(max.max(1) as u64, wait)?;
+            let span = self.claim(max.max(1) as u64, &mut wait)?;
             let mut delivered = 0;
             let mut failed = None;
             self.release_on_unwind(span, |c| {
@@ -141,9 +141,6 @@ impl Consumer {
             if delivered > 0 {
                 return Ok(delivered);
             }
-            // Only skipped slots: the next claim waits out what is left of
-            // the timeout.
-            wait = wait.fixed();
         }
     }
 

@@ -242,7 +242,7 @@ impl Consumer {
         false
     }
 
-    pub(crate) fn claim(&mut self, max: u64, wait: Wait) -> Result<Span> {
+    pub(crate) fn claim(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
         // A message at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_claim_once(max, false)? {
             return Ok(span);
@@ -312,14 +312,12 @@ impl Consumer {
             return Ok(p);
         }
         loop {
-            let span = self.claim(1, wait)?;
+            // A claim that blocked fixed the deadline in `wait`: the next
+            // one (after a skipped slot) waits out what is left of it.
+            let span = self.claim(1, &mut wait)?;
             match self.slot(span.pos) {
                 Ok(Slot::Message(len)) => return Ok((span.pos, len)),
-                Ok(Slot::Skip) => {
-                    self.release(span);
-                    // The next claim waits out what is left of the timeout.
-                    wait = wait.fixed();
-                }
+                Ok(Slot::Skip) => self.release(span),
                 Err(e) => {
                     self.release(span);
                     return Err(e);

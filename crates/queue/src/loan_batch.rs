@@ -210,7 +210,7 @@ impl Producer {
     /// assert_eq!(q.len(), 2);
     /// ```
     pub fn loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
-        let span = self.reserve(max.max(1) as u64, Wait::Forever)?;
+        let span = self.reserve(max.max(1) as u64, &mut Wait::Forever)?;
         self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }
@@ -231,7 +231,7 @@ impl Producer {
     /// assert!(matches!(tx.try_loan_batch(1), Err(QueueError::Full { .. })));
     /// ```
     pub fn try_loan_batch(&mut self, max: usize) -> Result<LoanBatch<'_>> {
-        let span = self.reserve(max.max(1) as u64, Wait::Never)?;
+        let span = self.reserve(max.max(1) as u64, &mut Wait::Never)?;
         self.prefetch_slot_tails(span, self.slot_size());
         Ok(LoanBatch::new(self, span))
     }

@@ -221,7 +221,7 @@ impl Producer {
 
     /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
     /// = wait (until the deadline, if any).
-    pub(crate) fn reserve(&mut self, max: u64, wait: Wait) -> Result<Span> {
+    pub(crate) fn reserve(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
         // Room at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_reserve_once(max, false)? {
             return Ok(span);
@@ -368,9 +368,9 @@ impl Producer {
         }
     }
 
-    fn send_with(&mut self, msg: &[u8], wait: Wait) -> Result<()> {
+    fn send_with(&mut self, msg: &[u8], mut wait: Wait) -> Result<()> {
         self.check_len(msg.len())?;
-        let span = self.reserve(1, wait)?;
+        let span = self.reserve(1, &mut wait)?;
         self.write(span.pos, msg);
         self.publish(span, 1);
         Ok(())
@@ -456,7 +456,7 @@ impl Producer {
     /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"hello");
     /// ```
     pub fn loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, Wait::Forever)?;
+        let span = self.reserve(1, &mut Wait::Forever)?;
         Ok(SlotMut::new(self, span.pos))
     }
 
@@ -476,7 +476,7 @@ impl Producer {
     /// assert!(matches!(tx.try_loan(), Err(QueueError::Full { .. })));
     /// ```
     pub fn try_loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, Wait::Never)?;
+        let span = self.reserve(1, &mut Wait::Never)?;
         Ok(SlotMut::new(self, span.pos))
     }
 

@@ -85,7 +85,9 @@ impl CheckClock {
 /// How long a send or receive may wait, kept relative until its first
 /// attempt has found nothing: a call that succeeds at once (the common
 /// case of `send_timeout` and `recv_timeout` on a busy queue) reads no
-/// clock.
+/// clock. A wait that blocks fixes its deadline in place ([`block`]), so
+/// that further attempts of the same call (after a skipped slot) share
+/// it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wait {
     /// Not at all (`try_*`).
@@ -109,19 +111,6 @@ impl Wait {
             Wait::Until(at) => Some(at),
         }
     }
-
-    /// The same wait with its deadline fixed from now on: for a caller
-    /// that attempts again after a partial success (a skipped slot), so
-    /// that the attempts share one timeout.
-    pub(crate) fn fixed(self) -> Wait {
-        match self {
-            Wait::Within(_) => match self.deadline(Instant::now()) {
-                Some(at) => Wait::Until(at),
-                None => Wait::Forever,
-            },
-            other => other,
-        }
-    }
 }
 
 /// What a send or receive does after its first attempt found nothing
@@ -131,7 +120,7 @@ impl Wait {
 /// [`POLLS_PER_LOOK`] fruitless attempts) and otherwise reports
 /// `nothing()`; the others [`block`].
 pub(crate) fn after_miss<T>(
-    wait: Wait,
+    wait: &mut Wait,
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
     clock: &mut CheckClock,
@@ -190,12 +179,17 @@ impl Default for WaitStrategy {
 fn block<T>(
     strategy: WaitStrategy,
     waiter: Waiter<'_>,
-    wait: Wait,
+    wait: &mut Wait,
     clock: &mut CheckClock,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     let start = Instant::now();
     let deadline = wait.deadline(start);
+    if let Wait::Within(_) = *wait {
+        // Fixed for the rest of the call: a caller that attempts again
+        // (after a skipped slot) waits out what is left, not a new timeout.
+        *wait = deadline.map_or(Wait::Forever, Wait::Until);
+    }
     let spin_until = match strategy {
         WaitStrategy::BusySpin => None,
         WaitStrategy::SpinThenPark { spin } => Some(start + spin.min(MAX_SPIN)),
@@ -253,14 +247,9 @@ mod tests {
         );
         // Past the clock's range: no deadline, not a panic.
         assert_eq!(Wait::Within(Duration::MAX).deadline(now), None);
-        assert_eq!(Wait::Within(Duration::MAX).fixed(), Wait::Forever);
-        assert_eq!(Wait::Forever.fixed(), Wait::Forever);
-        assert_eq!(Wait::Never.fixed(), Wait::Never);
-        let before = Instant::now();
-        let Wait::Until(at) = Wait::Within(Duration::from_secs(5)).fixed() else {
-            panic!("a relative wait fixes to a deadline");
-        };
-        assert!(at >= before + Duration::from_secs(5));
-        assert!(at <= Instant::now() + Duration::from_secs(5));
+        assert_eq!(
+            Wait::Until(now).deadline(now + Duration::from_secs(1)),
+            Some(now)
+        );
     }
 }

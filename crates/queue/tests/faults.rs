@@ -311,6 +311,36 @@ fn huge_timeouts_mean_no_deadline() {
     ));
 }
 
+/// A timeout bounds the whole receive, even when a slot that woke the
+/// receiver turns out to be skipped (a loan dropped without commit): the
+/// wait goes on with what is left of the timeout, not with a new one.
+#[test]
+fn a_skipped_slot_does_not_restart_the_timeout() {
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut tx = q.producer().unwrap();
+    let mut rx = q.consumer().unwrap();
+    let loaned = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let slot = tx.loan().unwrap();
+            loaned.wait();
+            std::thread::sleep(Duration::from_millis(800));
+            drop(slot); // cancelled: the consumer wakes, skips it, waits on
+        });
+        loaned.wait();
+        let start = std::time::Instant::now();
+        let r = rx.recv_timeout(Duration::from_secs(1));
+        let waited = start.elapsed();
+        assert!(matches!(r, Err(QueueError::Timeout { .. })), "{r:?}");
+        // 1.8 s if the skip restarted the timeout; the slack is for a
+        // loaded machine.
+        assert!(
+            waited >= Duration::from_secs(1) && waited < Duration::from_millis(1600),
+            "waited {waited:?}"
+        );
+    });
+}
+
 /// A panic in `recv_batch`'s callback releases the batch's slots: the
 /// queue is not held up by slots that a live handle claimed and dropped.
 #[test]

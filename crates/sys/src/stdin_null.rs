@@ -7,7 +7,11 @@ use std::io;
 /// that reads its standard input then sees end of file at once, instead of
 /// competing with its parent (and siblings) for the parent's input.
 ///
-/// Works whether descriptor 0 was open or closed before.
+/// Works whether descriptor 0 was open or closed before. Whatever
+/// descriptor 0 was is replaced, even a file the process opened there
+/// after starting without a standard input. Input the process had
+/// already read into a buffer (Rust's `std::io::stdin()` keeps one) is
+/// not affected: a reader drains it before it sees the end of file.
 ///
 /// # Errors
 ///
@@ -22,14 +26,19 @@ use std::io;
 /// assert_eq!(std::io::stdin().read_line(&mut line).unwrap(), 0);
 /// ```
 pub fn stdin_from_null() -> io::Result<()> {
-    // Not close-on-exec: if descriptor 0 was free, this is the descriptor
-    // that stays; otherwise it is closed below before anything can run.
+    // Close-on-exec while it is a temporary descriptor, so that another
+    // thread's exec in between does not inherit it.
     // SAFETY: a NUL-terminated path literal and plain flags.
-    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) };
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
     if fd == 0 {
+        // Descriptor 0 was free: this one stays, so it must survive exec.
+        // SAFETY: F_SETFD on a descriptor we own, with a plain flag word.
+        if unsafe { libc::fcntl(0, libc::F_SETFD, 0) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
         return Ok(());
     }
     // SAFETY: both are descriptor numbers; dup2 replaces 0 atomically.
@@ -64,9 +73,13 @@ mod tests {
         assert!(passes_in_child(|| {
             // SAFETY: closes descriptor 0 of this forked child only.
             unsafe { libc::close(0) };
+            // SAFETY: F_GETFD on descriptor 0, just opened by the call.
+            let flags = || unsafe { libc::fcntl(0, libc::F_GETFD) };
             super::stdin_from_null().is_ok()
                 && std::fs::read_link("/proc/self/fd/0")
                     .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
+                // Kept across exec, as a standard input must be.
+                && flags() == 0
         }));
     }
 }

@@ -138,6 +138,12 @@ impl Python {
             }
             std::thread::sleep(Duration::from_millis(5));
         };
+        // Whatever of its group outlived it would keep its pipes open, and
+        // the drains waiting.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", child.id())])
+            .stderr(Stdio::null())
+            .status();
         let stdout = out.join().unwrap_or_default();
         let stderr = err.join().unwrap_or_default();
         if !status.success() {
