@@ -87,6 +87,18 @@ fn y_range(series: &[Series]) -> (f64, f64) {
     }
 }
 
+/// A throughput axis tick: the log scale puts ticks at powers of ten, so
+/// bytes are labelled in decimal units there (`10 MB/s`, not the
+/// `9.54 MiB/s` the table's binary units would give).
+pub(crate) fn axis_label(y: f64, unit: Unit) -> String {
+    match unit {
+        Unit::BytesPerSecond => {
+            crate::report::format::figure(y, Unit::PerSecond).replace("/s", "B/s")
+        }
+        other => crate::report::format::figure(y, other),
+    }
+}
+
 fn err(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("chart: {e}")
 }
@@ -160,7 +172,7 @@ pub(crate) fn write(path: &Path, rows: &[Row], subtitle: &str) -> Result<()> {
             .configure_mesh()
             .x_desc("message size")
             .y_desc(what)
-            .y_label_formatter(&|y| crate::report::format::figure(*y, unit))
+            .y_label_formatter(&|y| axis_label(*y, unit))
             .x_labels(SIZES.len())
             .light_line_style(TRANSPARENT)
             .x_label_formatter(&|x| {

@@ -75,3 +75,12 @@ fn missing_figures_show_their_reason_under_the_table() {
     assert!(text.contains("| c | 2.00 ns | — [1] | — |"), "{text}");
     assert!(text.contains("[1] peer: python3 not found"), "{text}");
 }
+
+#[test]
+fn throughput_axes_label_powers_of_ten_in_decimal_units() {
+    use crate::report::chart::axis_label;
+    assert_eq!(axis_label(1e7, Unit::BytesPerSecond), "10.0 MB/s");
+    assert_eq!(axis_label(1e9, Unit::BytesPerSecond), "1.00 GB/s");
+    assert_eq!(axis_label(500.0, Unit::BytesPerSecond), "500 B/s");
+    assert_eq!(axis_label(1e6, Unit::PerSecond), "1.00 M/s");
+}
