@@ -93,6 +93,14 @@ const WORKER_STACK: usize = 8 << 20;
 /// Functions are plain `fn` items or closures that capture nothing, with
 /// serde arguments and results.
 ///
+/// With the fork start method, replacement workers (after a death, or
+/// with `maxtasksperchild`) are forked from the pool's own thread, which
+/// takes the stdout and stderr locks for the fork so that no child
+/// inherits them held. A thread that keeps `std::io::stdout().lock()` while
+/// it waits for the pool's results therefore stalls the pool at its next
+/// replacement: print under a lock taken per line (`println!`), or use the
+/// spawn start method.
+///
 /// # Examples
 ///
 /// ```
