@@ -10,6 +10,7 @@ pub(crate) mod python;
 pub(crate) mod run;
 pub(crate) mod shared;
 pub(crate) mod spawn_noop;
+pub(crate) mod thread_rounds;
 pub(crate) mod throughput;
 pub(crate) mod wait;
 

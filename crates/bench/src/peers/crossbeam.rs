@@ -11,8 +11,9 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use crossbeam_queue::ArrayQueue;
 
-use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
-use crate::harness::wait::{Deadline, Spinner, spin_until};
+use crate::harness::thread_rounds::{thread_rounds, together};
+use crate::harness::throughput::{in_bytes, read_stamp, stamp};
+use crate::harness::wait::{Deadline, Spinner};
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
@@ -46,78 +47,54 @@ impl Message for Box<[u8]> {
     }
 }
 
+/// Runs `$f::<M>($args)` with `M` the message type for `$size`-byte
+/// messages: an array by value up to 1 KiB, a box above.
+macro_rules! by_message_type {
+    ($size:expr, $f:ident($($arg:expr),*)) => {
+        match $size {
+            8 => $f::<[u8; 8]>($($arg),*),
+            64 => $f::<[u8; 64]>($($arg),*),
+            1024 => $f::<[u8; 1024]>($($arg),*),
+            _ => $f::<Box<[u8]>>($($arg),*),
+        }
+    };
+}
+
 /// Throughput of `n` messages of `size` bytes per repeat, copied.
 ///
 /// # Errors
 ///
 /// When a wait times out or the consumer sees a wrong message.
 pub(crate) fn throughput(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
-    match size {
-        8 => throughput_of::<[u8; 8]>(profile, size, n),
-        64 => throughput_of::<[u8; 64]>(profile, size, n),
-        1024 => throughput_of::<[u8; 1024]>(profile, size, n),
-        _ => throughput_of::<Box<[u8]>>(profile, size, n),
-    }
+    by_message_type!(size, throughput_of(profile, size, n))
 }
 
 fn throughput_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
     let queue = ArrayQueue::<M>::new(Profile::capacity_for(size));
-    let rounds = profile.repeats + 1;
-    let done = AtomicUsize::new(0);
-    let bad = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        let consumer = s.spawn(|| -> Result<()> {
-            crate::harness::pin::other_side();
-            let deadline = Deadline::after_limit();
-            let mut out = vec![0u8; size];
-            let mut seq = 0u64;
-            for round in 1..=rounds {
-                for _ in 0..n {
-                    seq += 1;
-                    let mut msg = None;
-                    spin_until(deadline, "a message", || {
-                        msg = queue.pop();
-                        msg.is_some()
-                    })?;
-                    let Some(msg) = msg else {
-                        bail!("a message vanished");
-                    };
-                    out.copy_from_slice(msg.bytes());
-                    if !stamp_matches(read_stamp(&out), seq, size) {
-                        bad.fetch_add(1, Ordering::Relaxed);
+    let mut out = vec![0u8; size];
+    let mut src = vec![1u8; size];
+    thread_rounds(
+        profile,
+        n,
+        size,
+        in_bytes(size, false),
+        |deadline| {
+            let mut spinner = Spinner::new(deadline, "a message");
+            loop {
+                match queue.pop() {
+                    Some(msg) => {
+                        out.copy_from_slice(msg.bytes());
+                        return Ok(read_stamp(&out));
                     }
+                    None => spinner.pause()?,
                 }
-                done.store(round, Ordering::Release);
             }
-            Ok(())
-        });
-        let mut src = vec![1u8; size];
-        let mut seq = 0u64;
-        let result = measure_rounds(profile.repeats, n, size, in_bytes(size, false), |r| {
-            let deadline = Deadline::after_limit();
-            let t0 = Instant::now();
-            for _ in 0..n {
-                seq += 1;
-                stamp(&mut src, seq);
-                push(&queue, M::copy_of(&src), deadline)?;
-            }
-            // SYNC POINT with the consumer's Release store of `done`.
-            spin_until(deadline, "the consumer", || {
-                done.load(Ordering::Acquire) > r
-            })?;
-            Ok(t0.elapsed())
-        });
-        consumer
-            .join()
-            .map_err(|_| anyhow::anyhow!("consumer panicked"))??;
-        if bad.load(Ordering::Relaxed) != 0 {
-            bail!(
-                "consumer saw {} wrong messages",
-                bad.load(Ordering::Relaxed)
-            );
-        }
-        result
-    })
+        },
+        |seq, deadline| {
+            stamp(&mut src, seq);
+            push(&queue, M::copy_of(&src), deadline)
+        },
+    )
 }
 
 /// Pushes `msg`, waiting for room.
@@ -142,12 +119,7 @@ fn push<M: Message>(queue: &ArrayQueue<M>, msg: M, deadline: Deadline) -> Result
 ///
 /// When a wait times out.
 pub(crate) fn mpmc(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
-    match size {
-        8 => mpmc_of::<[u8; 8]>(profile, size, n),
-        64 => mpmc_of::<[u8; 64]>(profile, size, n),
-        1024 => mpmc_of::<[u8; 1024]>(profile, size, n),
-        _ => mpmc_of::<Box<[u8]>>(profile, size, n),
-    }
+    by_message_type!(size, mpmc_of(profile, size, n))
 }
 
 fn mpmc_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs> {
@@ -199,11 +171,8 @@ fn mpmc_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs>
                 .map(|h| h.join().map_err(|_| anyhow::anyhow!("thread panicked"))?)
                 .collect()
         })?;
-        let start = spans.iter().map(|s| s.0).min();
-        let end = spans.iter().map(|s| s.1).max();
-        let took = match (start, end) {
-            (Some(a), Some(b)) => b.saturating_duration_since(a),
-            _ => bail!("no thread ran"),
+        let Some(took) = together(&spans) else {
+            bail!("no thread ran");
         };
         Ok((2 * per) as f64 / took.as_secs_f64().max(1e-9))
     };

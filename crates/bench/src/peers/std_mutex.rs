@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::harness::thread_rounds::together;
 use crate::report::model::Runs;
 
 /// Nanoseconds per lock + unlock, no contention.
@@ -28,10 +29,8 @@ pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
 }
 
 /// Runs `work` on two threads at once and returns how long they took
-/// together: from the earlier one's start, once both were ready, to the
-/// later one's end (thread start and exit are not timed; each thread
-/// reads the clock itself, since the spawning thread may not run again
-/// before they are done on two busy cores).
+/// [`together`], once both were ready (thread start and exit are not
+/// timed).
 fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
     let ready = Barrier::new(2);
     std::thread::scope(|s| {
@@ -48,13 +47,7 @@ fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
             .collect();
         let spans: Vec<(Instant, Instant)> =
             handles.into_iter().filter_map(|h| h.join().ok()).collect();
-        match (
-            spans.iter().map(|s| s.0).min(),
-            spans.iter().map(|s| s.1).max(),
-        ) {
-            (Some(start), Some(end)) => end.saturating_duration_since(start),
-            _ => Duration::ZERO,
-        }
+        together(&spans).unwrap_or(Duration::ZERO)
     })
 }
 
