@@ -286,6 +286,17 @@ impl Manager {
                 max: MAX_OBJECT_NAME as u64,
             });
         }
+        // A name no object can be made under is refused before it is
+        // registered: registered, it would be listed by `names` and hold
+        // one of the registry's entries for good.
+        let full = self.full_name(name);
+        mproc_shm::SegmentName::new(&full)?;
+        if kind == SegmentKind::Dict && full.len() > crate::root::MAX_DICT_NAME_LEN {
+            return Err(DictError::NameTooLong {
+                name: full,
+                max: crate::root::MAX_DICT_NAME_LEN as u64,
+            });
+        }
         let lock = RawLock::attach(&self.seg.payload(), 0)?;
         let mut held = lock.lock().unwrap_or_else(|died| died.into_inner());
         // Entries are written before the count moves: a holder that died

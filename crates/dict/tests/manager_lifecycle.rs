@@ -221,6 +221,33 @@ fn corrupt_entry_leaves_only_itself_behind() {
     mproc_shm::Segment::unlink(&b).unwrap();
 }
 
+/// A name no object can be made under (a '/', a dict name too long once
+/// prefixed) is refused before the registry records it: `names()` stays
+/// empty, and failures alone never fill the registry.
+fn unusable_name_is_not_registered() {
+    // Long enough that a dict of the longest object name is too long.
+    const P: &str = "test-mgr-unusable-name-ppppppppppppppppppppppppppppppppppppp";
+    let m = Manager::create(P).unwrap();
+    assert!(matches!(
+        m.value("bad/name", 1u32),
+        Err(DictError::Shm(ShmError::InvalidName { .. }))
+    ));
+    let long = "d".repeat(mproc_dict::MAX_OBJECT_NAME);
+    let err = m.dict(&long, mproc_dict::DictOptions::new()).unwrap_err();
+    assert!(matches!(err, DictError::NameTooLong { .. }), "{err}");
+    assert_eq!(m.names().unwrap(), vec![]);
+    for i in 0..mproc_dict::MAX_NAMES + 1 {
+        assert!(m.value(&format!("bad/{i}"), 0u8).is_err());
+    }
+    let _good = m.value("good", 1u32).unwrap();
+    assert_eq!(
+        m.names().unwrap(),
+        vec![("good".to_string(), SegmentKind::Value)]
+    );
+    drop(_good);
+    drop_and_check_clean(m);
+}
+
 /// Forks a child that takes `lock` through `take`, writes part of the
 /// data, says so through `ready`, then sleeps until SIGKILLed.
 fn kill_holder(ready: &Value<u8>, take: impl FnOnce() -> i32) {
@@ -309,6 +336,10 @@ fn main() {
     run(
         "corrupt_entry_leaves_only_itself_behind",
         corrupt_entry_leaves_only_itself_behind,
+    );
+    run(
+        "unusable_name_is_not_registered",
+        unusable_name_is_not_registered,
     );
     run("pod_holder_killed", pod_holder_killed);
     let _ = kill(dog, Signal::Kill);
