@@ -677,7 +677,8 @@ impl<'n> SegmentOpener<'n> {
     }
 
     /// How long to wait for a segment still being created (default
-    /// [`DEFAULT_READY_TIMEOUT`]).
+    /// [`DEFAULT_READY_TIMEOUT`]); a timeout past the clock's range
+    /// (`Duration::MAX`) waits for as long as it takes.
     ///
     /// # Examples
     ///
@@ -685,6 +686,10 @@ impl<'n> SegmentOpener<'n> {
     /// use std::time::Duration;
     /// let o = mproc_shm::Segment::opener("doc-timeout").ready_timeout(Duration::ZERO);
     /// assert!(o.open().is_err());
+    ///
+    /// let _s = mproc_shm::Segment::create("doc-timeout-max", 8).unwrap();
+    /// let o = mproc_shm::Segment::opener("doc-timeout-max").ready_timeout(Duration::MAX);
+    /// assert!(o.open().is_ok());
     /// ```
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
@@ -707,7 +712,8 @@ impl<'n> SegmentOpener<'n> {
         let name = SegmentName::new(self.name)?;
         let fd = mproc_sys::shm_open_existing(&name.os_name(), self.writable)
             .map_err(|e| os_error(e, name.as_str()))?;
-        let deadline = Instant::now() + self.ready_timeout;
+        // Past the clock's range (`Duration::MAX`): no deadline.
+        let deadline = Instant::now().checked_add(self.ready_timeout);
         let mut pause = Duration::from_micros(50);
         let start = Instant::now();
         loop {
@@ -732,7 +738,7 @@ impl<'n> SegmentOpener<'n> {
                 Err(e @ ShmError::Truncated { .. }) if file_len < HEADER_LEN => e,
                 Err(e) => return Err(e),
             };
-            if now >= deadline {
+            if deadline.is_some_and(|d| now >= d) {
                 return Err(waiting_for);
             }
             std::thread::sleep(pause);

@@ -37,8 +37,9 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
 }
 
 /// Waits until `fd` is readable (`poll` for `POLLIN`), at most `timeout`
-/// (`None`: no limit). Returns whether it became readable. Interrupted
-/// waits (`EINTR`) resume with the time that is left.
+/// (`None`, or a timeout past the clock's range: no limit). Returns whether
+/// it became readable. Interrupted waits (`EINTR`) resume with the time
+/// that is left.
 ///
 /// # Errors
 ///
@@ -51,9 +52,16 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
 /// use std::time::Duration;
 /// let fd = mproc_sys::pidfd_open(mproc_sys::getpid()).unwrap();
 /// assert!(!mproc_sys::wait_readable(fd.as_fd(), Some(Duration::from_millis(1))).unwrap());
+///
+/// // Readable at once: no limit needed, and `Duration::MAX` is no limit.
+/// use std::io::Write;
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.write_all(b"x").unwrap();
+/// assert!(mproc_sys::wait_readable(b.as_fd(), Some(Duration::MAX)).unwrap());
 /// ```
 pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
-    let deadline = timeout.map(|t| Instant::now() + t);
+    // A timeout past the clock's range waits without limit.
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         let ms: libc::c_int = match deadline {
             None => -1,
