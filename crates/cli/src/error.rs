@@ -44,7 +44,8 @@ pub enum CliError {
     PartlyRemoved {
         /// How many failed.
         failed: usize,
-        /// How many were asked for.
+        /// How many were to be removed: those named, and the members
+        /// (a dict's tables, a manager's objects) found with them.
         total: usize,
     },
     /// Writing the output failed.

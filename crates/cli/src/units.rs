@@ -68,6 +68,7 @@ pub fn human_rate(per_second: f64) -> String {
 /// assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
 /// assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
 /// assert!(parse_duration("0").is_err());
+/// assert!(parse_duration("1e-10").is_err()); // rounds to zero
 /// assert!(parse_duration("soon").is_err());
 /// ```
 pub fn parse_duration(text: &str) -> Result<Duration> {
@@ -96,7 +97,12 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
     if seconds > 86_400.0 {
         return Err(invalid("must be at most a day"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    // Rounded to nanoseconds: what rounds to nothing is zero too.
+    let duration = Duration::from_secs_f64(seconds);
+    if duration.is_zero() {
+        return Err(invalid("must be greater than zero"));
+    }
+    Ok(duration)
 }
 
 #[cfg(test)]

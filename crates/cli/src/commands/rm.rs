@@ -14,6 +14,7 @@ use crate::{CliError, Result, SegmentReport, Streams};
 pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Result<()> {
     let verb = if dry_run { "would remove" } else { "removed" };
     let mut failed = 0;
+    let mut total = names.len();
     for name in names {
         let report = match super::report(name) {
             Ok(report) => report,
@@ -40,13 +41,12 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
             continue;
         }
         writeln!(io.out, "{verb} {name}{}", note(&report))?;
+        // Its members count among the segments to remove.
+        total += with.len();
         failed += remove_members(io, &with, dry_run, verb)?;
     }
     if failed > 0 {
-        return Err(CliError::PartlyRemoved {
-            failed,
-            total: names.len(),
-        });
+        return Err(CliError::PartlyRemoved { failed, total });
     }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! [`PoolBuilder`]: Python's `Pool(processes, initializer, maxtasksperchild)`
 //! and the start method.
 
-use super::Pool;
 use super::error::PoolError;
 use super::spawner::Config;
+use super::{MAX_PROCESSES, Pool};
 use crate::current::process_cpu_count;
 use crate::fn_offset::FnOffset;
 use crate::start_method::{StartMethod, get_start_method};
@@ -137,12 +137,9 @@ impl PoolBuilder {
     /// assert!(matches!(err, PoolError::InvalidOption { option: "processes", value: 0 }));
     /// let err = Pool::builder().processes(5000).build().unwrap_err();
     /// assert!(matches!(err, PoolError::InvalidOption { option: "processes", value: 5000 }));
+    /// assert!(err.to_string().ends_with("must be from 1 to 2040"), "{err}");
     /// ```
     pub fn build(self) -> Result<Pool, PoolError> {
-        /// The most workers: the result queue has at most 4 096 handle
-        /// records, and the pool reserves two per worker and a few for
-        /// itself (`Common::new`).
-        const MAX_PROCESSES: usize = 2040;
         let processes = self.processes.unwrap_or_else(process_cpu_count);
         if processes == 0 || processes > MAX_PROCESSES {
             return Err(PoolError::InvalidOption {

@@ -135,6 +135,20 @@ pub enum PoolError {
         /// How many died in a row.
         attempts: u32,
     },
+    /// No worker is left and none could be started for a while (fork or
+    /// spawn refused: a process limit, no memory, the executable gone):
+    /// the pool stopped instead of retrying forever while callers wait,
+    /// and fails what was submitted.
+    #[error(
+        "the pool has no worker left and cannot start one ({attempts} attempts in a row): {}",
+        os_error_text(*errno)
+    )]
+    WorkersCannotStart {
+        /// How many starts failed in a row.
+        attempts: u32,
+        /// The OS error of the last failed start, if it came from the OS.
+        errno: Option<i32>,
+    },
     /// The pool was used in another process than the one that made it (a
     /// pool does not survive `fork`: its handler thread and workers stay
     /// with the parent).
@@ -150,8 +164,9 @@ pub enum PoolError {
     /// (Python's `ValueError`).
     #[error("join() needs close() or terminate() first")]
     StillRunning,
-    /// A pool needs at least one process; a chunk at least one item.
-    #[error("invalid pool option `{option}` = {value}: must be at least 1")]
+    /// A pool needs at least one process (and at most 2 040); a chunk at
+    /// least one item.
+    #[error("invalid pool option `{option}` = {value}: {}", allowed(option))]
     InvalidOption {
         /// Which option (`processes`, `chunksize`, `maxtasksperchild`).
         option: &'static str,
@@ -196,5 +211,21 @@ impl PoolError {
                 | PoolError::EncodeResult { .. }
                 | PoolError::DecodeResult { .. }
         )
+    }
+}
+
+/// What an [`PoolError::InvalidOption`] option may be.
+fn allowed(option: &str) -> String {
+    match option {
+        "processes" => format!("must be from 1 to {}", super::MAX_PROCESSES),
+        _ => "must be at least 1".to_owned(),
+    }
+}
+
+/// The text of an OS error number, or why there is none.
+fn os_error_text(errno: Option<i32>) -> String {
+    match errno {
+        Some(n) => std::io::Error::from_raw_os_error(n).to_string(),
+        None => "not an OS error".to_owned(),
     }
 }

@@ -313,11 +313,10 @@ pub(crate) fn decode_each<R: DeserializeOwned>(s: &mut JobState) -> Vec<Result<R
     for slot in s.take_rest() {
         match slot {
             Slot::Ready(c) => c.decode(&mut |r| out.push(r)),
-            Slot::Pending(size) => {
-                let err = failure.map_or(PoolError::Terminated, |f| f.error());
-                out.push(Err(err));
-                out.extend((1..size).map(|_| Err(PoolError::Terminated)));
-            }
+            // Every task of a chunk that never came back fails alike.
+            Slot::Pending(size) => out.extend(
+                (0..size).map(|_| Err(failure.map_or(PoolError::Terminated, Failure::error))),
+            ),
             Slot::Taken => {}
         }
     }

@@ -117,6 +117,11 @@ pub(crate) enum Failure {
         exitcode: i32,
         attempts: u32,
     },
+    /// No worker was left and none could be started; the pool stopped.
+    WorkersCannotStart {
+        attempts: u32,
+        errno: Option<i32>,
+    },
 }
 
 impl Failure {
@@ -125,6 +130,9 @@ impl Failure {
             Failure::Terminated => PoolError::Terminated,
             Failure::WorkersFailing { exitcode, attempts } => {
                 PoolError::WorkersFailing { exitcode, attempts }
+            }
+            Failure::WorkersCannotStart { attempts, errno } => {
+                PoolError::WorkersCannotStart { attempts, errno }
             }
         }
     }

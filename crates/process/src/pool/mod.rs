@@ -64,6 +64,11 @@ use shared::{Order, Shared};
 use spawner::{Common, Config};
 use task::Call;
 
+/// The most workers: the result queue has at most 4 096 handle records,
+/// and the pool reserves two per worker and a few for itself
+/// (`Common::create`).
+const MAX_PROCESSES: usize = 2040;
+
 /// The stack of the handler thread, and so of the workers forked from it.
 const WORKER_STACK: usize = 8 << 20;
 
@@ -372,13 +377,13 @@ impl Pool {
         Ok(())
     }
 
+    /// Waits until the handler thread has finished. The lock is held
+    /// across the join, so that a second caller (a `terminate` while
+    /// another thread is in `join`) returns only once the handler is done,
+    /// not as soon as the first caller has taken the handle.
     fn wait_handler(&self) {
-        let thread = self
-            .handler
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(t) = thread {
+        let mut thread = self.handler.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = thread.take() {
             let _ = t.join();
         }
     }

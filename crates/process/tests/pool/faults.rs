@@ -443,6 +443,20 @@ pub(crate) fn terminate_while_busy_is_prompt() {
     assert!(pool.pids().is_empty());
     assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
     pool.join().unwrap();
+    // A terminate while another thread is in `join` returns only once
+    // the work is settled and the workers are gone, as when it is alone.
+    let pool = Pool::new(1).unwrap();
+    let r = pool.apply_async(sleep_long, 0).unwrap();
+    pool.close();
+    std::thread::scope(|s| {
+        let joiner = s.spawn(|| pool.join());
+        std::thread::sleep(Duration::from_millis(200));
+        pool.terminate();
+        assert!(r.ready(), "terminate returned before the work was settled");
+        assert!(pool.pids().is_empty());
+        joiner.join().unwrap().unwrap();
+    });
+    assert!(matches!(r.get(), Err(PoolError::Terminated)));
     // Dropping a busy pool terminates it too.
     let pool = Pool::new(2).unwrap();
     let _r = pool.map_async(sleep_long, 0..4).unwrap();
@@ -499,6 +513,22 @@ pub(crate) fn failing_initializer_stops_the_pool() {
     assert!(t0.elapsed() < Duration::from_secs(5));
     assert!(matches!(pool.apply(double, 1), Err(PoolError::NotRunning)));
     assert!(pool.pids().is_empty());
+    // Every task of a call fails alike, not the first of each chunk alone
+    // (8 tasks on one process: chunks of 2).
+    let pool = Pool::builder()
+        .processes(1)
+        .initializer(broken_setup)
+        .build()
+        .unwrap();
+    let each = pool.map_each(double, 0..8).unwrap();
+    assert_eq!(each.len(), 8);
+    for r in &each {
+        assert!(
+            matches!(r, Err(PoolError::WorkersFailing { exitcode: 3, .. })),
+            "{each:?}"
+        );
+    }
+    assert!(pool.pids().is_empty());
     // Workers killed (`SIGKILL`, as by the OOM killer) in their
     // initializer, every one: the pool gives up too, after more tries.
     let pool = Pool::builder()
@@ -513,6 +543,53 @@ pub(crate) fn failing_initializer_stops_the_pool() {
         }) => assert!(attempts >= 30),
         other => panic!("{other:?}"),
     }
+}
+
+fn exit_with(code: i32) -> u32 {
+    std::process::exit(code)
+}
+
+/// A pool whose last worker died and that cannot start another (fork
+/// refused: no process may be added) stops with `WorkersCannotStart`
+/// naming the OS error, instead of leaving callers waiting for ever.
+/// Runs in a child, which drops to an unprivileged user if it is root
+/// (root is exempt from the process limit).
+pub(crate) fn a_pool_that_cannot_start_a_worker_stops() {
+    let child = mproc_process::Process::new(|| -> Result<(), String> {
+        if mproc_sys::getuid() == 0 {
+            mproc_sys::setgid(65534).map_err(|e| e.to_string())?;
+            mproc_sys::setuid(65534).map_err(|e| e.to_string())?;
+        }
+        let pool = Pool::new(1).map_err(|e| e.to_string())?;
+        mproc_sys::set_process_limit(0, 0).map_err(|e| e.to_string())?;
+        match pool.apply(exit_with, 3) {
+            Err(PoolError::WorkerLost { exitcode: 3, .. }) => {}
+            other => return Err(format!("first task: {other:?}")),
+        }
+        let got = pool
+            .apply_async(double, 3)
+            .map_err(|e| e.to_string())?
+            .get_timeout(Duration::from_secs(20));
+        match got {
+            Err(PoolError::WorkersCannotStart {
+                attempts,
+                errno: Some(11), // EAGAIN
+            }) if attempts >= 3 => {}
+            other => return Err(format!("second task: {other:?}")),
+        }
+        match pool.apply(double, 1) {
+            Err(PoolError::NotRunning) => Ok(()),
+            other => Err(format!("after the stop: {other:?}")),
+        }
+    })
+    .start()
+    .unwrap();
+    let code = child.join_timeout(Duration::from_secs(30)).unwrap();
+    if code.is_none() {
+        child.kill().unwrap();
+        child.join().unwrap();
+    }
+    assert_eq!(code, Some(0), "the child's stderr says why");
 }
 
 fn killed_in_setup() {

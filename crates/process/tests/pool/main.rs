@@ -71,6 +71,10 @@ fn main() {
                 unencodable_argument_fails_at_submission,
             ),
             (
+                "a_pool_that_cannot_start_a_worker_stops",
+                faults::a_pool_that_cannot_start_a_worker_stops,
+            ),
+            (
                 "terminate_while_busy_is_prompt",
                 faults::terminate_while_busy_is_prompt,
             ),

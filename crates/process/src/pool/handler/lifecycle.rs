@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Io, MAX_FAILED_STARTS, MAX_KILLED_STARTS, State, TERM_GRACE};
+use super::{Io, MAX_FAILED_STARTS, MAX_KILLED_STARTS, START_RETRY, State, TERM_GRACE};
 
 /// Exit code of a process killed by `SIGKILL`: someone else's doing (the
 /// OOM killer, a user), not a worker failing to start.
@@ -160,14 +160,31 @@ impl State {
     }
 
     /// Starts a worker in an empty slot; false if it failed (tried again at
-    /// the next check).
+    /// the next check). With no worker left, starts that keep failing for
+    /// [`START_RETRY`] stop the pool, which would otherwise leave every
+    /// caller waiting for work that nothing runs.
     fn replace(&mut self, slot: usize) -> bool {
         match self.common.start(slot) {
             Ok(w) => {
                 self.workers[slot] = Some(w);
+                self.start_failures = 0;
+                self.failing_since = None;
                 true
             }
-            Err(_) => false,
+            Err(e) => {
+                self.start_failures = self.start_failures.saturating_add(1);
+                let since = *self.failing_since.get_or_insert_with(Instant::now);
+                if self.workers.iter().all(Option::is_none)
+                    && self.start_failures >= MAX_FAILED_STARTS
+                    && since.elapsed() >= START_RETRY
+                {
+                    self.broken = Some(Failure::WorkersCannotStart {
+                        attempts: self.start_failures,
+                        errno: os_errno(&e),
+                    });
+                }
+                false
+            }
         }
     }
 
@@ -202,4 +219,19 @@ impl Drop for State {
             let _ = w.child.join_timeout(Duration::from_secs(5));
         }
     }
+}
+
+/// The OS error number behind `e`, if an OS error is in its chain.
+fn os_errno(e: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(n) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            return Some(n);
+        }
+        next = err.source();
+    }
+    None
 }

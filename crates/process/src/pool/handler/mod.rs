@@ -51,6 +51,11 @@ const MAX_FAILED_STARTS: u32 = 3;
 /// worker killed while it starts (the OOM killer in its initializer)
 /// would have the pool start replacements forever.
 const MAX_KILLED_STARTS: u32 = 30;
+/// How long the pool goes on trying to start a worker while it has none
+/// left, before it gives up ([`PoolError::WorkersCannotStart`]): long
+/// enough for a passing shortage (a process limit reached for a moment)
+/// to clear. It tries at every check, every 10 ms while work waits.
+const START_RETRY: Duration = Duration::from_secs(1);
 /// How long terminated workers get to die of `SIGTERM` before `SIGKILL`.
 const TERM_GRACE: Duration = Duration::from_millis(300);
 
@@ -80,6 +85,10 @@ pub(crate) struct State {
     failed_starts: u32,
     /// Workers in a row killed (`SIGKILL`) before they were ready.
     killed_starts: u32,
+    /// Worker starts in a row that failed (fork or spawn refused), and
+    /// when the first of them failed.
+    start_failures: u32,
+    failing_since: Option<Instant>,
     /// Set when the pool gives up on its workers.
     broken: Option<Failure>,
 }
@@ -112,6 +121,8 @@ impl Handler {
             exit_sent: false,
             failed_starts: 0,
             killed_starts: 0,
+            start_failures: 0,
+            failing_since: None,
             broken: None,
         };
         st.publish_pids();
