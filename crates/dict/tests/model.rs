@@ -212,7 +212,10 @@ fn a_dict_made_again_under_an_unlinked_name_shares_nothing_with_it() {
         501,
         "dropping the old creator left the new dict alone"
     );
-    drop((b, b2));
+    // Its name too: the new dict still opens by name.
+    let b3 = Dict::open(NAME).expect("the old creator's drop removed the new dict's name");
+    assert_eq!(b3.len().unwrap(), 501);
+    drop((b, b2, b3));
     assert!(Dict::open(NAME).is_err());
 }
 

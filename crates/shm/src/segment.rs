@@ -24,8 +24,16 @@ pub const DEFAULT_MODE: u32 = 0o600;
 /// Named segments (`create`, `open`) can be opened by unrelated processes;
 /// anonymous ones (`anonymous`) are shared with children across `fork`. The
 /// process that created a named segment unlinks its name when the handle
-/// drops, unless it was made persistent; openers never unlink. Dropping
+/// drops, unless it was made persistent or the name is by then another
+/// file's (unlinked and made again); openers never unlink. Dropping
 /// unmaps.
+///
+/// The bytes are untrusted: whatever a peer writes in them gives typed
+/// errors, never undefined behaviour. The file's length is not: a peer
+/// allowed to write the segment can also shrink its file (POSIX shared
+/// memory cannot be sealed), and then every process's access past the new
+/// end faults with `SIGBUS`. Give write access to trusted processes only
+/// (a segment's mode is [`DEFAULT_MODE`] unless asked otherwise).
 ///
 /// # Examples
 ///
@@ -47,11 +55,13 @@ pub struct Segment {
     map: MmapRaw,
     name: Option<SegmentName>,
     header: Header,
-    /// The process that must unlink the name on drop: the creator, `None`
-    /// for openers and anonymous segments. A forked child that inherits the
-    /// handle is another process ([`ProcessId::is_current`]), even one
-    /// given the dead creator's pid, and so never unlinks.
-    unlink_by: Option<ProcessId>,
+    /// The process that must unlink the name on drop (the creator, `None`
+    /// for openers and anonymous segments), and the file it made. A forked
+    /// child that inherits the handle is another process
+    /// ([`ProcessId::is_current`]), even one given the dead creator's pid,
+    /// and so never unlinks; nor does the creator once the name is
+    /// another file's (unlinked and made again by someone else).
+    unlink_by: Option<(ProcessId, FileId)>,
     /// False if opened [read-only](SegmentOpener::read_only): the mapping is
     /// a private copy-on-write one, and every write this crate offers is
     /// refused with a typed error.
@@ -380,15 +390,38 @@ impl Segment {
     }
 }
 
+/// Which file a name led to: device and inode.
+type FileId = (u64, u64);
+
 impl Drop for Segment {
     fn drop(&mut self) {
-        if let (Some(creator), Some(name)) = (self.unlink_by, &self.name)
-            && creator.is_current()
-            && !self.is_persistent()
-        {
-            // Ignore NotFound: someone may have removed it already.
-            let _ = mproc_sys::shm_unlink(&name.os_name());
+        let (Some((creator, made)), Some(name)) = (self.unlink_by, &self.name) else {
+            return;
+        };
+        if !creator.is_current() {
+            return;
         }
+        let os_name = name.os_name();
+        // Gone already (removed by hand), or the name is now another
+        // file's: nothing of ours to unlink. (The name could still change
+        // hands between this check and the unlink: a window of two
+        // system calls instead of the segment's whole life.)
+        let Ok(fd) = mproc_sys::shm_open_existing(&os_name, false) else {
+            return;
+        };
+        let Ok(now) = mproc_sys::fstat(&fd) else {
+            return;
+        };
+        if now.file_id != made {
+            return;
+        }
+        // A file shrunk under the mapping (by a peer with write access)
+        // faults on access: its persistence flag is read only if the
+        // header is still there.
+        if now.size >= HEADER_LEN && self.is_persistent() {
+            return;
+        }
+        let _ = mproc_sys::shm_unlink(&os_name);
     }
 }
 
@@ -566,7 +599,10 @@ impl<'f> SegmentBuilder<'f> {
             params: self.params,
             persistent: self.persistent,
         };
-        let unlink_by = name.as_ref().map(|_| creator);
+        let unlink_by = match name {
+            Some(_) => Some((creator, mproc_sys::fstat(&fd)?.file_id)),
+            None => None,
+        };
         let mut seg = Segment {
             map,
             name,

@@ -313,3 +313,39 @@ proptest! {
         let _ = mproc_shm::inspect(&p.name);
     }
 }
+
+/// A creator's drop unlinks only the file it made: once its name was
+/// unlinked and made again by another, the new segment keeps the name.
+#[test]
+fn a_creators_drop_leaves_a_successor_under_its_name() {
+    let name = unique("successor");
+    let a = Segment::create(&name, 8).unwrap();
+    Segment::unlink(&name).unwrap();
+    let b = Segment::create(&name, 8).unwrap();
+    b.payload().write_pod(0, &7u64).unwrap();
+    drop(a);
+    let reopened = Segment::open(&name).expect("the old creator removed the new segment");
+    assert_eq!(reopened.payload().read_pod::<u64>(0).unwrap(), 7);
+    drop(reopened);
+    drop(b);
+    assert!(matches!(
+        Segment::open(&name),
+        Err(ShmError::NotFound { .. })
+    ));
+}
+
+/// A creator whose file a peer shrank to nothing drops without touching
+/// the mapping (which would fault), and still removes its name.
+#[test]
+fn a_creator_whose_file_was_shrunk_drops_cleanly() {
+    let name = unique("shrunk");
+    let a = Segment::create(&name, 4096).unwrap();
+    let os_name = mproc_shm::SegmentName::new(&name).unwrap().os_name();
+    let fd = mproc_sys::shm_open_existing(&os_name, true).unwrap();
+    mproc_sys::ftruncate(&fd, 0).unwrap();
+    drop(a);
+    assert!(matches!(
+        Segment::open(&name),
+        Err(ShmError::NotFound { .. })
+    ));
+}

@@ -182,6 +182,9 @@ pub struct FileStat {
     pub uid: u32,
     /// Permission bits (`st_mode & 0o7777`).
     pub mode: u32,
+    /// The device and inode: together, which file this is (a name
+    /// unlinked and made again names another file).
+    pub file_id: (u64, u64),
 }
 
 /// Size, owner and permission bits of an open file.
@@ -213,6 +216,7 @@ pub fn fstat(fd: &impl AsRawFd) -> io::Result<FileStat> {
         size: u64::try_from(st.st_size).unwrap_or(0),
         uid: st.st_uid,
         mode: st.st_mode & 0o7777,
+        file_id: (st.st_dev, st.st_ino),
     })
 }
 
