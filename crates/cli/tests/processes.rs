@@ -244,6 +244,60 @@ fn gc_removes_a_dead_creators_dict_with_its_tables() {
     assert!(!exists(&tables[1]));
 }
 
+/// An anonymous dict grown by a child that has exited: its tables' creator
+/// is dead and it has no root name, but the parent still maps its root, so
+/// `gc` keeps them (it used to remove them, and the parent's dict then
+/// failed with `GenerationRemoved`). Once nobody maps the root, they go.
+fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
+    let ours = || -> Vec<String> {
+        let prefix = format!("mproc.mproc-dict.{}.", std::process::id());
+        let mut names: Vec<String> = std::fs::read_dir("/dev/shm")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_prefix("mproc.").map(str::to_owned))
+            .filter(|n| format!("mproc.{n}").starts_with(&prefix))
+            .collect();
+        names.sort();
+        names
+    };
+    let before = ours();
+    let d = Dict::new(DictOptions::new().capacity(4)).unwrap();
+    // SAFETY: this binary runs its tests sequentially; the only other
+    // thread is the watchdog, which sleeps and holds no lock. The child
+    // leaves through `_exit`.
+    let child = match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let grown = (0u32..2000).all(|i| d.insert(&i.to_le_bytes(), b"v").is_ok());
+            exit_immediately(if grown { 0 } else { 10 });
+        }
+        ForkResult::Parent { child } => child,
+    };
+    assert_eq!(waitpid(child, false).unwrap(), Some(ExitStatus::Exited(0)));
+    let generation = d.stats().unwrap().generation;
+    assert!(generation > 0, "the child grew the table");
+    let table = ours()
+        .into_iter()
+        .find(|n| !before.contains(n) && n.ends_with(&format!(".g{generation}")))
+        .expect("the grown table's segment");
+    let base = table.rsplit_once(".g").unwrap().0.to_owned();
+    let _cleanup = Unlink(vec![table.clone()]);
+    let out = mproc(&["gc", "--prefix", &base]).ok();
+    assert_eq!(out, "no stale segments\n");
+    assert!(exists(&table));
+    assert_eq!(d.get(&7u32.to_le_bytes()).unwrap(), Some(b"v".to_vec()));
+    assert_eq!(d.len().unwrap(), 2000);
+    // Mapped by nobody, a table the dict's drop left (its grower dead, so
+    // its own drop never came) is garbage. Keep one by hand to see it go.
+    let kept = Segment::open(&table).unwrap();
+    drop(d);
+    drop(kept);
+    if exists(&table) {
+        let out = mproc(&["gc", "--prefix", &base]).ok();
+        assert!(out.contains(&format!("removed {table}")), "{out}");
+        assert!(!exists(&table));
+    }
+}
+
 fn gc_removes_a_dead_creators_manager_with_its_objects() {
     let prefix = unique("deadmgr");
     let child = creator_child(&Made {
@@ -332,7 +386,7 @@ fn main() {
         eprintln!("processes: watchdog fired after 120 s");
         std::process::exit(3);
     });
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "gc_removes_the_segment_of_a_killed_creator",
             gc_removes_the_segment_of_a_killed_creator,
@@ -340,6 +394,10 @@ fn main() {
         (
             "gc_removes_a_dead_creators_dict_with_its_tables",
             gc_removes_a_dead_creators_dict_with_its_tables,
+        ),
+        (
+            "gc_keeps_the_tables_of_a_live_anonymous_dict",
+            gc_keeps_the_tables_of_a_live_anonymous_dict,
         ),
         (
             "gc_removes_a_dead_creators_manager_with_its_objects",

@@ -111,7 +111,10 @@ impl RootInfo {
         }
         let base = self.base.as_bytes();
         let mut failure = None;
+        // An anonymous root is known by its base in `/proc/PID/maps`: the
+        // dict's tables are in use while any process maps it (`mproc gc`).
         let builder = Segment::builder(SegmentKind::Dict, ROOT_LEN)
+            .label(&self.base)
             .params(self.params())
             .init(|p| {
                 p.write_pod(NAME_OFF, &(base.len() as u64))?;

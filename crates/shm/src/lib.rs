@@ -41,4 +41,6 @@ pub use kind::SegmentKind;
 pub use name::{MAX_NAME_LEN, NAME_PREFIX, SegmentName};
 pub use region::{HeapRegion, Offset, Region, ShmSafe};
 pub use registry::{SegmentInfo, SegmentStatus, StaleSweep, inspect, list, remove_stale};
-pub use segment::{DEFAULT_MODE, DEFAULT_READY_TIMEOUT, Segment, SegmentBuilder, SegmentOpener};
+pub use segment::{
+    DEFAULT_MODE, DEFAULT_READY_TIMEOUT, MAX_LABEL_LEN, Segment, SegmentBuilder, SegmentOpener,
+};

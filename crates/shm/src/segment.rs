@@ -390,6 +390,22 @@ impl Segment {
     }
 }
 
+/// The longest [`SegmentBuilder::label`] kept whole (`memfd_create` takes
+/// at most 249 bytes).
+pub const MAX_LABEL_LEN: usize = 200;
+
+/// `label` as a `memfd` name: up to its first NUL, at most
+/// [`MAX_LABEL_LEN`] bytes.
+fn memfd_label(label: &str) -> std::ffi::CString {
+    let bytes = label.as_bytes();
+    let end = bytes
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(bytes.len())
+        .min(MAX_LABEL_LEN);
+    std::ffi::CString::new(&bytes[..end]).unwrap_or_default()
+}
+
 /// Which file a name led to: device and inode.
 type FileId = (u64, u64);
 
@@ -445,6 +461,7 @@ pub struct SegmentBuilder<'f> {
     mode: u32,
     persistent: bool,
     init: Option<Init<'f>>,
+    label: Option<String>,
 }
 
 impl<'f> SegmentBuilder<'f> {
@@ -456,7 +473,27 @@ impl<'f> SegmentBuilder<'f> {
             mode: DEFAULT_MODE,
             persistent: false,
             init: None,
+            label: None,
         }
+    }
+
+    /// What an anonymous segment's mapping is called in `/proc/PID/maps`
+    /// (`/memfd:LABEL (deleted)`; default `mproc-anonymous`), so that
+    /// tools can tell which processes still map it. Labels longer than
+    /// [`MAX_LABEL_LEN`] bytes are cut; a NUL ends one. Named segments
+    /// ignore it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, SegmentKind};
+    /// let s = Segment::builder(SegmentKind::Raw, 8).label("doc-label").create_anonymous().unwrap();
+    /// let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    /// assert!(maps.contains("/memfd:doc-label"));
+    /// ```
+    pub fn label(mut self, label: &str) -> Self {
+        self.label = Some(label.to_owned());
+        self
     }
 
     /// Kind-specific layout parameters, stored in the header.
@@ -573,7 +610,8 @@ impl<'f> SegmentBuilder<'f> {
     /// assert!(s.name().is_none());
     /// ```
     pub fn create_anonymous(self) -> Result<Segment> {
-        let fd = mproc_sys::memfd_create(c"mproc-anonymous")?;
+        let label = self.label.as_deref().map(memfd_label);
+        let fd = mproc_sys::memfd_create(label.as_deref().unwrap_or(c"mproc-anonymous"))?;
         self.finish(fd, None)
     }
 

@@ -7,6 +7,8 @@
 //! manager, not to the process that made them). Removing the one means
 //! removing the others with it, as their own `Drop` does.
 
+use std::collections::HashSet;
+
 use crate::stats::dict_reader::{ROOT_ROLE, TABLE_ROLE, root_base};
 use crate::{KindStats, SegmentReport};
 
@@ -48,10 +50,49 @@ fn dict_base(root: &SegmentReport) -> String {
 }
 
 /// Whether a table of base `base` has lost its dict: no root of that
-/// name, or a root of another dict made since under the name.
-pub(crate) fn table_orphaned(base: &str, names: &std::collections::HashSet<&str>) -> bool {
+/// name, or a root of another dict made since under the name. An
+/// anonymous dict has no root name: its tables are in use while some
+/// process maps its root (`mapped`, from [`mapped_anonymous_dicts`]).
+pub(crate) fn table_orphaned(base: &str, names: &HashSet<&str>, mapped: &HashSet<String>) -> bool {
     let owner = table_owner(base);
+    if owner.starts_with(ANONYMOUS_DICT_PREFIX) {
+        return !mapped.contains(owner);
+    }
     !names.contains(owner) || root_base(owner).is_some_and(|b| b != base)
+}
+
+/// How the base of an anonymous dict begins (`mproc-dict.PID.NANOS.N`).
+const ANONYMOUS_DICT_PREFIX: &str = "mproc-dict.";
+
+/// The bases of the anonymous dicts that some process maps: their roots
+/// are `memfd`s labelled with the base, which `/proc/PID/maps` shows as
+/// `/memfd:BASE (deleted)`. Processes whose maps this one may not read
+/// (another user's, without privileges) are not seen.
+pub(crate) fn mapped_anonymous_dicts() -> HashSet<String> {
+    let mut out = HashSet::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !is_pid {
+            continue;
+        }
+        let Ok(maps) = std::fs::read_to_string(entry.path().join("maps")) else {
+            continue;
+        };
+        for line in maps.lines() {
+            if let Some((_, label)) = line.split_once("/memfd:")
+                && label.starts_with(ANONYMOUS_DICT_PREFIX)
+            {
+                out.insert(label.trim_end_matches(" (deleted)").to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// Whether removing `r` takes other segments along.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::family::{members, table_base, table_orphaned, table_owner};
+use super::family::{mapped_anonymous_dicts, members, table_base, table_orphaned, table_owner};
 use crate::{CliError, Result, SegmentReport, Status, Streams};
 
 /// What `gc` removes.
@@ -73,6 +73,7 @@ pub(crate) fn run(io: &mut Streams<'_>, opts: &GcOptions<'_>) -> Result<()> {
 fn plan<'a>(all: &'a [SegmentReport], opts: &GcOptions<'_>) -> Vec<(&'a str, String)> {
     let prefix = opts.prefix;
     let names: HashSet<&str> = all.iter().map(|r| r.name.as_str()).collect();
+    let mapped = mapped_anonymous_dicts();
     let mut plan: Vec<(&str, String)> = Vec::new();
     let dead = |r: &SegmentReport| r.creator.filter(|c| !c.alive).map(|c| c.pid);
     for r in all
@@ -85,7 +86,7 @@ fn plan<'a>(all: &'a [SegmentReport], opts: &GcOptions<'_>) -> Vec<(&'a str, Str
                 plan.push((&member.name, why));
             }
         } else if let (Some(base), Some(pid)) = (table_base(r), dead(r))
-            && table_orphaned(base, &names)
+            && table_orphaned(base, &names, &mapped)
         {
             plan.push((
                 &r.name,
