@@ -57,12 +57,13 @@ pub enum DictError {
         max: u64,
     },
     /// The dict reached its memory cap: an entry of `needed` bytes does not
-    /// fit in the `available` bytes of its shard.
+    /// fit in the `available` bytes of its shard (0 when the shard's
+    /// buckets, not its bytes, ran out: the cap leaves no room for more).
     #[error("dict is full: {needed} bytes needed, {available} available under the memory cap")]
     Full {
         /// Bytes the entry needs (its block, header included).
         needed: u64,
-        /// Bytes still free where it would go.
+        /// Bytes still free where it would go (0 if no bucket was).
         available: u64,
     },
     /// A lock stayed held for the whole timeout the caller gave (a dict

@@ -56,9 +56,12 @@ pub(crate) fn plan(
     t: Trigger,
     cap: Option<u64>,
 ) -> Result<TableLayout> {
-    let block = match t.why {
-        NoRoom::Arena { block } => block,
-        NoRoom::Buckets => 0,
+    let (NoRoom::Arena { block } | NoRoom::Buckets { block }) = t.why;
+    // Out of buckets, the entry found no place whatever its bytes: none
+    // are available to it.
+    let available = match t.why {
+        NoRoom::Arena { .. } => t.available,
+        NoRoom::Buckets { .. } => 0,
     };
     // The generation number is a segment word: at its end, the table is
     // corrupt rather than a reason to panic.
@@ -88,7 +91,7 @@ pub(crate) fn plan(
     if ARENA_START.saturating_add(max_bytes) > arena_cap {
         return Err(DictError::Full {
             needed: block.max(HEADER),
-            available: t.available,
+            available,
         });
     }
 
@@ -99,7 +102,7 @@ pub(crate) fn plan(
     let generous = |factor_bits: u32| TableLayout {
         generation: next_generation,
         bucket_bits: {
-            let crowded = t.why == NoRoom::Buckets && 2 * max_entries > max_used(old);
+            let crowded = matches!(t.why, NoRoom::Buckets { .. }) && 2 * max_entries > max_used(old);
             (old.bucket_bits + factor_bits * u32::from(crowded)).max(buckets_for(max_entries))
         },
         arena_len: old
@@ -126,7 +129,7 @@ pub(crate) fn plan(
     if least.arena_len > arena_cap || least.validate().is_err() || !fits(&least) {
         return Err(DictError::Full {
             needed: block.max(HEADER),
-            available: t.available,
+            available,
         });
     }
     if let Some(c) = cap {
@@ -231,7 +234,7 @@ mod tests {
         };
         let t = Trigger {
             shard: 0,
-            why: NoRoom::Buckets,
+            why: NoRoom::Buckets { block: 0 },
             available: 1000,
         };
         let small = TableLayout {
@@ -324,7 +327,7 @@ mod tests {
         };
         let t = Trigger {
             shard: 1,
-            why: NoRoom::Buckets,
+            why: NoRoom::Buckets { block: 0 },
             available: 0,
         };
         let err = plan(&old, &[ShardUsage::default(); 2], t, None).unwrap_err();

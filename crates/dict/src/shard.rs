@@ -66,8 +66,12 @@ pub(crate) enum NoRoom {
         /// Block size needed.
         block: u64,
     },
-    /// The buckets are at their load limit.
-    Buckets,
+    /// The buckets are at their load limit; the entry's block would take
+    /// `block` bytes.
+    Buckets {
+        /// Block size the entry needs.
+        block: u64,
+    },
 }
 
 /// One shard of a table. Methods other than the lock's assume that the
@@ -332,9 +336,10 @@ impl<'a> Shard<'a> {
         value: &[u8],
     ) -> Result<std::result::Result<bool, NoRoom>> {
         let need = HEADER + key.len() as u64 + value.len() as u64;
+        let block = class_for(need).map_or(need, |(_, s)| s);
         let (idx, was_tomb) = match probe {
             Probe::Found { idx, .. } => (idx, false),
-            Probe::Vacant { idx: None } => return Ok(Err(NoRoom::Buckets)),
+            Probe::Vacant { idx: None } => return Ok(Err(NoRoom::Buckets { block })),
             Probe::Vacant { idx: Some(idx) } => {
                 let reuses_tomb = self.bucket(idx).load(Ordering::Relaxed) == TOMB;
                 // Saturating: the counters are segment bytes, untrusted.
@@ -344,13 +349,12 @@ impl<'a> Shard<'a> {
                     .load(Ordering::Relaxed)
                     .saturating_add(self.ctl.tombstones.load(Ordering::Relaxed));
                 if !reuses_tomb && used.saturating_add(1) > self.max_used() {
-                    return Ok(Err(NoRoom::Buckets));
+                    return Ok(Err(NoRoom::Buckets { block }));
                 }
                 (idx, reuses_tomb)
             }
         };
         let Some((off, class)) = self.alloc(need)? else {
-            let block = class_for(need).map_or(need, |(_, s)| s);
             return Ok(Err(NoRoom::Arena { block }));
         };
         self.write_entry(off, class, key, value)?;

@@ -280,7 +280,7 @@ impl<'a> Table<'a> {
                 match r {
                     Ok(Ok(_)) => {}
                     Ok(Err(NoRoom::Arena { block })) => failure = Some(Ok(block)),
-                    Ok(Err(NoRoom::Buckets)) => failure = Some(Ok(0)),
+                    Ok(Err(NoRoom::Buckets { .. })) => failure = Some(Ok(0)),
                     Err(e) => failure = Some(Err(e)),
                 }
             })?;

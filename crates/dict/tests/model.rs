@@ -136,6 +136,28 @@ fn edge_sizes() {
     assert_eq!(d.get(&[1; 301]).unwrap(), None);
 }
 
+/// Out of buckets rather than bytes (empty values), `Full` still names the
+/// entry's block and no bytes available to it: never a `needed` below an
+/// `available` that would contradict the error.
+#[test]
+fn a_cap_reached_by_entries_gives_full_without_contradiction() {
+    let d = Dict::new(DictOptions::new().capacity(8).shards(1).max_bytes(8 << 10)).unwrap();
+    let mut stored = 0u32;
+    let err = loop {
+        match d.insert(&stored.to_le_bytes(), b"") {
+            Ok(_) => stored += 1,
+            Err(e) => break e,
+        }
+        assert!(stored < 100_000, "never full");
+    };
+    let DictError::Full { needed, available } = err else {
+        panic!("expected Full, got {err:?}");
+    };
+    assert!(needed >= 12, "{err}"); // header and key at least
+    assert!(available < needed, "{err}");
+    assert_eq!(d.len().unwrap(), stored as usize);
+}
+
 #[test]
 fn memory_cap_gives_full_and_dict_stays_usable() {
     let d = Dict::new(DictOptions::new().capacity(16).max_bytes(64 << 10)).unwrap();
