@@ -80,9 +80,21 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     let mut named = vec![false; blocks.len()];
     let mut out = Recovered::default();
     let mut tombstones = 0;
-    for idx in 0..shard.bucket_count() {
+    let n = shard.bucket_count();
+    // Reachability in one pass: the nearest empty bucket before each index
+    // (empties never change here: live buckets only become tombstones).
+    // Before the first empty one, the nearest is the table's last, across
+    // the wrap; with none at all, every bucket is reachable.
+    let last_empty = (0..n)
+        .rev()
+        .find(|&i| shard.bucket(i).load(Ordering::Relaxed) == EMPTY);
+    let mut empty_before = last_empty.map(|e| e.wrapping_sub(n));
+    for idx in 0..n {
         let bucket = shard.bucket(idx);
         let word = bucket.load(Ordering::Relaxed);
+        if word == EMPTY {
+            empty_before = Some(idx);
+        }
         if word == TOMB {
             tombstones += 1;
             continue;
@@ -90,12 +102,15 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
         if !is_live(word) {
             continue;
         }
+        // How far back the probe from the entry's home may start: less
+        // than the distance to that empty bucket.
+        let reach = empty_before.map_or(n, |e| idx.wrapping_sub(e));
         let off = (word & 0xffff_ffff) * 8;
         let keep = match blocks.binary_search_by_key(&off, |(o, _)| *o) {
             Ok(i)
                 if blocks[i].1.live
                     && !named[i]
-                    && entry_belongs(shard, shard_mask, idx, word, off, &blocks[i].1)? =>
+                    && entry_belongs(shard, shard_mask, idx, reach, word, off, &blocks[i].1) =>
             {
                 named[i] = true;
                 true
@@ -146,29 +161,26 @@ pub(crate) fn recover(shard: &Shard<'_>, shard_mask: u64) -> Result<Recovered> {
     Ok(out)
 }
 
-/// Whether the live entry in bucket `idx` really belongs there.
+/// Whether the live entry in bucket `idx` really belongs there: its key
+/// hashes to this shard and tag, and its home is fewer than `reach`
+/// buckets back (no empty bucket between its home and it).
 fn entry_belongs(
     shard: &Shard<'_>,
     shard_mask: u64,
     idx: u64,
+    reach: u64,
     word: u64,
     off: u64,
     hdr: &BlockHeader,
-) -> Result<bool> {
+) -> bool {
     let Ok(key) = shard.key_of(off, hdr) else {
-        return Ok(false);
+        return false;
     };
     let hash = hash_key(key);
     if hash & shard_mask != shard.index || hash >> 32 != word >> 32 {
-        return Ok(false);
+        return false;
     }
-    // Reachable: no empty bucket between its home and it.
-    let mut i = shard.home(hash);
-    while i != idx {
-        if shard.bucket(i).load(Ordering::Relaxed) == EMPTY {
-            return Ok(false);
-        }
-        i = (i + 1) % shard.bucket_count();
-    }
-    Ok(true)
+    let n = shard.bucket_count();
+    let back = (idx % n + n - shard.home(hash) % n) % n;
+    back < reach
 }
