@@ -43,6 +43,10 @@ fn main() {
             close_races_sends_and_loses_no_ok_send,
         ),
         (
+            "pipe_peer_killed_before_replying",
+            pipe_peer_killed_before_replying,
+        ),
+        (
             "joinable_queue_join_waits_for_workers",
             joinable_queue_join_waits_for_workers,
         ),
@@ -607,6 +611,30 @@ fn consumer_killed_holding_slot_spsc() {
     );
     assert!(start.elapsed() < Duration::from_secs(2));
     wait_child(holder, Duration::from_secs(5));
+}
+
+/// A `Pipe` peer killed after receiving, before it ever sent: the other
+/// end's `recv` reports `Disconnected` instead of waiting for a reply that
+/// will never come (the peer's end registered its sending side at its
+/// first use, though it only received).
+fn pipe_peer_killed_before_replying() {
+    let (mut a, mut b) = mproc_queue::Pipe::new().unwrap();
+    let shared = Shared::new(1);
+    let peer = fork_child(|| {
+        let _request = b.recv().unwrap();
+        shared.hold_until_killed(0)
+    });
+    a.send(b"request").unwrap();
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    kill(peer, Signal::Kill).unwrap();
+    wait_child(peer, Duration::from_secs(5));
+    let start = Instant::now();
+    let got = a.recv_timeout(Duration::from_secs(5));
+    assert!(
+        matches!(got, Err(QueueError::Disconnected { peer: "producer" })),
+        "{got:?}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
 }
 
 fn joinable_queue_join_waits_for_workers() {
