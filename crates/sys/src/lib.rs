@@ -25,6 +25,7 @@ mod fork_epoch;
 mod futex;
 mod pidfd;
 mod prefetch;
+mod proc_stat;
 mod process;
 mod process_id;
 mod rlimit;

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use crate::proc_stat::{self, Stat};
 use crate::process::{getpid, pid_exists};
 
 /// A process, named by its pid and its start time (clock ticks since boot).
@@ -227,75 +228,17 @@ pub fn process_start_time(pid: i32) -> io::Result<u64> {
     Ok(read_stat(pid)?.start_time)
 }
 
-struct Stat {
-    state: u8,
-    start_time: u64,
-}
-
-impl Stat {
-    /// Zombie (`Z`) or dead (`X`/`x`): exited, merely not yet reaped.
-    fn is_dead(&self) -> bool {
-        matches!(self.state, b'Z' | b'X' | b'x')
-    }
-}
-
+/// `/proc/<pid>/stat`; `NotFound` for a pid that is not positive.
 fn read_stat(pid: i32) -> io::Result<Stat> {
     if pid <= 0 {
-        return Err(io::Error::new(io::ErrorKind::NotFound, "no such process"));
+        return Err(io::ErrorKind::NotFound.into());
     }
-    let text = std::fs::read(format!("/proc/{pid}/stat"))?;
-    parse_stat(&text)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unparsable /proc/<pid>/stat"))
-}
-
-/// Parses `pid (comm) state ppid ... starttime ...`; `comm` may itself hold
-/// spaces and parentheses, so fields are counted after the last `)`.
-fn parse_stat(text: &[u8]) -> Option<Stat> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
-    let mut fields = rest.split_ascii_whitespace();
-    let state = *fields.next()?.as_bytes().first()?;
-    // `state` is field 3; `starttime` is field 22, the 19th after it.
-    let start_time = fields.nth(18)?.parse().ok()?;
-    Some(Stat { state, start_time })
+    proc_stat::read(pid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_comm_with_parentheses_and_spaces() {
-        let line = b"123 (a) b (c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 19 20\n";
-        let s = parse_stat(line).unwrap();
-        assert_eq!(s.state, b'S');
-        assert_eq!(s.start_time, 777);
-    }
-
-    #[test]
-    fn rejects_garbage() {
-        assert!(parse_stat(b"").is_none());
-        assert!(parse_stat(b"1 (x) S 1 2").is_none());
-        assert!(parse_stat(b"1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 nan").is_none());
-    }
-
-    #[test]
-    fn zombie_is_dead() {
-        assert!(
-            Stat {
-                state: b'Z',
-                start_time: 0
-            }
-            .is_dead()
-        );
-        assert!(
-            !Stat {
-                state: b'R',
-                start_time: 0
-            }
-            .is_dead()
-        );
-    }
 
     #[test]
     fn the_cached_identity_is_the_one_read_from_proc() {

@@ -108,25 +108,8 @@ pub fn thread_is_alive(tid: i32, start_time: Option<u64>) -> bool {
 }
 
 fn read_thread_stat(tid: i32) -> io::Result<(u8, u64)> {
-    if tid <= 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a thread id",
-        ));
-    }
-    let text = std::fs::read(format!("/proc/{tid}/stat"))?;
-    parse(&text)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unparsable /proc/<tid>/stat"))
-}
-
-/// `tid (comm) state ... starttime ...`, fields counted after the last `)`.
-fn parse(text: &[u8]) -> Option<(u8, u64)> {
-    let close = text.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(text.get(close + 1..)?).ok()?;
-    let mut fields = rest.split_ascii_whitespace();
-    let state = *fields.next()?.as_bytes().first()?;
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((state, start))
+    let stat = crate::proc_stat::read(tid)?;
+    Ok((stat.state, stat.start_time))
 }
 
 #[cfg(test)]
@@ -153,12 +136,5 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "still alive");
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
-    }
-
-    #[test]
-    fn parses_state_and_start() {
-        let line = b"9 (a (b)) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 19\n";
-        assert_eq!(parse(line), Some((b'S', 4242)));
-        assert_eq!(parse(b"9 (x) S 1"), None);
     }
 }
