@@ -104,6 +104,13 @@ macro_rules! queue_common {
 
             /// Messages in the queue now (Python's `qsize()`, a snapshot).
             ///
+            /// Counted as the positions between the consumers and the
+            /// producers, so it also counts slots loaned and not yet
+            /// committed, and (MPMC) loans dropped without a commit until
+            /// a consumer passes them: like Python's, an estimate, exact
+            /// when nothing is in flight. `try_recv` is the test of
+            /// whether a message is there.
+            ///
             /// # Examples
             ///
             /// ```
@@ -114,7 +121,8 @@ macro_rules! queue_common {
                 self.core.depth() as usize
             }
 
-            /// Whether the queue holds no message now.
+            /// Whether the queue holds no message now (`len() == 0`, with
+            /// its caveats).
             ///
             /// # Examples
             ///

@@ -36,7 +36,9 @@ pub struct QueueStats {
     pub stride: usize,
     /// Bytes of the whole segment (header, index lines, records, slots).
     pub segment_len: u64,
-    /// Messages in the queue now.
+    /// Messages in the queue now, counting slots loaned but not committed
+    /// and (MPMC) dropped loans not yet passed by a consumer (see the
+    /// queues' `len`).
     pub depth: u64,
     /// Producer handles whose process is alive.
     pub producers: u64,
