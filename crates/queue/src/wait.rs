@@ -198,9 +198,24 @@ fn block<T>(
     let timeout = |now: Instant| QueueError::Timeout {
         waited_ms: now.duration_since(start).as_millis() as u64,
     };
+    // After a sleep, success passes a wake on to the next sleeper of the
+    // same condition: a wake can be spent by a handle that then finds its
+    // way still blocked (an MPMC consumer woken for a message behind a
+    // slot still loaned, a producer woken for a slot behind one still
+    // held), and the wake of the publication that unblocks it goes to one
+    // handle only, while more may be ready. Without this, the others slept
+    // until their next check (up to 20 ms). Once per sleep, not per
+    // message; a wake that finds nothing more costs one futex call.
+    let mut slept = false;
+    let pass_on = |slept: bool| {
+        if slept {
+            waiter.notify(1);
+        }
+    };
     loop {
         let now = Instant::now();
         if let Attempt::Ready(v) = attempt(clock.due(now))? {
+            pass_on(slept);
             return Ok(v);
         }
         if deadline.is_some_and(|d| now >= d) {
@@ -224,7 +239,10 @@ fn block<T>(
             continue;
         }
         let wake_at = deadline.map_or(clock.next(), |d| d.min(clock.next()));
-        if let Some(v) = waiter.sleep_unless(Some(wake_at), || attempt(false))? {
+        let found = waiter.sleep_unless(Some(wake_at), || attempt(false))?;
+        slept = true;
+        if let Some(v) = found {
+            pass_on(slept);
             return Ok(v);
         }
     }

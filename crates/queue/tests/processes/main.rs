@@ -7,6 +7,7 @@
 //! hangs. `MPROC_QUEUE_STRESS=1` runs the bigger sizes.
 
 mod support;
+mod wakes;
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,14 @@ fn main() {
         (
             "close_races_sends_and_loses_no_ok_send",
             close_races_sends_and_loses_no_ok_send,
+        ),
+        (
+            "a_consumers_spent_wake_is_passed_on",
+            wakes::a_consumers_spent_wake_is_passed_on,
+        ),
+        (
+            "a_producers_spent_wake_is_passed_on",
+            wakes::a_producers_spent_wake_is_passed_on,
         ),
         (
             "pipe_peer_killed_before_replying",
