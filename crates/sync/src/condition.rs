@@ -42,14 +42,19 @@ impl WaitTimeoutResult {
 
 /// A process-shared condition variable with its own [`RawLock`], 32 bytes
 /// `#[repr(C)]`: the lock, a [`WaitWord`] holding a notification sequence
-/// number, a tag.
+/// number, a tag, and the counts of waiters and of notifications not yet
+/// taken.
 ///
-/// A waiter reads the sequence number while it holds the lock, releases the
-/// lock, and sleeps until the number changes; `notify` bumps it and wakes.
-/// So a notification that follows a state change made under the lock is
-/// never missed. As with every condition variable, a wait may end without a
-/// matching notification (and `notify(n)` may wake more than `n`): re-check
-/// the condition, or use [`wait_while`](Self::wait_while).
+/// A waiter counts itself and reads the sequence number while it holds the
+/// lock, releases the lock, and sleeps until the number changes; `notify(n)`
+/// grants up to `n` notifications (no more than there are waiters not yet
+/// notified), bumps the number and wakes. A waiter returns once it has
+/// taken a notification, so `notify(n)` ends at most `n` waits, as in
+/// Python; a notification that follows a state change made under the lock
+/// is never missed. As with every condition variable, re-check the
+/// condition after a wait, or use [`wait_while`](Self::wait_while): a
+/// waiter killed while it waited stays counted, and a notification granted
+/// to it goes to the next waiter, whose wait then ends at once.
 ///
 /// If the lock's holder died, re-acquiring it after a wait reports
 /// `Err(OwnerDied(..))` like [`RawLock::lock`].
@@ -68,7 +73,25 @@ pub struct RawCondition {
     lock: RawLock,
     seq: WaitWord,
     tag: AtomicU32,
-    _reserved: AtomicU32,
+    /// Waiters (high 16 bits) and notifications granted to them and not
+    /// yet taken (low 16 bits), changed together by compare-and-swap.
+    waits: AtomicU32,
+}
+
+/// How often a waiter looks for a notification it was not woken for (its
+/// notifier killed between granting it and waking).
+const RECHECK: Duration = Duration::from_millis(100);
+
+/// The most waiters (and notifications) the counts hold; more saturate.
+const COUNT_MAX: u32 = 0xffff;
+
+/// `(waiters, notifications)` of a `waits` word.
+fn unpack(word: u32) -> (u32, u32) {
+    (word >> 16, word & COUNT_MAX)
+}
+
+fn pack(waiters: u32, notified: u32) -> u32 {
+    (waiters.min(COUNT_MAX) << 16) | notified.min(COUNT_MAX)
 }
 
 #[cfg(not(loom))]
@@ -97,7 +120,7 @@ impl RawCondition {
             lock: RawLock::new(),
             seq: WaitWord::new(0),
             tag: AtomicU32::new(CONDITION_TAG),
-            _reserved: AtomicU32::new(0),
+            waits: AtomicU32::new(0),
         }
     }
 
@@ -124,6 +147,7 @@ impl RawCondition {
         region.check_write(offset, RawCondition::SIZE)?;
         RawLock::init_in_place(region, offset)?;
         cond.seq.value().store(0, Ordering::Relaxed);
+        cond.waits.store(0, Ordering::Relaxed);
         cond.tag.store(CONDITION_TAG, Ordering::Relaxed);
         Ok(cond)
     }
@@ -273,16 +297,83 @@ impl RawCondition {
             std::ptr::eq(guard.raw(), &self.lock),
             "Condition::wait with a guard of another lock"
         );
-        // Read while holding the lock: a notify that follows a state change
-        // made under the lock bumps it after this read.
+        // Counted and read while holding the lock: a notify that follows a
+        // state change made under the lock counts this waiter, and bumps
+        // the number after this read.
+        self.update_waits(|w, n| Some(pack(w + 1, n)));
         let seq = self.seq.value().load(Ordering::Relaxed);
         let lock = guard.unlock_into_raw();
-        let outcome = self.seq.wait_while_rechecking(seq, deadline);
-        let timed_out = WaitTimeoutResult(outcome == WaitOutcome::TimedOut);
+        let notified = self.take_notification(seq, deadline);
+        let timed_out = WaitTimeoutResult(!notified);
         match lock.lock() {
             Ok(g) => Ok((g, timed_out)),
             Err(OwnerDied(g)) => Err(OwnerDied((g, timed_out))),
         }
+    }
+
+    /// Sleeps until it takes a notification (true) or `deadline` passes
+    /// (false); either way this waiter is no longer counted.
+    fn take_notification(&self, mut seen: u32, deadline: Option<Instant>) -> bool {
+        loop {
+            // Under loom a timed wait times out at once: wait as asked.
+            let until = if cfg!(loom) {
+                deadline
+            } else {
+                let soon = Instant::now() + RECHECK;
+                Some(deadline.map_or(soon, |d| d.min(soon)))
+            };
+            let outcome = self.seq.wait_while(seen, until);
+            // SYNC POINT: Acquire pairs with the Release bump in `grant`,
+            // which follows its grant: a waiter that sees the bump sees the
+            // notification. Read before the take, so that a grant the take
+            // misses bumps the number after this read, and the next wait
+            // does not sleep.
+            seen = self.seq.value().load(Ordering::Acquire);
+            if self.update_waits(|w, n| (n > 0).then(|| pack(w.saturating_sub(1), n - 1))) {
+                return true;
+            }
+            let over = deadline.is_some_and(|d| Instant::now() >= d);
+            if outcome == WaitOutcome::TimedOut && (cfg!(loom) || over) {
+                // Leaving: a notification granted meanwhile is still ours.
+                let mut took = false;
+                self.update_waits(|w, n| {
+                    took = n > 0;
+                    Some(pack(w.saturating_sub(1), n.saturating_sub(1)))
+                });
+                return took;
+            }
+        }
+    }
+
+    /// Applies `f` to `(waiters, notifications)` by compare-and-swap until
+    /// it sticks; `f` returning `None` leaves the word. Returns whether the
+    /// word changed.
+    fn update_waits(&self, mut f: impl FnMut(u32, u32) -> Option<u32>) -> bool {
+        // AcqRel: a taker sees what the granter wrote before its grant.
+        self.waits
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let (w, n) = unpack(word);
+                f(w, n)
+            })
+            .is_ok()
+    }
+
+    /// Grants up to `n` notifications to waiters not yet notified, then
+    /// bumps the number and wakes that many.
+    fn grant(&self, n: u32) {
+        let mut granted = 0;
+        self.update_waits(|w, pending| {
+            granted = n.min(w.saturating_sub(pending));
+            (granted > 0).then(|| pack(w, pending + granted))
+        });
+        if granted == 0 {
+            return;
+        }
+        // Release: a waiter that sees the new number (Acquire in
+        // `take_notification`) also sees the grant and what the notifier
+        // wrote before; the lock orders the protected state itself.
+        self.seq.value().fetch_add(1, Ordering::Release);
+        self.seq.wake_n(granted);
     }
 
     /// Waits while `condition()` holds (std's `wait_while`; Python's
@@ -367,11 +458,7 @@ impl RawCondition {
     /// cond.notify(1);
     /// ```
     pub fn notify(&self, n: u32) {
-        // Release: a waiter that sees the new number (Acquire in
-        // `wait_while`) also sees what the notifier wrote before; the lock
-        // orders the protected state itself.
-        self.seq.value().fetch_add(1, Ordering::Release);
-        self.seq.wake_n(n);
+        self.grant(n);
     }
 
     /// Wakes every waiter, in every process.
@@ -382,8 +469,7 @@ impl RawCondition {
     /// mproc_sync::RawCondition::new().notify_all();
     /// ```
     pub fn notify_all(&self) {
-        self.seq.value().fetch_add(1, Ordering::Release);
-        self.seq.wake_all();
+        self.grant(COUNT_MAX);
     }
 }
 
@@ -397,7 +483,8 @@ impl std::fmt::Debug for RawCondition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RawCondition")
             .field("lock", &self.lock)
-            .field("waiters", &self.seq.waiters())
+            .field("waiters", &unpack(self.waits.load(Ordering::Relaxed)).0)
+            .field("notified", &unpack(self.waits.load(Ordering::Relaxed)).1)
             .finish()
     }
 }

@@ -1,5 +1,5 @@
-//! Loom models of the state machines of Event, Semaphore, Barrier and the
-//! robust lock, over the loom stand-in for the futex (see `LoomFutex`): a
+//! Loom models of the state machines of Event, Semaphore, Barrier,
+//! Condition and the robust lock, over the loom stand-in for the futex (see `LoomFutex`): a
 //! lost wake-up is a deadlock loom reports, a broken invariant a panic.
 //!
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p mproc-sync --release --test loom_models`
@@ -8,7 +8,9 @@
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::thread;
-use mproc_sync::{BarrierHeader, PartySlot, RawBarrier, RawEvent, RawLock, RawSemaphore};
+use mproc_sync::{
+    BarrierHeader, PartySlot, RawBarrier, RawCondition, RawEvent, RawLock, RawSemaphore,
+};
 
 #[test]
 fn event_set_wakes_every_waiter() {
@@ -130,5 +132,57 @@ fn lock_excludes_and_hands_over() {
             w.join().unwrap();
         }
         assert!(!lock.is_locked());
+    });
+}
+
+/// A waiter that waits for a flag set under the lock, then notified once:
+/// whatever the interleaving, it takes the notification (or sees the flag
+/// first) and returns; a lost notification would leave it asleep.
+#[test]
+fn condition_notify_reaches_a_waiter() {
+    loom::model(|| {
+        let cond = Arc::new(RawCondition::new());
+        let flag = Arc::new(AtomicU32::new(0));
+        let (c, f) = (Arc::clone(&cond), Arc::clone(&flag));
+        let waiter = thread::spawn(move || {
+            let g = c.lock().unwrap();
+            let _g = c.wait_while(g, || f.load(Ordering::Relaxed) == 0).unwrap();
+        });
+        let g = cond.lock().unwrap();
+        flag.store(1, Ordering::Relaxed);
+        cond.notify(1);
+        drop(g);
+        waiter.join().unwrap();
+    });
+}
+
+/// Two items handed to two waiters by two `notify(1)`: each notification
+/// ends one wait, none is lost to the other waiter, both waiters finish.
+#[test]
+fn condition_two_notify_ones_end_two_waits() {
+    loom::model(|| {
+        let cond = Arc::new(RawCondition::new());
+        let items = Arc::new(AtomicU32::new(0));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let (c, items) = (Arc::clone(&cond), Arc::clone(&items));
+                thread::spawn(move || {
+                    let g = c.lock().unwrap();
+                    let _g = c
+                        .wait_while(g, || items.load(Ordering::Relaxed) == 0)
+                        .unwrap();
+                    items.fetch_sub(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for _ in 0..2 {
+            let g = cond.lock().unwrap();
+            items.fetch_add(1, Ordering::Relaxed);
+            cond.notify(1);
+            drop(g);
+        }
+        for w in waiters {
+            w.join().unwrap();
+        }
     });
 }

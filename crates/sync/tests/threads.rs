@@ -174,6 +174,50 @@ fn condition_hands_items_over() {
     assert_eq!(total.load(Ordering::Relaxed), 1000 * 1001 / 2);
 }
 
+/// `notify(n)` ends at most `n` waits, as Python's: of four waiters,
+/// `notify(1)` ends one wait and `notify(2)` two more; the last waiter's
+/// wait times out. Counts, not times: every wait is bounded by its own
+/// timeout, and the waiters not notified report `timed_out`.
+#[test]
+fn notify_n_ends_at_most_n_waits() {
+    let cond = Condition::new().unwrap();
+    let counted = AtomicU32::new(0);
+    let notified = AtomicU32::new(0);
+    let timed_out = AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let g = cond.lock().unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                let (_g, r) = cond.wait_timeout(g, Duration::from_secs(3)).unwrap();
+                let outcome = if r.timed_out() { &timed_out } else { &notified };
+                outcome.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        // Every waiter counted itself under the lock before it released
+        // it: once the lock is ours with all four counted, all four wait.
+        let deadline = Instant::now() + SECS_10;
+        while counted.load(Ordering::SeqCst) < 4 {
+            assert!(Instant::now() < deadline, "waiters never waited");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let g = cond.lock().unwrap();
+        cond.notify(1);
+        drop(g);
+        let g = cond.lock().unwrap();
+        cond.notify(2);
+        drop(g);
+    });
+    assert_eq!(notified.load(Ordering::SeqCst), 3);
+    assert_eq!(timed_out.load(Ordering::SeqCst), 1);
+    // Nobody waits: a notify grants nothing, and a later wait is not
+    // ended by it.
+    let g = cond.lock().unwrap();
+    cond.notify_all();
+    let (_g, r) = cond.wait_timeout(g, Duration::from_millis(20)).unwrap();
+    assert!(r.timed_out());
+}
+
 #[test]
 fn event_wakes_every_thread() {
     let ev = Event::new().unwrap();
