@@ -59,6 +59,9 @@ pub struct Consumer {
     /// A claimed message not delivered yet (`recv_into` with a short
     /// buffer, `poll`): delivered first.
     pub(crate) pending: Option<(u64, usize)>,
+    /// A pipe end's other ring, whose consumers are the processes that
+    /// would produce here (see [`watch_peer`](Self::watch_peer)).
+    peer: Option<Arc<QueueCore>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -116,7 +119,16 @@ impl Consumer {
             pending: None,
             clock: CheckClock::new(),
             parked,
+            peer: None,
         })
+    }
+
+    /// For a pipe end: `peer` is the other ring, consumed by the process
+    /// at the other end. While no producer ever registered here (the peer
+    /// has only received so far), that process's death on `peer` counts as
+    /// the producers' (`Disconnected` after draining), instead of nothing.
+    pub(crate) fn watch_peer(&mut self, peer: Arc<QueueCore>) {
+        self.peer = Some(peer);
     }
 
     /// Sets this handle's wait strategy.
@@ -221,8 +233,14 @@ impl Consumer {
     #[cold]
     fn producers_gone(&self) -> bool {
         let c = &self.core.control;
-        c.producers_seen.load(Ordering::Acquire) != 0
-            && c.records.alive(Role::Producer, self.me) == 0
+        if c.producers_seen.load(Ordering::Acquire) != 0 {
+            return c.records.alive(Role::Producer, self.me) == 0;
+        }
+        self.peer.as_ref().is_some_and(|p| {
+            let pc = &p.control;
+            pc.consumers_seen.load(Ordering::Acquire) != 0
+                && pc.records.alive(Role::Consumer, self.me) == 0
+        })
     }
 
     /// Publishes stalled position `pos` as abandoned if every producer that

@@ -13,11 +13,12 @@ use crate::{Consumer, Producer, QueueError, QueueOptions, Result};
 /// Makes pairs of [`Connection`]s (Python's `multiprocessing.Pipe`).
 ///
 /// Two SPSC rings in one segment, one per direction. Each connection
-/// registers its producer and consumer handles lazily, both at its first
+/// registers its producer and consumer handles lazily, each at its first
 /// use, in the process that uses it: make the pipe, fork, and let each
 /// process use its end. A peer killed after its end's first use is seen
-/// gone: `recv` reports [`QueueError::Disconnected`] once the ring is
-/// drained, instead of waiting for a message that will never come.
+/// gone, even one that had only received so far (its handle on the other
+/// ring tells): `recv` reports [`QueueError::Disconnected`] once the ring
+/// is drained, instead of waiting for a message that will never come.
 ///
 /// # Examples
 ///
@@ -180,8 +181,11 @@ impl Connection {
                 .out
                 .clone()
                 .ok_or(QueueError::WrongDirection { op: "send" })?;
-            self.tx = Some(Producer::attach(core)?);
-            self.attach_rx_too();
+            let mut tx = Producer::attach(core)?;
+            if let Some(peer) = self.inc.clone() {
+                tx.watch_peer(peer);
+            }
+            self.tx = Some(tx);
         }
         self.tx
             .as_mut()
@@ -194,37 +198,15 @@ impl Connection {
                 .inc
                 .clone()
                 .ok_or(QueueError::WrongDirection { op: "recv" })?;
-            self.rx = Some(Consumer::attach(core)?);
-            self.attach_tx_too();
+            let mut rx = Consumer::attach(core)?;
+            if let Some(peer) = self.out.clone() {
+                rx.watch_peer(peer);
+            }
+            self.rx = Some(rx);
         }
         self.rx
             .as_mut()
             .ok_or(QueueError::WrongDirection { op: "recv" })
-    }
-
-    /// On first use of the sending side, registers the receiving side too
-    /// (and the other way round, [`attach_tx_too`](Self::attach_tx_too)),
-    /// in the same process: the peer then sees this process's death on
-    /// either ring. An end that has only ever received would otherwise
-    /// leave its peer's `recv` waiting for ever on a ring with no producer
-    /// registered. Best effort: the handle exists for that check alone, so
-    /// a registration refused (another process already uses this end that
-    /// way) leaves it to the first real use, which reports the error.
-    fn attach_rx_too(&mut self) {
-        if self.rx.is_none()
-            && let Some(core) = self.inc.clone()
-        {
-            self.rx = Consumer::attach(core).ok();
-        }
-    }
-
-    /// See [`attach_rx_too`](Self::attach_rx_too).
-    fn attach_tx_too(&mut self) {
-        if self.tx.is_none()
-            && let Some(core) = self.out.clone()
-        {
-            self.tx = Producer::attach(core).ok();
-        }
     }
 
     /// Sends a copy of `msg` (Python's `send_bytes`).

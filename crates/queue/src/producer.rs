@@ -64,6 +64,9 @@ pub struct Producer {
     clock: CheckClock,
     /// The record's word that marks this handle asleep.
     parked: &'static AtomicU32,
+    /// A pipe end's other ring, produced by the processes that would
+    /// consume here (see [`watch_peer`](Self::watch_peer)).
+    peer: Option<Arc<QueueCore>>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -102,6 +105,30 @@ impl Producer {
             me,
             clock: CheckClock::new(),
             parked,
+            peer: None,
+        })
+    }
+
+    /// For a pipe end: `peer` is the other ring, produced by the process
+    /// at the other end. While no consumer ever registered here (the peer
+    /// has only sent so far), that process's death on `peer` counts as the
+    /// consumers' (`Disconnected` on a full ring), instead of nothing.
+    pub(crate) fn watch_peer(&mut self, peer: Arc<QueueCore>) {
+        self.peer = Some(peer);
+    }
+
+    /// Whether every consumer is gone (see [`watch_peer`](Self::watch_peer)
+    /// for a pipe end whose peer never consumed).
+    #[cold]
+    fn consumers_gone(&self) -> bool {
+        let c = &self.core.control;
+        if c.consumers_seen.load(Ordering::Acquire) != 0 {
+            return c.records.alive(Role::Consumer, self.me) == 0;
+        }
+        self.peer.as_ref().is_some_and(|p| {
+            let pc = &p.control;
+            pc.producers_seen.load(Ordering::Acquire) != 0
+                && pc.records.alive(Role::Producer, self.me) == 0
         })
     }
 
@@ -211,9 +238,7 @@ impl Producer {
                 return Ok(());
             }
         }
-        if c.consumers_seen.load(Ordering::Acquire) != 0
-            && c.records.alive(Role::Consumer, self.me) == 0
-        {
+        if self.consumers_gone() {
             return Err(QueueError::Disconnected { peer: "consumer" });
         }
         Ok(())

@@ -56,6 +56,14 @@ fn main() {
             pipe_peer_killed_before_replying,
         ),
         (
+            "pipe_peer_killed_before_receiving",
+            pipe_peer_killed_before_receiving,
+        ),
+        (
+            "a_pipe_end_shared_by_a_sender_and_a_receiver",
+            a_pipe_end_shared_by_a_sender_and_a_receiver,
+        ),
+        (
             "joinable_queue_join_waits_for_workers",
             joinable_queue_join_waits_for_workers,
         ),
@@ -644,6 +652,53 @@ fn pipe_peer_killed_before_replying() {
         "{got:?}"
     );
     assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+/// The mirror image: a peer killed after sending, before it ever received.
+/// A send blocked on the full ring reports `Disconnected` (the peer's
+/// handle on the other ring tells of its death) instead of blocking.
+fn pipe_peer_killed_before_receiving() {
+    let (mut a, mut b) = mproc_queue::Pipe::new().unwrap();
+    let shared = Shared::new(1);
+    let peer = fork_child(|| {
+        b.send(b"hello").unwrap();
+        shared.hold_until_killed(0)
+    });
+    assert_eq!(a.recv_timeout(Duration::from_secs(5)).unwrap(), b"hello");
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    kill(peer, Signal::Kill).unwrap();
+    wait_child(peer, Duration::from_secs(5));
+    // 16 fit; the 17th waits for room, and learns that nobody will make it.
+    let err = (0..17).find_map(|_| a.send(b"unread").err());
+    assert!(
+        matches!(err, Some(QueueError::Disconnected { peer: "consumer" })),
+        "{err:?}"
+    );
+}
+
+/// One end used by two processes, one sending on it and one receiving on
+/// it: each registers only the direction it uses, so neither is refused.
+fn a_pipe_end_shared_by_a_sender_and_a_receiver() {
+    let (mut a, mut b) = mproc_queue::Pipe::new().unwrap();
+    let shared = Shared::new(1);
+    let sender = fork_child(|| {
+        a.send(b"from-a").unwrap();
+        shared.hold_until_killed(0)
+    });
+    assert_eq!(b.recv_timeout(Duration::from_secs(5)).unwrap(), b"from-a");
+    shared.wait_for(0, 1, Duration::from_secs(10));
+    b.send(b"to-a").unwrap();
+    let receiver = fork_child(|| match a.recv_timeout(Duration::from_secs(5)) {
+        Ok(m) if m == b"to-a" => 0,
+        _ => 1,
+    });
+    let code = wait_child(receiver, Duration::from_secs(10));
+    kill(sender, Signal::Kill).unwrap();
+    wait_child(sender, Duration::from_secs(5));
+    assert_eq!(
+        code, 0,
+        "the receiving process could not receive on its end"
+    );
 }
 
 fn joinable_queue_join_waits_for_workers() {
