@@ -115,7 +115,7 @@ fn shaped_segment(rng: &mut Rng) -> Vec<u8> {
         2 => (64, vec![(4, tag(b"LOCK"))]),
         3 => (64, vec![(4, tag(b"LOCK")), (20, tag(b"RLCK"))]),
         4 => (64, vec![(12, tag(b"SEMA"))]),
-        5 => (64, vec![(4, tag(b"LOCK")), (24, tag(b"COND"))]),
+        5 => (64, vec![(4, tag(b"LOCK")), (24, tag(b"CND2"))]),
         6 => (64, vec![(8, tag(b"EVNT"))]),
         7 => {
             let parties = 1 + rng.below(4);

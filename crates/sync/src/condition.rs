@@ -7,7 +7,11 @@ use crate::loom::atomic::{AtomicU32, Ordering};
 use crate::tag::{check_tag, tag};
 use crate::{LockGuard, LockResult, OwnerDied, RawLock, Result, WaitOutcome, WaitWord};
 
-const CONDITION_TAG: u32 = tag(b"COND");
+/// `CND2`: the layout with counted waiters and notifications. A condition
+/// of the first layout (`COND`), whose notifiers only bump the number and
+/// whose waiters return on any bump, is refused rather than shared: the
+/// two would not wake each other.
+const CONDITION_TAG: u32 = tag(b"CND2");
 
 /// Whether a timed wait on a [`RawCondition`] returned because its timeout
 /// passed (std's `WaitTimeoutResult`).
@@ -53,8 +57,9 @@ impl WaitTimeoutResult {
 /// Python; a notification that follows a state change made under the lock
 /// is never missed. As with every condition variable, re-check the
 /// condition after a wait, or use [`wait_while`](Self::wait_while): a
-/// waiter killed while it waited stays counted, and a notification granted
-/// to it goes to the next waiter, whose wait then ends at once.
+/// waiter killed while it waited stays counted for good, so a notify made
+/// while no live process waits grants it a notification, which the next
+/// waiter takes (its wait ends within 100 ms, as if notified).
 ///
 /// If the lock's holder died, re-acquiring it after a wait reports
 /// `Err(OwnerDied(..))` like [`RawLock::lock`].

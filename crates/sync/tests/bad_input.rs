@@ -154,6 +154,21 @@ fn corrupted_named_primitives_are_refused_on_open() {
 
 /// A lock word naming a thread that no longer exists is recovered, not
 /// waited on forever.
+/// A condition of the first layout (tag `COND`, whose processes would
+/// not wake those of this one) is refused, not shared.
+#[test]
+fn a_condition_of_the_first_layout_is_refused() {
+    let heap = HeapRegion::new(64);
+    let r = heap.region();
+    RawCondition::init_in_place(&r, 0).unwrap();
+    assert!(RawCondition::attach(&r, 0).is_ok());
+    r.write_pod(24, &u32::from_le_bytes(*b"COND")).unwrap();
+    assert!(matches!(
+        RawCondition::attach(&r, 0),
+        Err(SyncError::Corrupt { .. })
+    ));
+}
+
 #[test]
 fn lock_word_naming_a_dead_thread_is_recovered() {
     let heap = HeapRegion::new(64);
