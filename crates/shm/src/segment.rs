@@ -421,20 +421,19 @@ impl Drop for Segment {
         // Gone already (removed by hand), or the name is now another
         // file's: nothing of ours to unlink. (The name could still change
         // hands between this check and the unlink: a window of two
-        // system calls instead of the segment's whole life.)
-        let Ok(fd) = mproc_sys::shm_open_existing(&os_name, false) else {
-            return;
+        // system calls instead of the segment's whole life.) A `stat` of
+        // the path needs no read permission and no descriptor; should it
+        // fail otherwise, the name is unlinked as before this check.
+        let now = match mproc_sys::shm_stat(&os_name) {
+            Ok(now) if now.file_id != made => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Ok(now) => Some(now),
+            Err(_) => None,
         };
-        let Ok(now) = mproc_sys::fstat(&fd) else {
-            return;
-        };
-        if now.file_id != made {
-            return;
-        }
         // A file shrunk under the mapping (by a peer with write access)
         // faults on access: its persistence flag is read only if the
         // header is still there.
-        if now.size >= HEADER_LEN && self.is_persistent() {
+        if now.is_none_or(|n| n.size >= HEADER_LEN) && self.is_persistent() {
             return;
         }
         let _ = mproc_sys::shm_unlink(&os_name);

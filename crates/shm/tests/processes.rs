@@ -275,6 +275,34 @@ fn become_nobody(drop_group: bool) -> bool {
     (!drop_group || mproc_sys::setgid(65534).is_ok()) && mproc_sys::setuid(65534).is_ok()
 }
 
+/// An unprivileged creator of a segment it may write but not read (mode
+/// `0o200`) still removes the name when its handle drops: the drop's check
+/// that the name is still its file needs no read permission.
+fn a_write_only_creator_removes_its_name() {
+    if mproc_sys::getuid() != 0 {
+        println!("(skipped: needs root to switch users)");
+        return;
+    }
+    let name = unique("write-only");
+    let path = format!("/dev/shm/mproc.{name}");
+    let child = spawn_child(|| {
+        if !become_nobody(true) {
+            return 9;
+        }
+        let Ok(seg) = Segment::builder(SegmentKind::Raw, 8)
+            .mode(0o200)
+            .create(&name)
+        else {
+            return 8;
+        };
+        drop(seg);
+        i32::from(std::path::Path::new(&path).exists())
+    });
+    let status = wait_child(child, Duration::from_secs(10));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(status, ExitStatus::Exited(0), "the name stayed behind");
+}
+
 fn mode_0600_denies_other_users_and_a_group_mode_admits_them() {
     if mproc_sys::getuid() != 0 {
         println!("(skipped: needs root to switch users)");
@@ -514,6 +542,10 @@ fn main() {
         (
             "open_waits_for_a_live_creator_to_finish",
             open_waits_for_a_live_creator_to_finish,
+        ),
+        (
+            "a_write_only_creator_removes_its_name",
+            a_write_only_creator_removes_its_name,
         ),
         (
             "mode_0600_denies_other_users_and_a_group_mode_admits_them",

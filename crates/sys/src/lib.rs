@@ -53,7 +53,7 @@ pub use process_id::{ProcessId, process_start_time};
 pub use rlimit::{process_limit, set_process_limit};
 pub use shm_fd::{
     FileStat, SHM_DIR, fchmod, fstat, ftruncate, memfd_create, shm_create, shm_open_existing,
-    shm_unlink,
+    shm_stat, shm_unlink,
 };
 pub use signal::Signal;
 pub use stdin_null::stdin_from_null;

@@ -211,13 +211,57 @@ pub fn fstat(fd: &impl AsRawFd) -> io::Result<FileStat> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fstat` returned 0, so it wrote the whole struct.
-    let st = unsafe { st.assume_init() };
-    Ok(FileStat {
+    Ok(file_stat(unsafe { st.assume_init() }))
+}
+
+fn file_stat(st: libc::stat) -> FileStat {
+    FileStat {
         size: u64::try_from(st.st_size).unwrap_or(0),
         uid: st.st_uid,
         mode: st.st_mode & 0o7777,
         file_id: (st.st_dev, st.st_ino),
-    })
+    }
+}
+
+/// [`fstat`] of the shared-memory file a name (as given to
+/// [`shm_open_existing`]) leads to, without opening it: needs no read
+/// permission and no free descriptor.
+///
+/// # Errors
+///
+/// `NotFound` if there is no such name, `InvalidInput` for a name that
+/// does not start with `/`, or another `errno` of `stat`.
+///
+/// # Examples
+///
+/// ```
+/// let name = c"/mproc-sys-doc-shm-stat";
+/// let fd = mproc_sys::shm_create(name, 0o200).unwrap();
+/// mproc_sys::ftruncate(&fd, 64).unwrap();
+/// let st = mproc_sys::shm_stat(name).unwrap();
+/// assert_eq!((st.size, st.file_id), (64, mproc_sys::fstat(&fd).unwrap().file_id));
+/// mproc_sys::shm_unlink(name).unwrap();
+/// assert_eq!(mproc_sys::shm_stat(name).unwrap_err().kind(), std::io::ErrorKind::NotFound);
+/// ```
+pub fn shm_stat(name: &CStr) -> io::Result<FileStat> {
+    let bytes = name.to_bytes();
+    if bytes.first() != Some(&b'/') {
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    let mut path = Vec::with_capacity(SHM_DIR.len() + bytes.len() + 1);
+    path.extend_from_slice(SHM_DIR.as_bytes());
+    path.extend_from_slice(bytes);
+    let path = std::ffi::CString::new(path).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `path` is NUL-terminated and outlives the call; `st` points
+    // to writable memory of the right size, fully initialised by `stat`
+    // when it returns 0.
+    let rc = unsafe { libc::stat(path.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `stat` returned 0, so it wrote the whole struct.
+    Ok(file_stat(unsafe { st.assume_init() }))
 }
 
 fn owned_fd(fd: libc::c_int) -> io::Result<OwnedFd> {
