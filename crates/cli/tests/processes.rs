@@ -298,6 +298,32 @@ fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
     }
 }
 
+/// A named dict whose name looks like an anonymous dict's base (it starts
+/// with `mproc-dict.`), grown by a child that has exited: its root is
+/// there, so gc keeps its tables.
+fn gc_keeps_a_named_dicts_tables_whatever_its_name() {
+    let name = format!("mproc-dict.{}", unique("named"));
+    let d = Dict::create(&name, DictOptions::new().capacity(4)).unwrap();
+    // SAFETY: this binary runs its tests sequentially; the only other
+    // thread is the watchdog, which sleeps and holds no lock. The child
+    // leaves through `_exit`.
+    let child = match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let grown = (0u32..2000).all(|i| d.insert(&i.to_le_bytes(), b"v").is_ok());
+            exit_immediately(if grown { 0 } else { 10 });
+        }
+        ForkResult::Parent { child } => child,
+    };
+    assert_eq!(waitpid(child, false).unwrap(), Some(ExitStatus::Exited(0)));
+    let generation = d.stats().unwrap().generation;
+    let table = d.generation_segment(generation).unwrap();
+    let _cleanup = Unlink(vec![name.clone(), table.clone()]);
+    let out = mproc(&["gc", "--prefix", &name]).ok();
+    assert_eq!(out, "no stale segments\n");
+    assert!(exists(&table));
+    assert_eq!(Dict::open(&name).unwrap().len().unwrap(), 2000);
+}
+
 fn gc_removes_a_dead_creators_manager_with_its_objects() {
     let prefix = unique("deadmgr");
     let child = creator_child(&Made {
@@ -386,7 +412,7 @@ fn main() {
         eprintln!("processes: watchdog fired after 120 s");
         std::process::exit(3);
     });
-    let tests: [(&str, fn()); 5] = [
+    let tests: [(&str, fn()); 6] = [
         (
             "gc_removes_the_segment_of_a_killed_creator",
             gc_removes_the_segment_of_a_killed_creator,
@@ -398,6 +424,10 @@ fn main() {
         (
             "gc_keeps_the_tables_of_a_live_anonymous_dict",
             gc_keeps_the_tables_of_a_live_anonymous_dict,
+        ),
+        (
+            "gc_keeps_a_named_dicts_tables_whatever_its_name",
+            gc_keeps_a_named_dicts_tables_whatever_its_name,
         ),
         (
             "gc_removes_a_dead_creators_manager_with_its_objects",

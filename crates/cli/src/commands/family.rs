@@ -55,10 +55,12 @@ fn dict_base(root: &SegmentReport) -> String {
 /// process maps its root (`mapped`, from [`mapped_anonymous_dicts`]).
 pub(crate) fn table_orphaned(base: &str, names: &HashSet<&str>, mapped: &HashSet<String>) -> bool {
     let owner = table_owner(base);
-    if owner.starts_with(ANONYMOUS_DICT_PREFIX) {
-        return !mapped.contains(owner);
+    if names.contains(owner) {
+        return root_base(owner).is_some_and(|b| b != base);
     }
-    !names.contains(owner) || root_base(owner).is_some_and(|b| b != base)
+    // No root of that name: an anonymous dict's (whose base a named dict
+    // could share only by taking such a name), or a named dict's, gone.
+    !(owner.starts_with(ANONYMOUS_DICT_PREFIX) && mapped.contains(owner))
 }
 
 /// How the base of an anonymous dict begins (`mproc-dict.PID.NANOS.N`).
