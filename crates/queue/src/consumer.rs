@@ -267,12 +267,15 @@ impl Consumer {
         }
         let mut clock = self.clock;
         let waiter = self.core.control.not_empty.marked(self.parked, self.me.pid);
+        // More messages than the one taken: worth another sleeper's wake.
+        let (control, capacity) = (self.core.control, self.core.layout.capacity);
         let r = after_miss(
             wait,
             self.wait,
             waiter,
             &mut clock,
             || QueueError::Empty,
+            move || crate::core::depth(&control, capacity) > 0,
             |check| self.try_claim_once(max, check),
         );
         self.clock = clock;

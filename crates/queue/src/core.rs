@@ -112,10 +112,7 @@ impl QueueCore {
 
     /// Messages in the queue now (a snapshot).
     pub(crate) fn depth(&self) -> u64 {
-        let head = self.control.head.load(Ordering::Acquire);
-        let tail = self.control.tail.load(Ordering::Acquire);
-        // Negative while an SPSC consumer is ahead of a tail not yet stored.
-        (tail.wrapping_sub(head) as i64).clamp(0, self.layout.capacity as i64) as u64
+        depth(&self.control, self.layout.capacity)
     }
 
     /// Whether a dead handle's last claim can no longer matter, so that its
@@ -204,4 +201,12 @@ pub(crate) fn layout_of(
         joinable,
         areas,
     )
+}
+
+/// Messages in the queue of `control` now (a snapshot), at most `capacity`.
+pub(crate) fn depth(control: &Control<'_>, capacity: u64) -> u64 {
+    let head = control.head.load(Ordering::Acquire);
+    let tail = control.tail.load(Ordering::Acquire);
+    // Negative while an SPSC consumer is ahead of a tail not yet stored.
+    (tail.wrapping_sub(head) as i64).clamp(0, capacity as i64) as u64
 }

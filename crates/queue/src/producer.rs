@@ -254,12 +254,15 @@ impl Producer {
         let mut clock = self.clock;
         let waiter = self.core.control.not_full.marked(self.parked, self.me.pid);
         let capacity = self.core.layout.capacity;
+        // Room beyond the slots taken: worth another sleeper's wake.
+        let control = self.core.control;
         let r = after_miss(
             wait,
             self.wait,
             waiter,
             &mut clock,
             || QueueError::Full { capacity },
+            move || crate::core::depth(&control, capacity) < capacity,
             |check| self.try_reserve_once(max, check),
         );
         self.clock = clock;

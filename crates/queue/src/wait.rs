@@ -125,6 +125,7 @@ pub(crate) fn after_miss<T>(
     waiter: Waiter<'_>,
     clock: &mut CheckClock,
     nothing: impl FnOnce() -> QueueError,
+    more: impl Fn() -> bool,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     match wait {
@@ -133,7 +134,7 @@ pub(crate) fn after_miss<T>(
             Attempt::Wait => Err(nothing()),
         },
         Wait::Never => Err(nothing()),
-        wait => block(strategy, waiter, wait, clock, attempt),
+        wait => block(strategy, waiter, wait, clock, more, attempt),
     }
 }
 
@@ -181,6 +182,7 @@ fn block<T>(
     waiter: Waiter<'_>,
     wait: &mut Wait,
     clock: &mut CheckClock,
+    more: impl Fn() -> bool,
     mut attempt: impl FnMut(bool) -> Result<Attempt<T>>,
 ) -> Result<T> {
     let start = Instant::now();
@@ -199,16 +201,17 @@ fn block<T>(
         waited_ms: now.duration_since(start).as_millis() as u64,
     };
     // After a sleep, success passes a wake on to the next sleeper of the
-    // same condition: a wake can be spent by a handle that then finds its
-    // way still blocked (an MPMC consumer woken for a message behind a
-    // slot still loaned, a producer woken for a slot behind one still
-    // held), and the wake of the publication that unblocks it goes to one
-    // handle only, while more may be ready. Without this, the others slept
-    // until their next check (up to 20 ms). Once per sleep, not per
-    // message; a wake that finds nothing more costs one futex call.
+    // same condition if `more` is ready (messages beyond the one taken,
+    // room beyond the slot taken): a wake can be spent by a handle that
+    // then finds its way still blocked (an MPMC consumer woken for a
+    // message behind a slot still loaned, a producer woken for a slot
+    // behind one still held), and the wake of the publication that
+    // unblocks it goes to one handle only. Without this, the others slept
+    // until their next check (up to 20 ms). At most once per sleep, and
+    // only with work left for the handle it wakes.
     let mut slept = false;
     let pass_on = |slept: bool| {
-        if slept {
+        if slept && more() {
             waiter.notify(1);
         }
     };

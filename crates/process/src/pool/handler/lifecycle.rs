@@ -229,11 +229,13 @@ impl State {
     /// leave every caller waiting for work that nothing runs.
     fn start_failed(&mut self, e: &PoolError) {
         self.start_failures = self.start_failures.saturating_add(1);
+        // The clock runs only while no worker is left.
+        if self.workers.iter().any(Option::is_some) {
+            self.failing_since = None;
+            return;
+        }
         let since = *self.failing_since.get_or_insert_with(Instant::now);
-        if self.workers.iter().all(Option::is_none)
-            && self.start_failures >= MAX_FAILED_STARTS
-            && since.elapsed() >= START_RETRY
-        {
+        if self.start_failures >= MAX_FAILED_STARTS && since.elapsed() >= START_RETRY {
             self.broken = Some(Failure::WorkersCannotStart {
                 attempts: self.start_failures,
                 errno: os_errno(e),
