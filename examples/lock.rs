@@ -1,6 +1,7 @@
 //! Ten processes each write `key * key` into a shared table under one
-//! `Lock`; the parent prints the table. Python's classic
-//! `Manager().dict()` + `Lock` example, with the table in shared memory.
+//! `Lock`; the parent prints the table. The cheat sheet's `Lock` example,
+//! with the table as plain words of a raw shared [`Segment`] guarded by the
+//! lock (the `dict` example does the same with a `Dict`).
 //!
 //! `cargo run --release --example lock`
 

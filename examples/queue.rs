@@ -62,8 +62,10 @@ fn run(use_close: bool) -> Result<(), Box<dyn std::error::Error>> {
     let producer = spawn(|| {
         let mut tx = q.producer()?;
         for x in random_numbers(5) {
-            tx.send_pod(&x)?;
+            // Said before the send, so that it prints before the consumer's
+            // line for the same number.
             println!("producer {} put {x:.4}", mproc::sys::getpid());
+            tx.send_pod(&x)?;
             std::thread::sleep(Duration::from_millis(200));
         }
         if use_close {

@@ -11,6 +11,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 64 slots of 4 KiB in an anonymous shared segment, inherited by children.
     let q = SpscQueue::new(QueueOptions::new().capacity(64).slot_size(4096))?;
+    // The consumer first: a producer whose consumers are all gone gets
+    // `Disconnected` instead of waiting for room that never comes.
+    let mut rx = q.consumer()?;
 
     let producer = Process::new(|| -> Result<(), QueueError> {
         let mut tx = q.producer()?;
@@ -25,7 +28,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .name("producer")
     .start()?;
 
-    let mut rx = q.consumer()?;
     let (mut count, mut sum) = (0u64, 0u64);
     loop {
         match rx.recv_ref() {

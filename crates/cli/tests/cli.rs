@@ -40,8 +40,12 @@ fn ls_lists_a_live_segment_with_its_creator() {
 
 #[test]
 fn ls_without_matches_says_so() {
-    let out = mproc(&["ls", "--prefix", &unique("none")]).ok();
-    assert_eq!(out, "no mproc segments\n");
+    let none = unique("none");
+    let out = mproc(&["ls", "--prefix", &none]).ok();
+    assert_eq!(
+        out,
+        format!("no mproc segments whose names start with `{none}`\n")
+    );
     let json = mproc(&["ls", "--json", "--prefix", &unique("none")]).ok();
     assert_eq!(json_of(&json), Value::Array(vec![]));
 }

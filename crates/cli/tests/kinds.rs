@@ -192,6 +192,11 @@ fn dict_root_and_its_table() {
     assert_eq!(t["type"], "dict_table");
     assert_eq!(t["generation"], 0);
     assert!(details_of(&table).starts_with("table generation 0, "));
+    // Long labels keep a space before their value.
+    let text = mproc(&["inspect", &name]).ok();
+    assert!(text.contains("bytes unused: "), "{text}");
+    let text = mproc(&["inspect", &table]).ok();
+    assert!(text.contains("buckets/shard: "), "{text}");
 }
 
 #[test]

@@ -58,12 +58,17 @@ pub mod prelude {
     //!
     //! let q = Queue::new(QueueOptions::new().capacity(8).slot_size(64)).unwrap();
     //! let lock = Lock::new().unwrap();
-    //! drop((q, lock));
+    //! let d = Dict::new(DictOptions::new()).unwrap();
+    //! let bounded = BoundedSemaphore::new(2).unwrap();
+    //! let (a, b): (Connection, Connection) = Pipe::new().unwrap();
+    //! drop((q, lock, d, bounded, a, b));
     //! ```
     pub use crate::{
-        Array, Barrier, Child, Condition, Dict, Event, JoinableQueue, Lock, Manager, Pipe, Pool,
-        Process, Queue, QueueError, QueueOptions, RLock, Segment, Semaphore, SpscQueue,
-        StartMethod, Target, TypedDict, Value, cpu_count, current_process,
+        Array, Barrier, BoundedSemaphore, Child, Condition, Connection, Dict, DictError,
+        DictOptions, Event, JoinableQueue, Lock, Manager, Pipe, Pool, PoolError, Process,
+        ProcessError, Queue, QueueError, QueueOptions, RLock, Segment, Semaphore, ShmError,
+        SpscQueue, StartMethod, SyncError, Target, TypedDict, Value, WaitStrategy, cpu_count,
+        current_process,
     };
 }
 

@@ -16,8 +16,16 @@ pub(crate) fn run(io: &mut Streams<'_>, name: &str, json: bool) -> Result<()> {
     }
     if let Some(stats) = &report.stats {
         writeln!(io.out, "statistics:")?;
-        for (label, value) in stats.fields() {
-            writeln!(io.out, "  {:<13}{value}", format!("{label}:"))?;
+        let fields = stats.fields();
+        // Aligned, with at least one space after the longest label.
+        let width = fields
+            .iter()
+            .map(|(label, _)| label.len() + 2)
+            .max()
+            .unwrap_or(0)
+            .max(13);
+        for (label, value) in fields {
+            writeln!(io.out, "  {:<width$}{value}", format!("{label}:"))?;
         }
     }
     Ok(())

@@ -12,7 +12,10 @@ pub(crate) fn run(io: &mut Streams<'_>, prefix: Option<&str>, json: bool) -> Res
         return Ok(());
     }
     if reports.is_empty() {
-        writeln!(io.out, "no mproc segments")?;
+        match prefix {
+            Some(p) => writeln!(io.out, "no mproc segments whose names start with `{p}`")?,
+            None => writeln!(io.out, "no mproc segments")?,
+        }
         return Ok(());
     }
     table(&reports).write(io.out)?;
