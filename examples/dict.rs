@@ -18,22 +18,18 @@
 //! Run: `cargo run --release --example dict`.
 
 use mproc::dict::{DictOptions, Manager, TypedDict};
-use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+use mproc::{Child, Process};
 
-/// Forks a child that runs `f` and exits with its status.
-fn spawn(f: impl FnOnce() -> bool) -> i32 {
-    // SAFETY: this program is single-threaded when it forks; the child
-    // works on shared memory and leaves through `_exit`.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => exit_immediately(if f() { 0 } else { 1 }),
-        ForkResult::Parent { child } => child,
-    }
+/// Starts a child process that runs `f` (a `false` is its failure).
+fn spawn(f: impl FnOnce() -> bool) -> Child {
+    Process::new(move || if f() { 0 } else { 1 })
+        .start()
+        .expect("start a child")
 }
 
-fn join(children: Vec<i32>) {
+fn join(children: Vec<Child>) {
     for c in children {
-        let status = waitpid(c, false).expect("waitpid");
-        assert_eq!(status, Some(ExitStatus::Exited(0)), "child {c} failed");
+        assert_eq!(c.join().expect("join"), 0, "child {} failed", c.pid());
     }
 }
 

@@ -7,9 +7,8 @@
 
 use std::time::Duration;
 
-use mproc::Lock;
 use mproc::shm::Segment;
-use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+use mproc::{Lock, Process};
 
 const KEYS: u64 = 10;
 
@@ -17,24 +16,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lock = Lock::new()?;
     // The table: a count of filled rows, then (key, value) rows.
     let table = Segment::anonymous(8 + 16 * KEYS)?;
-    let mut children = Vec::new();
-    for key in 0..KEYS {
-        // SAFETY: this program is single-threaded; each child only locks,
-        // writes to shared memory and `_exit`s.
-        match unsafe { fork() }? {
-            ForkResult::Child => {
-                let code = match write_row(&lock, &table, key) {
-                    Ok(()) => 0,
-                    Err(_) => 1,
-                };
-                exit_immediately(code)
-            }
-            ForkResult::Parent { child } => children.push(child),
-        }
-    }
+    let children = (0..KEYS)
+        .map(|key| {
+            Process::new(|| write_row(&lock, &table, key).map_err(|e| e.to_string())).start()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     for child in children {
-        let status = waitpid(child, false)?;
-        assert_eq!(status, Some(ExitStatus::Exited(0)), "child {child}");
+        assert_eq!(child.join()?, 0, "child {}", child.pid());
     }
     let guard = lock
         .lock_timeout(Duration::from_secs(5))

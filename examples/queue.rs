@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use mproc::queue::{Queue, QueueError, QueueOptions};
-use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
+use mproc::{Child, Process};
 
 /// The poison pill: no real number is negative.
 const SENTINEL: f64 = -1.0;
@@ -31,29 +31,15 @@ fn random_numbers(n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Forks a process that runs `body` and leaves with its status.
-fn spawn(body: impl FnOnce() -> Result<(), QueueError>) -> Result<i32, std::io::Error> {
-    // SAFETY: this program is single-threaded; the child uses the queue,
-    // prints, and leaves through `_exit`.
-    match unsafe { fork() }? {
-        ForkResult::Child => {
-            let code = match body() {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("child {}: {e}", mproc::sys::getpid());
-                    1
-                }
-            };
-            exit_immediately(code)
-        }
-        ForkResult::Parent { child } => Ok(child),
-    }
+/// Starts a process that runs `body` (an error is printed, exit code 1).
+fn spawn(body: impl FnOnce() -> Result<(), QueueError>) -> Result<Child, mproc::ProcessError> {
+    Process::new(body).start()
 }
 
-fn wait(pid: i32) -> Result<(), Box<dyn std::error::Error>> {
-    match waitpid(pid, false)? {
-        Some(ExitStatus::Exited(0)) => Ok(()),
-        other => Err(format!("process {pid} ended with {other:?}").into()),
+fn wait(child: Child) -> Result<(), Box<dyn std::error::Error>> {
+    match child.join()? {
+        0 => Ok(()),
+        code => Err(format!("process {} ended with exit code {code}", child.pid()).into()),
     }
 }
 

@@ -6,8 +6,8 @@
 
 use std::time::Instant;
 
+use mproc::Process;
 use mproc::queue::{QueueError, QueueOptions, SpscQueue};
-use mproc::sys::{ExitStatus, ForkResult, exit_immediately, fork, waitpid};
 
 const MIB: usize = 1 << 20;
 const MESSAGES: u64 = 256;
@@ -35,36 +35,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.slot_size / 1024,
         stats.segment_len / 1024
     );
-    // SAFETY: this program is single-threaded; the child uses the queue and
-    // leaves through `_exit`.
-    let producer = match unsafe { fork() }? {
-        ForkResult::Child => {
-            let run = || -> Result<u64, QueueError> {
-                let mut tx = q.producer()?;
-                let mut sum = 0u64;
-                for i in 0..MESSAGES {
-                    let mut slot = tx.loan()?;
-                    fill(&mut slot, i);
-                    sum = sum.wrapping_add(checksum(&slot));
-                    slot.commit(MIB)?;
-                }
-                tx.close();
-                Ok(sum)
-            };
-            match run() {
-                Ok(sum) => {
-                    println!("producer: {MESSAGES} messages filled in place, checksum {sum:#018x}");
-                    exit_immediately(0)
-                }
-                Err(e) => {
-                    eprintln!("producer: {e}");
-                    exit_immediately(1)
-                }
-            }
-        }
-        ForkResult::Parent { child } => child,
-    };
+    // The consumer first: a producer whose consumers are all gone gets
+    // `Disconnected` instead of waiting for room that never comes.
     let mut rx = q.consumer()?;
+    let producer = Process::new(|| -> Result<(), QueueError> {
+        let mut tx = q.producer()?;
+        let mut sum = 0u64;
+        for i in 0..MESSAGES {
+            let mut slot = tx.loan()?;
+            fill(&mut slot, i);
+            sum = sum.wrapping_add(checksum(&slot));
+            slot.commit(MIB)?;
+        }
+        tx.close();
+        println!("producer: {MESSAGES} messages filled in place, checksum {sum:#018x}");
+        Ok(())
+    })
+    .name("producer")
+    .start()?;
     let start = Instant::now();
     let (mut n, mut sum) = (0u64, 0u64);
     loop {
@@ -82,8 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "consumer: {n} messages checksummed in place, checksum {sum:#018x}, {:.0} MiB/s",
         n as f64 / secs
     );
-    match waitpid(producer, false)? {
-        Some(ExitStatus::Exited(0)) => Ok(()),
-        other => Err(format!("producer ended with {other:?}").into()),
+    match producer.join()? {
+        0 => Ok(()),
+        code => Err(format!("producer ended with exit code {code}").into()),
     }
 }
