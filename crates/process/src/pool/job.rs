@@ -3,14 +3,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
 use super::codec::{Ret, take_ret};
 use super::error::PoolError;
-use super::launcher::Launcher;
 
 /// A task whose worker died running it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,9 +244,6 @@ pub(crate) struct Job {
     /// Results are taken one by one as they come (`imap`), not all at
     /// the end: workers send each chunk's outcomes when it is done.
     streaming: bool,
-    /// A fork pool's launcher, whose launches a caller waiting for this
-    /// job runs (see [`launcher`](super::launcher)).
-    launcher: OnceLock<Weak<Launcher>>,
 }
 
 impl Job {
@@ -266,11 +262,6 @@ impl Job {
     /// Whether results are consumed as they come.
     pub(crate) fn is_streaming(&self) -> bool {
         self.streaming
-    }
-
-    /// Makes callers waiting for this job run `launcher`'s launches.
-    pub(crate) fn runs_launches_of(&self, launcher: &Arc<Launcher>) {
-        let _ = self.launcher.set(Arc::downgrade(launcher));
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, JobState> {
@@ -349,39 +340,20 @@ impl Job {
         deadline: Option<Instant>,
         mut ready: impl FnMut(&JobState) -> bool,
     ) -> (MutexGuard<'_, JobState>, bool) {
-        let launcher = self.launcher.get().and_then(Weak::upgrade);
         let mut s = self.lock();
         loop {
             if ready(&s) {
                 return (s, true);
             }
-            // A replacement worker waiting to be forked: this thread may be
-            // the one that holds stdout's lock, which the forker thread
-            // waits for; fork it here, without this job's lock.
-            if let Some(l) = &launcher
-                && l.has_pending()
-            {
-                drop(s);
-                l.run_one();
-                s = self.lock();
-                continue;
-            }
-            // With a launcher, wake every `POLL` to look for launches.
-            let poll = launcher
-                .as_ref()
-                .map(|_| Instant::now() + super::launcher::POLL);
-            let until = match (deadline, poll) {
-                (Some(d), Some(p)) => Some(d.min(p)),
-                (d, p) => d.or(p),
-            };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return (s, false);
-            }
             s.waiters += 1;
-            s = match until {
+            s = match deadline {
                 None => self.changed.wait(s).unwrap_or_else(PoisonError::into_inner),
-                Some(u) => {
-                    let left = u.saturating_duration_since(Instant::now());
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        s.waiters -= 1;
+                        return (s, false);
+                    }
                     self.changed
                         .wait_timeout(s, left)
                         .unwrap_or_else(PoisonError::into_inner)

@@ -38,7 +38,6 @@ mod handler;
 mod imap;
 mod items;
 mod job;
-mod launcher;
 mod map;
 mod records;
 mod shared;
@@ -65,17 +64,12 @@ use shared::{Order, Shared};
 use spawner::{Common, Config};
 use task::Call;
 
-use crate::start_method::StartMethod;
-
 /// The most workers: the result queue has at most 4 096 handle records,
 /// and the pool reserves two per worker and a few for itself
 /// (`Common::create`).
 const MAX_PROCESSES: usize = 2040;
 
-/// The stack of the forker thread, and so of the workers forked from it:
-/// a main thread's (Linux's default 8 MiB, reserved, not touched), so that
-/// a task that recurses deeply in the first workers does so in their
-/// replacements too.
+/// The stack of the handler thread, and so of the workers forked from it.
 const WORKER_STACK: usize = 8 << 20;
 
 /// A pool of worker processes, as Python's `multiprocessing.Pool`: `map`,
@@ -97,19 +91,20 @@ const WORKER_STACK: usize = 8 << 20;
 /// the process that made it ([`PoolError::NotOwner`] in a forked copy).
 ///
 /// Workers are not daemons (the parent-death signal follows the thread
-/// that started a child, and replacements start on other threads than the
-/// caller's): a worker whose pool's process died exits as soon as it is
+/// that started a child, and replacements start on the pool's own
+/// thread): a worker whose pool's process died exits as soon as it is
 /// idle, when its task queue reports that the producer is gone.
 ///
 /// Functions are plain `fn` items or closures that capture nothing, with
 /// serde arguments and results.
 ///
-/// With the fork start method, a fork takes the stdout and stderr locks so
-/// that no child inherits them held. Replacement workers (after a death,
-/// or with `maxtasksperchild`) are forked by the pool's forker thread once
-/// it has those locks, or by a thread waiting for this pool's results,
-/// whichever comes first: a thread that keeps `std::io::stdout().lock()`
-/// while it iterates results forks them itself, and the pool goes on.
+/// With the fork start method, replacement workers (after a death, or
+/// with `maxtasksperchild`) are forked from the pool's own thread, which
+/// takes the stdout and stderr locks for the fork so that no child
+/// inherits them held. A thread that keeps `std::io::stdout().lock()` while
+/// it waits for the pool's results therefore stalls the pool at its next
+/// replacement: print under a lock taken per line (`println!`), or use the
+/// spawn start method.
 ///
 /// # Examples
 ///
@@ -177,28 +172,15 @@ impl Pool {
                 }
             }
         }
-        // Fork pools start replacements through a launcher (see its
-        // module): its forker thread, or a caller waiting for results.
-        let launcher = match cfg.method {
-            StartMethod::Fork => Some(Arc::new(launcher::Launcher::default())),
-            StartMethod::Spawn => None,
-        };
-        let shared = Arc::new(Shared::new(cfg.processes, waker, launcher.clone()));
-        if let Some(l) = &launcher {
-            l.wake_through(&shared);
-            let forker = Arc::clone(l);
-            // Detached: it may wait for stdout's lock as long as a user's
-            // thread holds it, and ends once the pool stops it.
-            // Its stack is the one the workers it forks run on.
-            std::thread::Builder::new()
-                .name("mproc-pool-forker".into())
-                .stack_size(WORKER_STACK)
-                .spawn(move || forker.serve())
-                .map_err(|source| PoolError::Thread { source })?;
-        }
-        let handler = Handler::new(Arc::clone(&shared), common, rx, workers, launcher);
+        let shared = Arc::new(Shared::new(cfg.processes, waker));
+        let handler = Handler::new(Arc::clone(&shared), common, rx, workers);
+        // Replacement workers are forked from this thread and run on a
+        // copy of its stack: as large as a main thread's (Linux's default
+        // 8 MiB, reserved, not touched), so that a task that recurses
+        // deeply in the first workers does so in their replacements too.
         let thread = std::thread::Builder::new()
             .name("mproc-pool".into())
+            .stack_size(WORKER_STACK)
             .spawn(move || run_guarded(handler))
             .map_err(|source| PoolError::Thread { source })?;
         Ok(Pool {

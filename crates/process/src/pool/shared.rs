@@ -15,7 +15,6 @@ use super::codec::append;
 use super::error::PoolError;
 use super::frame::Outgoing;
 use super::job::{Failure, Job, Lost};
-use super::launcher::Launcher;
 use super::task::Call;
 use super::wire;
 use crate::child::Child;
@@ -83,9 +82,6 @@ pub(crate) struct Shared {
     pub(crate) processes: usize,
     /// The process that made the pool.
     owner: ProcessId,
-    /// Fork pools: where replacement workers wait to be forked; a caller
-    /// waiting for a job's results runs them too.
-    launcher: Option<Arc<Launcher>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,11 +89,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(
-        processes: usize,
-        waker: Producer,
-        launcher: Option<Arc<Launcher>>,
-    ) -> Shared {
+    pub(crate) fn new(processes: usize, waker: Producer) -> Shared {
         Shared {
             inbox: Mutex::new(Inbox {
                 chunks: Vec::new(),
@@ -113,14 +105,7 @@ impl Shared {
             workers: Mutex::new(Vec::new()),
             processes,
             owner: ProcessId::current_or_pid(),
-            launcher,
         }
-    }
-
-    /// Wakes the handler (a launch's outcome is ready).
-    pub(crate) fn poke(&self) {
-        let mut inbox = lock(&self.inbox);
-        self.post(&mut inbox);
     }
 
     /// Refuses callers in another process (a forked copy of the owner).
@@ -219,9 +204,6 @@ impl Shared {
     }
 
     pub(crate) fn register(&self, job: &Arc<Job>) {
-        if let Some(l) = &self.launcher {
-            job.runs_launches_of(l);
-        }
         lock(&self.jobs).add(job);
     }
 

@@ -10,7 +10,6 @@ use mproc_queue::{Consumer, Producer, Queue, QueueOptions, SpscQueue};
 
 use super::error::PoolError;
 use super::frame::Outgoing;
-use super::launcher::ForkWorker;
 use super::records::Records;
 use super::shared::ChunkTask;
 use super::worker::{self, Ends, Role, SpawnArgs};
@@ -40,13 +39,12 @@ pub(crate) struct Config {
     pub(crate) maxtasks: Option<usize>,
 }
 
-/// The segments all workers of a pool share with it (shared with the
-/// launches that fork workers on other threads).
+/// The segments all workers of a pool share with it.
 #[derive(Debug)]
 pub(crate) struct Common {
     pub(crate) cfg: Config,
-    pub(crate) results: Arc<Queue>,
-    pub(crate) records: Arc<Records>,
+    pub(crate) results: Queue,
+    pub(crate) records: Records,
     /// Name prefix of the pool's segments (spawn only).
     prefix: Option<String>,
     next_incarnation: u32,
@@ -83,121 +81,67 @@ impl Common {
         let waker = results.producer()?;
         let common = Common {
             cfg,
-            results: Arc::new(results),
-            records: Arc::new(records),
+            results,
+            records,
             prefix,
             next_incarnation: 1,
         };
         Ok((common, rx, waker))
     }
 
-    /// Makes what a worker in `slot` needs before it is started: its
-    /// task queue, with the producer registered before the worker exists
-    /// (so that it never sees a queue without one), and its record reset.
-    fn prepare(&mut self, slot: usize) -> Result<Prepared, PoolError> {
+    /// Starts a worker in `slot`.
+    pub(crate) fn start(&mut self, slot: usize) -> Result<Worker, PoolError> {
         let incarnation = self.next_incarnation;
         self.next_incarnation = self.next_incarnation.wrapping_add(1).max(1);
         let opts = QueueOptions::new()
             .capacity(TASK_CAPACITY)
             .slot_size(TASK_SLOT);
-        let tasks_name = self.prefix.as_ref().map(|p| format!("{p}.w{incarnation}"));
-        let tasks = match &tasks_name {
+        let name = self.prefix.as_ref().map(|p| format!("{p}.w{incarnation}"));
+        let tasks = match &name {
             Some(n) => SpscQueue::create(n, opts)?,
             None => SpscQueue::new(opts)?,
         };
+        // The producer is registered before the worker exists, so that the
+        // worker never sees a queue without one.
         let tx = tasks.producer()?;
         self.records.reset(slot);
-        Ok(Prepared {
-            role: Role {
-                slot,
-                incarnation,
-                maxtasks: self.cfg.maxtasks,
-                initializer: self.cfg.initializer,
-            },
-            tasks: Arc::new(tasks),
-            tasks_name,
-            tx,
-        })
-    }
-
-    /// Starts a worker in `slot` on this thread.
-    pub(crate) fn start(&mut self, slot: usize) -> Result<Worker, PoolError> {
-        let prepared = self.prepare(slot)?;
-        let child = match (self.cfg.method, &prepared.tasks_name, &self.prefix) {
+        let role = Role {
+            slot,
+            incarnation,
+            maxtasks: self.cfg.maxtasks,
+            initializer: self.cfg.initializer,
+        };
+        let label = format!("PoolWorker-{incarnation}");
+        let child = match (self.cfg.method, &name, &self.prefix) {
             (StartMethod::Spawn, Some(tasks_name), Some(p)) => {
                 let args = SpawnArgs::new(
-                    prepared.role,
+                    role,
                     tasks_name,
                     &format!("{p}.results"),
                     &format!("{p}.records"),
                 );
                 Process::with_args(worker::spawned, args)
-                    .name(prepared.label())
+                    .name(label)
                     .start_method(StartMethod::Spawn)
                     .start()?
             }
-            _ => self.fork_worker(&prepared)()?,
+            _ => {
+                let ends = Ends {
+                    tasks: &tasks,
+                    results: &self.results,
+                    records: &self.records,
+                };
+                Process::new(move || worker::serve(role, &ends))
+                    .name(label)
+                    .start_method(StartMethod::Fork)
+                    .start()?
+            }
         };
-        Ok(prepared.into_worker(child))
-    }
-
-    /// Prepares a worker in `slot` to be forked by another thread (see
-    /// [`launcher`](super::launcher)): what the handler keeps, and the fork.
-    pub(crate) fn launch(&mut self, slot: usize) -> Result<(Prepared, ForkWorker), PoolError> {
-        let prepared = self.prepare(slot)?;
-        let fork = self.fork_worker(&prepared);
-        Ok((prepared, fork))
-    }
-
-    /// The fork of a worker, on whichever thread runs it. The child serves
-    /// on that thread's stack: the launcher's forker thread has a main
-    /// thread's ([`WORKER_STACK`]); a caller that forks (only while it
-    /// holds stdout's lock) lends its own. The child stays single-threaded,
-    /// as every forked child.
-    fn fork_worker(&self, prepared: &Prepared) -> ForkWorker {
-        let (tasks, results, records) = (
-            Arc::clone(&prepared.tasks),
-            Arc::clone(&self.results),
-            Arc::clone(&self.records),
-        );
-        let role = prepared.role;
-        let label = prepared.label();
-        Box::new(move || {
-            let ends = Ends {
-                tasks: &tasks,
-                results: &results,
-                records: &records,
-            };
-            let child = Process::new(|| worker::serve(role, &ends))
-                .name(label)
-                .start_method(StartMethod::Fork)
-                .start()?;
-            Ok(child)
-        })
-    }
-}
-
-/// A worker made ready to start: what the handler keeps of it.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    pub(crate) role: Role,
-    tasks: Arc<SpscQueue>,
-    tasks_name: Option<String>,
-    tx: Producer,
-}
-
-impl Prepared {
-    fn label(&self) -> String {
-        format!("PoolWorker-{}", self.role.incarnation)
-    }
-
-    /// The running worker, once started as `child`.
-    pub(crate) fn into_worker(self, child: Child) -> Worker {
-        Worker {
-            role: self.role,
+        Ok(Worker {
+            role,
             child: Arc::new(child),
-            _tasks: self.tasks,
-            tx: self.tx,
+            _tasks: tasks,
+            tx,
             outstanding: VecDeque::new(),
             sending: None,
             buf: Vec::new(),
@@ -207,7 +151,7 @@ impl Prepared {
             leaving: false,
             served: false,
             ended_at: None,
-        }
+        })
     }
 }
 
@@ -228,7 +172,7 @@ pub(crate) struct Worker {
     /// Shared with the pool handle, which signals it at terminate.
     pub(crate) child: Arc<Child>,
     /// Keeps the task queue (and a named one's segment) alive.
-    _tasks: Arc<SpscQueue>,
+    _tasks: SpscQueue,
     pub(crate) tx: Producer,
     /// Chunks sent and not answered, oldest first.
     pub(crate) outstanding: VecDeque<ChunkTask>,

@@ -545,36 +545,6 @@ pub(crate) fn failing_initializer_stops_the_pool() {
     }
 }
 
-/// A caller that keeps stdout's lock while it iterates results: every
-/// replacement (one per task here, and one after each killed worker) is
-/// forked while it holds the lock, by the caller itself, and the pool goes
-/// on (it used to wait for the lock on its own thread for good).
-pub(crate) fn a_caller_holding_stdout_does_not_stall_replacements() {
-    use std::io::Write;
-    let pool = Pool::builder()
-        .processes(1)
-        .maxtasksperchild(1)
-        .build()
-        .unwrap();
-    let mut out = std::io::stdout().lock();
-    let got: Vec<u32> = pool
-        .imap(double, 0..20)
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(got, (0..20).map(|x| x * 2).collect::<Vec<_>>());
-    let items: Vec<(u32, u32, Death)> = (0..10).map(|x| (x, 4, Death::Kill)).collect();
-    let pool = Pool::new(2).unwrap();
-    for r in pool.imap(double_or_die, items).unwrap() {
-        let _ = write!(out, "");
-        if let Err(e) = r {
-            assert!(matches!(e, PoolError::WorkerLost { .. }), "{e:?}");
-        }
-    }
-    drop(out);
-    assert_eq!(pool.map(double, 0..4).unwrap(), [0, 2, 4, 6]);
-}
-
 fn exit_with(code: i32) -> u32 {
     std::process::exit(code)
 }

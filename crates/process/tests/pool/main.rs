@@ -71,10 +71,6 @@ fn main() {
                 unencodable_argument_fails_at_submission,
             ),
             (
-                "a_caller_holding_stdout_does_not_stall_replacements",
-                faults::a_caller_holding_stdout_does_not_stall_replacements,
-            ),
-            (
                 "a_pool_that_cannot_start_a_worker_stops",
                 faults::a_pool_that_cannot_start_a_worker_stops,
             ),

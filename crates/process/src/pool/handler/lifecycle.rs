@@ -19,9 +19,7 @@ const EXITCODE_LOST: i32 = i32::MIN;
 /// the queue takes to free a slot loaned by the dead (tens of ms); a
 /// queue kept busy by the others does not hold back its settling longer.
 const SETTLE_WAIT: Duration = Duration::from_secs(1);
-use crate::pool::error::PoolError;
 use crate::pool::job::{ChunkOutcome, Failure, Lost, merge};
-use crate::pool::launcher::Launch;
 use crate::pool::spawner::Worker;
 use crate::pool::wire;
 
@@ -161,104 +159,40 @@ impl State {
         }
     }
 
-    /// Starts a worker in an empty slot; false if it is not running yet
-    /// (tried again at the next check if it failed). A fork pool posts it
-    /// to its launcher, and installs it once forked
-    /// ([`install_launched`](Self::install_launched)).
+    /// Starts a worker in an empty slot; false if it failed (tried again at
+    /// the next check). With no worker left, starts that keep failing for
+    /// [`START_RETRY`] stop the pool, which would otherwise leave every
+    /// caller waiting for work that nothing runs.
     fn replace(&mut self, slot: usize) -> bool {
-        let Some(launcher) = self.launcher.clone() else {
-            return match self.common.start(slot) {
-                Ok(w) => {
-                    self.started(slot, w);
-                    true
-                }
-                Err(e) => {
-                    self.start_failed(&e);
-                    false
-                }
-            };
-        };
-        if self.launching[slot].is_some() {
-            return false;
-        }
-        match self.common.launch(slot) {
-            Ok((prepared, fork)) => {
-                self.launching[slot] = Some(prepared);
-                launcher.post(Launch { slot, fork });
+        match self.common.start(slot) {
+            Ok(w) => {
+                self.workers[slot] = Some(w);
+                self.start_failures = 0;
+                self.failing_since = None;
+                true
             }
-            Err(e) => self.start_failed(&e),
-        }
-        false
-    }
-
-    /// Installs the workers the launcher forked (or counts the forks that
-    /// failed).
-    pub(super) fn install_launched(&mut self) {
-        let Some(launcher) = self.launcher.clone() else {
-            return;
-        };
-        let mut changed = false;
-        for (slot, outcome) in launcher.take_done() {
-            let prepared = self.launching.get_mut(slot).and_then(Option::take);
-            match (outcome, prepared) {
-                (Ok(child), Some(p)) if self.workers[slot].is_none() && !self.exit_sent => {
-                    self.started(slot, p.into_worker(child));
-                    changed = true;
+            Err(e) => {
+                self.start_failures = self.start_failures.saturating_add(1);
+                // The clock runs only while no worker is left.
+                if self.workers.iter().any(Option::is_some) {
+                    self.failing_since = None;
+                    return false;
                 }
-                // Not wanted any more: the pool is closing.
-                (Ok(child), _) => {
-                    let _ = child.kill();
-                    let _ = child.join_timeout(Duration::from_secs(5));
+                let since = *self.failing_since.get_or_insert_with(Instant::now);
+                if self.start_failures >= MAX_FAILED_STARTS && since.elapsed() >= START_RETRY {
+                    self.broken = Some(Failure::WorkersCannotStart {
+                        attempts: self.start_failures,
+                        errno: os_errno(&e),
+                    });
                 }
-                (Err(e), _) => self.start_failed(&e),
+                false
             }
         }
-        if changed {
-            self.publish_pids();
-        }
-    }
-
-    fn started(&mut self, slot: usize, w: Worker) {
-        self.workers[slot] = Some(w);
-        self.start_failures = 0;
-        self.failing_since = None;
-    }
-
-    /// Counts a start that failed. With no worker left, starts that keep
-    /// failing for [`START_RETRY`] stop the pool, which would otherwise
-    /// leave every caller waiting for work that nothing runs.
-    fn start_failed(&mut self, e: &PoolError) {
-        self.start_failures = self.start_failures.saturating_add(1);
-        // The clock runs only while no worker is left.
-        if self.workers.iter().any(Option::is_some) {
-            self.failing_since = None;
-            return;
-        }
-        let since = *self.failing_since.get_or_insert_with(Instant::now);
-        if self.start_failures >= MAX_FAILED_STARTS && since.elapsed() >= START_RETRY {
-            self.broken = Some(Failure::WorkersCannotStart {
-                attempts: self.start_failures,
-                errno: os_errno(e),
-            });
-        }
-    }
-
-    /// Stops the launcher, and kills and reaps what it forked that was
-    /// never installed.
-    fn stop_launching(&mut self) {
-        if let Some(launcher) = &self.launcher {
-            for child in launcher.stop() {
-                let _ = child.kill();
-                let _ = child.join_timeout(Duration::from_secs(5));
-            }
-        }
-        self.launching.iter_mut().for_each(|p| *p = None);
     }
 
     /// Kills every worker (`SIGTERM`, then `SIGKILL` after a grace period),
     /// reaps them, and fails what was not done.
     pub(super) fn terminate(&mut self, failure: Failure) {
-        self.stop_launching();
         let workers: Vec<Worker> = self.workers.iter_mut().filter_map(Option::take).collect();
         for w in &workers {
             let _ = w.child.terminate();
@@ -281,7 +215,6 @@ impl State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        self.stop_launching();
         // Reached with workers only after a panic: do not leave them.
         for w in self.workers.iter().flatten() {
             let _ = w.child.kill();

@@ -14,9 +14,8 @@ use super::codec::append;
 use super::error::PoolError;
 use super::frame::{Assembler, Message, Outgoing};
 use super::job::{ChunkOutcome, Failure, Job, merge};
-use super::launcher::Launcher;
 use super::shared::{ChunkTask, Order, Shared};
-use super::spawner::{Common, Prepared, Sending, Worker};
+use super::spawner::{Common, Sending, Worker};
 use super::wire::{self, TaskHeader};
 
 /// How often workers are checked for death while all is quiet.
@@ -92,11 +91,6 @@ pub(crate) struct State {
     failing_since: Option<Instant>,
     /// Set when the pool gives up on its workers.
     broken: Option<Failure>,
-    /// Fork pools: where replacements are forked (see
-    /// [`launcher`](crate::pool::launcher)), and per slot the worker
-    /// posted there and not yet forked.
-    launcher: Option<Arc<Launcher>>,
-    launching: Vec<Option<Prepared>>,
 }
 
 /// The handler: its loop runs on its own thread until the pool is closed
@@ -112,9 +106,7 @@ impl Handler {
         common: Common,
         rx: Consumer,
         workers: Vec<Option<Worker>>,
-        launcher: Option<Arc<Launcher>>,
     ) -> Handler {
-        let launching = workers.iter().map(|_| None).collect();
         let st = State {
             shared,
             common,
@@ -132,8 +124,6 @@ impl Handler {
             start_failures: 0,
             failing_since: None,
             broken: None,
-            launcher,
-            launching,
         };
         st.publish_pids();
         Handler {
@@ -160,9 +150,6 @@ impl Handler {
                 self.st.shared.order(Order::Terminate);
                 self.st.terminate(failure);
                 return;
-            }
-            if self.st.launcher.as_ref().is_some_and(|l| l.has_done()) {
-                self.st.install_launched();
             }
             let sent = self.st.dispatch();
             let got = self.io.drain(&mut self.st);
