@@ -67,6 +67,7 @@ pub fn human_rate(per_second: f64) -> String {
 /// assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
 /// assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
 /// assert_eq!(parse_duration("0.5").unwrap(), Duration::from_millis(500));
+/// assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
 /// assert!(parse_duration("0").is_err());
 /// assert!(parse_duration("1e-10").is_err()); // rounds to zero
 /// assert!(parse_duration("soon").is_err());
@@ -83,13 +84,15 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         (n, 1.0)
     } else if let Some(n) = t.strip_suffix('m') {
         (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
     } else {
         (t, 1.0)
     };
     let value: f64 = number
         .trim()
         .parse()
-        .map_err(|_| invalid("expected a number with an optional unit ms, s or m"))?;
+        .map_err(|_| invalid("expected a number with an optional unit ms, s, m or h"))?;
     let seconds = value * scale;
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(invalid("must be greater than zero"));

@@ -191,6 +191,12 @@ fn inspect_shows_the_header() {
     ] {
         assert!(out.contains(&want), "{want:?} not in:\n{out}");
     }
+    // Named as its file in /dev/shm shows it: the same segment.
+    let by_file = mproc(&["inspect", &format!("mproc.{name}")]).ok();
+    assert!(
+        by_file.contains(&format!("name:        {name}")),
+        "{by_file}"
+    );
     let e = json_of(&mproc(&["inspect", "--json", &name]).ok());
     assert_eq!(e["name"], name.as_str());
     assert_eq!(e["size"], 4224);

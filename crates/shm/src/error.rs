@@ -65,7 +65,7 @@ pub enum ShmError {
         expected: SegmentKind,
     },
     /// The segment is shorter than its header or its layout needs.
-    #[error("segment is {len} bytes long, {needed} are needed")]
+    #[error("segment is {} long, {needed} are needed", bytes(*len))]
     Truncated {
         /// The real length.
         len: u64,
@@ -166,5 +166,27 @@ pub(crate) fn os_error(err: io::Error, name: &str) -> ShmError {
             name: name.to_owned(),
         },
         _ => ShmError::Os(err),
+    }
+}
+
+/// `n` bytes, in words ("1 byte", "2 bytes").
+fn bytes(n: u64) -> String {
+    if n == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShmError;
+
+    #[test]
+    fn lengths_read_as_words() {
+        let short = |len| ShmError::Truncated { len, needed: 128 }.to_string();
+        assert_eq!(short(1), "segment is 1 byte long, 128 are needed");
+        assert_eq!(short(0), "segment is 0 bytes long, 128 are needed");
+        assert_eq!(short(10), "segment is 10 bytes long, 128 are needed");
     }
 }

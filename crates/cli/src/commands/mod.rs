@@ -11,16 +11,31 @@ use mproc_shm::ShmError;
 
 use crate::{Result, SegmentReport};
 
-/// The report of segment `name`.
+/// The report of segment `name`; a name given as its file in `/dev/shm`
+/// (`mproc.NAME`, as `ls /dev/shm` shows it) is taken for `NAME` when no
+/// segment has the longer name.
 ///
 /// # Errors
 ///
 /// [`ShmError::NotFound`] if there is none, or it was removed while being
 /// read; [`ShmError::InvalidName`].
 pub(crate) fn report(name: &str) -> Result<SegmentReport, ShmError> {
-    SegmentReport::read(&mproc_shm::inspect(name)?).ok_or_else(|| ShmError::NotFound {
-        name: name.to_owned(),
-    })
+    let read = |name: &str| {
+        SegmentReport::read(&mproc_shm::inspect(name)?).ok_or_else(|| ShmError::NotFound {
+            name: name.to_owned(),
+        })
+    };
+    match read(name) {
+        Err(ShmError::NotFound { .. }) => match name.strip_prefix(mproc_shm::NAME_PREFIX) {
+            Some(short) if !short.is_empty() => read(short).map_err(|_| ShmError::NotFound {
+                name: name.to_owned(),
+            }),
+            _ => Err(ShmError::NotFound {
+                name: name.to_owned(),
+            }),
+        },
+        other => other,
+    }
 }
 
 /// Every segment whose name starts with `prefix` (all without one), as
