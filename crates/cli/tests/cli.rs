@@ -226,7 +226,8 @@ fn rm_dry_run_keeps_then_rm_removes() {
     let out = mproc(&["rm", "--dry-run", &name]).ok();
     assert_eq!(out, format!("would remove {name}{note}\n"));
     assert!(exists(&name));
-    let out = mproc(&["rm", &name]).ok();
+    // Named as /dev/shm shows it: the segment it is the file of.
+    let out = mproc(&["rm", &format!("mproc.{name}")]).ok();
     assert_eq!(out, format!("removed {name}{note}\n"));
     assert!(!exists(&name));
     let err = mproc(&["rm", &name]).failed();

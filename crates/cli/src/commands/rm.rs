@@ -35,6 +35,8 @@ pub(crate) fn run(io: &mut Streams<'_>, names: &[String], dry_run: bool) -> Resu
         } else {
             Vec::new()
         };
+        // The name the report resolved (`mproc.NAME` given for `NAME`).
+        let name = &report.name;
         if let Err(e) = remove(name, dry_run) {
             failed += 1;
             writeln!(io.err, "mproc: {e}")?;
