@@ -174,6 +174,31 @@ fn semaphores_events_and_barriers() {
     assert_eq!(details_of(&bar), "0 of 3 parties waiting");
 }
 
+/// A named pipe's two rings, each way, read without registering.
+#[test]
+fn a_pipe_shows_both_directions() {
+    let name = unique("pipe");
+    let mut creator = mproc_queue::Pipe::create(&name, opts()).unwrap();
+    creator.send(b"one").unwrap();
+    creator.send(b"two").unwrap();
+    let mut opener = mproc_queue::Pipe::open(&name).unwrap();
+    opener.send(b"back").unwrap();
+    let s = stats_of(&name);
+    assert_eq!(s["type"], "pipe");
+    assert_eq!(s["to_opener"]["depth"], 2);
+    assert_eq!(s["to_opener"]["producers"], 1);
+    assert_eq!(s["to_creator"]["depth"], 1);
+    assert!(
+        details_of(&name).starts_with("to opener: depth 2/"),
+        "{}",
+        details_of(&name)
+    );
+    let text = mproc(&["inspect", &name]).ok();
+    assert!(text.contains("direction:   opener to creator"), "{text}");
+    // Reading registered nothing: the opener's end still receives.
+    assert_eq!(opener.recv().unwrap(), b"one");
+}
+
 #[test]
 fn dict_root_and_its_table() {
     let name = unique("dict");

@@ -8,7 +8,7 @@ use mproc_shm::SegmentKind;
 
 use crate::core::{QueueCore, layout_of};
 use crate::layout::Flavor;
-use crate::{Consumer, Producer, QueueError, QueueOptions, Result};
+use crate::{Consumer, Producer, QueueError, QueueOptions, QueueStats, Result};
 
 /// Makes pairs of [`Connection`]s (Python's `multiprocessing.Pipe`).
 ///
@@ -207,6 +207,26 @@ impl Connection {
         self.rx
             .as_mut()
             .ok_or(QueueError::WrongDirection { op: "recv" })
+    }
+
+    /// The numbers of the ring this end sends on and of the one it
+    /// receives on (`None` for a direction a one-way end lacks), read
+    /// without registering anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (mut a, b) = mproc_queue::Pipe::new().unwrap();
+    /// a.send(b"x").unwrap();
+    /// let (sending, receiving) = b.stats();
+    /// assert_eq!(receiving.unwrap().depth, 1);
+    /// assert_eq!(sending.unwrap().depth, 0);
+    /// ```
+    pub fn stats(&self) -> (Option<QueueStats>, Option<QueueStats>) {
+        (
+            self.out.as_ref().map(|c| c.stats()),
+            self.inc.as_ref().map(|c| c.stats()),
+        )
     }
 
     /// Sends a copy of `msg` (Python's `send_bytes`).

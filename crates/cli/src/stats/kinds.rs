@@ -75,15 +75,14 @@ pub(super) fn read(name: &str, header: &Header) -> StatsOutcome {
         | SegmentKind::Semaphore
         | SegmentKind::Event
         | SegmentKind::Barrier => sync_reader::read(name, kind),
-        SegmentKind::Queue | SegmentKind::SpscQueue | SegmentKind::JoinableQueue => {
-            queue_reader::read(name, kind)
-        }
+        SegmentKind::Queue
+        | SegmentKind::SpscQueue
+        | SegmentKind::JoinableQueue
+        | SegmentKind::Pipe => queue_reader::read(name, kind),
         SegmentKind::Dict | SegmentKind::Value | SegmentKind::Array | SegmentKind::Manager => {
             dict_reader::read(name, header)
         }
-        // Plain bytes laid out by the user, and kinds whose crates offer no
-        // way to read their state without joining in (a pipe's `open`
-        // attaches as one end): the header says all there is.
+        // Plain bytes laid out by the user: the header says all there is.
         _ => return StatsOutcome::NotAvailable,
     };
     outcome(name, read)

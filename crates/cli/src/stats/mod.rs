@@ -54,6 +54,14 @@ pub enum KindStats {
     Elements(ElementsStats),
     /// A `Manager`'s registry of objects.
     Manager(ManagerStats),
+    /// A `Pipe`'s two rings: from the end its creator holds to the end
+    /// `open` gives, and back.
+    Pipe {
+        /// The ring the creator's end sends on.
+        to_opener: QueueStats,
+        /// The ring the creator's end receives on.
+        to_creator: QueueStats,
+    },
 }
 
 impl KindStats {
@@ -75,6 +83,14 @@ impl KindStats {
             KindStats::Barrier(b) => b.summary(),
             KindStats::Elements(e) => e.summary(),
             KindStats::Manager(m) => m.summary(),
+            KindStats::Pipe {
+                to_opener,
+                to_creator,
+            } => format!(
+                "to opener: {}; to creator: {}",
+                to_opener.summary(),
+                to_creator.summary()
+            ),
         }
     }
 
@@ -97,6 +113,16 @@ impl KindStats {
             KindStats::Barrier(b) => b.fields(),
             KindStats::Elements(e) => e.fields(),
             KindStats::Manager(m) => m.fields(),
+            KindStats::Pipe {
+                to_opener,
+                to_creator,
+            } => {
+                let mut v = vec![("direction", "creator to opener".to_owned())];
+                v.extend(to_opener.fields());
+                v.push(("direction", "opener to creator".to_owned()));
+                v.extend(to_creator.fields());
+                v
+            }
         }
     }
 
