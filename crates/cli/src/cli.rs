@@ -71,7 +71,8 @@ pub enum Command {
         dry_run: bool,
     },
     /// Remove the segments whose creators are dead and that were not made
-    /// persistent.
+    /// persistent, with what goes with them (a stale dict's tables, a stale
+    /// manager's objects).
     Gc {
         /// Say what would be removed, remove nothing.
         #[arg(long)]

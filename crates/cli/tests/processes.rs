@@ -352,7 +352,13 @@ fn gc_removes_a_dead_creators_manager_with_its_objects() {
     waitpid(child, false).unwrap();
 
     // The objects are persistent (they belong to the manager), yet go
-    // with their dead manager.
+    // with their dead manager: inspect calls them stale, and gc removes them.
+    let lock = format!("{prefix}.l");
+    let text = mproc(&["inspect", &lock]).ok();
+    assert!(
+        text.contains(&format!("stale:       yes (object of manager {prefix})")),
+        "{text}"
+    );
     let out = mproc(&["gc", "--prefix", &prefix]).ok();
     assert_eq!(
         out,

@@ -68,6 +68,24 @@ pub(crate) fn run(io: &mut Streams<'_>, opts: &GcOptions<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Why `gc` (with its default options) would remove the segment `name` of
+/// `all`, if it would: `inspect`'s "stale" answer, which also covers what
+/// goes with a stale dict or manager though it is persistent itself.
+pub(crate) fn why_stale(all: &[SegmentReport], name: &str) -> Option<String> {
+    let opts = GcOptions {
+        prefix: None,
+        dry_run: true,
+        unwritten_after: DEFAULT_UNWRITTEN_AFTER,
+    };
+    plan(all, &opts)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, why)| why)
+}
+
+/// `gc --unwritten-after`'s default.
+pub(crate) const DEFAULT_UNWRITTEN_AFTER: Duration = Duration::from_secs(60);
+
 /// What to remove, and why, among the segments of `all` that `opts`
 /// selects.
 fn plan<'a>(all: &'a [SegmentReport], opts: &GcOptions<'_>) -> Vec<(&'a str, String)> {

@@ -11,7 +11,11 @@ pub(crate) fn run(io: &mut Streams<'_>, name: &str, json: bool) -> Result<()> {
         writeln!(io.out)?;
         return Ok(());
     }
-    for (label, value) in lines(&report) {
+    // Stale as `gc` judges it: with what goes with a stale dict or manager.
+    let why = super::reports(None)
+        .ok()
+        .and_then(|all| super::gc::why_stale(&all, &report.name));
+    for (label, value) in lines(&report, why) {
         writeln!(io.out, "{label:<13}{value}")?;
     }
     if let Some(stats) = &report.stats {
@@ -32,7 +36,7 @@ pub(crate) fn run(io: &mut Streams<'_>, name: &str, json: bool) -> Result<()> {
 }
 
 /// The header lines of `inspect`.
-fn lines(r: &SegmentReport) -> Vec<(&'static str, String)> {
+fn lines(r: &SegmentReport, stale: Option<String>) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("name:", r.name.clone()),
         ("kind:", r.kind.clone().unwrap_or_else(|| "?".to_owned())),
@@ -61,6 +65,12 @@ fn lines(r: &SegmentReport) -> Vec<(&'static str, String)> {
         ),
     ));
     v.push(("persistent:", yes_no(r.persistent).to_owned()));
-    v.push(("stale:", yes_no(r.is_stale()).to_owned()));
+    v.push((
+        "stale:",
+        match stale {
+            Some(why) => format!("yes ({why})"),
+            None => "no".to_owned(),
+        },
+    ));
     v
 }
