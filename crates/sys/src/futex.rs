@@ -87,7 +87,7 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) ->
 }
 
 /// Wakes at most `n` waiters sleeping on `word` in any process; returns how
-/// many were woken.
+/// many were woken. `n == 0` wakes nobody (the kernel would wake one).
 ///
 /// # Examples
 ///
@@ -95,8 +95,12 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) ->
 /// use std::sync::atomic::AtomicU32;
 /// let word = AtomicU32::new(0);
 /// assert_eq!(mproc_sys::futex_wake(&word, 1), 0); // nobody waits
+/// assert_eq!(mproc_sys::futex_wake(&word, 0), 0);
 /// ```
 pub fn futex_wake(word: &AtomicU32, n: u32) -> usize {
+    if n == 0 {
+        return 0;
+    }
     let n = n.min(i32::MAX as u32);
     // SAFETY: `word` is a valid, aligned 4-byte atomic; FUTEX_WAKE does not
     // access its memory beyond using the address as a key.

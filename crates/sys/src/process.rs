@@ -102,15 +102,20 @@ impl ExitStatus {
 ///
 /// # Errors
 ///
-/// `ECHILD` if `pid` is not an unreaped child of the caller, or another `errno`.
+/// `ECHILD` if `pid` is not an unreaped child of the caller (a pid of 0 or
+/// less, which would reap any child, is none), or another `errno`.
 ///
 /// # Examples
 ///
 /// ```
 /// let err = mproc_sys::waitpid(1, true).unwrap_err();
 /// assert_eq!(err.raw_os_error(), Some(10)); // ECHILD: init is nobody's child here
+/// assert_eq!(mproc_sys::waitpid(-1, true).unwrap_err().raw_os_error(), Some(10));
 /// ```
 pub fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<ExitStatus>> {
+    if pid <= 0 {
+        return Err(io::Error::from_raw_os_error(libc::ECHILD));
+    }
     let flags = if nohang { libc::WNOHANG } else { 0 };
     loop {
         let mut status: libc::c_int = 0;

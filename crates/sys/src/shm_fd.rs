@@ -229,8 +229,9 @@ fn file_stat(st: libc::stat) -> FileStat {
 ///
 /// # Errors
 ///
-/// `NotFound` if there is no such name, `InvalidInput` for a name that
-/// does not start with `/`, or another `errno` of `stat`.
+/// `NotFound` if there is no such name, `InvalidInput` for a name that is
+/// not `/` and one file name (no other `/`, not `.` or `..`), or another
+/// `errno` of `lstat`.
 ///
 /// # Examples
 ///
@@ -242,10 +243,16 @@ fn file_stat(st: libc::stat) -> FileStat {
 /// assert_eq!((st.size, st.file_id), (64, mproc_sys::fstat(&fd).unwrap().file_id));
 /// mproc_sys::shm_unlink(name).unwrap();
 /// assert_eq!(mproc_sys::shm_stat(name).unwrap_err().kind(), std::io::ErrorKind::NotFound);
+/// let outside = mproc_sys::shm_stat(c"/../../etc/passwd").unwrap_err();
+/// assert_eq!(outside.kind(), std::io::ErrorKind::InvalidInput);
 /// ```
 pub fn shm_stat(name: &CStr) -> io::Result<FileStat> {
     let bytes = name.to_bytes();
-    if bytes.first() != Some(&b'/') {
+    // One component under the directory, as `shm_open` takes it.
+    let Some(file) = bytes.strip_prefix(b"/") else {
+        return Err(io::ErrorKind::InvalidInput.into());
+    };
+    if file.is_empty() || file == b"." || file == b".." || file.contains(&b'/') {
         return Err(io::ErrorKind::InvalidInput.into());
     }
     let mut path = Vec::with_capacity(SHM_DIR.len() + bytes.len() + 1);
@@ -254,9 +261,9 @@ pub fn shm_stat(name: &CStr) -> io::Result<FileStat> {
     let path = std::ffi::CString::new(path).map_err(|_| io::ErrorKind::InvalidInput)?;
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: `path` is NUL-terminated and outlives the call; `st` points
-    // to writable memory of the right size, fully initialised by `stat`
-    // when it returns 0.
-    let rc = unsafe { libc::stat(path.as_ptr(), st.as_mut_ptr()) };
+    // to writable memory of the right size, fully initialised by `lstat`
+    // when it returns 0. `lstat`: a symbolic link is not followed.
+    let rc = unsafe { libc::lstat(path.as_ptr(), st.as_mut_ptr()) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
