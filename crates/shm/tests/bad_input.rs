@@ -349,3 +349,36 @@ fn a_creator_whose_file_was_shrunk_drops_cleanly() {
         Err(ShmError::NotFound { .. })
     ));
 }
+
+/// A FIFO made under a segment's name (the directory is world-writable) is
+/// refused at once by `open`, `inspect` and `list`, never waited on for a
+/// writer that never comes.
+#[test]
+fn a_fifo_under_a_segment_name_is_refused_not_waited_on() {
+    let name = unique("fifo");
+    let path = format!("/dev/shm/mproc.{name}");
+    match std::process::Command::new("mkfifo").arg(&path).status() {
+        Ok(s) if s.success() => {}
+        _ => {
+            println!("(skipped: no mkfifo)");
+            return;
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let probe = name.clone();
+    std::thread::spawn(move || {
+        let open = Segment::opener(&probe)
+            .read_only()
+            .ready_timeout(Duration::from_millis(100))
+            .open()
+            .map(drop);
+        let inspected = mproc_shm::inspect(&probe).map(drop);
+        let listed = mproc_shm::list().map(drop);
+        let _ = tx.send((open, inspected, listed));
+    });
+    let got = rx.recv_timeout(Duration::from_secs(10));
+    let _ = std::fs::remove_file(&path);
+    let (open, _inspected, listed) = got.expect("blocked on the FIFO");
+    assert!(open.is_err(), "{open:?}");
+    assert!(listed.is_ok(), "{listed:?}");
+}

@@ -49,11 +49,13 @@ pub fn shm_create(name: &CStr, mode: u32) -> io::Result<OwnedFd> {
     owned_fd(fd)
 }
 
-/// Opens an existing shared-memory object, read-write or read-only.
+/// Opens an existing shared-memory object, read-write or read-only, without
+/// ever blocking (a FIFO made under the name is refused, not waited on).
 ///
 /// # Errors
 ///
-/// `NotFound` (`ENOENT`), `PermissionDenied` (`EACCES`), or another `errno`.
+/// `NotFound` (`ENOENT`), `PermissionDenied` (`EACCES`), `InvalidData` for
+/// a name that is not a regular file, or another `errno`.
 ///
 /// # Examples
 ///
@@ -67,9 +69,25 @@ pub fn shm_open_existing(name: &CStr, writable: bool) -> io::Result<OwnedFd> {
     } else {
         libc::O_RDONLY
     };
+    // Non-blocking: anyone may make a FIFO under the name (the directory is
+    // world-writable), and opening one to read would wait for a writer.
+    // The flag changes nothing for a regular file.
     // SAFETY: `name` is a valid NUL-terminated string for the duration of the call.
-    let fd = unsafe { libc::shm_open(name.as_ptr(), access | libc::O_CLOEXEC, 0) };
-    owned_fd(fd)
+    let fd = unsafe {
+        libc::shm_open(
+            name.as_ptr(),
+            access | libc::O_CLOEXEC | libc::O_NONBLOCK,
+            0,
+        )
+    };
+    let fd = owned_fd(fd)?;
+    if !fstat(&fd)?.regular {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a regular file (a FIFO, device or directory under a shared-memory name)",
+        ));
+    }
+    Ok(fd)
 }
 
 /// Removes a shared-memory name. Mappings that exist stay valid until unmapped.
@@ -185,6 +203,8 @@ pub struct FileStat {
     /// The device and inode: together, which file this is (a name
     /// unlinked and made again names another file).
     pub file_id: (u64, u64),
+    /// A regular file (not a FIFO, device, directory or link).
+    pub regular: bool,
 }
 
 /// Size, owner and permission bits of an open file.
@@ -220,6 +240,7 @@ fn file_stat(st: libc::stat) -> FileStat {
         uid: st.st_uid,
         mode: st.st_mode & 0o7777,
         file_id: (st.st_dev, st.st_ino),
+        regular: st.st_mode & libc::S_IFMT == libc::S_IFREG,
     }
 }
 
