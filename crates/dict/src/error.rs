@@ -40,6 +40,13 @@ pub enum DictError {
         /// How many names it holds.
         max: u64,
     },
+    /// The [`Manager`](crate::Manager)'s creator dropped it: it makes no
+    /// more objects (those it made went with it).
+    #[error("manager `{prefix}` was dropped by its creator and makes no more objects")]
+    ManagerClosed {
+        /// The manager's prefix.
+        prefix: String,
+    },
     /// A key is longer than the dict's `max_key_len`.
     #[error("key of {len} bytes is over the limit of {max}")]
     KeyTooLarge {

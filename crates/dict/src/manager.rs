@@ -43,6 +43,9 @@ pub const MAX_NAMES: u64 = 256;
 /// ```
 pub const MAX_OBJECT_NAME: usize = 120;
 const COUNT_OFF: u64 = 64;
+/// Set (under the registry lock) by the creator's drop before it reads the
+/// names to remove: no name is registered after that.
+const CLOSED_OFF: u64 = 72;
 const ENTRIES_OFF: u64 = 128;
 const ENTRY_LEN: u64 = 128;
 const MANAGER_ROLE: u64 = 0x4d47_5231; // "MGR1"
@@ -210,6 +213,10 @@ impl Manager {
         Ok(self.seg.payload().get::<AtomicU64>(COUNT_OFF)?)
     }
 
+    fn closed_word(&self) -> Result<&AtomicU64> {
+        Ok(self.seg.payload().get::<AtomicU64>(CLOSED_OFF)?)
+    }
+
     fn read_entry(&self, i: u64) -> Result<(String, SegmentKind)> {
         let p = self.seg.payload();
         let off = ENTRIES_OFF + i * ENTRY_LEN;
@@ -280,28 +287,18 @@ impl Manager {
     /// [`ShmError::WrongKind`] (`found` the recorded kind), so two callers
     /// racing to make one name as two kinds cannot both win.
     fn register(&self, name: &str, kind: SegmentKind) -> Result<()> {
-        if name.len() > MAX_OBJECT_NAME {
-            return Err(DictError::NameTooLong {
-                name: name.to_owned(),
-                max: MAX_OBJECT_NAME as u64,
-            });
-        }
-        // A name no object can be made under is refused before it is
-        // registered: registered, it would be listed by `names` and hold
-        // one of the registry's entries for good.
-        let full = self.full_name(name);
-        mproc_shm::SegmentName::new(&full)?;
-        if kind == SegmentKind::Dict && full.len() > crate::root::MAX_DICT_NAME_LEN {
-            return Err(DictError::NameTooLong {
-                name: full,
-                max: crate::root::MAX_DICT_NAME_LEN as u64,
-            });
-        }
+        self.check_name(name, kind)?;
         let lock = RawLock::attach(&self.seg.payload(), 0)?;
         let mut held = lock.lock().unwrap_or_else(|died| died.into_inner());
         // Entries are written before the count moves: a holder that died
         // left at worst an entry past the count, which is ignored.
         held.make_consistent();
+        // Acquire: the closing drop set it under this lock.
+        if self.closed_word()?.load(Ordering::Acquire) != 0 {
+            return Err(DictError::ManagerClosed {
+                prefix: self.prefix.clone(),
+            });
+        }
         let count = self.count_word()?;
         let n = count.load(Ordering::Relaxed).min(MAX_NAMES);
         for i in 0..n {
@@ -333,6 +330,58 @@ impl Manager {
         Ok(())
     }
 
+    /// Refuses a name no object can be made under (too long, a `/`, a
+    /// dict name too long once prefixed), before anything is made.
+    fn check_name(&self, name: &str, kind: SegmentKind) -> Result<()> {
+        if name.len() > MAX_OBJECT_NAME {
+            return Err(DictError::NameTooLong {
+                name: name.to_owned(),
+                max: MAX_OBJECT_NAME as u64,
+            });
+        }
+        let full = self.full_name(name);
+        mproc_shm::SegmentName::new(&full)?;
+        if kind == SegmentKind::Dict && full.len() > crate::root::MAX_DICT_NAME_LEN {
+            return Err(DictError::NameTooLong {
+                name: full,
+                max: crate::root::MAX_DICT_NAME_LEN as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses, before anything is made, a name the registry records as
+    /// another kind ([`ShmError::WrongKind`], `found` the recorded kind) and
+    /// a manager whose creator dropped it. `register` checks both again
+    /// under the lock.
+    fn check_recorded(&self, name: &str, kind: SegmentKind) -> Result<()> {
+        if self.closed_word()?.load(Ordering::Acquire) != 0 {
+            return Err(DictError::ManagerClosed {
+                prefix: self.prefix.clone(),
+            });
+        }
+        for entry in self.entries()? {
+            if let Ok((existing, found)) = entry
+                && existing == name
+                && found != kind
+            {
+                return Err(ShmError::WrongKind {
+                    found,
+                    expected: kind,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes or opens the object, then records it. Recorded only once it
+    /// exists, so that a creation that fails (a barrier of 0 parties) takes
+    /// no registry entry and pins no kind to the name. An object this call
+    /// made that cannot be recorded (the registry is full, the name is
+    /// another kind's, the creator's manager dropped meanwhile) is removed
+    /// again: the creator's drop removes exactly the recorded objects, so
+    /// nothing outlives the manager.
     fn get_or_create<H>(
         &self,
         name: &str,
@@ -340,17 +389,34 @@ impl Manager {
         create: impl FnOnce(&str) -> Result<H>,
         open: impl FnOnce(&str) -> Result<H>,
     ) -> Result<H> {
+        self.check_name(name, kind)?;
+        self.check_recorded(name, kind)?;
         let full = self.full_name(name);
-        self.register(name, kind)?;
-        match create(&full) {
-            Ok(h) => Ok(h),
-            Err(e) if already_exists(&e) => open(&full),
+        let (handle, made) = match create(&full) {
+            Ok(h) => (h, true),
+            Err(e) if already_exists(&e) => (open(&full)?, false),
             // Creation arguments only matter to the creator: arguments a
             // new object would refuse (a barrier of 0 parties) still
             // attach to an existing one. Otherwise the creation's error
             // says more than the open's `NotFound`.
-            Err(e) => open(&full).map_err(|_| e),
+            Err(e) => (open(&full).map_err(|_| e)?, false),
+        };
+        if let Err(e) = self.register(name, kind) {
+            drop(handle);
+            if made {
+                let _ = remove_object(&full, kind);
+            }
+            return Err(e);
         }
+        Ok(handle)
+    }
+}
+
+/// Removes the object `full` of `kind` (a dict with its tables).
+fn remove_object(full: &str, kind: SegmentKind) -> Result<()> {
+    match kind {
+        SegmentKind::Dict => Dict::unlink(full),
+        _ => Segment::unlink(full).map_err(DictError::from),
     }
 }
 
@@ -359,13 +425,25 @@ impl Drop for Manager {
         if !self.remove_by.is_some_and(|p| p.is_current()) {
             return;
         }
-        for (name, kind) in self.readable_names() {
-            let full = self.full_name(&name);
+        // Closed under the registry lock before the names are read: a
+        // process that makes an object later finds it closed and removes
+        // what it made (see `get_or_create`).
+        let names = match RawLock::attach(&self.seg.payload(), 0) {
+            Ok(lock) => {
+                let mut held = lock.lock().unwrap_or_else(|died| died.into_inner());
+                held.make_consistent();
+                if let Ok(closed) = self.closed_word() {
+                    // Release: pairs with the Acquire load in `register`.
+                    closed.store(1, Ordering::Release);
+                }
+                self.readable_names()
+            }
+            // A registry whose lock does not read: remove what reads.
+            Err(_) => self.readable_names(),
+        };
+        for (name, kind) in names {
             // Errors: already removed by hand, or never created.
-            let _ = match kind {
-                SegmentKind::Dict => Dict::unlink(&full),
-                _ => Segment::unlink(&full).map_err(DictError::from),
-            };
+            let _ = remove_object(&self.full_name(&name), kind);
         }
     }
 }

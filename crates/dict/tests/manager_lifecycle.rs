@@ -248,6 +248,45 @@ fn unusable_name_is_not_registered() {
     drop_and_check_clean(m);
 }
 
+/// A creation that fails (a barrier of 0 parties) takes no registry entry
+/// and pins no kind to the name: 300 of them later, the name makes a lock.
+fn a_failed_creation_registers_nothing() {
+    const P: &str = "test-mgr-failed-creation";
+    let m = Manager::create(P).unwrap();
+    for _ in 0..300 {
+        assert!(m.barrier("b", 0).is_err());
+    }
+    assert_eq!(m.names().unwrap(), vec![]);
+    drop(m.lock("b").unwrap());
+    assert_eq!(
+        m.names().unwrap(),
+        vec![("b".to_string(), SegmentKind::Lock)]
+    );
+    drop_and_check_clean(m);
+}
+
+/// A handle opened before the creator dropped the manager makes nothing
+/// afterwards: the object it would make is removed again and the call
+/// says so, instead of leaving a persistent segment no one removes.
+fn objects_made_after_the_creators_drop_are_refused_and_removed() {
+    const P: &str = "test-mgr-late-objects";
+    let m = Manager::create(P).unwrap();
+    let other = Manager::open(P).unwrap();
+    drop(m.value("early", 1u32).unwrap());
+    drop(m);
+    assert!(matches!(
+        other.value("late", 2u32),
+        Err(DictError::ManagerClosed { .. })
+    ));
+    assert!(matches!(
+        other.dict("lated", mproc_dict::DictOptions::new()),
+        Err(DictError::ManagerClosed { .. })
+    ));
+    drop(other);
+    let left = shm_names(P);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 /// Forks a child that takes `lock` through `take`, writes part of the
 /// data, says so through `ready`, then sleeps until SIGKILLed.
 fn kill_holder(ready: &Value<u8>, take: impl FnOnce() -> i32) {
@@ -340,6 +379,14 @@ fn main() {
     run(
         "unusable_name_is_not_registered",
         unusable_name_is_not_registered,
+    );
+    run(
+        "a_failed_creation_registers_nothing",
+        a_failed_creation_registers_nothing,
+    );
+    run(
+        "objects_made_after_the_creators_drop_are_refused_and_removed",
+        objects_made_after_the_creators_drop_are_refused_and_removed,
     );
     run("pod_holder_killed", pod_holder_killed);
     let _ = kill(dog, Signal::Kill);
