@@ -112,16 +112,24 @@ impl<T: Pod> Array<T> {
     /// # Errors
     ///
     /// [`DictError::Shm`](crate::DictError::Shm) if the memory cannot be
-    /// had.
+    /// had, [`DictError::InvalidOption`](crate::DictError::InvalidOption)
+    /// (`length`) for a length whose bytes do not fit a segment.
     ///
     /// # Examples
     ///
     /// ```
     /// let a = mproc_dict::Array::<f64>::new(4).unwrap();
     /// assert_eq!(a.to_vec().unwrap(), vec![0.0; 4]);
+    /// assert!(matches!(
+    ///     mproc_dict::Array::<u64>::new(usize::MAX / 4),
+    ///     Err(mproc_dict::DictError::InvalidOption { option: "length", .. })
+    /// ));
     /// ```
     pub fn new(len: usize) -> Result<Array<T>> {
-        Self::from_slice(&vec![T::zeroed(); len])
+        // No zeroed copy on the heap: the new segment is zeroed.
+        Ok(Array {
+            inner: PodSegment::create_len(SegmentKind::Array, ARRAY_ROLE, None, len, None)?,
+        })
     }
 
     /// A new anonymous array holding a copy of `data`.

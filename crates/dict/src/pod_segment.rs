@@ -61,6 +61,19 @@ impl<T: Pod> PodSegment<T> {
         name: Option<&str>,
         data: &[T],
     ) -> Result<Self> {
+        Self::create_len(kind, role, name, data.len(), Some(data))
+    }
+
+    /// [`create`](Self::create) of `len` elements, holding `data` if given
+    /// (of that length), zeroed otherwise: a new segment is zeroed already,
+    /// so an array of any length needs no copy of it on the heap.
+    pub(crate) fn create_len(
+        kind: SegmentKind,
+        role: u64,
+        name: Option<&str>,
+        len: usize,
+        data: Option<&[T]>,
+    ) -> Result<Self> {
         let (size, align) = type_params::<T>();
         if align > DATA_OFF {
             return Err(DictError::InvalidOption {
@@ -68,7 +81,7 @@ impl<T: Pod> PodSegment<T> {
                 value: align,
             });
         }
-        let len = data.len() as u64;
+        let len = len as u64;
         let bytes = len
             .checked_mul(size)
             .and_then(|b| b.checked_add(DATA_OFF))
@@ -83,7 +96,10 @@ impl<T: Pod> PodSegment<T> {
                     field: "value lock",
                     value: 0,
                 })?;
-                p.write_bytes(DATA_OFF, bytemuck::cast_slice(data))
+                match data {
+                    Some(data) => p.write_bytes(DATA_OFF, bytemuck::cast_slice(data)),
+                    None => Ok(()),
+                }
             });
         let seg = match name {
             Some(n) => builder.create(n)?,
