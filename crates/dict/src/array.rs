@@ -354,6 +354,11 @@ impl<T: Pod> Array<T> {
     /// let a = mproc_dict::Array::from_slice(&[1u8, 2]).unwrap();
     /// let total: u32 = a.lock().unwrap().iter().map(|&x| u32::from(x)).sum();
     /// assert_eq!(total, 3);
+    ///
+    /// // Not reentrant: this thread's accessors refuse while a guard lives.
+    /// let g = a.lock().unwrap();
+    /// assert!(matches!(a.get(0), Err(mproc_dict::DictError::HeldByThisThread { .. })));
+    /// drop(g);
     /// ```
     pub fn lock(&self) -> Result<ArrayGuard<'_, T>> {
         self.guard(self.inner.lock()?)

@@ -87,6 +87,16 @@ pub enum DictError {
         /// The timeout.
         timeout: std::time::Duration,
     },
+    /// The calling thread holds this lock already (a guard of
+    /// [`Value::lock`](crate::Value::lock) or
+    /// [`Array::lock`](crate::Array::lock) is alive): taking it again, for
+    /// another guard or an accessor such as `get`, would wait for ever.
+    /// Read and write through the guard instead.
+    #[error("this thread holds the {locked} already: use its guard")]
+    HeldByThisThread {
+        /// The lock.
+        locked: Locked,
+    },
     /// A field of a dict segment holds an impossible value.
     #[error("dict segment is corrupt: {what} holds {value:#x} at offset {offset}")]
     Corrupt {

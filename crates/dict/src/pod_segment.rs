@@ -155,10 +155,24 @@ impl<T: Pod> PodSegment<T> {
         self.seg.payload()
     }
 
+    /// [`DictError::HeldByThisThread`] if the calling thread holds `lock`:
+    /// taking it again would wait for ever.
+    fn refuse_reentry(&self, lock: &RawLock) -> Result<()> {
+        if lock.is_held_by_this_thread() {
+            let locked = match self.seg.header().kind {
+                SegmentKind::Array => Locked::Array,
+                _ => Locked::Value,
+            };
+            return Err(DictError::HeldByThisThread { locked });
+        }
+        Ok(())
+    }
+
     /// Takes the lock. A holder's death is reported once (the data cannot
     /// be repaired here, so the lock is made consistent at once).
     pub(crate) fn lock(&self) -> Result<PodLock<'_>> {
         let lock = RawLock::attach(&self.payload(), 0)?;
+        self.refuse_reentry(lock)?;
         Ok(match lock.lock() {
             Ok(g) => PodLock::new(g, false),
             Err(died) => PodLock::new(died.into_inner(), true),
@@ -169,6 +183,7 @@ impl<T: Pod> PodSegment<T> {
     /// `locked` names this lock in the error.
     pub(crate) fn lock_timeout(&self, timeout: Duration, locked: Locked) -> Result<PodLock<'_>> {
         let lock = RawLock::attach(&self.payload(), 0)?;
+        self.refuse_reentry(lock)?;
         match lock.lock_timeout(timeout) {
             Ok(g) => Ok(PodLock::new(g, false)),
             Err(TryLockError::OwnerDied(g)) => Ok(PodLock::new(g, true)),

@@ -248,6 +248,11 @@ impl<T: Pod> Value<T> {
     /// `with v.get_lock():`). The one accessor that reports a previous
     /// holder's death: [`ValueGuard::owner_died`].
     ///
+    /// The lock is not reentrant (Python's is): while the guard lives, this
+    /// thread's `get`, `set`, `update` and `lock` return
+    /// [`DictError::HeldByThisThread`](crate::DictError::HeldByThisThread)
+    /// instead of waiting for ever. Read and write through the guard.
+    ///
     /// # Errors
     ///
     /// As [`get`](Value::get).
@@ -255,9 +260,16 @@ impl<T: Pod> Value<T> {
     /// # Examples
     ///
     /// ```
-    /// let v = mproc_dict::Value::new(1u32).unwrap();
+    /// use mproc_dict::{DictError, Locked, Value};
+    /// let v = Value::new(1u32).unwrap();
     /// *v.lock().unwrap() += 41;
     /// assert_eq!(v.get().unwrap(), 42);
+    ///
+    /// let mut g = v.lock().unwrap();
+    /// assert!(matches!(v.get(), Err(DictError::HeldByThisThread { locked: Locked::Value })));
+    /// *g += 1; // Python's `v.value += 1` under `with v.get_lock():`
+    /// drop(g);
+    /// assert_eq!(v.get().unwrap(), 43);
     /// ```
     pub fn lock(&self) -> Result<ValueGuard<'_, T>> {
         self.guard(self.inner.lock()?)

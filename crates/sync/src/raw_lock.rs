@@ -309,6 +309,27 @@ impl RawLock {
             && self.owner.load(Ordering::Relaxed) == identity::record(me)
     }
 
+    /// Whether the calling thread holds this lock: a `lock()` from it
+    /// would wait for ever (the lock is not reentrant; see
+    /// [`RawRLock`](crate::RawRLock)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = mproc_sync::RawLock::new();
+    /// assert!(!lock.is_held_by_this_thread());
+    /// let g = lock.lock().unwrap();
+    /// assert!(lock.is_held_by_this_thread());
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| assert!(!lock.is_held_by_this_thread()));
+    /// });
+    /// drop(g);
+    /// assert!(!lock.is_held_by_this_thread());
+    /// ```
+    pub fn is_held_by_this_thread(&self) -> bool {
+        self.is_held_by(identity::current())
+    }
+
     /// Whether a holder died and nobody has called `make_consistent` since.
     ///
     /// # Examples
