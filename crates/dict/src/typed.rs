@@ -39,8 +39,17 @@ fn encode<T: Serialize + ?Sized>(what: &'static str, value: &T) -> Result<Encode
     }
 }
 
+/// Decodes all of `bytes` as a `T`: bytes left over mean they hold another
+/// type (a dict opened with other types), which a prefix decode would hide.
 fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|source| DictError::Decode { what, source })
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok(_) => Err(DictError::Decode {
+            what,
+            source: postcard::Error::DeserializeBadEncoding,
+        }),
+        Err(source) => Err(DictError::Decode { what, source }),
+    }
 }
 
 /// A shared dict of typed keys and values: Python's `Manager().dict()`
@@ -125,7 +134,7 @@ where
 
     /// Opens a named typed dict (see [`Dict::open`]). The types are not
     /// recorded: opening with other types gives [`DictError::Decode`] on
-    /// reads.
+    /// reads of entries that do not decode whole as the types given.
     ///
     /// # Errors
     ///
@@ -134,7 +143,13 @@ where
     /// # Examples
     ///
     /// ```
-    /// assert!(mproc_dict::TypedDict::<u8, u8>::open("doc-typed-none").is_err());
+    /// use mproc_dict::{DictError, DictOptions, TypedDict};
+    /// assert!(TypedDict::<u8, u8>::open("doc-typed-none").is_err());
+    ///
+    /// let pairs: TypedDict<u8, (u32, u32)> = TypedDict::create("doc-typed-other", DictOptions::new()).unwrap();
+    /// pairs.insert(&1, &(7, 9)).unwrap();
+    /// let single: TypedDict<u8, u32> = TypedDict::open("doc-typed-other").unwrap();
+    /// assert!(matches!(single.get(&1), Err(DictError::Decode { .. }))); // not the prefix 7
     /// ```
     pub fn open(name: &str) -> Result<Self> {
         Ok(Self::from_dict(Dict::open(name)?))
@@ -263,7 +278,8 @@ where
     ///
     /// # Errors
     ///
-    /// As [`get`](TypedDict::get).
+    /// As [`get`](TypedDict::get). A value that does not decode as `V` is
+    /// removed all the same, and reported as [`DictError::Decode`].
     ///
     /// # Examples
     ///
