@@ -1,11 +1,10 @@
 //! The registry of live segments: every `/dev/shm/mproc.*` entry, what it
 //! holds, whether its creator lives; and removal of the stale ones.
 
-use memmap2::MmapOptions;
 use mproc_sys::ProcessId;
 
 use crate::header::{self, HeaderState};
-use crate::{Header, Region, Result, SegmentName, ShmError, error::os_error};
+use crate::{Header, HeapRegion, Result, SegmentName, ShmError, error::os_error};
 
 /// What [`list`] found under one name.
 ///
@@ -58,8 +57,40 @@ pub enum SegmentStatus {
     Unreadable(String),
 }
 
+/// Reads the header's bytes twice until two reads agree (a creator may be
+/// writing them: a copy taken while it does could mix old and new words,
+/// which the atomic loads of a mapping never do).
+fn read_header(file: std::fs::File) -> Result<[u8; header::HEADER_LEN as usize]> {
+    use std::os::unix::fs::FileExt;
+    let read = |buf: &mut [u8; header::HEADER_LEN as usize]| {
+        file.read_exact_at(buf, 0).map_err(|e| match e.kind() {
+            // Shrunk since its size was read.
+            std::io::ErrorKind::UnexpectedEof => ShmError::Truncated {
+                len: file.metadata().map_or(0, |m| m.len()),
+                needed: header::HEADER_LEN,
+            },
+            _ => ShmError::Os(e),
+        })
+    };
+    let mut first = [0u8; header::HEADER_LEN as usize];
+    read(&mut first)?;
+    for _ in 0..100 {
+        let mut again = [0u8; header::HEADER_LEN as usize];
+        read(&mut again)?;
+        if again == first {
+            return Ok(first);
+        }
+        first = again;
+        std::thread::yield_now();
+    }
+    Err(ShmError::Corrupt {
+        field: "header (changing while read)",
+        value: 0,
+    })
+}
+
 /// Reads what a segment holds without waiting and without changing it
-/// (mapped read-only).
+/// (its header is read, not mapped).
 ///
 /// # Errors
 ///
@@ -93,16 +124,16 @@ pub fn inspect(name: &str) -> Result<SegmentInfo> {
         };
         return Ok(unreadable(name, len, &e));
     }
-    let map = match MmapOptions::new()
-        .len(header::HEADER_LEN as usize)
-        .map_raw_read_only(&fd)
-    {
-        Ok(map) => map,
-        Err(e) => return Ok(unreadable(name, len, &ShmError::Os(e))),
+    // Read, not mapped: a file its owner shrinks meanwhile then reads
+    // short instead of faulting (`SIGBUS` would kill a sweep over other
+    // users' files).
+    let bytes = match read_header(std::fs::File::from(fd)) {
+        Ok(bytes) => bytes,
+        Err(e) => return Ok(unreadable(name, len, &e)),
     };
-    // SAFETY: the read-only mapping is valid for its length while `map`
-    // lives, and the view does not outlive this function; it is only read.
-    let region = unsafe { Region::from_raw_parts(map.as_mut_ptr(), map.len()) };
+    let heap = HeapRegion::new(bytes.len());
+    let region = heap.region();
+    region.write_bytes(0, &bytes)?;
     let persistent = header::is_persistent(&region);
     // The mapping covers only the header; validate the length against the
     // real file size.

@@ -275,6 +275,37 @@ fn become_nobody(drop_group: bool) -> bool {
     (!drop_group || mproc_sys::setgid(65534).is_ok()) && mproc_sys::setuid(65534).is_ok()
 }
 
+/// `inspect` (and so `list`, `remove_stale`, `mproc ls`) of a file that a
+/// peer shrinks and regrows meanwhile reports what it read, never dies of
+/// `SIGBUS` (it reads the header instead of mapping it).
+fn inspect_survives_a_file_shrunk_under_it() {
+    let name = unique("shrinking");
+    let seg = Segment::create(&name, 4096).unwrap();
+    let fd = mproc_sys::shm_open_existing(&seg.name().unwrap().os_name(), true).unwrap();
+    let toggler = spawn_child(|| {
+        let end = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < end {
+            let _ = mproc_sys::ftruncate(&fd, 0);
+            let _ = mproc_sys::ftruncate(&fd, 4096);
+        }
+        0
+    });
+    let inspector = spawn_child(|| {
+        let end = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < end {
+            let _ = mproc_shm::inspect(&name);
+            let _ = mproc_shm::list();
+        }
+        0
+    });
+    let inspected = wait_child(inspector, Duration::from_secs(10));
+    let toggled = wait_child(toggler, Duration::from_secs(10));
+    drop(fd);
+    drop(seg);
+    assert_eq!(toggled, ExitStatus::Exited(0));
+    assert_eq!(inspected, ExitStatus::Exited(0), "inspect died");
+}
+
 /// An unprivileged creator of a segment it may write but not read (mode
 /// `0o200`) still removes the name when its handle drops: the drop's check
 /// that the name is still its file needs no read permission.
@@ -542,6 +573,10 @@ fn main() {
         (
             "open_waits_for_a_live_creator_to_finish",
             open_waits_for_a_live_creator_to_finish,
+        ),
+        (
+            "inspect_survives_a_file_shrunk_under_it",
+            inspect_survives_a_file_shrunk_under_it,
         ),
         (
             "a_write_only_creator_removes_its_name",
