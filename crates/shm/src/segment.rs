@@ -390,6 +390,21 @@ impl Segment {
     }
 }
 
+/// Unlinks a name being created when dropped before `made` is set: on an
+/// error return and while unwinding from a panic alike.
+struct UnlinkUnlessMade<'a> {
+    os_name: &'a std::ffi::CStr,
+    made: bool,
+}
+
+impl Drop for UnlinkUnlessMade<'_> {
+    fn drop(&mut self) {
+        if !self.made {
+            let _ = mproc_sys::shm_unlink(self.os_name);
+        }
+    }
+}
+
 /// The longest [`SegmentBuilder::label`] kept whole (`memfd_create` takes
 /// at most 249 bytes).
 pub const MAX_LABEL_LEN: usize = 200;
@@ -580,18 +595,19 @@ impl<'f> SegmentBuilder<'f> {
         let os_name = name.os_name();
         let fd =
             mproc_sys::shm_create(&os_name, self.mode).map_err(|e| os_error(e, name.as_str()))?;
-        // From here on the name is ours: remove it again if anything fails.
+        // From here on the name is ours: remove it again if anything fails,
+        // an initializer's panic included (a live creator's unfinished
+        // segment is never swept, and would block its name until exit).
+        let mut unmade = UnlinkUnlessMade {
+            os_name: &os_name,
+            made: false,
+        };
         // `shm_open` applies the umask; the mode asked for is set exactly.
-        let made = mproc_sys::fchmod(&fd, self.mode)
+        let seg = mproc_sys::fchmod(&fd, self.mode)
             .map_err(ShmError::Os)
-            .and_then(|()| self.finish(fd, Some(name.clone())));
-        match made {
-            Ok(seg) => Ok(seg),
-            Err(e) => {
-                let _ = mproc_sys::shm_unlink(&os_name);
-                Err(e)
-            }
-        }
+            .and_then(|()| self.finish(fd, Some(name.clone())))?;
+        unmade.made = true;
+        Ok(seg)
     }
 
     /// Creates an anonymous segment (a `memfd` mapped shared): no name,

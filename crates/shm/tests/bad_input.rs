@@ -382,3 +382,22 @@ fn a_fifo_under_a_segment_name_is_refused_not_waited_on() {
     assert!(open.is_err(), "{open:?}");
     assert!(listed.is_ok(), "{listed:?}");
 }
+
+/// An initializer that panics leaves no name behind: the name can be made
+/// again at once (it used to stay, "being created" by a live process, until
+/// the process exited).
+#[test]
+fn a_panicking_initializer_leaves_no_name() {
+    let name = unique("init-panic");
+    let made = std::panic::catch_unwind(|| {
+        Segment::builder(SegmentKind::Raw, 64)
+            .init(|_| panic!("initializer fails"))
+            .create(&name)
+    });
+    assert!(made.is_err());
+    assert!(matches!(
+        Segment::open(&name),
+        Err(ShmError::NotFound { .. })
+    ));
+    assert!(Segment::create(&name, 8).is_ok());
+}
