@@ -245,9 +245,15 @@ pub struct StaleSweep {
 /// assert!(sweep.removed.iter().all(|n| !n.as_str().is_empty()));
 /// ```
 pub fn remove_stale() -> Result<StaleSweep> {
+    let stale =
+        |info: &SegmentInfo| info.creator.is_some() && !info.creator_alive && !info.persistent;
     let mut sweep = StaleSweep::default();
     for info in list()? {
-        if info.creator.is_some() && !info.creator_alive && !info.persistent {
+        // Looked at again just before the unlink: the listing may be long
+        // past, and a live process may have made the name anew meanwhile
+        // (a restart's unlink and create). What is left is a window of a
+        // few system calls.
+        if stale(&info) && inspect(info.name.as_str()).is_ok_and(|now| stale(&now)) {
             match mproc_sys::shm_unlink(&info.name.os_name()) {
                 Ok(()) => sweep.removed.push(info.name),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
