@@ -191,10 +191,21 @@ fn inspect_shows_the_header() {
     ] {
         assert!(out.contains(&want), "{want:?} not in:\n{out}");
     }
-    // Named as its file in /dev/shm shows it: the same segment.
+    // Named as its file in /dev/shm shows it: the same segment, even when
+    // the name with its prefix is longer than a name may be.
     let by_file = mproc(&["inspect", &format!("mproc.{name}")]).ok();
     assert!(
         by_file.contains(&format!("name:        {name}")),
+        "{by_file}"
+    );
+    let long = format!(
+        "{name}-{}",
+        "l".repeat(mproc_shm::MAX_NAME_LEN - name.len() - 1)
+    );
+    let _long_seg = Segment::create(&long, 8).unwrap();
+    let by_file = mproc(&["inspect", &format!("mproc.{long}")]).ok();
+    assert!(
+        by_file.contains(&format!("name:        {long}")),
         "{by_file}"
     );
     let e = json_of(&mproc(&["inspect", "--json", &name]).ok());

@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use mproc_queue::QueueError;
 use mproc_shm::{Segment, SegmentKind, ShmError};
-use mproc_sync::{RawLock, SyncError};
+use mproc_sync::{RawLock, SyncError, TryLockError};
 use mproc_sys::ProcessId;
 
 use crate::error::corrupt;
 use crate::{Dict, DictError, Result};
 
-/// Names a manager can hold.
+/// Names a manager can hold. A name is recorded before its object is made
+/// and stays recorded (with its kind) even if the making fails, such as a
+/// barrier of 0 parties: a later call with valid arguments makes it.
 ///
 /// # Examples
 ///
@@ -46,6 +48,8 @@ const COUNT_OFF: u64 = 64;
 /// Set (under the registry lock) by the creator's drop before it reads the
 /// names to remove: no name is registered after that.
 const CLOSED_OFF: u64 = 72;
+/// How long the creator's drop waits for the registry lock.
+const DROP_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 const ENTRIES_OFF: u64 = 128;
 const ENTRY_LEN: u64 = 128;
 const MANAGER_ROLE: u64 = 0x4d47_5231; // "MGR1"
@@ -350,38 +354,16 @@ impl Manager {
         Ok(())
     }
 
-    /// Refuses, before anything is made, a name the registry records as
-    /// another kind ([`ShmError::WrongKind`], `found` the recorded kind) and
-    /// a manager whose creator dropped it. `register` checks both again
-    /// under the lock.
-    fn check_recorded(&self, name: &str, kind: SegmentKind) -> Result<()> {
-        if self.closed_word()?.load(Ordering::Acquire) != 0 {
-            return Err(DictError::ManagerClosed {
-                prefix: self.prefix.clone(),
-            });
-        }
-        for entry in self.entries()? {
-            if let Ok((existing, found)) = entry
-                && existing == name
-                && found != kind
-            {
-                return Err(ShmError::WrongKind {
-                    found,
-                    expected: kind,
-                }
-                .into());
-            }
-        }
-        Ok(())
-    }
-
-    /// Makes or opens the object, then records it. Recorded only once it
-    /// exists, so that a creation that fails (a barrier of 0 parties) takes
-    /// no registry entry and pins no kind to the name. An object this call
-    /// made that cannot be recorded (the registry is full, the name is
-    /// another kind's, the creator's manager dropped meanwhile) is removed
-    /// again: the creator's drop removes exactly the recorded objects, so
-    /// nothing outlives the manager.
+    /// Records the name (once), then makes or opens the object. Recorded
+    /// first, so that a process killed in between leaves at worst a name
+    /// without an object, never an object the creator's drop does not know
+    /// of (every object is persistent). The creator's drop may close the
+    /// manager between the two: it then removed what was recorded, perhaps
+    /// before this call made it, so an object this call made is removed
+    /// again and the call reports [`DictError::ManagerClosed`].
+    ///
+    /// A creation that fails keeps its registry entry (and the name's
+    /// kind), as the entries are never rewritten: see [`MAX_NAMES`].
     fn get_or_create<H>(
         &self,
         name: &str,
@@ -389,8 +371,7 @@ impl Manager {
         create: impl FnOnce(&str) -> Result<H>,
         open: impl FnOnce(&str) -> Result<H>,
     ) -> Result<H> {
-        self.check_name(name, kind)?;
-        self.check_recorded(name, kind)?;
+        self.register(name, kind)?;
         let full = self.full_name(name);
         let (handle, made) = match create(&full) {
             Ok(h) => (h, true),
@@ -401,12 +382,15 @@ impl Manager {
             // says more than the open's `NotFound`.
             Err(e) => (open(&full).map_err(|_| e)?, false),
         };
-        if let Err(e) = self.register(name, kind) {
+        // Acquire: the closing drop set it (Release) before it read the
+        // names and removed them; a creation that found the name free after
+        // that removal sees it set.
+        if made && self.closed_word()?.load(Ordering::Acquire) != 0 {
             drop(handle);
-            if made {
-                let _ = remove_object(&full, kind);
-            }
-            return Err(e);
+            let _ = remove_object(&full, kind);
+            return Err(DictError::ManagerClosed {
+                prefix: self.prefix.clone(),
+            });
         }
         Ok(handle)
     }
@@ -428,18 +412,26 @@ impl Drop for Manager {
         // Closed under the registry lock before the names are read: a
         // process that makes an object later finds it closed and removes
         // what it made (see `get_or_create`).
-        let names = match RawLock::attach(&self.seg.payload(), 0) {
-            Ok(lock) => {
-                let mut held = lock.lock().unwrap_or_else(|died| died.into_inner());
-                held.make_consistent();
-                if let Ok(closed) = self.closed_word() {
-                    // Release: pairs with the Acquire load in `register`.
-                    closed.store(1, Ordering::Release);
-                }
-                self.readable_names()
+        let close = || {
+            if let Ok(closed) = self.closed_word() {
+                // Release: pairs with the Acquire loads in `register` and
+                // `get_or_create`.
+                closed.store(1, Ordering::Release);
             }
+            self.readable_names()
+        };
+        let names = match RawLock::attach(&self.seg.payload(), 0) {
+            // Bounded: a peer stopped while it holds the lock (a debugger,
+            // `SIGSTOP`) must not stop the drop; then it closes without it.
+            Ok(lock) => match lock.lock_timeout(DROP_LOCK_WAIT) {
+                Ok(mut held) | Err(TryLockError::OwnerDied(mut held)) => {
+                    held.make_consistent();
+                    close()
+                }
+                Err(_) => close(),
+            },
             // A registry whose lock does not read: remove what reads.
-            Err(_) => self.readable_names(),
+            Err(_) => close(),
         };
         for (name, kind) in names {
             // Errors: already removed by hand, or never created.

@@ -134,7 +134,9 @@ where
 
     /// Opens a named typed dict (see [`Dict::open`]). The types are not
     /// recorded: opening with other types gives [`DictError::Decode`] on
-    /// reads of entries that do not decode whole as the types given.
+    /// reads of entries that do not decode whole as the types given (a
+    /// struct that gained a field since the entry was written is another
+    /// type: its older readers get `Decode` too).
     ///
     /// # Errors
     ///

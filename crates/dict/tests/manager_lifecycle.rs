@@ -248,20 +248,29 @@ fn unusable_name_is_not_registered() {
     drop_and_check_clean(m);
 }
 
-/// A creation that fails (a barrier of 0 parties) takes no registry entry
-/// and pins no kind to the name: 300 of them later, the name makes a lock.
-fn a_failed_creation_registers_nothing() {
-    const P: &str = "test-mgr-failed-creation";
+/// A process killed while it makes an object (here, while it waits for the
+/// registry, which is recorded first) leaves nothing behind that outlives
+/// the manager: every object is persistent, so one made and never recorded
+/// would stay for good.
+fn a_process_killed_while_making_an_object_leaves_nothing() {
+    const P: &str = "test-mgr-killed-making";
     let m = Manager::create(P).unwrap();
-    for _ in 0..300 {
-        assert!(m.barrier("b", 0).is_err());
-    }
-    assert_eq!(m.names().unwrap(), vec![]);
-    drop(m.lock("b").unwrap());
+    let registry = mproc_shm::Segment::open(P).unwrap();
+    let lock = mproc_sync::RawLock::attach(&registry.payload(), 0).unwrap();
+    let held = lock.lock().unwrap();
+    let child = spawn(|| match Manager::open(P) {
+        Ok(other) => i32::from(other.lock("x").is_err()),
+        Err(_) => 2,
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    kill(child, Signal::Kill).unwrap();
     assert_eq!(
-        m.names().unwrap(),
-        vec![("b".to_string(), SegmentKind::Lock)]
+        waitpid(child, false).unwrap(),
+        Some(ExitStatus::Signaled(9))
     );
+    drop(held);
+    drop(registry);
+    assert_eq!(m.names().unwrap(), vec![]);
     drop_and_check_clean(m);
 }
 
@@ -381,8 +390,8 @@ fn main() {
         unusable_name_is_not_registered,
     );
     run(
-        "a_failed_creation_registers_nothing",
-        a_failed_creation_registers_nothing,
+        "a_process_killed_while_making_an_object_leaves_nothing",
+        a_process_killed_while_making_an_object_leaves_nothing,
     );
     run(
         "objects_made_after_the_creators_drop_are_refused_and_removed",

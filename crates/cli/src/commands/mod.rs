@@ -26,14 +26,14 @@ pub(crate) fn report(name: &str) -> Result<SegmentReport, ShmError> {
         })
     };
     match read(name) {
-        Err(ShmError::NotFound { .. }) => match name.strip_prefix(mproc_shm::NAME_PREFIX) {
-            Some(short) if !short.is_empty() => read(short).map_err(|_| ShmError::NotFound {
-                name: name.to_owned(),
-            }),
-            _ => Err(ShmError::NotFound {
-                name: name.to_owned(),
-            }),
-        },
+        // Not found, or too long once given with the prefix: the name
+        // without it, if that is a segment; else the first answer.
+        Err(e @ (ShmError::NotFound { .. } | ShmError::InvalidName { .. })) => {
+            match name.strip_prefix(mproc_shm::NAME_PREFIX) {
+                Some(short) if !short.is_empty() => read(short).map_err(|_| e),
+                _ => Err(e),
+            }
+        }
         other => other,
     }
 }
