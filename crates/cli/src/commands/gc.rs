@@ -38,6 +38,9 @@ pub(crate) fn run(io: &mut Streams<'_>, opts: &GcOptions<'_>) -> Result<()> {
             removed += 1;
             continue;
         }
+        if !still_as_planned(&all, name) {
+            continue;
+        }
         match mproc_shm::Segment::unlink(name) {
             Ok(()) => {
                 writeln!(io.out, "removed {name} ({why})")?;
@@ -66,6 +69,24 @@ pub(crate) fn run(io: &mut Streams<'_>, opts: &GcOptions<'_>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Whether segment `name` is, looked at again just before its unlink, the
+/// one the plan was made from (`all`): made by the same process (or still
+/// by none). A listing may be long past, and a live process may have
+/// made the name anew meanwhile (a restart's unlink and create); what is
+/// left is a window of a few system calls. A segment gone or unreadable
+/// since is left alone.
+fn still_as_planned(all: &[SegmentReport], name: &str) -> bool {
+    let planned = all.iter().find(|r| r.name == name).and_then(|r| r.creator);
+    let Ok(now) = super::report(name) else {
+        return false;
+    };
+    match (planned, now.creator) {
+        (Some(then), Some(now)) => then.pid == now.pid && then.start_time == now.start_time,
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// Why `gc` (with its default options) would remove the segment `name` of
