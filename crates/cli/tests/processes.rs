@@ -244,24 +244,9 @@ fn gc_removes_a_dead_creators_dict_with_its_tables() {
     assert!(!exists(&tables[1]));
 }
 
-/// An anonymous dict grown by a child that has exited: its tables' creator
-/// is dead and it has no root name, but the parent still maps its root, so
-/// `gc` keeps them (it used to remove them, and the parent's dict then
-/// failed with `GenerationRemoved`). Once nobody maps the root, they go.
-fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
-    let ours = || -> Vec<String> {
-        let prefix = format!("mproc.mproc-dict.{}.", std::process::id());
-        let mut names: Vec<String> = std::fs::read_dir("/dev/shm")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|n| n.strip_prefix("mproc.").map(str::to_owned))
-            .filter(|n| format!("mproc.{n}").starts_with(&prefix))
-            .collect();
-        names.sort();
-        names
-    };
-    let before = ours();
-    let d = Dict::new(DictOptions::new().capacity(4)).unwrap();
+/// Grows `d` in a forked child that then exits (2 000 inserts); returns
+/// the table generation it reached.
+fn grow_in_a_child(d: &Dict) -> u64 {
     // SAFETY: this binary runs its tests sequentially; the only other
     // thread is the watchdog, which sleeps and holds no lock. The child
     // leaves through `_exit`.
@@ -273,7 +258,27 @@ fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
         ForkResult::Parent { child } => child,
     };
     assert_eq!(waitpid(child, false).unwrap(), Some(ExitStatus::Exited(0)));
-    let generation = d.stats().unwrap().generation;
+    d.stats().unwrap().generation
+}
+
+/// An anonymous dict grown by a child that has exited: its tables' creator
+/// is dead and it has no root name, but the parent still maps its root, so
+/// `gc` keeps them (it used to remove them, and the parent's dict then
+/// failed with `GenerationRemoved`). Once nobody maps the root, they go.
+fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
+    // This process's anonymous dicts' tables.
+    let ours = || -> Vec<String> {
+        let prefix = format!("mproc-dict.{}.", std::process::id());
+        std::fs::read_dir("/dev/shm")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| n.strip_prefix("mproc.").map(str::to_owned))
+            .filter(|n| n.starts_with(&prefix))
+            .collect()
+    };
+    let before = ours();
+    let d = Dict::new(DictOptions::new().capacity(4)).unwrap();
+    let generation = grow_in_a_child(&d);
     assert!(generation > 0, "the child grew the table");
     let table = ours()
         .into_iter()
@@ -304,18 +309,7 @@ fn gc_keeps_the_tables_of_a_live_anonymous_dict() {
 fn gc_keeps_a_named_dicts_tables_whatever_its_name() {
     let name = format!("mproc-dict.{}", unique("named"));
     let d = Dict::create(&name, DictOptions::new().capacity(4)).unwrap();
-    // SAFETY: this binary runs its tests sequentially; the only other
-    // thread is the watchdog, which sleeps and holds no lock. The child
-    // leaves through `_exit`.
-    let child = match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            let grown = (0u32..2000).all(|i| d.insert(&i.to_le_bytes(), b"v").is_ok());
-            exit_immediately(if grown { 0 } else { 10 });
-        }
-        ForkResult::Parent { child } => child,
-    };
-    assert_eq!(waitpid(child, false).unwrap(), Some(ExitStatus::Exited(0)));
-    let generation = d.stats().unwrap().generation;
+    let generation = grow_in_a_child(&d);
     let table = d.generation_segment(generation).unwrap();
     let _cleanup = Unlink(vec![name.clone(), table.clone()]);
     let out = mproc(&["gc", "--prefix", &name]).ok();

@@ -230,17 +230,11 @@ impl Consumer {
         }
     }
 
-    #[cold]
+    /// Whether every producer is gone (see [`watch_peer`](Self::watch_peer)
+    /// for a pipe end whose peer never produced).
     fn producers_gone(&self) -> bool {
-        let c = &self.core.control;
-        if c.producers_seen.load(Ordering::Acquire) != 0 {
-            return c.records.alive(Role::Producer, self.me) == 0;
-        }
-        self.peer.as_ref().is_some_and(|p| {
-            let pc = &p.control;
-            pc.consumers_seen.load(Ordering::Acquire) != 0
-                && pc.records.alive(Role::Consumer, self.me) == 0
-        })
+        self.core
+            .role_gone(Role::Producer, self.peer.as_deref(), self.me)
     }
 
     /// Publishes stalled position `pos` as abandoned if every producer that

@@ -110,6 +110,30 @@ impl QueueCore {
         ring::is_closed(self.control.closed)
     }
 
+    /// Whether handles of `role` once registered here and none is alive
+    /// now; for a pipe end whose ring never had one, whether its `peer`
+    /// ring's handles of the other role (the same process at the other
+    /// end) are so.
+    #[cold]
+    pub(crate) fn role_gone(&self, role: Role, peer: Option<&QueueCore>, me: ProcessId) -> bool {
+        if self.seen(role) {
+            return self.control.records.alive(role, me) == 0;
+        }
+        peer.is_some_and(|p| {
+            let other = role.other();
+            p.seen(other) && p.control.records.alive(other, me) == 0
+        })
+    }
+
+    /// Whether a handle of `role` ever registered.
+    fn seen(&self, role: Role) -> bool {
+        let word = match role {
+            Role::Producer => self.control.producers_seen,
+            Role::Consumer => self.control.consumers_seen,
+        };
+        word.load(Ordering::Acquire) != 0
+    }
+
     /// Messages in the queue now (a snapshot).
     pub(crate) fn depth(&self) -> u64 {
         depth(&self.control, self.layout.capacity)

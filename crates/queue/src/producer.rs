@@ -119,17 +119,9 @@ impl Producer {
 
     /// Whether every consumer is gone (see [`watch_peer`](Self::watch_peer)
     /// for a pipe end whose peer never consumed).
-    #[cold]
     fn consumers_gone(&self) -> bool {
-        let c = &self.core.control;
-        if c.consumers_seen.load(Ordering::Acquire) != 0 {
-            return c.records.alive(Role::Consumer, self.me) == 0;
-        }
-        self.peer.as_ref().is_some_and(|p| {
-            let pc = &p.control;
-            pc.producers_seen.load(Ordering::Acquire) != 0
-                && pc.records.alive(Role::Producer, self.me) == 0
-        })
+        self.core
+            .role_gone(Role::Consumer, self.peer.as_deref(), self.me)
     }
 
     /// Sets this handle's wait strategy.

@@ -57,6 +57,14 @@ pub(crate) enum Role {
 }
 
 impl Role {
+    /// The role at the other end of a ring.
+    pub(crate) fn other(self) -> Role {
+        match self {
+            Role::Producer => Role::Consumer,
+            Role::Consumer => Role::Producer,
+        }
+    }
+
     fn state(self) -> u32 {
         match self {
             Role::Producer => PRODUCER,
