@@ -21,7 +21,12 @@ use crate::{DictError, DictOptions, Result};
 /// A `Dict` handle is `Send` but not `Sync`: give each thread its own
 /// [`clone`](Clone::clone), which shares the mapping. Closures passed to
 /// [`get_with`](Dict::get_with) and [`update`](Dict::update) run under the
-/// shard lock: they must not call into the same dict.
+/// shard lock: they must not call into the same dict. An operation there
+/// that needs the shard the closure runs under (the same key, or one that
+/// hashes to the same shard, or `len`, `keys` and growth, which lock them
+/// all) returns [`DictError::HeldByThisThread`] instead of waiting for
+/// ever; one on another shard can deadlock against another thread or
+/// process doing the reverse.
 ///
 /// Waits for a shard lock last as long as its holder lives, unless the
 /// handle has a [lock timeout](Dict::set_lock_timeout): then any operation
@@ -42,6 +47,11 @@ use crate::{DictError, DictOptions, Result};
 /// })
 /// .unwrap();
 /// assert_eq!(d.len().unwrap(), 2);
+///
+/// // Not from inside a closure: this thread holds the key's shard there.
+/// use mproc_dict::{DictError, Locked};
+/// let inner = d.get_with(b"apple", |_| d.get(b"apple")).unwrap().unwrap();
+/// assert!(matches!(inner, Err(DictError::HeldByThisThread { locked: Locked::Shard(_) })));
 /// ```
 #[derive(Debug)]
 pub struct Dict {
@@ -446,7 +456,9 @@ impl Dict {
     ///
     /// `f` may be called more than once, when the table must grow first
     /// (like [`AtomicU64::fetch_update`](std::sync::atomic::AtomicU64::fetch_update));
-    /// only its last result is stored.
+    /// only its last result is stored. It runs under the key's shard lock:
+    /// this dict's operations that need that shard return
+    /// [`DictError::HeldByThisThread`] there (see [`Dict`]).
     ///
     /// # Errors
     ///

@@ -89,9 +89,12 @@ pub enum DictError {
     },
     /// The calling thread holds this lock already (a guard of
     /// [`Value::lock`](crate::Value::lock) or
-    /// [`Array::lock`](crate::Array::lock) is alive): taking it again, for
-    /// another guard or an accessor such as `get`, would wait for ever.
-    /// Read and write through the guard instead.
+    /// [`Array::lock`](crate::Array::lock) is alive, or a closure of
+    /// [`Dict::update`](crate::Dict::update) or
+    /// [`Dict::get_with`](crate::Dict::get_with) runs under the shard):
+    /// taking it again, for another guard or an accessor such as `get`,
+    /// would wait for ever. Read and write through the guard, or after the
+    /// closure, instead.
     #[error("this thread holds the {locked} already: use its guard")]
     HeldByThisThread {
         /// The lock.

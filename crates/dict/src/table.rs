@@ -200,26 +200,33 @@ impl<'a> Table<'a> {
         deadline: &mut Option<LockDeadline>,
     ) -> Result<Option<ShardGuard<'a>>> {
         let shard = self.shard(s)?;
-        let locked = match deadline {
-            None => shard.ctl.lock.lock().map_err(|died| died.into_inner()),
-            Some(d) => {
-                let taken = match shard.ctl.lock.try_lock() {
-                    Err(TryLockError::WouldBlock) => {
-                        *d = d.fixed();
-                        shard.ctl.lock.lock_until(d.at())
-                    }
-                    taken => taken,
-                };
-                match taken {
-                    Ok(held) => Ok(held),
-                    Err(TryLockError::OwnerDied(held)) => Err(held),
-                    Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
-                        return Err(DictError::LockTimeout {
-                            locked: Locked::Shard(s),
-                            timeout: d.timeout,
-                        });
-                    }
+        let lock = &shard.ctl.lock;
+        let taken = match lock.try_lock() {
+            // Held by this very thread: an operation called from inside a
+            // closure that runs under this shard's lock (`update`,
+            // `get_with`). Waiting would never end.
+            Err(TryLockError::WouldBlock) if lock.is_held_by_this_thread() => {
+                return Err(DictError::HeldByThisThread {
+                    locked: Locked::Shard(s),
+                });
+            }
+            Err(TryLockError::WouldBlock) => match deadline {
+                None => lock.lock().map_err(|died| TryLockError::OwnerDied(died.into_inner())),
+                Some(d) => {
+                    *d = d.fixed();
+                    lock.lock_until(d.at())
                 }
+            },
+            taken => taken,
+        };
+        let locked = match taken {
+            Ok(held) => Ok(held),
+            Err(TryLockError::OwnerDied(held)) => Err(held),
+            Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
+                return Err(DictError::LockTimeout {
+                    locked: Locked::Shard(s),
+                    timeout: deadline.map_or(Duration::ZERO, |d| d.timeout),
+                });
             }
         };
         let guard = match locked {
