@@ -139,6 +139,26 @@ pub enum ShmError {
         /// Length of the range.
         len: u64,
     },
+    /// A segment being created could not be given its length: the length
+    /// does not fit a file offset, the file system has no room, or the
+    /// address space or memory limits refuse the mapping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::{Segment, ShmError};
+    /// let err = Segment::anonymous(u64::MAX / 2).unwrap_err();
+    /// assert!(matches!(err, ShmError::CannotAllocate { name: None, len, .. } if len == u64::MAX / 2));
+    /// ```
+    #[error("cannot allocate {} for segment {}: {source}", bytes(*len), shown(name.as_deref()))]
+    CannotAllocate {
+        /// The segment's name (`None`: anonymous).
+        name: Option<String>,
+        /// The payload length asked for.
+        len: u64,
+        /// What the operating system said.
+        source: io::Error,
+    },
     /// The caller may not open this segment (mode bits, owner).
     #[error("permission denied for segment `{name}`")]
     PermissionDenied {
@@ -170,6 +190,11 @@ pub(crate) fn os_error(err: io::Error, name: &str) -> ShmError {
 }
 
 /// `n` bytes, in words ("1 byte", "2 bytes").
+/// A segment's name for a message: quoted, or "(anonymous)".
+fn shown(name: Option<&str>) -> String {
+    name.map_or_else(|| "(anonymous)".to_owned(), |n| format!("`{n}`"))
+}
+
 fn bytes(n: u64) -> String {
     if n == 1 {
         "1 byte".to_owned()

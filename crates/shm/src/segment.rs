@@ -85,7 +85,8 @@ impl Segment {
     /// # Errors
     ///
     /// [`ShmError::InvalidName`], [`ShmError::AlreadyExists`],
-    /// [`ShmError::PermissionDenied`], [`ShmError::Os`].
+    /// [`ShmError::PermissionDenied`], [`ShmError::CannotAllocate`],
+    /// [`ShmError::Os`].
     ///
     /// # Examples
     ///
@@ -103,7 +104,8 @@ impl Segment {
     ///
     /// # Errors
     ///
-    /// [`ShmError::Os`] if the memory cannot be had.
+    /// [`ShmError::CannotAllocate`] if the memory cannot be had,
+    /// [`ShmError::Os`].
     ///
     /// # Examples
     ///
@@ -579,8 +581,8 @@ impl<'f> SegmentBuilder<'f> {
     /// # Errors
     ///
     /// [`ShmError::InvalidName`], [`ShmError::AlreadyExists`],
-    /// [`ShmError::PermissionDenied`], [`ShmError::Os`], or the
-    /// initializer's error.
+    /// [`ShmError::PermissionDenied`], [`ShmError::CannotAllocate`],
+    /// [`ShmError::Os`], or the initializer's error.
     ///
     /// # Examples
     ///
@@ -615,7 +617,8 @@ impl<'f> SegmentBuilder<'f> {
     ///
     /// # Errors
     ///
-    /// [`ShmError::Os`], or the initializer's error.
+    /// [`ShmError::CannotAllocate`], [`ShmError::Os`], or the
+    /// initializer's error.
     ///
     /// # Examples
     ///
@@ -631,19 +634,26 @@ impl<'f> SegmentBuilder<'f> {
     }
 
     fn finish(self, fd: OwnedFd, name: Option<SegmentName>) -> Result<Segment> {
+        let cannot_allocate = |source| ShmError::CannotAllocate {
+            name: name.as_ref().map(|n| n.as_str().to_owned()),
+            len: self.len,
+            source,
+        };
         let total_len = self
             .len
             .checked_add(HEADER_LEN)
             .filter(|&t| usize::try_from(t).is_ok())
-            .ok_or(ShmError::Corrupt {
-                field: "len",
-                value: self.len,
+            .ok_or_else(|| {
+                cannot_allocate(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "length with the header overflows the address space",
+                ))
             })?;
-        mproc_sys::ftruncate(&fd, total_len)?;
+        mproc_sys::ftruncate(&fd, total_len).map_err(cannot_allocate)?;
         let map = MmapOptions::new()
             .len(total_len as usize)
             .map_raw(&fd)
-            .map_err(ShmError::Os)?;
+            .map_err(cannot_allocate)?;
         let creator = ProcessId::current()?;
         let new = NewHeader {
             kind: self.kind,

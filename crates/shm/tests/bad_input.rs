@@ -66,6 +66,38 @@ const READY: u32 = 2;
 const RAW: u32 = 1;
 
 #[test]
+fn a_length_that_cannot_be_had_names_the_segment_and_frees_the_name() {
+    let name = unique("huge");
+    // Past `off_t`, and past what `mmap` grants (2^62 bytes).
+    for len in [u64::MAX / 2, 1 << 62] {
+        match Segment::create(&name, len) {
+            Err(ShmError::CannotAllocate {
+                name: Some(n),
+                len: l,
+                source: _,
+            }) => assert_eq!((n.as_str(), l), (name.as_str(), len)),
+            other => panic!("{len}: {other:?}"),
+        }
+        let shown = Segment::create(&name, len).unwrap_err().to_string();
+        assert!(
+            shown.contains(&name) && shown.contains(&len.to_string()),
+            "{shown}"
+        );
+        assert!(!PathBuf::from(format!("/dev/shm/mproc.{name}")).exists());
+    }
+    assert!(matches!(
+        Segment::builder(SegmentKind::Raw, u64::MAX).create_anonymous(),
+        Err(ShmError::CannotAllocate {
+            name: None,
+            len: u64::MAX,
+            ..
+        })
+    ));
+    // The name is free again.
+    Segment::create(&name, 8).unwrap();
+}
+
+#[test]
 fn missing_name_is_not_found() {
     let name = unique("missing");
     match open_fast(&name) {
