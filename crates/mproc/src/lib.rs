@@ -41,11 +41,13 @@ pub use mproc_process::{
     process_cpu_count, set_start_method,
 };
 pub use mproc_queue::{
-    Connection, JoinableQueue, Pipe, Queue, QueueError, QueueOptions, SpscQueue, WaitStrategy,
+    Connection, Consumer, JoinableQueue, Pipe, Producer, Queue, QueueError, QueueOptions, SlotMut,
+    SlotRef, SpscQueue, WaitStrategy,
 };
 pub use mproc_shm::{Segment, SegmentKind, ShmError};
 pub use mproc_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, SyncError,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard,
+    Semaphore, SyncError, TryLockError,
 };
 
 pub mod prelude {
@@ -61,14 +63,17 @@ pub mod prelude {
     //! let d = Dict::new(DictOptions::new()).unwrap();
     //! let bounded = BoundedSemaphore::new(2).unwrap();
     //! let (a, b): (Connection, Connection) = Pipe::new().unwrap();
-    //! drop((q, lock, d, bounded, a, b));
+    //! // A lock whose holder was killed is taken with `OwnerDied`.
+    //! let held = lock.lock().unwrap_or_else(OwnerDied::into_inner);
+    //! assert!(matches!(lock.try_lock(), Err(TryLockError::WouldBlock)));
+    //! drop((held, q, d, bounded, a, b));
     //! ```
     pub use crate::{
         Array, Barrier, BoundedSemaphore, Child, Condition, Connection, Dict, DictError,
-        DictOptions, Event, JoinableQueue, Lock, Manager, Pipe, Pool, PoolError, Process,
-        ProcessError, Queue, QueueError, QueueOptions, RLock, Segment, Semaphore, ShmError,
-        SpscQueue, StartMethod, SyncError, Target, TypedDict, Value, WaitStrategy, cpu_count,
-        current_process,
+        DictOptions, Event, JoinableQueue, Lock, Manager, OwnerDied, Pipe, Pool, PoolError,
+        Process, ProcessError, Queue, QueueError, QueueOptions, RLock, Segment, Semaphore,
+        ShmError, SpscQueue, StartMethod, SyncError, Target, TryLockError, TypedDict, Value,
+        WaitStrategy, cpu_count, current_process,
     };
 }
 
