@@ -13,7 +13,8 @@
 //! | (blocks forever when the producer died) | [`QueueError::Disconnected`] |
 //!
 //! Beyond Python: zero-copy [`Producer::loan`] / [`SlotMut::commit`] and
-//! [`Consumer::recv_ref`] → [`SlotRef`]; batches published or released
+//! [`Consumer::recv_ref`] (also named [`borrow`](Consumer::borrow)) →
+//! [`SlotRef`]; [`Consumer::recv`] copies out. Batches published or released
 //! with one index store ([`Producer::send_batch`], zero-copy
 //! [`Producer::loan_batch`] → [`LoanBatch`], [`Consumer::recv_batch`]); plain-data ([`Producer::send_pod`]) and serde
 //! ([`Producer::send_value`]) messages; a [`WaitStrategy`] per handle; and
@@ -56,6 +57,8 @@
 mod atomics;
 #[cfg(not(loom))]
 mod batch;
+#[cfg(not(loom))]
+mod borrow;
 #[cfg(not(loom))]
 mod copy;
 mod error;
