@@ -34,7 +34,6 @@ enum Status {
 #[derive(Debug)]
 struct State {
     status: Status,
-    joined: bool,
     /// A spawn hand-off the child may still have to read; closed once the
     /// child is reaped.
     hand_off: Option<OwnedFd>,
@@ -59,7 +58,6 @@ impl ChildShared {
             owner: ProcessId::current_or_pid(),
             state: Mutex::new(State {
                 status: Status::Running,
-                joined: false,
                 hand_off: None,
             }),
         }
@@ -185,28 +183,6 @@ impl ChildShared {
             source,
         })
     }
-
-    /// Records the first join, refusing a second.
-    fn mark_joined(&self, code: i32) -> Result<()> {
-        let mut state = self.lock();
-        if state.joined {
-            return Err(ProcessError::AlreadyJoined {
-                pid: self.pid(),
-                exitcode: code,
-            });
-        }
-        state.joined = true;
-        Ok(())
-    }
-
-    /// The exit code of an already joined child.
-    fn joined_code(&self) -> Option<i32> {
-        let state = self.lock();
-        match (state.joined, state.status) {
-            (true, Status::Exited(code)) => Some(code),
-            _ => None,
-        }
-    }
 }
 
 /// A running (or finished) child process, returned by
@@ -307,11 +283,11 @@ impl Child {
     }
 
     /// Waits for the child to end and returns its exit code: 0, the status
-    /// it exited with, or minus the signal that killed it.
+    /// it exited with, or minus the signal that killed it. Joining again
+    /// returns the same code at once, as Python's `join` does.
     ///
     /// # Errors
     ///
-    /// [`ProcessError::AlreadyJoined`] on a second join;
     /// [`ProcessError::ReapedElsewhere`] if something else reaped it;
     /// [`ProcessError::Wait`] if waiting failed.
     ///
@@ -321,13 +297,11 @@ impl Child {
     /// use mproc_process::{Process, ProcessError};
     /// let c = Process::new(|| ()).start().unwrap();
     /// assert_eq!(c.join().unwrap(), 0);
-    /// assert!(matches!(c.join(), Err(ProcessError::AlreadyJoined { exitcode: 0, .. })));
+    /// assert_eq!(c.join().unwrap(), 0);
     /// ```
     pub fn join(&self) -> Result<i32> {
-        self.refuse_rejoin()?;
         loop {
             if let Some(code) = self.shared.wait(None)? {
-                self.shared.mark_joined(code)?;
                 return Ok(code);
             }
         }
@@ -353,24 +327,7 @@ impl Child {
     /// assert_eq!(c.join_timeout(Duration::from_secs(5)).unwrap(), Some(-15));
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> Result<Option<i32>> {
-        self.refuse_rejoin()?;
-        match self.shared.wait(Some(timeout))? {
-            Some(code) => {
-                self.shared.mark_joined(code)?;
-                Ok(Some(code))
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn refuse_rejoin(&self) -> Result<()> {
-        match self.shared.joined_code() {
-            Some(exitcode) => Err(ProcessError::AlreadyJoined {
-                pid: self.pid(),
-                exitcode,
-            }),
-            None => Ok(()),
-        }
+        self.shared.wait(Some(timeout))
     }
 
     /// Whether the child is still running (reaping it if it has ended).

@@ -13,8 +13,8 @@ use mproc_sys::Signal;
 /// ```
 /// use mproc_process::ProcessError;
 ///
-/// let e = ProcessError::AlreadyJoined { pid: 42, exitcode: 0 };
-/// assert_eq!(e.to_string(), "process 42 was already joined (exitcode 0)");
+/// let e = ProcessError::ReapedElsewhere { pid: 42 };
+/// assert_eq!(e.to_string(), "process 42 was reaped by someone else; its exit code is lost");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -50,14 +50,6 @@ pub enum ProcessError {
         signal: Signal,
         /// The OS reason.
         source: io::Error,
-    },
-    /// `join` was called on a child that was already joined.
-    #[error("process {pid} was already joined (exitcode {exitcode})")]
-    AlreadyJoined {
-        /// The child's pid (possibly reused by now).
-        pid: i32,
-        /// The exit code the first join returned.
-        exitcode: i32,
     },
     /// The child was reaped behind this handle's back (`SIGCHLD` ignored,
     /// or a `waitpid(-1)` elsewhere): its exit code is lost.

@@ -112,7 +112,7 @@ pub(crate) fn serve(role: Role, ends: &Ends<'_>) -> Result<(), PoolError> {
         }
         let frame = match rx.recv_ref() {
             Ok(f) => f,
-            Err(QueueError::Closed | QueueError::Disconnected { .. }) => return Ok(()),
+            Err(QueueError::Closed | QueueError::Disconnected) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         let Ok(Some((_, msg))) = asm.push(&frame) else {
