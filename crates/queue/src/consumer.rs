@@ -220,7 +220,7 @@ impl Consumer {
                         // now: take it before reporting.
                         return match self.try_claim_once(max, false)? {
                             Attempt::Ready(span) => Ok(Attempt::Ready(span)),
-                            Attempt::Wait => Err(QueueError::Disconnected { peer: "producer" }),
+                            Attempt::Wait => Err(QueueError::Disconnected),
                         };
                     }
                     Ok(Attempt::Wait)

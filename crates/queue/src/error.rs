@@ -43,13 +43,11 @@ pub enum QueueError {
     #[error("queue is closed")]
     Closed,
     /// Every peer on the other side is gone (died or detached) without
-    /// closing: consumers see it once the queue is drained, producers when
-    /// the queue is full.
-    #[error("every {peer} of the queue is gone")]
-    Disconnected {
-        /// `"producer"` or `"consumer"`.
-        peer: &'static str,
-    },
+    /// closing: a consumer sees it once the queue is drained (every
+    /// producer gone), a producer when the queue is full (every consumer
+    /// gone).
+    #[error("every peer on the other side of the queue is gone (died or detached without closing)")]
+    Disconnected,
     /// A message is longer than the queue's slot size; nothing was sent.
     #[error("message of {len} bytes is larger than the slot size {max}")]
     TooLarge {

@@ -231,7 +231,7 @@ impl Producer {
             }
         }
         if self.consumers_gone() {
-            return Err(QueueError::Disconnected { peer: "consumer" });
+            return Err(QueueError::Disconnected);
         }
         Ok(())
     }

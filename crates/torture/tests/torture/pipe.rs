@@ -33,7 +33,7 @@ const RECEIVING: u64 = 2;
 
 fn ending(e: &QueueError) -> u64 {
     match e {
-        QueueError::Disconnected { .. } => DISCONNECTED,
+        QueueError::Disconnected => DISCONNECTED,
         QueueError::Timeout { .. } => STALLED,
         _ => OTHER,
     }

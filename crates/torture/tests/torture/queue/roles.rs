@@ -156,7 +156,7 @@ pub(super) fn produce(tx: &mut Producer, b: &Board, plan: &ProducerPlan, mut rng
                 b.set(P_CLOSED + id, 1);
                 return 0;
             }
-            Err(QueueError::Disconnected { .. }) if plan.replacement_possible => {
+            Err(QueueError::Disconnected) if plan.replacement_possible => {
                 b.set(P_PHASE + id, IDLE);
                 b.set(P_INFLIGHT + id, 0);
                 let since = *disconnected_since.get_or_insert_with(Instant::now);
@@ -267,7 +267,7 @@ pub(super) fn consume(rx: &mut Consumer, b: &Board, plan: &ConsumerPlan, mut rng
                     }
                 }
             }
-            Err(QueueError::Disconnected { .. }) => {
+            Err(QueueError::Disconnected) => {
                 b.set(C_END + c, END_DISCONNECTED);
                 return 0;
             }
