@@ -48,16 +48,17 @@ impl Generation {
     /// removed first.
     pub(crate) fn create(
         name: Option<&str>,
+        mode: u32,
         layout: TableLayout,
         fill: impl FnOnce(&Table<'_>) -> Result<()>,
     ) -> Result<Generation> {
         layout.validate()?;
         let mut fill = Some(fill);
-        match Generation::try_create(name, layout, &mut fill) {
+        match Generation::try_create(name, mode, layout, &mut fill) {
             Err(DictError::Shm(ShmError::AlreadyExists { .. })) if name.is_some() => {
                 let n = name.unwrap_or_default();
                 let _ = Segment::unlink(n);
-                Generation::try_create(name, layout, &mut fill)
+                Generation::try_create(name, mode, layout, &mut fill)
             }
             r => r,
         }
@@ -65,6 +66,7 @@ impl Generation {
 
     fn try_create<F: FnOnce(&Table<'_>) -> Result<()>>(
         name: Option<&str>,
+        mode: u32,
         layout: TableLayout,
         fill: &mut Option<F>,
     ) -> Result<Generation> {
@@ -88,6 +90,7 @@ impl Generation {
         };
         let builder = Segment::builder(SegmentKind::Dict, layout.payload_len())
             .params(layout.params())
+            .mode(mode)
             .init(init);
         let seg = match name {
             None => builder.create_anonymous(),

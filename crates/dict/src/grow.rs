@@ -177,7 +177,7 @@ pub(crate) fn grow(
         };
         let name = info.gen_name(layout.generation);
         let mut too_small = false;
-        let made = Generation::create(Some(&name), layout, |dest: &Table<'_>| {
+        let made = Generation::create(Some(&name), info.mode, layout, |dest: &Table<'_>| {
             let r = Table::copy_into(&guards, dest)?;
             too_small = r.is_err();
             r.map_err(|block| corrupt("grown table too small", t.shard, block))

@@ -157,18 +157,19 @@ impl Handle {
             first: layout,
             max_bytes: opts.max_bytes,
             flags: if name.is_none() { FLAG_ANON_GEN0 } else { 0 },
+            mode: opts.mode,
         };
         let (root, gen0) = match name {
             None => {
                 let root = info.create(None)?;
-                (root, Generation::create(None, layout, |_| Ok(()))?)
+                (root, Generation::create(None, info.mode, layout, |_| Ok(()))?)
             }
             Some(_) => {
                 // Generation 0 is made inside the root's initializer, so an
                 // opener that sees the root ready finds it.
                 let mut gen0 = None;
                 let root = info.create_with(name, || {
-                    gen0 = Some(Generation::create(Some(&info.gen_name(0)), layout, |_| {
+                    gen0 = Some(Generation::create(Some(&info.gen_name(0)), info.mode, layout, |_| {
                         Ok(())
                     })?);
                     Ok(())

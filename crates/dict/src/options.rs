@@ -61,6 +61,7 @@ pub struct DictOptions {
     pub(crate) max_key_len: u64,
     pub(crate) max_value_len: u64,
     pub(crate) shards: Option<u64>,
+    pub(crate) mode: u32,
 }
 
 impl Default for DictOptions {
@@ -88,6 +89,7 @@ impl DictOptions {
             max_key_len: DEFAULT_MAX_KEY_LEN,
             max_value_len: DEFAULT_MAX_VALUE_LEN,
             shards: None,
+            mode: crate::root::DEFAULT_MODE,
         }
     }
 
@@ -174,6 +176,29 @@ impl DictOptions {
         self
     }
 
+    /// Permission bits of a named dict's segments: its root and every
+    /// table it grows into, whichever process grows it (`0o600` by
+    /// default, set exactly, whatever the umask). Bits beyond `0o777`
+    /// make creation fail with [`DictError::InvalidOption`]
+    /// (`option: "mode"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use mproc_dict::{Dict, DictOptions};
+    /// let d = Dict::create("doc-dict-mode", DictOptions::new().mode(0o640)).unwrap();
+    /// let root = std::fs::metadata("/dev/shm/mproc.doc-dict-mode").unwrap();
+    /// assert_eq!(root.permissions().mode() & 0o777, 0o640);
+    /// # drop(d);
+    /// let setuid = Dict::new(DictOptions::new().mode(0o4777)).unwrap_err();
+    /// assert!(matches!(setuid, mproc_dict::DictError::InvalidOption { option: "mode", .. }));
+    /// ```
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Checks the limits.
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |option, value| Err(DictError::InvalidOption { option, value });
@@ -187,6 +212,9 @@ impl DictOptions {
             && (s == 0 || s > 256)
         {
             return bad("shards", s);
+        }
+        if self.mode & !0o777 != 0 {
+            return bad("mode", self.mode.into());
         }
         Ok(())
     }

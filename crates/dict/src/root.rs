@@ -2,8 +2,10 @@
 //! current generation number (the one word every operation loads), the
 //! base name of the generation segments, and the options.
 //!
-//! Payload: `generation: AtomicU64` on its own line; then the base name's
-//! length (u64) and bytes.
+//! Payload: `generation: AtomicU64`, then the permission bits of the
+//! dict's segments (u64; 0 in roots made before they were recorded: the
+//! default, `0o600`), on their own line; then the base name's length (u64)
+//! and bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +20,10 @@ pub(crate) const ROOT_ROLE: u64 = 0x524f_4f54; // "ROOT"
 /// Payload bytes of a root segment.
 pub(crate) const ROOT_LEN: u64 = 64 + 8 + MAX_NAME_LEN as u64;
 const NAME_OFF: u64 = 64;
+/// Where the root records the permission bits of the dict's segments.
+const MODE_OFF: u64 = 8;
+/// The permission bits of a dict whose root records none.
+pub(crate) const DEFAULT_MODE: u32 = 0o600;
 /// Longest base name: room for `.g` and a 20-digit generation.
 pub(crate) const MAX_BASE_LEN: usize = MAX_NAME_LEN - 22;
 /// What a named dict's base adds to its name: `.i` and 8 hex digits that
@@ -70,6 +76,8 @@ pub(crate) struct RootInfo {
     pub(crate) max_bytes: Option<u64>,
     /// `FLAG_*` bits.
     pub(crate) flags: u64,
+    /// Permission bits of the root and of every generation's segment.
+    pub(crate) mode: u32,
 }
 
 impl RootInfo {
@@ -116,7 +124,9 @@ impl RootInfo {
         let builder = Segment::builder(SegmentKind::Dict, ROOT_LEN)
             .label(&self.base)
             .params(self.params())
+            .mode(self.mode)
             .init(|p| {
+                p.write_pod(MODE_OFF, &u64::from(self.mode))?;
                 p.write_pod(NAME_OFF, &(base.len() as u64))?;
                 p.write_bytes(NAME_OFF + 8, base)?;
                 more().map_err(|e| {
@@ -178,11 +188,17 @@ impl RootInfo {
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             })
             .ok_or(corrupt("root base name", NAME_OFF + 8, len))?;
+        let mode = match payload.read_pod::<u64>(MODE_OFF)? {
+            0 => DEFAULT_MODE,
+            m if m <= 0o777 => m as u32,
+            m => return Err(corrupt("root permission bits", MODE_OFF, m)),
+        };
         Ok(RootInfo {
             base,
             first,
             max_bytes: (p[3] != 0).then_some(p[3]),
             flags: p[7],
+            mode,
         })
     }
 }

@@ -321,6 +321,85 @@ fn a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// Two users share a dict made with `mode(0o666)`: a table grown by the
+/// other user gets the dict's mode too, so the creator reads on (with
+/// the default `0o600` it could not open it). Needs root, to become two
+/// users; skipped otherwise.
+fn a_table_grown_by_another_user_keeps_the_dicts_mode() {
+    if mproc_sys::getuid() != 0 {
+        eprintln!("    skipped: needs root to run children as two users");
+        return;
+    }
+    let name = format!("test-dict-proc-mode-{}", mproc_sys::getpid());
+    let step = &Value::new(0u8).unwrap();
+    let become_user = |uid: u32| mproc_sys::setgid(uid).and_then(|()| mproc_sys::setuid(uid));
+    let wait_step = |want: u8| {
+        let deadline = Instant::now() + BOUND;
+        while step.get().ok() != Some(want) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    };
+    let creator = {
+        let name = name.clone();
+        spawn(move || {
+            if become_user(65534).is_err() {
+                return 1;
+            }
+            let opts = DictOptions::new().capacity(4).mode(0o666);
+            let Ok(d) = Dict::create(&name, opts) else {
+                return 2;
+            };
+            if d.insert(b"k", b"v").is_err() || step.set(1).is_err() || !wait_step(2) {
+                return 3;
+            }
+            // The grower's keys, in the table it made.
+            for i in 0u32..200 {
+                match d.get(&i.to_le_bytes()) {
+                    Ok(Some(v)) if v == b"x" => {}
+                    Err(DictError::Shm(mproc_shm::ShmError::PermissionDenied { .. })) => return 4,
+                    _ => return 5,
+                }
+            }
+            if d.stats().map(|s| s.generation).unwrap_or(0) == 0 {
+                return 6;
+            }
+            0
+        })
+    };
+    wait_for("the creator to make the dict", || step.get().unwrap() == 1);
+    let grower = {
+        let name = name.clone();
+        spawn(move || {
+            if become_user(65533).is_err() {
+                return 1;
+            }
+            let Ok(d) = Dict::open(&name) else { return 2 };
+            for i in 0u32..200 {
+                if d.insert(&i.to_le_bytes(), b"x").is_err() {
+                    return 3;
+                }
+            }
+            match d.stats() {
+                Ok(s) if s.generation > 0 => {}
+                _ => return 4,
+            }
+            if step.set(2).is_err() { 5 } else { 0 }
+        })
+    };
+    assert_all_ok(&wait_all(&[grower, creator], Duration::from_secs(60)));
+    // Neither user may unlink the other's files in the sticky /dev/shm:
+    // the tables the creator could not remove are removed here.
+    for left in shm_names(&name) {
+        let _ = mproc_shm::Segment::unlink(left.trim_start_matches("mproc."));
+    }
+    let left = shm_names(&name);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 fn value_and_array_across_processes() {
     let counter = Value::new(0u64).unwrap();
     let slots = Array::<u64>::new(4).unwrap();
@@ -533,6 +612,10 @@ fn main() {
     run(
         "a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops",
         a_process_behind_a_growth_gets_a_typed_error_after_the_creator_drops,
+    );
+    run(
+        "a_table_grown_by_another_user_keeps_the_dicts_mode",
+        a_table_grown_by_another_user_keeps_the_dicts_mode,
     );
     run(
         "value_and_array_across_processes",
