@@ -182,6 +182,11 @@ impl DictOptions {
     /// make creation fail with [`DictError::InvalidOption`]
     /// (`option: "mode"`).
     ///
+    /// Between users, `/dev/shm`'s sticky bit lets only a file's owner (or
+    /// root) remove it: a table grown by another user outlives the
+    /// creator's drop, until that user or root removes it (`mproc rm` or
+    /// `mproc gc`).
+    ///
     /// # Examples
     ///
     /// ```
