@@ -157,7 +157,7 @@ impl Handle {
             first: layout,
             max_bytes: opts.max_bytes,
             flags: if name.is_none() { FLAG_ANON_GEN0 } else { 0 },
-            mode: opts.mode,
+            mode: opts.mode.unwrap_or_else(mproc_shm::default_mode),
         };
         let (root, gen0) = match name {
             None => {

@@ -61,7 +61,7 @@ pub struct DictOptions {
     pub(crate) max_key_len: u64,
     pub(crate) max_value_len: u64,
     pub(crate) shards: Option<u64>,
-    pub(crate) mode: u32,
+    pub(crate) mode: Option<u32>,
 }
 
 impl Default for DictOptions {
@@ -89,7 +89,7 @@ impl DictOptions {
             max_key_len: DEFAULT_MAX_KEY_LEN,
             max_value_len: DEFAULT_MAX_VALUE_LEN,
             shards: None,
-            mode: crate::root::DEFAULT_MODE,
+            mode: None,
         }
     }
 
@@ -177,8 +177,9 @@ impl DictOptions {
     }
 
     /// Permission bits of a named dict's segments: its root and every
-    /// table it grows into, whichever process grows it (`0o600` by
-    /// default, set exactly, whatever the umask). Bits beyond `0o777`
+    /// table it grows into, whichever process grows it (by default the
+    /// creating process's [`mproc_shm::default_mode`], `0o600` unless
+    /// changed; set exactly, whatever the umask). Bits beyond `0o777`
     /// make creation fail with [`DictError::InvalidOption`]
     /// (`option: "mode"`).
     ///
@@ -200,7 +201,7 @@ impl DictOptions {
     /// assert!(matches!(setuid, mproc_dict::DictError::InvalidOption { option: "mode", .. }));
     /// ```
     pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
+        self.mode = Some(mode);
         self
     }
 
@@ -218,8 +219,10 @@ impl DictOptions {
         {
             return bad("shards", s);
         }
-        if self.mode & !0o777 != 0 {
-            return bad("mode", self.mode.into());
+        if let Some(mode) = self.mode
+            && mode & !0o777 != 0
+        {
+            return bad("mode", mode.into());
         }
         Ok(())
     }

@@ -44,7 +44,7 @@ pub use mproc_queue::{
     Connection, Consumer, JoinableQueue, Pipe, Producer, Queue, QueueError, QueueOptions, SlotMut,
     SlotRef, SpscQueue, WaitStrategy,
 };
-pub use mproc_shm::{Segment, SegmentKind, ShmError};
+pub use mproc_shm::{Segment, SegmentKind, ShmError, default_mode, set_default_mode};
 pub use mproc_sync::{
     Barrier, BoundedSemaphore, Condition, Event, Lock, LockGuard, OwnerDied, RLock, RLockGuard,
     Semaphore, SyncError, TryLockError,

@@ -55,7 +55,7 @@ impl QueueCore {
         };
         let builder = Segment::builder(kind, layout.payload_len())
             .params(layout.to_params())
-            .mode(opts.mode)
+            .mode(opts.mode.unwrap_or_else(mproc_shm::default_mode))
             .persist(opts.persist)
             .init(init);
         let seg = match name {

@@ -19,7 +19,7 @@ pub struct QueueOptions {
     pub(crate) slot_size: usize,
     pub(crate) max_handles: u32,
     pub(crate) wait: WaitStrategy,
-    pub(crate) mode: u32,
+    pub(crate) mode: Option<u32>,
     pub(crate) persist: bool,
 }
 
@@ -30,8 +30,9 @@ impl Default for QueueOptions {
 }
 
 impl QueueOptions {
-    /// 1024 slots of 256 bytes, 64 handle records, spin-then-park, mode
-    /// 0600, not persistent.
+    /// 1024 slots of 256 bytes, 64 handle records, spin-then-park, the
+    /// process's default mode (0600 unless changed with
+    /// `mproc_shm::set_default_mode`), not persistent.
     ///
     /// # Examples
     ///
@@ -45,7 +46,7 @@ impl QueueOptions {
             slot_size: 256,
             max_handles: 64,
             wait: WaitStrategy::default(),
-            mode: 0o600,
+            mode: None,
             persist: false,
         }
     }
@@ -117,7 +118,7 @@ impl QueueOptions {
     /// # let _ = o;
     /// ```
     pub fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
+        self.mode = Some(mode);
         self
     }
 

@@ -30,6 +30,7 @@
 mod error;
 mod header;
 mod kind;
+mod mode;
 mod name;
 mod region;
 mod registry;
@@ -38,6 +39,7 @@ mod segment;
 pub use error::{Result, ShmError};
 pub use header::{HEADER_LEN, Header, LAYOUT_VERSION, MAGIC, PARAM_COUNT};
 pub use kind::SegmentKind;
+pub use mode::{default_mode, set_default_mode};
 pub use name::{MAX_NAME_LEN, NAME_PREFIX, SegmentName};
 pub use region::{HeapRegion, Offset, Region, ShmSafe};
 pub use registry::{SegmentInfo, SegmentStatus, StaleSweep, inspect, list, remove_stale};

@@ -15,7 +15,9 @@ use crate::{Region, Result, SegmentKind, SegmentName, ShmError};
 /// ready, by default.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The default permission bits of a named segment: owner read and write.
+/// The permission bits of a named segment unless asked otherwise: owner
+/// read and write ([`set_default_mode`](crate::set_default_mode) changes
+/// the default of a process).
 pub const DEFAULT_MODE: u32 = 0o600;
 
 /// A shared-memory segment mapped into this process: a validated
@@ -486,7 +488,7 @@ impl<'f> SegmentBuilder<'f> {
             kind,
             len,
             params: [0; PARAM_COUNT],
-            mode: DEFAULT_MODE,
+            mode: crate::default_mode(),
             persistent: false,
             init: None,
             label: None,
@@ -526,7 +528,9 @@ impl<'f> SegmentBuilder<'f> {
         self
     }
 
-    /// Permission bits of a named segment (default 0600).
+    /// Permission bits of a named segment, set exactly whatever the umask
+    /// (default: [`default_mode`](crate::default_mode), 0600 unless the
+    /// process changed it).
     ///
     /// # Examples
     ///
