@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 
 use crate::harness::fork::fork_child;
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, WaitClock, spin_until};
 use crate::report::model::Runs;
 
 /// A lock usable from the harness process and from its forked children
@@ -73,20 +73,22 @@ pub(crate) fn contended(lock: &dyn SharedLock, ops: usize, repeats: usize) -> Re
 pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: usize) -> Result<Runs> {
     let mine = handoffs / 2;
     two_processes(repeats, 2 * mine as u64, |count, turn, me| {
-        let deadline = Deadline::after_limit();
+        let mut clock = WaitClock::new("the turn");
         let mut taken = 0;
-        let mut spins = 0u32;
         while taken < mine {
+            let mut mine_now = false;
             lock.with(&mut || {
                 if turn.load(Ordering::Relaxed) == me {
                     turn.store(1 - me, Ordering::Relaxed);
                     bump(count);
-                    taken += 1;
+                    mine_now = true;
                 }
             })?;
-            spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(4096) && deadline.passed() {
-                bail!("timed out waiting for the turn");
+            if mine_now {
+                taken += 1;
+                clock.restart();
+            } else {
+                clock.tick()?;
             }
         }
         Ok(())
@@ -107,9 +109,7 @@ fn two_processes(
     let rounds = repeats as u64 + 1;
     let child = fork_child(|| {
         for r in 1..=rounds {
-            spin_until(Deadline::after_limit(), "the start", || {
-                go.load(Ordering::Acquire) >= r
-            })?;
+            spin_until("the start", || go.load(Ordering::Acquire) >= r)?;
             work(count, turn, 1)?;
             done.store(r, Ordering::Release);
         }
@@ -122,9 +122,7 @@ fn two_processes(
         let t0 = Instant::now();
         go.store(r, Ordering::Release);
         work(count, turn, 0)?;
-        spin_until(Deadline::after_limit(), "the other process", || {
-            done.load(Ordering::Acquire) >= r
-        })?;
+        spin_until("the other process", || done.load(Ordering::Acquire) >= r)?;
         let took = t0.elapsed();
         let total = count.load(Ordering::Relaxed);
         if total != expected {

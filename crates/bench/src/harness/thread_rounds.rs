@@ -7,13 +7,13 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::harness::throughput::{measure_rounds, stamp_matches};
-use crate::harness::wait::{Deadline, spin_until};
+use crate::harness::wait::spin_until;
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
 /// Measures `n` messages of `size` bytes per round, as [`measure_rounds`]
-/// does: `send(seq, deadline)` sends message `seq` (from 1, on this
-/// thread, timed), and `receive(deadline)` takes the next one and returns
+/// does: `send(seq)` sends message `seq` (from 1, on this thread, timed),
+/// and `receive()` takes the next one and returns
 /// the stamp it carries, on a consumer thread that owns it (so that its
 /// state lives on that thread, not beside the sender's). A round ends when
 /// the consumer has taken all of its messages.
@@ -26,8 +26,8 @@ pub(crate) fn thread_rounds(
     n: usize,
     size: usize,
     bytes: bool,
-    mut receive: impl FnMut(Deadline) -> Result<u64> + Send,
-    mut send: impl FnMut(u64, Deadline) -> Result<()>,
+    mut receive: impl FnMut() -> Result<u64> + Send,
+    mut send: impl FnMut(u64) -> Result<()>,
 ) -> Result<Runs> {
     let rounds = profile.repeats + 1;
     let done = AtomicUsize::new(0);
@@ -36,12 +36,11 @@ pub(crate) fn thread_rounds(
         let (done, bad) = (&done, &bad);
         let consumer = s.spawn(move || -> Result<()> {
             crate::harness::pin::other_side();
-            let deadline = Deadline::after_limit();
             let mut seq = 0u64;
             for round in 1..=rounds {
                 for _ in 0..n {
                     seq += 1;
-                    if !stamp_matches(receive(deadline)?, seq, size) {
+                    if !stamp_matches(receive()?, seq, size) {
                         bad.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -51,16 +50,13 @@ pub(crate) fn thread_rounds(
         });
         let mut seq = 0u64;
         let result = measure_rounds(profile.repeats, n, size, bytes, |r| {
-            let deadline = Deadline::after_limit();
             let t0 = Instant::now();
             for _ in 0..n {
                 seq += 1;
-                send(seq, deadline)?;
+                send(seq)?;
             }
             // SYNC POINT with the consumer's Release store of `done`.
-            spin_until(deadline, "the consumer", || {
-                done.load(Ordering::Acquire) > r
-            })?;
+            spin_until("the consumer", || done.load(Ordering::Acquire) > r)?;
             Ok(t0.elapsed())
         });
         consumer

@@ -1,68 +1,132 @@
 //! Bounded busy-waiting: a hung peer fails its row instead of the run.
+//!
+//! Every limit here is per wait: a wait that ends (a message arrived, a
+//! turn came) starts the next one's clock anew, so a slow run that keeps
+//! making progress is never cut short, however long it lasts in all.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-/// How long any one wait may take before the measurement is abandoned.
+/// How long any one wait may last before the measurement is abandoned.
 pub(crate) const WAIT_LIMIT: Duration = Duration::from_secs(60);
 
-/// A point in time after which waits give up.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadline(Instant);
+/// How long a wait spins before it yields the core between checks, for
+/// every system alike: the rule of mproc's own queues, whose default wait
+/// spins 2 µs and then yields between checks (until its 100 µs window
+/// ends and it sleeps on a futex, which a polled peer cannot). A count of
+/// polls instead would spin longer for a system whose poll costs more.
+pub(crate) const SPIN_FOR: Duration = Duration::from_micros(2);
 
-impl Deadline {
-    /// [`WAIT_LIMIT`] from now.
-    pub(crate) fn after_limit() -> Deadline {
-        Deadline(Instant::now() + WAIT_LIMIT)
-    }
+/// Fruitless checks between two clock reads of a [`Spinner`]: a wait that
+/// ends within as many checks reads no clock at all, and a read every
+/// few spins keeps [`SPIN_FOR`] close.
+const SPINS_PER_CLOCK_READ: u32 = 8;
 
-    /// Whether the deadline has passed.
-    pub(crate) fn passed(&self) -> bool {
-        Instant::now() >= self.0
-    }
-}
+/// Fruitless checks between two clock reads of a [`WaitClock::new`]: for
+/// loops whose every check does real work (a lock taken and released).
+const CHECKS_PER_CLOCK_READ: u32 = 4096;
 
-/// The pause between two checks of one wait: spins at first, then yields
-/// the core between checks, so a descheduled peer on a busy 2-core machine
-/// can run. Make one per wait: its count starts the spinning anew.
+/// The clock of one wait, read every so many fruitless checks. Make one
+/// per wait, or [`restart`](WaitClock::restart) it on progress.
 #[derive(Debug)]
-pub(crate) struct Spinner<'a> {
-    deadline: Deadline,
+pub(crate) struct WaitClock<'a> {
     what: &'a str,
-    spins: u32,
+    checks: u32,
+    checks_per_read: u32,
+    since: Option<Instant>,
 }
 
-impl<'a> Spinner<'a> {
-    /// A wait for `what`, given up at `deadline`.
-    pub(crate) fn new(deadline: Deadline, what: &'a str) -> Spinner<'a> {
-        Spinner {
-            deadline,
+impl<'a> WaitClock<'a> {
+    /// The clock of a wait for `what`, read every
+    /// [`CHECKS_PER_CLOCK_READ`] fruitless checks.
+    pub(crate) fn new(what: &'a str) -> WaitClock<'a> {
+        WaitClock::reading_every(what, CHECKS_PER_CLOCK_READ)
+    }
+
+    /// The clock of a wait for `what`, read every `checks` fruitless checks.
+    fn reading_every(what: &'a str, checks: u32) -> WaitClock<'a> {
+        WaitClock {
             what,
-            spins: 0,
+            checks: 0,
+            checks_per_read: checks,
+            since: None,
         }
     }
 
-    /// Pauses once after a check that found nothing.
+    /// Starts the wait anew: what it waited for came.
+    pub(crate) fn restart(&mut self) {
+        self.checks = 0;
+        self.since = None;
+    }
+
+    /// Notes a check that found nothing. Every so many calls, returns how
+    /// long the wait has lasted (from the first clock read); `None` in
+    /// between.
     ///
     /// # Errors
     ///
-    /// When the deadline has passed, naming what was awaited.
+    /// When the wait has lasted [`WAIT_LIMIT`], naming what was awaited.
     #[inline]
-    pub(crate) fn pause(&mut self) -> Result<()> {
-        self.spins = self.spins.wrapping_add(1);
-        if self.spins < 4096 {
-            std::hint::spin_loop();
-            return Ok(());
+    pub(crate) fn tick(&mut self) -> Result<Option<Duration>> {
+        self.checks = self.checks.wrapping_add(1);
+        if !self.checks.is_multiple_of(self.checks_per_read) {
+            return Ok(None);
         }
-        if self.spins.is_multiple_of(256) && self.deadline.passed() {
+        let now = Instant::now();
+        let waited = now.saturating_duration_since(*self.since.get_or_insert(now));
+        if waited >= WAIT_LIMIT {
             bail!(
                 "timed out after {}s waiting for {}",
                 WAIT_LIMIT.as_secs(),
                 self.what
             );
         }
-        std::thread::yield_now();
+        Ok(Some(waited))
+    }
+}
+
+/// The pause between two checks of one wait: spins for [`SPIN_FOR`],
+/// then yields the core between checks, so that a descheduled peer on a
+/// busy 2-core machine can run. Make one per wait (or
+/// [`restart`](Spinner::restart) it): the spinning starts anew.
+#[derive(Debug)]
+pub(crate) struct Spinner<'a> {
+    clock: WaitClock<'a>,
+    yielding: bool,
+}
+
+impl<'a> Spinner<'a> {
+    /// A wait for `what`.
+    pub(crate) fn new(what: &'a str) -> Spinner<'a> {
+        Spinner {
+            clock: WaitClock::reading_every(what, SPINS_PER_CLOCK_READ),
+            yielding: false,
+        }
+    }
+
+    /// Starts a new wait: the last one ended.
+    #[inline]
+    pub(crate) fn restart(&mut self) {
+        self.clock.restart();
+        self.yielding = false;
+    }
+
+    /// Pauses once after a check that found nothing.
+    ///
+    /// # Errors
+    ///
+    /// When the wait has lasted [`WAIT_LIMIT`], naming what was awaited.
+    #[inline]
+    pub(crate) fn pause(&mut self) -> Result<()> {
+        if let Some(waited) = self.clock.tick()? {
+            self.yielding = waited >= SPIN_FOR;
+        }
+        if self.yielding {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
         Ok(())
     }
 }
@@ -71,14 +135,10 @@ impl<'a> Spinner<'a> {
 ///
 /// # Errors
 ///
-/// When `deadline` passes first, naming `what` was awaited.
+/// When it has not held for [`WAIT_LIMIT`], naming `what` was awaited.
 #[inline]
-pub(crate) fn spin_until(
-    deadline: Deadline,
-    what: &str,
-    mut done: impl FnMut() -> bool,
-) -> Result<()> {
-    let mut spinner = Spinner::new(deadline, what);
+pub(crate) fn spin_until(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
+    let mut spinner = Spinner::new(what);
     while !done() {
         spinner.pause()?;
     }

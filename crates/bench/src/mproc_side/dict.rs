@@ -11,7 +11,7 @@ use mproc::dict::{Dict, DictOptions};
 use crate::harness::context::Figures;
 use crate::harness::fork::fork_child;
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::peers::hashmap::{NEWER, VALUE, key};
 use crate::report::model::Runs;
 
@@ -45,9 +45,7 @@ fn two_processes(dict: &Dict, keys: usize) -> Result<[Duration; 3]> {
         let block = &block;
         children.push(fork_child(move || {
             block.word(0).fetch_add(1, Ordering::AcqRel);
-            spin_until(Deadline::after_limit(), "the start", || {
-                block.word(1).load(Ordering::Acquire) == 1
-            })?;
+            spin_until("the start", || block.word(1).load(Ordering::Acquire) == 1)?;
             let t = phases(dict, c * half, (c + 1) * half)?;
             for (p, d) in t.iter().enumerate() {
                 block
@@ -57,7 +55,7 @@ fn two_processes(dict: &Dict, keys: usize) -> Result<[Duration; 3]> {
             Ok(())
         })?);
     }
-    spin_until(Deadline::after_limit(), "both children", || {
+    spin_until("both children", || {
         block.word(0).load(Ordering::Acquire) == 2
     })?;
     block.word(1).store(1, Ordering::Release);

@@ -11,7 +11,7 @@ use mproc::queue::QueueError;
 
 use crate::harness::fork::{ForkedChild, fork_child};
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::mproc_side::queues::{AnyQueue, Flavor};
 use crate::profile::Profile;
 use crate::report::model::Runs;
@@ -32,9 +32,7 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
         let per = n / 2;
         let start = || {
             ready.fetch_add(1, Ordering::AcqRel);
-            spin_until(Deadline::after_limit(), "the start", || {
-                go.load(Ordering::Acquire) == 1
-            })
+            spin_until("the start", || go.load(Ordering::Acquire) == 1)
         };
         let mut children: Vec<ForkedChild> = Vec::new();
         for _ in 0..2 {
@@ -68,18 +66,14 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
                 Ok(())
             })?);
         }
-        spin_until(Deadline::after_limit(), "four ready processes", || {
+        spin_until("four ready processes", || {
             ready.load(Ordering::Acquire) == 4
         })?;
         let t0 = Instant::now();
         go.store(1, Ordering::Release);
-        spin_until(Deadline::after_limit(), "the producers", || {
-            produced.load(Ordering::Acquire) == 2
-        })?;
+        spin_until("the producers", || produced.load(Ordering::Acquire) == 2)?;
         queue.close();
-        spin_until(Deadline::after_limit(), "the consumers", || {
-            consumed.load(Ordering::Acquire) == 2
-        })?;
+        spin_until("the consumers", || consumed.load(Ordering::Acquire) == 2)?;
         let took = t0.elapsed();
         for child in children {
             child.join(WAIT_LIMIT)?;

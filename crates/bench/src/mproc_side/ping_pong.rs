@@ -12,7 +12,7 @@ use crate::harness::fork::fork_child;
 use crate::harness::latency::measure_round_trips;
 use crate::harness::shared::SharedBlock;
 use crate::harness::throughput::{read_stamp, stamp};
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::mproc_side::queues::{AnyQueue, Flavor};
 use crate::profile::Profile;
 
@@ -40,9 +40,7 @@ pub(crate) fn queues(profile: &Profile, flavor: Flavor) -> Result<Figures> {
     })?;
     let mut tx = ping.producer()?;
     let mut rx = pong.consumer()?;
-    spin_until(Deadline::after_limit(), "the child's handles", || {
-        ready.load(Ordering::Acquire) == 1
-    })?;
+    spin_until("the child's handles", || ready.load(Ordering::Acquire) == 1)?;
     let mut msg = [0u8; 8];
     let figures = measure_round_trips(profile.round_trips, profile.repeats, |seq| {
         stamp(&mut msg, seq);

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use crate::harness::fork::fork_child;
 use crate::harness::shared::SharedBlock;
 use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::mproc_side::queues::{AnyQueue, Flavor};
 use crate::profile::Profile;
 use crate::report::model::Runs;
@@ -74,9 +74,7 @@ pub(crate) fn one_way(
             }
         }
         // SYNC POINT with the consumer's Release store of `done`.
-        spin_until(Deadline::after_limit(), "the consumer", || {
-            done.load(Ordering::Acquire) > r as u64
-        })?;
+        spin_until("the consumer", || done.load(Ordering::Acquire) > r as u64)?;
         Ok(t0.elapsed())
     });
     let joined = child.join(WAIT_LIMIT);

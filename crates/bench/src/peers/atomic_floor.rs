@@ -17,7 +17,7 @@ use crate::harness::context::Figures;
 use crate::harness::fork::fork_child;
 use crate::harness::latency::measure_round_trips;
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::profile::Profile;
 
 /// How many line pairs the ping-pong rotates over.
@@ -44,21 +44,19 @@ pub(crate) fn ping_pong(profile: &Profile) -> Result<Figures> {
     };
     let total = (profile.round_trips * (profile.repeats + 1)) as u64;
     let child = fork_child(|| {
-        let deadline = Deadline::after_limit();
         for seq in 1..=total {
             let (ping, pong) = words(seq);
             // SYNC POINT with the parent's Release store of `ping`.
-            spin_until(deadline, "ping", || ping.load(Ordering::Acquire) == seq)?;
+            spin_until("ping", || ping.load(Ordering::Acquire) == seq)?;
             pong.store(seq, Ordering::Release);
         }
         Ok(())
     })?;
-    let deadline = Deadline::after_limit();
     let figures = measure_round_trips(profile.round_trips, profile.repeats, |seq| {
         let (ping, pong) = words(seq);
         ping.store(seq, Ordering::Release);
         // SYNC POINT with the child's Release store of `pong`.
-        spin_until(deadline, "pong", || pong.load(Ordering::Acquire) == seq)
+        spin_until("pong", || pong.load(Ordering::Acquire) == seq)
     })?;
     child.join(WAIT_LIMIT)?;
     Ok(figures)

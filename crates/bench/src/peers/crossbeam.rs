@@ -13,7 +13,7 @@ use crossbeam_queue::ArrayQueue;
 
 use crate::harness::thread_rounds::{thread_rounds, together};
 use crate::harness::throughput::{in_bytes, read_stamp, stamp};
-use crate::harness::wait::{Deadline, Spinner};
+use crate::harness::wait::Spinner;
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
@@ -78,8 +78,8 @@ fn throughput_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result
         n,
         size,
         in_bytes(size, false),
-        |deadline| {
-            let mut spinner = Spinner::new(deadline, "a message");
+        || {
+            let mut spinner = Spinner::new("a message");
             loop {
                 match queue.pop() {
                     Some(msg) => {
@@ -90,16 +90,16 @@ fn throughput_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result
                 }
             }
         },
-        |seq, deadline| {
+        |seq| {
             stamp(&mut src, seq);
-            push(&queue, M::copy_of(&src), deadline)
+            push(&queue, M::copy_of(&src))
         },
     )
 }
 
 /// Pushes `msg`, waiting for room.
-fn push<M: Message>(queue: &ArrayQueue<M>, msg: M, deadline: Deadline) -> Result<()> {
-    let mut spinner = Spinner::new(deadline, "queue space");
+fn push<M: Message>(queue: &ArrayQueue<M>, msg: M) -> Result<()> {
+    let mut spinner = Spinner::new("queue space");
     let mut msg = msg;
     loop {
         match queue.push(msg) {
@@ -135,30 +135,28 @@ fn mpmc_of<M: Message>(profile: &Profile, size: usize, n: usize) -> Result<Runs>
             let mut handles = Vec::new();
             for _ in 0..2 {
                 handles.push(s.spawn(|| -> Result<(Instant, Instant)> {
-                    let deadline = Deadline::after_limit();
                     let src = vec![1u8; size];
                     ready.wait();
                     let start = Instant::now();
                     for _ in 0..per {
-                        push(&queue, M::copy_of(&src), deadline)?;
+                        push(&queue, M::copy_of(&src))?;
                     }
                     Ok((start, Instant::now()))
                 }));
                 handles.push(s.spawn(|| -> Result<(Instant, Instant)> {
-                    let deadline = Deadline::after_limit();
                     let mut out = vec![0u8; size];
                     ready.wait();
                     let start = Instant::now();
                     // A wait per message: one spinner for the whole drain
                     // would yield the core after every message once it had
-                    // spun a few thousand times in all.
-                    let mut spinner = Spinner::new(deadline, "a message");
+                    // spun its window in all.
+                    let mut spinner = Spinner::new("a message");
                     while consumed.load(Ordering::Relaxed) < 2 * per {
                         match queue.pop() {
                             Some(msg) => {
                                 out.copy_from_slice(msg.bytes());
                                 consumed.fetch_add(1, Ordering::Relaxed);
-                                spinner = Spinner::new(deadline, "a message");
+                                spinner.restart();
                             }
                             None => spinner.pause()?,
                         }

@@ -20,7 +20,7 @@ use crate::harness::fork::fork_child;
 use crate::harness::latency::measure_round_trips;
 use crate::harness::shared::SharedBlock;
 use crate::harness::throughput::{in_bytes, measure_rounds, read_stamp, stamp, stamp_matches};
-use crate::harness::wait::{Deadline, WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, spin_until};
 use crate::profile::Profile;
 use crate::report::model::Runs;
 
@@ -86,10 +86,9 @@ pub(crate) fn ping_pong(profile: &Profile) -> Result<Figures> {
         let sub = ping.subscriber_builder().create().map_err(err)?;
         let publ = pong.publisher_builder().create().map_err(err)?;
         ready.store(1, Ordering::Release);
-        let deadline = Deadline::after_limit();
         for _ in 0..total {
             let mut got = None;
-            spin_until(deadline, "a ping", || {
+            spin_until("a ping", || {
                 got = sub.receive().ok().flatten().map(|s| *s.payload());
                 got.is_some()
             })?;
@@ -97,14 +96,11 @@ pub(crate) fn ping_pong(profile: &Profile) -> Result<Figures> {
         }
         Ok(())
     })?;
-    let deadline = Deadline::after_limit();
-    spin_until(deadline, "the subscriber", || {
-        ready.load(Ordering::Acquire) == 1
-    })?;
+    spin_until("the subscriber", || ready.load(Ordering::Acquire) == 1)?;
     let figures = measure_round_trips(profile.round_trips, profile.repeats, |seq| {
         publisher.send_copy(seq).map_err(err)?;
         let mut got = None;
-        spin_until(deadline, "a pong", || {
+        spin_until("a pong", || {
             got = subscriber.receive().ok().flatten().map(|s| *s.payload());
             got.is_some()
         })?;
@@ -159,14 +155,13 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
             .create()
             .map_err(err)?;
         ready.store(1, Ordering::Release);
-        let deadline = Deadline::after_limit();
         let mut out = vec![0u8; size];
         let mut seq = 0u64;
         for round in 1..=rounds {
             for _ in 0..n {
                 seq += 1;
                 let mut ok = true;
-                spin_until(deadline, "a sample", || match sub.receive() {
+                spin_until("a sample", || match sub.receive() {
                     Ok(Some(sample)) => {
                         let payload = sample.payload();
                         let got = if loaned {
@@ -188,13 +183,10 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
         }
         Ok(())
     })?;
-    spin_until(Deadline::after_limit(), "the subscriber", || {
-        ready.load(Ordering::Acquire) == 1
-    })?;
+    spin_until("the subscriber", || ready.load(Ordering::Acquire) == 1)?;
     let mut src = vec![1u8; size];
     let mut seq = 0u64;
     let runs = measure_rounds(profile.repeats, n, size, in_bytes(size, loaned), |r| {
-        let deadline = Deadline::after_limit();
         let t0 = Instant::now();
         for _ in 0..n {
             seq += 1;
@@ -217,9 +209,7 @@ pub(crate) fn throughput(profile: &Profile, size: usize, n: usize, loaned: bool)
             sample.send().map_err(err)?;
         }
         // SYNC POINT with the subscriber's Release store of `done`.
-        spin_until(deadline, "the subscriber", || {
-            done.load(Ordering::Acquire) > r as u64
-        })?;
+        spin_until("the subscriber", || done.load(Ordering::Acquire) > r as u64)?;
         Ok(t0.elapsed())
     });
     let joined = child.join(WAIT_LIMIT);

@@ -52,8 +52,8 @@ fn values<const N: usize>(profile: &Profile, n: usize) -> Result<Runs> {
         n,
         N,
         in_bytes(N, false),
-        move |deadline| {
-            let mut spinner = Spinner::new(deadline, "a message");
+        move || {
+            let mut spinner = Spinner::new("a message");
             loop {
                 match rx.pop() {
                     // Copied out: the message leaves the ring.
@@ -62,9 +62,9 @@ fn values<const N: usize>(profile: &Profile, n: usize) -> Result<Runs> {
                 }
             }
         },
-        |seq, deadline| {
+        |seq| {
             stamp(&mut src, seq);
-            let mut spinner = Spinner::new(deadline, "ring space");
+            let mut spinner = Spinner::new("ring space");
             while tx.push(src).is_err() {
                 spinner.pause()?;
             }
@@ -85,8 +85,8 @@ fn chunks(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs
         n,
         size,
         in_bytes(size, loaned),
-        move |deadline| {
-            let mut spinner = Spinner::new(deadline, "a message");
+        move || {
+            let mut spinner = Spinner::new("a message");
             let chunk = loop {
                 match rx.read_chunk(size) {
                     Ok(chunk) => break chunk,
@@ -108,8 +108,8 @@ fn chunks(profile: &Profile, size: usize, n: usize, loaned: bool) -> Result<Runs
             chunk.commit_all();
             Ok(got)
         },
-        |seq, deadline| {
-            let mut spinner = Spinner::new(deadline, "ring space");
+        |seq| {
+            let mut spinner = Spinner::new("ring space");
             // Uninitialized: `write_chunk` would first fill the whole chunk
             // with zeroes.
             let mut chunk = loop {
