@@ -1,8 +1,10 @@
 //! The machinery every scenario shares: the run loop, forked children,
-//! shared control words, timing helpers and the Python runner.
+//! shared control words, timing helpers, the Python runner, and a clean
+//! stop on a signal.
 
 pub(crate) mod context;
 pub(crate) mod fork;
+pub(crate) mod interrupt;
 pub(crate) mod latency;
 pub(crate) mod lock_protocol;
 pub(crate) mod pin;
@@ -12,6 +14,7 @@ pub(crate) mod shared;
 pub(crate) mod spawn_noop;
 pub(crate) mod thread_rounds;
 pub(crate) mod throughput;
+pub(crate) mod tracked;
 pub(crate) mod wait;
 
 #[cfg(test)]

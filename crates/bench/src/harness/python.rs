@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::harness::tracked::{Tracked, dies_with_harness, kill_group};
+
 /// The scripts, by file name.
 const SCRIPTS: [(&str, &str); 6] = [
     ("common.py", include_str!("../python/common.py")),
@@ -75,14 +77,16 @@ impl Python {
     ///
     /// # Errors
     ///
-    /// When there is no python3, the script fails or times out, or prints
-    /// something else than JSON.
+    /// When there is no python3, the run is stopping on a signal, the script
+    /// fails or times out, or prints something else than JSON.
     pub(crate) fn run(&self, script: &str, args: &[String]) -> Result<Value> {
         let (dir, _) = match &self.ready {
             Ok(r) => r,
             Err(e) => bail!("{e}"),
         };
-        let mut child = Command::new("python3")
+        crate::harness::interrupt::ensure_running()?;
+        let mut command = Command::new("python3");
+        command
             .arg(dir.join(script))
             .args(args)
             .current_dir(dir)
@@ -95,9 +99,11 @@ impl Python {
             .stderr(Stdio::piped())
             // Its own process group, so that a timeout ends its
             // multiprocessing children (a Manager's server) with it.
-            .process_group(0)
-            .spawn()
-            .context("starting python3")?;
+            .process_group(0);
+        dies_with_harness(&mut command);
+        let mut child = command.spawn().context("starting python3")?;
+        // Recorded, so that a harness stopped by a signal kills the group.
+        let group = Tracked::group(child.id() as i32);
         // Drained while it runs: a script that fills a pipe's buffer would
         // otherwise block until the time limit.
         let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -127,11 +133,7 @@ impl Python {
                 break status;
             }
             if start.elapsed() > SCRIPT_LIMIT {
-                let group = format!("-{}", child.id());
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &group])
-                    .stderr(Stdio::null())
-                    .status();
+                kill_group(child.id() as i32);
                 let _ = child.kill();
                 let _ = child.wait();
                 bail!("{script} timed out after {}s", SCRIPT_LIMIT.as_secs());
@@ -140,10 +142,8 @@ impl Python {
         };
         // Whatever of its group outlived it would keep its pipes open, and
         // the drains waiting.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", child.id())])
-            .stderr(Stdio::null())
-            .status();
+        kill_group(child.id() as i32);
+        drop(group);
         let stdout = out.join().unwrap_or_default();
         let stderr = err.join().unwrap_or_default();
         if !status.success() {

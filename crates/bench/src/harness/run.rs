@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Args;
 use crate::harness::context::Ctx;
+use crate::harness::interrupt;
 use crate::harness::pin;
 use crate::harness::python::Python;
 use crate::peers;
@@ -40,7 +41,8 @@ fn selected(args: &Args) -> Vec<&'static Scenario> {
 ///
 /// # Errors
 ///
-/// When no scenario matches the filter, or an output cannot be written.
+/// When no scenario matches the filter, the signal handlers cannot be
+/// installed, or an output cannot be written.
 pub(crate) fn run(args: &Args) -> Result<()> {
     if args.list {
         for s in &ALL {
@@ -52,6 +54,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     if scenarios.is_empty() {
         bail!("no scenario matches {:?}; see --list", args.filter);
     }
+    interrupt::watch()?;
     peers::iceoryx2::cleanup_stale();
     pin::init(args.pin);
     let profile = if args.full {

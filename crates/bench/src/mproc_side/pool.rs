@@ -4,10 +4,13 @@
 //! `pool.py start` is: a fork costs more the more the parent has mapped,
 //! and the harness process has mapped every other scenario's peers.
 
+use std::process::{Command, Stdio};
+
 use anyhow::{Result, bail};
 use mproc::Pool;
 
 use crate::harness::context::Figures;
+use crate::harness::tracked::{Tracked, dies_with_harness};
 use crate::peers::fork_floor::timed;
 use crate::report::model::Runs;
 
@@ -58,10 +61,17 @@ pub(crate) const START_ARG: &str = "--internal-pool-start";
 /// Runs this binary with [`START_ARG`] and reads the nanoseconds per pool
 /// of each repeat from its output.
 fn start_in_fresh_process(workers: usize, starts: usize, repeats: usize) -> Result<Runs> {
-    let out = std::process::Command::new(std::env::current_exe()?)
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .arg(START_ARG)
         .args([workers, starts, repeats].map(|n| n.to_string()))
-        .output()?;
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    dies_with_harness(&mut command);
+    let child = command.spawn()?;
+    let entry = Tracked::process(child.id() as i32);
+    let out = child.wait_with_output()?;
+    drop(entry);
     if !out.status.success() {
         bail!(
             "pool start child failed ({}): {}",

@@ -43,6 +43,7 @@ fn err(e: impl std::fmt::Debug) -> anyhow::Error {
 /// A node of its own for the calling process, with this run's prefix and no
 /// signal handlers.
 fn node() -> Result<Node<ipc::Service>> {
+    crate::harness::interrupt::ensure_running()?;
     let mut config = Config::default();
     config.global.prefix = FileName::new(prefix().as_bytes()).map_err(err)?;
     NodeBuilder::new()

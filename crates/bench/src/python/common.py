@@ -54,6 +54,38 @@ def fork_start_method():
     multiprocessing.set_start_method("fork", force=True)
 
 
+class _AfterFork:
+    """The object multiprocessing's after-fork registry keys the hook on."""
+
+
+_AFTER_FORK = _AfterFork()
+
+
+def children_die_with_parent():
+    """Makes every multiprocessing child this script starts ask Linux for
+    SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG), as mproc's
+    daemon children do: a script killed by the harness, or with it, leaves
+    no child behind."""
+    import ctypes
+    import multiprocessing.util
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return  # not Linux: nothing to ask for
+
+    def hook(_):
+        import multiprocessing
+
+        prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        parent = multiprocessing.parent_process()
+        if parent is not None and os.getppid() != parent.pid:
+            os._exit(1)  # the parent died before the request
+
+    multiprocessing.util.register_after_fork(_AFTER_FORK, hook)
+
+
 def emit(obj):
     """Prints the result object as one JSON line."""
     json.dump(obj, sys.stdout)

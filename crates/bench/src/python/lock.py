@@ -10,7 +10,7 @@ import multiprocessing as mp
 import sys
 import time
 
-from common import emit, timed_runs, fork_start_method
+from common import children_die_with_parent, emit, fork_start_method, timed_runs
 
 
 def uncontended(count, repeats):
@@ -100,6 +100,7 @@ def handoff(handoffs, repeats):
 
 def main():
     fork_start_method()
+    children_die_with_parent()
     mode, count, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     if mode == "uncontended":
         emit(uncontended(count, repeats))

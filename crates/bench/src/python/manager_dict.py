@@ -9,7 +9,7 @@ import multiprocessing as mp
 import sys
 import time
 
-from common import emit, fork_start_method
+from common import children_die_with_parent, emit, fork_start_method
 
 
 def key(i):
@@ -58,6 +58,7 @@ def run_two(d, keys):
 
 def main():
     fork_start_method()
+    children_die_with_parent()
     mode, keys, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     out = {"insert": [], "get": [], "update": []}
     with mp.Manager() as manager:

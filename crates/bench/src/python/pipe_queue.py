@@ -8,7 +8,7 @@ usage: pipe_queue.py pingpong (pipe|queue) ROUNDS REPEATS
 import multiprocessing as mp
 import sys
 
-from common import emit, latency_runs, pin_main, pin_other, timed_runs, fork_start_method
+from common import children_die_with_parent, emit, fork_start_method, latency_runs, pin_main, pin_other, timed_runs
 
 
 def pong_pipe(conn):
@@ -139,6 +139,7 @@ def mpmc(size, count, repeats, capacity):
 
 def main():
     fork_start_method()
+    children_die_with_parent()
     pin_main()
     mode, kind = sys.argv[1], sys.argv[2]
     if mode == "mpmc":

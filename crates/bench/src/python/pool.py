@@ -8,7 +8,7 @@ usage: pool.py map WORKERS TASKS REPEATS
 import multiprocessing as mp
 import sys
 
-from common import emit, timed_runs, fork_start_method
+from common import children_die_with_parent, emit, fork_start_method, timed_runs
 
 
 def identity(x):
@@ -40,6 +40,7 @@ def start_teardown(workers, starts, repeats):
 
 def main():
     fork_start_method()
+    children_die_with_parent()
     mode, workers, n, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     emit(per_task(workers, n, repeats) if mode == "map" else start_teardown(workers, n, repeats))
 
