@@ -6,11 +6,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 
 use crate::harness::context::Figures;
+use crate::harness::thread_rounds::together;
+use crate::harness::wait::spin_until;
 use crate::report::model::Runs;
 
 /// The key of index `i`, the same for every dict system.
@@ -31,30 +34,47 @@ pub(crate) const VALUE: [u8; 8] = [1; 8];
 /// The value updates write.
 pub(crate) const NEWER: [u8; 8] = [2; 8];
 
-/// Time spent in insert, get and update over keys `lo..hi`.
-fn phases(map: &Mutex<HashMap<[u8; 8], [u8; 8]>>, lo: usize, hi: usize) -> Result<[Duration; 3]> {
+/// When one thread ran insert, get and update over keys `lo..hi`:
+/// `(start, end)` of each phase. `at_start(p)` runs before phase `p`.
+fn phases(
+    map: &Mutex<HashMap<[u8; 8], [u8; 8]>>,
+    lo: usize,
+    hi: usize,
+    mut at_start: impl FnMut(usize) -> Result<()>,
+) -> Result<[(Instant, Instant); 3]> {
     let lock = || map.lock().map_err(|_| anyhow::anyhow!("poisoned"));
+    at_start(0)?;
     let t0 = Instant::now();
     for i in lo..hi {
         lock()?.insert(key(i), VALUE);
     }
     let t1 = Instant::now();
+    at_start(1)?;
+    let t2 = Instant::now();
     for i in lo..hi {
         let got = lock()?.get(&key(i)).copied();
         if got != Some(VALUE) {
             bail!("wrong value for key {i}");
         }
     }
-    let t2 = Instant::now();
+    let t3 = Instant::now();
+    at_start(2)?;
+    let t4 = Instant::now();
     for i in lo..hi {
         if let Some(v) = lock()?.get_mut(&key(i)) {
             *v = NEWER;
         }
     }
-    Ok([t1 - t0, t2 - t1, t2.elapsed()])
+    Ok([(t0, t1), (t2, t3), (t4, Instant::now())])
 }
 
 /// Operations per second of insert, get and update; `threads` is 1 or 2.
+///
+/// The threads start each phase together, released by a spinning barrier
+/// (`std::sync::Barrier`'s futex wake took as long as a whole phase of 2500
+/// keys), and a phase lasts from the first thread's start to the last
+/// one's end ([`together`]): two threads that did not overlap (both placed
+/// on one core) measure what one thread does, not twice as much.
 ///
 /// # Errors
 ///
@@ -63,11 +83,19 @@ pub(crate) fn ops(keys: usize, repeats: usize, threads: usize) -> Result<Figures
     let once = || -> Result<[f64; 3]> {
         let map = Mutex::new(HashMap::new());
         let per = keys / threads;
-        let times: Vec<[Duration; 3]> = std::thread::scope(|s| {
+        // How many threads reached the start of each phase.
+        let arrived: [AtomicUsize; 3] = Default::default();
+        let barrier = |p: usize| {
+            arrived[p].fetch_add(1, Ordering::AcqRel);
+            spin_until("the other thread", || {
+                arrived[p].load(Ordering::Acquire) == threads
+            })
+        };
+        let spans: Vec<[(Instant, Instant); 3]> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
-                    let map = &map;
-                    s.spawn(move || phases(map, t * per, (t + 1) * per))
+                    let (map, barrier) = (&map, &barrier);
+                    s.spawn(move || phases(map, t * per, (t + 1) * per, barrier))
                 })
                 .collect();
             handles
@@ -76,15 +104,10 @@ pub(crate) fn ops(keys: usize, repeats: usize, threads: usize) -> Result<Figures
                 .collect::<Result<_>>()
         })?;
         let n = (per * threads) as f64;
-        // Threads work at once: a phase lasts as long as its slower side.
         Ok(std::array::from_fn(|p| {
-            n / times
-                .iter()
-                .map(|t| t[p])
-                .max()
-                .unwrap_or_default()
-                .as_secs_f64()
-                .max(1e-9)
+            let phase: Vec<(Instant, Instant)> = spans.iter().map(|s| s[p]).collect();
+            let took = together(&phase).unwrap_or_default();
+            n / took.as_secs_f64().max(1e-9)
         }))
     };
     once()?;
