@@ -35,15 +35,21 @@ def latency_runs(rounds, repeats, round_trip):
     return out
 
 
-def timed_runs(repeats, work):
-    """Warm-up then per-repeat elapsed seconds of work()."""
-    work()
-    runs = []
-    for _ in range(repeats):
+def timed_runs(repeats, work, check=None):
+    """Warm-up then per-repeat elapsed seconds of work(); check(result), if
+    given, runs on what work() returned after the clock stopped (and the
+    result is freed after it too)."""
+
+    def once():
         t0 = time.perf_counter()
-        work()
-        runs.append(time.perf_counter() - t0)
-    return runs
+        result = work()
+        took = time.perf_counter() - t0
+        if check is not None:
+            check(result)
+        return took
+
+    once()
+    return [once() for _ in range(repeats)]
 
 
 def fork_start_method():
