@@ -144,3 +144,27 @@ pub(crate) fn spin_until(what: &str, mut done: impl FnMut() -> bool) -> Result<(
     }
     Ok(())
 }
+/// How long [`sleep_until`] sleeps between checks.
+const NAP: Duration = Duration::from_micros(200);
+
+/// Sleeps in short naps until `done()` holds: for the harness process when
+/// it only waits while other processes are measured, so that it takes no
+/// core from them.
+///
+/// # Errors
+///
+/// When it has not held for [`WAIT_LIMIT`], naming `what` was awaited.
+pub(crate) fn sleep_until(what: &str, mut done: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() >= WAIT_LIMIT {
+            bail!(
+                "timed out after {}s waiting for {}",
+                WAIT_LIMIT.as_secs(),
+                what
+            );
+        }
+        std::thread::sleep(NAP);
+    }
+    Ok(())
+}

@@ -1,17 +1,19 @@
 //! mproc 2 × 2: two forked producer processes each send half of the
 //! messages into one `Queue`, two forked consumer processes drain it until
-//! the harness closes it after both producers finished. All four are
-//! started before the clock and released together.
+//! the last producer to finish closes it. All four are started before the
+//! clock and released together; the clock stops at the later consumer's
+//! end, which it notes itself. The harness process sleeps meanwhile (as
+//! Python's parent does), taking no core from the four.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use mproc::queue::QueueError;
 
 use crate::harness::fork::{ForkedChild, fork_child};
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{WAIT_LIMIT, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, sleep_until, spin_until};
 use crate::mproc_side::queues::{AnyQueue, Flavor};
 use crate::profile::Profile;
 use crate::report::model::Runs;
@@ -25,8 +27,12 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
     let once = || -> Result<f64> {
         let queue = AnyQueue::new(Flavor::Mpmc, Profile::capacity_for(size), size)?;
         // Lines: 0 ready, 1 go, 2 producers done, 3 consumers done,
-        // 4..6 messages each consumer received.
-        let block = SharedBlock::new(6, 0)?;
+        // 4..6 messages each consumer received, 6..8 when each consumer
+        // ended (nanoseconds since `base`).
+        let block = SharedBlock::new(8, 0)?;
+        // The monotonic clock is the same in every process: the children
+        // note their end against this instant, taken before they fork.
+        let base = Instant::now();
         let (ready, go, produced, consumed) =
             (block.word(0), block.word(1), block.word(2), block.word(3));
         let per = n / 2;
@@ -43,12 +49,15 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
                 for _ in 0..per {
                     tx.send(&src)?;
                 }
-                produced.fetch_add(1, Ordering::AcqRel);
+                if produced.fetch_add(1, Ordering::AcqRel) == 1 {
+                    // The last producer: consumers drain, then stop.
+                    queue.close();
+                }
                 Ok(())
             })?);
         }
         for c in 0..2 {
-            let count = block.word(4 + c);
+            let (count, end) = (block.word(4 + c), block.word(6 + c));
             children.push(fork_child(|| {
                 let mut rx = queue.consumer()?;
                 let mut out = vec![0u8; size];
@@ -61,20 +70,25 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
                         Err(e) => return Err(e.into()),
                     }
                 }
+                end.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 count.store(got, Ordering::Release);
                 consumed.fetch_add(1, Ordering::AcqRel);
                 Ok(())
             })?);
         }
-        spin_until("four ready processes", || {
+        sleep_until("four ready processes", || {
             ready.load(Ordering::Acquire) == 4
         })?;
-        let t0 = Instant::now();
+        let start = base.elapsed();
         go.store(1, Ordering::Release);
-        spin_until("the producers", || produced.load(Ordering::Acquire) == 2)?;
-        queue.close();
-        spin_until("the consumers", || consumed.load(Ordering::Acquire) == 2)?;
-        let took = t0.elapsed();
+        // SYNC POINT with the consumers' AcqRel increments of `consumed`,
+        // after their stores of `end` and `count`.
+        sleep_until("the consumers", || consumed.load(Ordering::Acquire) == 2)?;
+        let end = (6..8)
+            .map(|i| block.word(i).load(Ordering::Relaxed))
+            .max()
+            .unwrap_or_default();
+        let took = Duration::from_nanos(end).saturating_sub(start);
         for child in children {
             child.join(WAIT_LIMIT)?;
         }
