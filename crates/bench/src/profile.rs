@@ -36,6 +36,10 @@ pub(crate) struct Profile {
     pub(crate) pool_tasks: usize,
     /// Pools started and torn down per repeat.
     pub(crate) pool_starts: usize,
+    /// Seconds one Python script may run: a script still running then has
+    /// hung (or the machine is far too busy), and the Python peers after it
+    /// are skipped.
+    pub(crate) python_limit_secs: u64,
 }
 
 impl Profile {
@@ -58,6 +62,9 @@ impl Profile {
             process_starts: 20,
             pool_tasks: 100_000,
             pool_starts: 10,
+            // The longest script here takes about 15 s on a busy 2-core
+            // machine (the lock handoffs).
+            python_limit_secs: 120,
         }
     }
 
@@ -78,6 +85,7 @@ impl Profile {
             process_starts: 100,
             pool_tasks: 1_000_000,
             pool_starts: 30,
+            python_limit_secs: 600,
         }
     }
 

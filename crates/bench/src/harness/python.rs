@@ -1,6 +1,7 @@
 //! The Python peers: stdlib-only scripts shipped in this crate, written to
 //! the output folder and run with `python3`, each printing one JSON object.
 
+use std::cell::OnceCell;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -25,20 +26,24 @@ const SCRIPTS: [(&str, &str); 6] = [
     ),
 ];
 
-/// How long one script run may take.
-const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
-
 /// Runs the Python peers, or says why it cannot.
 #[derive(Debug)]
 pub(crate) struct Python {
     ready: std::result::Result<(PathBuf, String), String>,
+    /// How long one script may run.
+    limit: Duration,
+    /// Why the scripts are no longer run: one timed out.
+    gave_up: OnceCell<String>,
 }
 
 impl Python {
-    /// Finds `python3` and writes the scripts under `dir`.
-    pub(crate) fn new(dir: &Path) -> Python {
+    /// Finds `python3` and writes the scripts under `dir`; each script may
+    /// run for `limit`.
+    pub(crate) fn new(dir: &Path, limit: Duration) -> Python {
         Python {
             ready: Self::prepare(dir),
+            limit,
+            gave_up: OnceCell::new(),
         }
     }
 
@@ -78,12 +83,16 @@ impl Python {
     /// # Errors
     ///
     /// When there is no python3, the run is stopping on a signal, the script
-    /// fails or times out, or prints something else than JSON.
+    /// fails or times out, or prints something else than JSON; and for
+    /// every script after one that timed out (skipped).
     pub(crate) fn run(&self, script: &str, args: &[String]) -> Result<Value> {
         let (dir, _) = match &self.ready {
             Ok(r) => r,
             Err(e) => bail!("{e}"),
         };
+        if let Some(why) = self.gave_up.get() {
+            bail!("skipped, since {why}");
+        }
         crate::harness::interrupt::ensure_running()?;
         let mut command = Command::new("python3");
         command
@@ -132,11 +141,17 @@ impl Python {
             if let Some(status) = child.try_wait()? {
                 break status;
             }
-            if start.elapsed() > SCRIPT_LIMIT {
+            if start.elapsed() > self.limit {
                 kill_group(child.id() as i32);
                 let _ = child.kill();
                 let _ = child.wait();
-                bail!("{script} timed out after {}s", SCRIPT_LIMIT.as_secs());
+                let why = format!(
+                    "{script} {} timed out after {}s",
+                    args.join(" "),
+                    self.limit.as_secs()
+                );
+                let _ = self.gave_up.set(why.clone());
+                bail!("{why}; the Python peers after it are skipped");
             }
             std::thread::sleep(Duration::from_millis(5));
         };

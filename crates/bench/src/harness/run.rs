@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -63,7 +63,10 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         Profile::quick()
     };
     let dir = default_dir();
-    let python = Python::new(&dir.join("python"));
+    let python = Python::new(
+        &dir.join("python"),
+        Duration::from_secs(profile.python_limit_secs),
+    );
     let python_line = match python.version() {
         Ok(v) => v.to_string(),
         Err(e) => format!("no Python peers: {e}"),
