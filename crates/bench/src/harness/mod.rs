@@ -7,6 +7,7 @@ pub(crate) mod fork;
 pub(crate) mod interrupt;
 pub(crate) mod latency;
 pub(crate) mod lock_protocol;
+pub(crate) mod outputs;
 pub(crate) mod pin;
 pub(crate) mod python;
 pub(crate) mod run;

@@ -5,12 +5,13 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::Args;
 use crate::harness::context::Ctx;
 use crate::harness::interrupt;
+use crate::harness::outputs::Outputs;
 use crate::harness::pin;
 use crate::harness::python::Python;
 use crate::peers;
@@ -63,6 +64,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         Profile::quick()
     };
     let dir = default_dir();
+    let outputs = Outputs::prepare(args, &dir)?;
     let python = Python::new(
         &dir.join("python"),
         Duration::from_secs(profile.python_limit_secs),
@@ -116,19 +118,16 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     );
     println!("{heading}\n{tables}");
 
-    let json_path = args
-        .json
-        .clone()
-        .unwrap_or_else(|| dir.join("results.json"));
-    let svg_path = args.svg.clone().unwrap_or_else(|| dir.join("charts.svg"));
-    let md_path = args
-        .markdown
-        .clone()
-        .unwrap_or_else(|| dir.join("table.md"));
+    let Outputs {
+        json: json_path,
+        svg: svg_path,
+        markdown: md_path,
+    } = outputs;
     json::write(&json_path, &machine, &ctx.profile, &ctx.rows)?;
-    std::fs::write(&md_path, format!("{heading}\n{tables}"))?;
+    std::fs::write(&md_path, format!("{heading}\n{tables}"))
+        .with_context(|| format!("writing {}", md_path.display()))?;
     if let Err(e) = chart::write(&svg_path, &ctx.rows, &machine.short()) {
-        eprintln!("charts not written: {e:#}");
+        eprintln!("charts not written to {}: {e:#}", svg_path.display());
     }
     eprintln!(
         "wrote {}, {} and {}",
