@@ -1,8 +1,9 @@
 //! The lock scenario's protocol, the same for every cross-process lock:
-//! uncontended lock+unlock; two processes contending (each `ops` lock +
-//! increment + unlock); and strict handoffs (two processes take turns: each
-//! locks, and if it is its turn, passes the turn, so every counted step is
-//! the lock changing hands).
+//! uncontended lock+unlock (in the harness process); two processes
+//! contending (each `ops` lock + increment + unlock); and strict handoffs
+//! (two processes take turns: each locks, and if it is its turn, passes the
+//! turn, so every counted step is the lock changing hands). The two
+//! processes are forked children, and the harness sleeps while they run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -11,7 +12,7 @@ use anyhow::{Result, bail};
 
 use crate::harness::fork::fork_child;
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{WAIT_LIMIT, WaitClock, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, WaitClock, bump_and_wake, sleep_on, spin_until};
 use crate::report::model::Runs;
 
 /// A lock usable from the harness process and from its forked children
@@ -95,43 +96,70 @@ pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: usize) ->
     })
 }
 
-/// Runs `work(count, turn, me)` in this process (`me` = 0) and a forked
-/// child (`me` = 1) at once, `repeats` + 1 times (the first is warm-up);
-/// nanoseconds per unit of `expected` (the final count).
+/// Runs `work(count, turn, me)` in two forked children (`me` = 0 and 1) at
+/// once, `repeats` + 1 times (the first is warm-up); nanoseconds per unit
+/// of `expected` (the final count), from the earlier child's start to the
+/// later one's end, each noted by the child itself.
+///
+/// The harness process only sleeps meanwhile: it never waits on the shared
+/// lock, so a holder that dies (raw_sync's lock then stays locked forever)
+/// stalls only the other child, which is killed once the count has not
+/// moved for [`WAIT_LIMIT`], and the row fails.
 fn two_processes(
     repeats: usize,
     expected: u64,
     work: impl Fn(&AtomicU64, &AtomicU64, u64) -> Result<()>,
 ) -> Result<Runs> {
-    // Lines: 0 count, 1 turn, 2 go (round), 3 done (round).
-    let block = SharedBlock::new(4, 0)?;
-    let (count, turn, go, done) = (block.word(0), block.word(1), block.word(2), block.word(3));
+    // Lines: 0 count, 1 turn, 2 go (round), 3 rounds finished (both
+    // children's, in all), 4..6 when each child started its round and
+    // 6..8 when it ended (nanoseconds since `base`).
+    let block = SharedBlock::new(8, 0)?;
+    let (count, turn, go) = (block.word(0), block.word(1), block.word(2));
+    let finished = block.word32(3);
+    // The monotonic clock is the same in every process: the children note
+    // their times against this instant, taken before they fork.
+    let base = Instant::now();
     let rounds = repeats as u64 + 1;
-    let child = fork_child(|| {
-        for r in 1..=rounds {
-            spin_until("the start", || go.load(Ordering::Acquire) >= r)?;
-            work(count, turn, 1)?;
-            done.store(r, Ordering::Release);
-        }
-        Ok(())
-    })?;
+    let mut children = Vec::new();
+    for me in 0..2u64 {
+        let work = &work;
+        let (started, ended) = (block.word(4 + me as usize), block.word(6 + me as usize));
+        children.push(fork_child(move || {
+            for r in 1..=rounds {
+                // SYNC POINT with the harness's Release store of `go`,
+                // after its resets of `count` and `turn`.
+                spin_until("the start", || go.load(Ordering::Acquire) >= r)?;
+                started.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                work(count, turn, me)?;
+                ended.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                bump_and_wake(finished);
+            }
+            Ok(())
+        })?);
+    }
     let mut runs = Vec::new();
     for r in 1..=rounds {
         count.store(0, Ordering::Relaxed);
         turn.store(0, Ordering::Relaxed);
-        let t0 = Instant::now();
         go.store(r, Ordering::Release);
-        work(count, turn, 0)?;
-        spin_until("the other process", || done.load(Ordering::Acquire) >= r)?;
-        let took = t0.elapsed();
+        // SYNC POINT with the children's increments of `finished`, after
+        // their stores of `started` and `ended`.
+        sleep_on(finished, 2 * r as u32, "the two processes", || {
+            count.load(Ordering::Relaxed)
+        })?;
         let total = count.load(Ordering::Relaxed);
         if total != expected {
             bail!("lost updates: {total} != {expected}");
         }
+        let times = |first: usize| [4, 5].map(|i| block.word(i + first).load(Ordering::Relaxed));
+        let (start, end) = (times(0), times(2));
+        let took = end[0].max(end[1]).saturating_sub(start[0].min(start[1]));
         if r > 1 {
-            runs.push(took.as_nanos() as f64 / expected as f64);
+            runs.push(took as f64 / expected as f64);
         }
     }
-    child.join(WAIT_LIMIT)?;
+    for child in children {
+        child.join(WAIT_LIMIT)?;
+    }
     Ok(Runs(runs))
 }

@@ -4,6 +4,7 @@
 //! turn came) starts the next one's clock anew, so a slow run that keeps
 //! making progress is never cut short, however long it lasts in all.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -167,4 +168,53 @@ pub(crate) fn sleep_until(what: &str, mut done: impl FnMut() -> bool) -> Result<
         std::thread::sleep(NAP);
     }
     Ok(())
+}
+
+/// How long the harness sleeps on a futex at most before it checks for
+/// progress again.
+const FUTEX_NAP: Duration = Duration::from_millis(100);
+
+/// Sleeps on the futex word `word` until it reaches `target`, for as long as
+/// `progress()` keeps changing: for the harness process while other
+/// processes measure, so that it wakes once, not every few hundred
+/// microseconds, beside them. Whoever adds to `word` wakes it
+/// ([`bump_and_wake`]).
+///
+/// # Errors
+///
+/// When `progress()` has not changed for [`WAIT_LIMIT`], naming `what` was
+/// awaited.
+pub(crate) fn sleep_on(
+    word: &AtomicU32,
+    target: u32,
+    what: &str,
+    mut progress: impl FnMut() -> u64,
+) -> Result<()> {
+    let mut last = progress();
+    let mut since = Instant::now();
+    loop {
+        // SYNC POINT with the Release half of `bump_and_wake`'s increment.
+        let now = word.load(Ordering::Acquire);
+        if now >= target {
+            return Ok(());
+        }
+        let moved = progress();
+        if moved != last {
+            (last, since) = (moved, Instant::now());
+        } else if since.elapsed() >= WAIT_LIMIT {
+            bail!(
+                "no progress for {}s waiting for {}",
+                WAIT_LIMIT.as_secs(),
+                what
+            );
+        }
+        mproc::sys::futex_wait(word, now, Some(FUTEX_NAP));
+    }
+}
+
+/// Adds one to the futex word `word` and wakes whoever sleeps on it
+/// ([`sleep_on`]).
+pub(crate) fn bump_and_wake(word: &AtomicU32) {
+    word.fetch_add(1, Ordering::AcqRel);
+    mproc::sys::futex_wake_all(word);
 }
