@@ -2,8 +2,9 @@
 //! messages into one `Queue`, two forked consumer processes drain it until
 //! the last producer to finish closes it. All four are started before the
 //! clock and released together; the clock stops at the later consumer's
-//! end, which it notes itself. The harness process sleeps meanwhile (as
-//! Python's parent does), taking no core from the four.
+//! end, which it notes itself. The harness process sleeps meanwhile, on a
+//! futex the consumers wake (as Python's parent sleeps in a pipe read),
+//! taking no core from the four.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use mproc::queue::QueueError;
 
 use crate::harness::fork::{ForkedChild, fork_child};
 use crate::harness::shared::SharedBlock;
-use crate::harness::wait::{WAIT_LIMIT, sleep_until, spin_until};
+use crate::harness::wait::{WAIT_LIMIT, bump_and_wake, sleep_on, sleep_until, spin_until};
 use crate::mproc_side::queues::{AnyQueue, Flavor};
 use crate::profile::Profile;
 use crate::report::model::Runs;
@@ -33,8 +34,8 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
         // The monotonic clock is the same in every process: the children
         // note their end against this instant, taken before they fork.
         let base = Instant::now();
-        let (ready, go, produced, consumed) =
-            (block.word(0), block.word(1), block.word(2), block.word(3));
+        let (ready, go, produced) = (block.word(0), block.word(1), block.word(2));
+        let consumed = block.word32(3);
         let per = n / 2;
         let start = || {
             ready.fetch_add(1, Ordering::AcqRel);
@@ -72,7 +73,7 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
                 }
                 end.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 count.store(got, Ordering::Release);
-                consumed.fetch_add(1, Ordering::AcqRel);
+                bump_and_wake(consumed);
                 Ok(())
             })?);
         }
@@ -81,9 +82,9 @@ pub(crate) fn two_by_two(profile: &Profile, size: usize, n: usize) -> Result<Run
         })?;
         let start = base.elapsed();
         go.store(1, Ordering::Release);
-        // SYNC POINT with the consumers' AcqRel increments of `consumed`,
-        // after their stores of `end` and `count`.
-        sleep_until("the consumers", || consumed.load(Ordering::Acquire) == 2)?;
+        // SYNC POINT with the consumers' increments of `consumed`, after
+        // their stores of `end` and `count`.
+        sleep_on(consumed, 2, "the consumers", || 0)?;
         let end = (6..8)
             .map(|i| block.word(i).load(Ordering::Relaxed))
             .max()
