@@ -1,6 +1,10 @@
 //! How much work each measurement does: `--quick` and `--full`.
 
+use std::time::Duration;
+
 use serde::Serialize;
+
+use crate::harness::repeat::Repeats;
 
 /// Counts shared by every system in a scenario: a peer never gets fewer or
 /// more messages than mproc.
@@ -28,6 +32,10 @@ pub(crate) struct Profile {
     /// hands on most acquisitions: 17 against 55 ns per acquisition here),
     /// so a median of three flips between the modes from run to run.
     pub(crate) lock_repeats: usize,
+    /// Seconds after which a lock case starts no further repeat. A handoff
+    /// repeat lasts milliseconds when the two sides run on two cores, and
+    /// seconds when they share one (a turn per scheduler tick, ~4 ms).
+    pub(crate) lock_budget_secs: u64,
     /// Keys per dict phase (insert, get, update).
     pub(crate) dict_keys: usize,
     /// Child processes started per process-start repeat.
@@ -58,6 +66,7 @@ impl Profile {
             lock_ops: 50_000,
             handoffs: 2_000,
             lock_repeats: 15,
+            lock_budget_secs: 20,
             dict_keys: 5_000,
             process_starts: 20,
             pool_tasks: 100_000,
@@ -81,11 +90,21 @@ impl Profile {
             lock_ops: 500_000,
             handoffs: 20_000,
             lock_repeats: 25,
+            lock_budget_secs: 120,
             dict_keys: 50_000,
             process_starts: 100,
             pool_tasks: 1_000_000,
             pool_starts: 30,
             python_limit_secs: 600,
+        }
+    }
+
+    /// The lock cases' repeats: [`lock_repeats`](Profile::lock_repeats)
+    /// within [`lock_budget_secs`](Profile::lock_budget_secs).
+    pub(crate) fn lock_repeats(&self) -> Repeats {
+        Repeats {
+            count: self.lock_repeats,
+            budget: Duration::from_secs(self.lock_budget_secs),
         }
     }
 

@@ -23,6 +23,9 @@ pub(crate) struct Case {
     pub(crate) size: Option<usize>,
     /// What the figures count.
     pub(crate) unit: Unit,
+    /// Whether its cells show the range of the repeats beside their median
+    /// (for cases whose repeats fall into modes far apart).
+    pub(crate) spread: bool,
 }
 
 impl Case {
@@ -34,6 +37,7 @@ impl Case {
             label,
             size,
             unit,
+            spread: false,
         }
     }
 }
@@ -124,6 +128,7 @@ impl Ctx {
                 case: case.label.clone(),
                 size: case.size,
                 unit: case.unit,
+                spread: case.spread,
                 cells,
             });
         }

@@ -11,6 +11,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 
 use crate::harness::fork::fork_child;
+use crate::harness::repeat::Repeats;
 use crate::harness::shared::SharedBlock;
 use crate::harness::wait::{WAIT_LIMIT, WaitClock, bump_and_wake, sleep_on, spin_until};
 use crate::report::model::Runs;
@@ -31,18 +32,16 @@ pub(crate) trait SharedLock {
 /// # Errors
 ///
 /// When the lock fails.
-pub(crate) fn uncontended(lock: &dyn SharedLock, ops: usize, repeats: usize) -> Result<Runs> {
+pub(crate) fn uncontended(lock: &dyn SharedLock, ops: usize, repeats: Repeats) -> Result<Runs> {
     let block = SharedBlock::new(1, 0)?;
     let count = block.word(0);
-    let once = || -> Result<f64> {
+    repeats.run(|| {
         let t0 = Instant::now();
         for _ in 0..ops {
             lock.with(&mut || bump(count))?;
         }
         Ok(t0.elapsed().as_nanos() as f64 / ops as f64)
-    };
-    once()?;
-    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+    })
 }
 
 /// Relaxed increment: the lock orders it.
@@ -56,7 +55,7 @@ fn bump(count: &AtomicU64) {
 /// # Errors
 ///
 /// When a process fails or updates are lost.
-pub(crate) fn contended(lock: &dyn SharedLock, ops: usize, repeats: usize) -> Result<Runs> {
+pub(crate) fn contended(lock: &dyn SharedLock, ops: usize, repeats: Repeats) -> Result<Runs> {
     two_processes(repeats, 2 * ops as u64, |count, _turn, _me| {
         for _ in 0..ops {
             lock.with(&mut || bump(count))?;
@@ -71,7 +70,7 @@ pub(crate) fn contended(lock: &dyn SharedLock, ops: usize, repeats: usize) -> Re
 /// # Errors
 ///
 /// When a process fails or a wait times out.
-pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: usize) -> Result<Runs> {
+pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: Repeats) -> Result<Runs> {
     let mine = handoffs / 2;
     two_processes(repeats, 2 * mine as u64, |count, turn, me| {
         let mut clock = WaitClock::new("the turn");
@@ -97,8 +96,8 @@ pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: usize) ->
 }
 
 /// Runs `work(count, turn, me)` in two forked children (`me` = 0 and 1) at
-/// once, `repeats` + 1 times (the first is warm-up); nanoseconds per unit
-/// of `expected` (the final count), from the earlier child's start to the
+/// once, in rounds (a warm-up, then `repeats`); nanoseconds per unit of
+/// `expected` (the final count), from the earlier child's start to the
 /// later one's end, each noted by the child itself.
 ///
 /// The harness process only sleeps meanwhile: it never waits on the shared
@@ -106,11 +105,11 @@ pub(crate) fn handoff(lock: &dyn SharedLock, handoffs: usize, repeats: usize) ->
 /// stalls only the other child, which is killed once the count has not
 /// moved for [`WAIT_LIMIT`], and the row fails.
 fn two_processes(
-    repeats: usize,
+    repeats: Repeats,
     expected: u64,
     work: impl Fn(&AtomicU64, &AtomicU64, u64) -> Result<()>,
 ) -> Result<Runs> {
-    // Lines: 0 count, 1 turn, 2 go (round), 3 rounds finished (both
+    // Lines: 0 count, 1 turn, 2 go (round, or STOP), 3 rounds finished (both
     // children's, in all), 4..6 when each child started its round and
     // 6..8 when it ended (nanoseconds since `base`).
     let block = SharedBlock::new(8, 0)?;
@@ -119,16 +118,18 @@ fn two_processes(
     // The monotonic clock is the same in every process: the children note
     // their times against this instant, taken before they fork.
     let base = Instant::now();
-    let rounds = repeats as u64 + 1;
     let mut children = Vec::new();
     for me in 0..2u64 {
         let work = &work;
         let (started, ended) = (block.word(4 + me as usize), block.word(6 + me as usize));
         children.push(fork_child(move || {
-            for r in 1..=rounds {
+            for r in 1.. {
                 // SYNC POINT with the harness's Release store of `go`,
                 // after its resets of `count` and `turn`.
                 spin_until("the start", || go.load(Ordering::Acquire) >= r)?;
+                if go.load(Ordering::Relaxed) == STOP {
+                    break;
+                }
                 started.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 work(count, turn, me)?;
                 ended.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -137,8 +138,9 @@ fn two_processes(
             Ok(())
         })?);
     }
-    let mut runs = Vec::new();
-    for r in 1..=rounds {
+    let mut r = 0u64;
+    let runs = repeats.run(|| {
+        r += 1;
         count.store(0, Ordering::Relaxed);
         turn.store(0, Ordering::Relaxed);
         go.store(r, Ordering::Release);
@@ -154,12 +156,16 @@ fn two_processes(
         let times = |first: usize| [4, 5].map(|i| block.word(i + first).load(Ordering::Relaxed));
         let (start, end) = (times(0), times(2));
         let took = end[0].max(end[1]).saturating_sub(start[0].min(start[1]));
-        if r > 1 {
-            runs.push(took as f64 / expected as f64);
-        }
-    }
+        Ok(took as f64 / expected as f64)
+    });
+    go.store(STOP, Ordering::Release);
+    // On an error the children are killed (dropped), not awaited.
+    let runs = runs?;
     for child in children {
         child.join(WAIT_LIMIT)?;
     }
-    Ok(Runs(runs))
+    Ok(runs)
 }
+
+/// The value of `go` that ends the children's rounds.
+const STOP: u64 = u64::MAX;

@@ -10,6 +10,7 @@ pub(crate) mod lock_protocol;
 pub(crate) mod outputs;
 pub(crate) mod pin;
 pub(crate) mod python;
+pub(crate) mod repeat;
 pub(crate) mod run;
 pub(crate) mod shared;
 pub(crate) mod spawn_noop;

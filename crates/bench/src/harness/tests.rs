@@ -35,3 +35,29 @@ fn only_copied_messages_of_1_kib_and_more_count_bytes() {
     assert!(in_bytes(1024, false));
     assert!(!in_bytes(1 << 20, true));
 }
+
+#[test]
+fn repeats_stop_at_the_count_or_after_one_past_the_budget() {
+    use std::time::Duration;
+
+    use crate::harness::repeat::Repeats;
+
+    let mut calls = 0;
+    let all = Repeats {
+        count: 4,
+        budget: Duration::from_secs(3600),
+    };
+    let runs = all
+        .run(|| {
+            calls += 1;
+            Ok(calls as f64)
+        })
+        .unwrap();
+    // The warm-up's figure is not kept.
+    assert_eq!(runs.0, [2.0, 3.0, 4.0, 5.0]);
+    let spent = Repeats {
+        count: 4,
+        budget: Duration::ZERO,
+    };
+    assert_eq!(spent.run(|| Ok(1.0)).unwrap().0.len(), 1);
+}

@@ -66,9 +66,10 @@ pub(crate) fn lock(ctx: &Ctx, mode: &str) -> Result<Runs> {
     } else {
         p.lock_ops
     };
-    let v = ctx
-        .python
-        .run("lock.py", &args(&[&mode, &n, &p.lock_repeats]))?;
+    let v = ctx.python.run(
+        "lock.py",
+        &args(&[&mode, &n, &p.lock_repeats, &p.lock_budget_secs]),
+    )?;
     Ok(Runs(numbers(&v, "ns_per_op")?))
 }
 

@@ -1,12 +1,15 @@
 //! In-process ceiling for locks: `std::sync::Mutex` locked and unlocked by
-//! one thread, and contended by two threads incrementing a counter.
+//! one thread, contended by two threads incrementing a counter, and passed
+//! between two threads taking strict turns.
 
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
+use crate::harness::repeat::Repeats;
 use crate::harness::thread_rounds::together;
+use crate::harness::wait::WaitClock;
 use crate::report::model::Runs;
 
 /// Nanoseconds per lock + unlock, no contention.
@@ -14,40 +17,44 @@ use crate::report::model::Runs;
 /// # Errors
 ///
 /// When the mutex is poisoned (never here).
-pub(crate) fn uncontended(ops: usize, repeats: usize) -> Result<Runs> {
+pub(crate) fn uncontended(ops: usize, repeats: Repeats) -> Result<Runs> {
     let m = Mutex::new(0u64);
-    let once = || -> Result<f64> {
+    repeats.run(|| {
         let t0 = Instant::now();
         for _ in 0..ops {
-            let mut g = m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            let mut g = m.lock().map_err(|_| anyhow!("poisoned"))?;
             *g = std::hint::black_box(*g + 1);
         }
         Ok(t0.elapsed().as_nanos() as f64 / ops as f64)
-    };
-    once()?;
-    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+    })
 }
 
 /// Runs `work` on two threads at once and returns how long they took
 /// [`together`], once both were ready (thread start and exit are not
 /// timed).
-fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
+///
+/// # Errors
+///
+/// The first error of either thread.
+fn two_threads(work: impl Fn(usize) -> Result<()> + Sync) -> Result<Duration> {
     let ready = Barrier::new(2);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|me| {
                 let (ready, work) = (&ready, &work);
-                s.spawn(move || {
+                s.spawn(move || -> Result<(Instant, Instant)> {
                     ready.wait();
                     let start = Instant::now();
-                    work(me);
-                    (start, Instant::now())
+                    work(me)?;
+                    Ok((start, Instant::now()))
                 })
             })
             .collect();
-        let spans: Vec<(Instant, Instant)> =
-            handles.into_iter().filter_map(|h| h.join().ok()).collect();
-        together(&spans).unwrap_or(Duration::ZERO)
+        let spans = handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow!("thread panicked"))?)
+            .collect::<Result<Vec<_>>>()?;
+        together(&spans).ok_or_else(|| anyhow!("no thread ran"))
     })
 }
 
@@ -57,55 +64,58 @@ fn two_threads(work: impl Fn(usize) + Sync) -> Duration {
 /// # Errors
 ///
 /// When updates are lost (never, for a correct mutex).
-pub(crate) fn contended(ops: usize, repeats: usize) -> Result<Runs> {
-    let once = || -> Result<f64> {
+pub(crate) fn contended(ops: usize, repeats: Repeats) -> Result<Runs> {
+    repeats.run(|| {
         let m = Mutex::new(0u64);
         let took = two_threads(|_| {
             for _ in 0..ops {
-                if let Ok(mut g) = m.lock() {
-                    *g += 1;
-                }
+                *m.lock().map_err(|_| anyhow!("poisoned"))? += 1;
             }
-        });
-        let total = *m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+            Ok(())
+        })?;
+        let total = *m.lock().map_err(|_| anyhow!("poisoned"))?;
         if total != 2 * ops as u64 {
             bail!("lost updates: {total} != {}", 2 * ops);
         }
         Ok(took.as_nanos() as f64 / (2 * ops) as f64)
-    };
-    once()?;
-    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+    })
 }
 
 /// Nanoseconds per handoff between two threads taking strict turns under
-/// the mutex, `handoffs` turns in all.
+/// the mutex, `handoffs` turns in all. Each turn is awaited for at most
+/// `WAIT_LIMIT`.
 ///
 /// # Errors
 ///
-/// When a turn is lost (never, for a correct mutex).
-pub(crate) fn handoff(handoffs: usize, repeats: usize) -> Result<Runs> {
+/// When a turn does not come in time, or is lost (never, for a correct
+/// mutex).
+pub(crate) fn handoff(handoffs: usize, repeats: Repeats) -> Result<Runs> {
     let mine = handoffs / 2;
-    let once = || -> Result<f64> {
+    repeats.run(|| {
         // (whose turn, turns taken)
         let m = Mutex::new((0usize, 0usize));
         let took = two_threads(|me| {
+            let mut clock = WaitClock::new("the turn");
             let mut taken = 0;
             while taken < mine {
-                if let Ok(mut g) = m.lock()
-                    && g.0 == me
-                {
+                let mut g = m.lock().map_err(|_| anyhow!("poisoned"))?;
+                if g.0 == me {
                     g.0 = 1 - me;
                     g.1 += 1;
                     taken += 1;
+                    drop(g);
+                    clock.restart();
+                } else {
+                    drop(g);
+                    clock.tick()?;
                 }
             }
-        });
-        let total = m.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.1;
+            Ok(())
+        })?;
+        let total = m.lock().map_err(|_| anyhow!("poisoned"))?.1;
         if total != 2 * mine {
             bail!("lost turns: {total} != {}", 2 * mine);
         }
         Ok(took.as_nanos() as f64 / (2 * mine) as f64)
-    };
-    once()?;
-    Ok(Runs((0..repeats).map(|_| once()).collect::<Result<_>>()?))
+    })
 }

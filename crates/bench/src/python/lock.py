@@ -3,26 +3,43 @@ contending for it (each incrementing a shared counter under the lock),
 
 and two processes taking strict turns under it (handoffs).
 
-usage: lock.py (uncontended|contended|handoff) COUNT REPEATS
+usage: lock.py (uncontended|contended|handoff) COUNT REPEATS BUDGET
+
+After the warm-up, repeats stop once BUDGET seconds have passed since it
+began (at least one is measured), as the harness's own lock cases do.
 """
 
 import multiprocessing as mp
 import sys
 import time
 
-from common import children_die_with_parent, emit, fork_start_method, timed_runs
+from common import children_die_with_parent, emit, fork_start_method
 
 
-def uncontended(count, repeats):
+def runs_within(repeats, budget, once):
+    """once() to warm up, then up to `repeats` more while less than
+    `budget` seconds have passed since the warm-up began (at least one);
+    what each measured once() returned."""
+    start = time.perf_counter()
+    once()
+    runs = []
+    while len(runs) < repeats and (not runs or time.perf_counter() - start < budget):
+        runs.append(once())
+    return runs
+
+
+def uncontended(count, repeats, budget):
     lock = mp.Lock()
 
-    def work():
+    def once():
         acquire, release = lock.acquire, lock.release
+        t0 = time.perf_counter()
         for _ in range(count):
             acquire()
             release()
+        return time.perf_counter() - t0
 
-    runs = timed_runs(repeats, work)
+    runs = runs_within(repeats, budget, once)
     return {"ns_per_op": [t * 1e9 / count for t in runs]}
 
 
@@ -50,7 +67,7 @@ def timed_pair(target, args):
     return max(spans[1], spans[3]) - min(spans[0], spans[2])
 
 
-def contended(count, repeats):
+def contended(count, repeats, budget):
     lock = mp.Lock()
     counter = mp.Value("q", 0, lock=False)
 
@@ -61,8 +78,7 @@ def contended(count, repeats):
             raise SystemExit("lost updates: %d != %d" % (counter.value, 2 * count))
         return took
 
-    work()
-    runs = [work() for _ in range(repeats)]
+    runs = runs_within(repeats, budget, work)
     return {"ns_per_op": [t * 1e9 / (2 * count) for t in runs]}
 
 
@@ -79,7 +95,7 @@ def take_turns(lock, turn, count, mine, start, spans, me):
     spans[2 * me + 1] = time.perf_counter()
 
 
-def handoff(handoffs, repeats):
+def handoff(handoffs, repeats, budget):
     lock = mp.Lock()
     turn = mp.Value("q", 0, lock=False)
     count = mp.Value("q", 0, lock=False)
@@ -93,21 +109,20 @@ def handoff(handoffs, repeats):
             raise SystemExit("lost turns: %d != %d" % (count.value, 2 * mine))
         return took
 
-    work()
-    runs = [work() for _ in range(repeats)]
+    runs = runs_within(repeats, budget, work)
     return {"ns_per_op": [t * 1e9 / (2 * mine) for t in runs]}
 
 
 def main():
     fork_start_method()
     children_die_with_parent()
-    mode, count, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    mode, count, repeats, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     if mode == "uncontended":
-        emit(uncontended(count, repeats))
+        emit(uncontended(count, repeats, budget))
     elif mode == "contended":
-        emit(contended(count, repeats))
+        emit(contended(count, repeats, budget))
     else:
-        emit(handoff(count, repeats))
+        emit(handoff(count, repeats, budget))
 
 
 if __name__ == "__main__":

@@ -63,6 +63,10 @@ pub(crate) struct Row {
     pub(crate) size: Option<usize>,
     /// What the figures count.
     pub(crate) unit: Unit,
+    /// Whether the table shows each cell's range of repeats (fastest to
+    /// slowest, and how many) beside its median.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) spread: bool,
     /// One cell per system, mproc first.
     pub(crate) cells: Vec<Cell>,
 }

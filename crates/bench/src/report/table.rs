@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::report::format::{figure, ratio};
-use crate::report::model::{Role, Row};
+use crate::report::model::{Role, Row, Unit};
 
 /// Renders `rows` as Markdown sections (`### scenario` + a table each),
 /// with the notes that explain missing figures under each table.
@@ -21,6 +21,23 @@ pub(crate) fn render(rows: &[Row]) -> String {
         render_section(&mut out, scenario, &section);
     }
     out
+}
+
+/// `median (fastest–slowest, n=count)`, or `median (n=1)`.
+fn with_spread(median: f64, runs: &[f64], unit: Unit) -> String {
+    let finite = runs.iter().copied().filter(|x| x.is_finite());
+    let lo = finite.clone().fold(f64::INFINITY, f64::min);
+    let hi = finite.clone().fold(f64::NEG_INFINITY, f64::max);
+    let n = finite.count();
+    if n < 2 {
+        return format!("{} (n={n})", figure(median, unit));
+    }
+    format!(
+        "{} ({}–{}, n={n})",
+        figure(median, unit),
+        figure(lo, unit),
+        figure(hi, unit)
+    )
 }
 
 fn render_section(out: &mut String, scenario: &str, rows: &[&Row]) {
@@ -49,6 +66,7 @@ fn render_section(out: &mut String, scenario: &str, rows: &[&Row]) {
             let cell = r.cells.iter().find(|c| c.system == *s);
             let text = match cell {
                 Some(c) => match (c.value, &c.note) {
+                    (Some(v), _) if r.spread => with_spread(v, &c.runs, r.unit),
                     (Some(v), _) => figure(v, r.unit),
                     (None, Some(why)) => {
                         let note = format!("{s}: {why}");

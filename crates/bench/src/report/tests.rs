@@ -10,6 +10,7 @@ fn row(unit: Unit, cells: Vec<Cell>) -> Row {
         case: "c".into(),
         size: None,
         unit,
+        spread: false,
         cells,
     }
 }
@@ -74,6 +75,23 @@ fn missing_figures_show_their_reason_under_the_table() {
     let text = render(&[r]);
     assert!(text.contains("| c | 2.00 ns | — [1] | — |"), "{text}");
     assert!(text.contains("[1] peer: python3 not found"), "{text}");
+}
+
+#[test]
+fn spread_rows_show_the_range_and_count_of_repeats() {
+    let mut r = row(
+        Unit::Nanos,
+        vec![
+            Cell::measured("m", Role::Mproc, Runs(vec![500.0, 4000.0, 480.0])),
+            Cell::measured("p", Role::Peer, Runs(vec![700.0])),
+        ],
+    );
+    r.spread = true;
+    let text = render(&[r]);
+    assert!(
+        text.contains("| c | 500 ns (480 ns–4.00 µs, n=3) | 700 ns (n=1) |"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -18,6 +18,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 label: format!("{op}, {who}, {keys} keys"),
                 size: None,
                 unit: Unit::PerSecond,
+
+                spread: false,
             })
             .collect();
         let mut systems = mproc_side::dict_systems(two);

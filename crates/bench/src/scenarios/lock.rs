@@ -17,15 +17,15 @@ pub(crate) fn protocol(ctx: &Ctx, lock: &dyn SharedLock) -> Result<Figures> {
     Ok(vec![
         (
             "uncontended".into(),
-            lock_protocol::uncontended(lock, p.lock_ops, p.lock_repeats)?,
+            lock_protocol::uncontended(lock, p.lock_ops, p.lock_repeats())?,
         ),
         (
             "contended".into(),
-            lock_protocol::contended(lock, p.lock_ops, p.lock_repeats)?,
+            lock_protocol::contended(lock, p.lock_ops, p.lock_repeats())?,
         ),
         (
             "handoff".into(),
-            lock_protocol::handoff(lock, p.handoffs, p.lock_repeats)?,
+            lock_protocol::handoff(lock, p.handoffs, p.lock_repeats())?,
         ),
     ])
 }
@@ -39,18 +39,24 @@ pub(crate) fn run(ctx: &mut Ctx) {
             label: format!("uncontended, ×{}", p.lock_ops),
             size: None,
             unit: Unit::Nanos,
+            spread: false,
         },
         Case {
             key: "contended".into(),
             label: format!("2 contenders, ×{} each", p.lock_ops),
             size: None,
             unit: Unit::Nanos,
+            // Bimodal: see `Profile::lock_repeats`.
+            spread: true,
         },
         Case {
             key: "handoff".into(),
             label: format!("handoff (strict turns), ×{}", p.handoffs),
             size: None,
             unit: Unit::Nanos,
+            // A turn costs ~0.5 us across two cores and up to a scheduler
+            // tick when both sides share one: which, varies by repeat.
+            spread: true,
         },
     ];
     let mut systems = mproc_side::lock_systems();
@@ -70,15 +76,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
             Ok(vec![
                 (
                     "uncontended".into(),
-                    peers::std_mutex::uncontended(p.lock_ops, p.lock_repeats)?,
+                    peers::std_mutex::uncontended(p.lock_ops, p.lock_repeats())?,
                 ),
                 (
                     "contended".into(),
-                    peers::std_mutex::contended(p.lock_ops, p.lock_repeats)?,
+                    peers::std_mutex::contended(p.lock_ops, p.lock_repeats())?,
                 ),
                 (
                     "handoff".into(),
-                    peers::std_mutex::handoff(p.handoffs, p.lock_repeats)?,
+                    peers::std_mutex::handoff(p.handoffs, p.lock_repeats())?,
                 ),
             ])
         }),

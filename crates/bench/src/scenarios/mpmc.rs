@@ -16,6 +16,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         label: format!("64 B ×{n}"),
         size: Some(SIZE),
         unit: Unit::PerSecond,
+
+        spread: false,
     };
     let mut systems = mproc_side::mpmc_systems(SIZE, n);
     systems.extend([

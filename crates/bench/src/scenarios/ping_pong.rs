@@ -15,6 +15,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
             label: format!("8 B {k}"),
             size: Some(8),
             unit: Unit::Nanos,
+
+            spread: false,
         })
         .collect();
     let mut systems = mproc_side::ping_pong_systems();

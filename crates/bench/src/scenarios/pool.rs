@@ -18,12 +18,16 @@ pub(crate) fn run(ctx: &mut Ctx) {
             label: format!("map, per task ({tasks} tasks)"),
             size: None,
             unit: Unit::Nanos,
+
+            spread: false,
         },
         Case {
             key: "start".into(),
             label: "start + teardown".into(),
             size: None,
             unit: Unit::Nanos,
+
+            spread: false,
         },
     ];
     let mut systems = mproc_side::pool_systems(WORKERS);

@@ -46,6 +46,7 @@ fn run(ctx: &mut Ctx, loaned: bool) {
             label: format!("{} ×{n}", size_label(size)),
             size: Some(size),
             unit,
+            spread: false,
         };
         let mut systems = mproc_side::throughput_systems(size, n, loaned);
         systems.push(System::new("iceoryx2", Role::Peer, move |c: &Ctx| {
