@@ -1,10 +1,12 @@
 //! The run context: profile, progress bar, Python runner, and the rows
 //! collected so far. Scenarios describe their systems; the context runs each
-//! one, turns an error or a panic into a reason in its cells, and builds rows.
+//! one, turns an error or a panic into a reason in its cells (per case, when
+//! a system's cases failed apart: see `per_case`), and builds rows.
 
 use anyhow::Result;
 use indicatif::ProgressBar;
 
+use crate::harness::per_case::CasesFailed;
 use crate::harness::python::Python;
 use crate::profile::Profile;
 use crate::report::model::{Cell, Role, Row, Runs, Unit};
@@ -91,21 +93,73 @@ pub(crate) struct Ctx {
     pub(crate) rows: Vec<Row>,
 }
 
+/// What measuring one system gave: figures by case key, why each failed
+/// case has none, and why any other case has none.
+struct Outcome {
+    figures: Figures,
+    failed: Vec<(String, String)>,
+    otherwise: String,
+}
+
+impl Outcome {
+    /// The outcome of a measurement that returned `result`.
+    fn of(result: Result<Figures>) -> Outcome {
+        match result {
+            Ok(figures) => Outcome {
+                figures,
+                failed: Vec::new(),
+                otherwise: "not measured for this case".to_string(),
+            },
+            Err(e) => match e.downcast::<CasesFailed>() {
+                Ok(partial) => Outcome {
+                    figures: partial.figures,
+                    failed: partial
+                        .failed
+                        .into_iter()
+                        .map(|(key, why)| (key, format!("failed: {}", one_line(&why))))
+                        .collect(),
+                    otherwise: "not measured for this case".to_string(),
+                },
+                Err(e) => Outcome::none(format!("failed: {}", one_line(&format!("{e:#}")))),
+            },
+        }
+    }
+
+    /// No figure at all, for the reason `why`.
+    fn none(why: String) -> Outcome {
+        Outcome {
+            figures: Vec::new(),
+            failed: Vec::new(),
+            otherwise: why,
+        }
+    }
+
+    /// The cell of `system` for `case`.
+    fn cell(&self, system: &str, role: Role, case: &Case) -> Cell {
+        if let Some((_, runs)) = self.figures.iter().find(|(k, _)| *k == case.key) {
+            return Cell::measured(system, role, runs.clone());
+        }
+        match self.failed.iter().find(|(k, _)| *k == case.key) {
+            Some((_, why)) => Cell::missing(system, role, why.clone()),
+            None => Cell::missing(system, role, self.otherwise.clone()),
+        }
+    }
+}
+
 impl Ctx {
     /// Measures every system in turn and appends one row per case.
     pub(crate) fn table(&mut self, scenario: &str, cases: &[Case], systems: Vec<System<'_>>) {
         self.progress.inc_length(systems.len() as u64);
-        let mut columns: Vec<(String, Role, std::result::Result<Figures, String>)> = Vec::new();
+        let mut columns: Vec<(String, Role, Outcome)> = Vec::new();
         for system in systems {
             self.progress
                 .set_message(format!("{scenario}: {}", system.name));
             let outcome = match system.measure {
-                Err(why) => Err(why),
+                Err(why) => Outcome::none(why),
                 Ok(measure) => {
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| measure(self))) {
-                        Ok(Ok(figures)) => Ok(figures),
-                        Ok(Err(e)) => Err(format!("failed: {}", one_line(&format!("{e:#}")))),
-                        Err(panic) => Err(format!("panicked: {}", panic_text(&panic))),
+                        Ok(result) => Outcome::of(result),
+                        Err(panic) => Outcome::none(format!("panicked: {}", panic_text(&panic))),
                     }
                 }
             };
@@ -115,13 +169,7 @@ impl Ctx {
         for case in cases {
             let cells = columns
                 .iter()
-                .map(|(name, role, outcome)| match outcome {
-                    Err(why) => Cell::missing(name, *role, why.clone()),
-                    Ok(figures) => match figures.iter().find(|(k, _)| *k == case.key) {
-                        Some((_, runs)) => Cell::measured(name, *role, runs.clone()),
-                        None => Cell::missing(name, *role, "not measured for this case"),
-                    },
-                })
+                .map(|(name, role, outcome)| outcome.cell(name, *role, case))
                 .collect();
             self.rows.push(Row {
                 scenario: scenario.to_string(),

@@ -8,6 +8,7 @@ pub(crate) mod interrupt;
 pub(crate) mod latency;
 pub(crate) mod lock_protocol;
 pub(crate) mod outputs;
+pub(crate) mod per_case;
 pub(crate) mod pin;
 pub(crate) mod python;
 pub(crate) mod repeat;

@@ -61,3 +61,21 @@ fn repeats_stop_at_the_count_or_after_one_past_the_budget() {
     };
     assert_eq!(spent.run(|| Ok(1.0)).unwrap().0.len(), 1);
 }
+
+#[test]
+fn a_failed_case_keeps_the_figures_of_the_others() {
+    use crate::harness::per_case::{CasesFailed, per_case};
+    use crate::report::model::Runs;
+
+    let all = per_case(vec![("a", Ok(Runs(vec![1.0]))), ("b", Ok(Runs(vec![2.0])))]).unwrap();
+    assert_eq!(all.len(), 2);
+    let err = per_case(vec![
+        ("a", Ok(Runs(vec![1.0]))),
+        ("b", Err(anyhow::anyhow!("timed out"))),
+    ])
+    .unwrap_err();
+    let partial = err.downcast::<CasesFailed>().unwrap();
+    assert_eq!(partial.figures.len(), 1);
+    assert_eq!(partial.figures[0].0, "a");
+    assert_eq!(partial.failed, [("b".to_string(), "timed out".to_string())]);
+}

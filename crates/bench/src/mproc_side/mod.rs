@@ -13,6 +13,7 @@ use mproc::process::StartMethod;
 use queues::Flavor;
 
 use crate::harness::context::{Ctx, System};
+use crate::harness::per_case::per_case;
 use crate::report::model::Role;
 
 /// mproc's systems in the ping-pong scenario.
@@ -79,14 +80,14 @@ pub(crate) fn pool_systems<'a>(workers: usize) -> Vec<System<'a>> {
 pub(crate) fn process_systems<'a>() -> Vec<System<'a>> {
     vec![System::new("mproc Process", Role::Mproc, |c: &Ctx| {
         let p = &c.profile;
-        Ok(vec![
+        per_case(vec![
             (
-                "fork".into(),
-                process::start_join_runs(StartMethod::Fork, p.process_starts, p.repeats)?,
+                "fork",
+                process::start_join_runs(StartMethod::Fork, p.process_starts, p.repeats),
             ),
             (
-                "spawn".into(),
-                process::start_join_runs(StartMethod::Spawn, p.process_starts, p.repeats)?,
+                "spawn",
+                process::start_join_runs(StartMethod::Spawn, p.process_starts, p.repeats),
             ),
         ])
     })]

@@ -7,25 +7,27 @@ use anyhow::Result;
 
 use crate::harness::context::{Case, Ctx, Figures, System};
 use crate::harness::lock_protocol::{self, SharedLock};
+use crate::harness::per_case::per_case;
 use crate::mproc_side;
 use crate::peers;
 use crate::report::model::{Role, Unit};
 
-/// The lock's three cases through the shared protocol.
+/// The lock's three cases through the shared protocol; a case that fails
+/// leaves the others' figures.
 pub(crate) fn protocol(ctx: &Ctx, lock: &dyn SharedLock) -> Result<Figures> {
     let p = &ctx.profile;
-    Ok(vec![
+    per_case(vec![
         (
-            "uncontended".into(),
-            lock_protocol::uncontended(lock, p.lock_ops, p.lock_repeats())?,
+            "uncontended",
+            lock_protocol::uncontended(lock, p.lock_ops, p.lock_repeats()),
         ),
         (
-            "contended".into(),
-            lock_protocol::contended(lock, p.lock_ops, p.lock_repeats())?,
+            "contended",
+            lock_protocol::contended(lock, p.lock_ops, p.lock_repeats()),
         ),
         (
-            "handoff".into(),
-            lock_protocol::handoff(lock, p.handoffs, p.lock_repeats())?,
+            "handoff",
+            lock_protocol::handoff(lock, p.handoffs, p.lock_repeats()),
         ),
     ])
 }
@@ -65,26 +67,26 @@ pub(crate) fn run(ctx: &mut Ctx) {
             protocol(c, &peers::raw_sync::RawSyncLock::new()?)
         }),
         System::new("Python Lock", Role::Peer, |c: &Ctx| {
-            Ok(vec![
-                ("uncontended".into(), peers::python::lock(c, "uncontended")?),
-                ("contended".into(), peers::python::lock(c, "contended")?),
-                ("handoff".into(), peers::python::lock(c, "handoff")?),
+            per_case(vec![
+                ("uncontended", peers::python::lock(c, "uncontended")),
+                ("contended", peers::python::lock(c, "contended")),
+                ("handoff", peers::python::lock(c, "handoff")),
             ])
         }),
         System::new("std Mutex (threads)", Role::Ceiling, |c: &Ctx| {
             let p = &c.profile;
-            Ok(vec![
+            per_case(vec![
                 (
-                    "uncontended".into(),
-                    peers::std_mutex::uncontended(p.lock_ops, p.lock_repeats())?,
+                    "uncontended",
+                    peers::std_mutex::uncontended(p.lock_ops, p.lock_repeats()),
                 ),
                 (
-                    "contended".into(),
-                    peers::std_mutex::contended(p.lock_ops, p.lock_repeats())?,
+                    "contended",
+                    peers::std_mutex::contended(p.lock_ops, p.lock_repeats()),
                 ),
                 (
-                    "handoff".into(),
-                    peers::std_mutex::handoff(p.handoffs, p.lock_repeats())?,
+                    "handoff",
+                    peers::std_mutex::handoff(p.handoffs, p.lock_repeats()),
                 ),
             ])
         }),

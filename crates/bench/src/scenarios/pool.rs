@@ -2,6 +2,7 @@
 //! start + teardown of a pool.
 
 use crate::harness::context::{Case, Ctx, System};
+use crate::harness::per_case::per_case;
 use crate::mproc_side;
 use crate::peers;
 use crate::report::model::{Role, Unit};
@@ -32,9 +33,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ];
     let mut systems = mproc_side::pool_systems(WORKERS);
     systems.push(System::new("Python Pool", Role::Peer, |c: &Ctx| {
-        Ok(vec![
-            ("map".into(), peers::python::pool_map(c, WORKERS)?),
-            ("start".into(), peers::python::pool_start(c, WORKERS)?),
+        per_case(vec![
+            ("map", peers::python::pool_map(c, WORKERS)),
+            ("start", peers::python::pool_start(c, WORKERS)),
         ])
     }));
     ctx.table("pool", &cases, systems);

@@ -2,6 +2,7 @@
 //! spawn start methods.
 
 use crate::harness::context::{Case, Ctx, System};
+use crate::harness::per_case::per_case;
 use crate::mproc_side;
 use crate::peers;
 use crate::report::model::{Role, Unit};
@@ -15,21 +16,21 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let mut systems = mproc_side::process_systems();
     systems.extend([
         System::new("Python Process", Role::Peer, |c: &Ctx| {
-            Ok(vec![
-                ("fork".into(), peers::python::process_start(c, "fork")?),
-                ("spawn".into(), peers::python::process_start(c, "spawn")?),
+            per_case(vec![
+                ("fork", peers::python::process_start(c, "fork")),
+                ("spawn", peers::python::process_start(c, "spawn")),
             ])
         }),
         System::new("fork+_exit / exec (floor)", Role::Floor, |c: &Ctx| {
             let p = &c.profile;
-            Ok(vec![
+            per_case(vec![
                 (
-                    "fork".into(),
-                    peers::fork_floor::fork_join(p.process_starts, p.repeats)?,
+                    "fork",
+                    peers::fork_floor::fork_join(p.process_starts, p.repeats),
                 ),
                 (
-                    "spawn".into(),
-                    peers::fork_floor::exec_join(p.process_starts, p.repeats)?,
+                    "spawn",
+                    peers::fork_floor::exec_join(p.process_starts, p.repeats),
                 ),
             ])
         }),
