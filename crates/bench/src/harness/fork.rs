@@ -35,8 +35,9 @@ const FAILED: i32 = 70;
 pub(crate) fn fork_child(body: impl FnOnce() -> Result<()>) -> Result<ForkedChild> {
     crate::harness::interrupt::ensure_running()?;
     let harness = mproc::sys::getpid();
-    // SAFETY: the harness has no other thread when it forks (see the module
-    // docs), and the child leaves through `exit_immediately`.
+    // SAFETY: the harness's only other thread when it forks, the signal
+    // watcher, holds no lock (see the module docs), and the child leaves
+    // through `exit_immediately`.
     match unsafe { mproc::sys::fork() }.context("fork")? {
         ForkResult::Child => {
             let _ = mproc::sys::set_parent_death_signal(Some(Signal::Kill));

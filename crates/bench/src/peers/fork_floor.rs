@@ -18,7 +18,8 @@ use crate::report::model::Runs;
 /// When `fork` or `waitpid` fails.
 pub(crate) fn fork_join(starts: usize, repeats: usize) -> Result<Runs> {
     timed(starts, repeats, || {
-        // SAFETY: the harness has no other thread here; the child only `_exit`s.
+        // SAFETY: the harness's only other thread here, the signal watcher,
+        // holds no lock; the child only `_exit`s.
         match unsafe { mproc::sys::fork() }.context("fork")? {
             ForkResult::Child => mproc::sys::exit_immediately(0),
             ForkResult::Parent { child } => match mproc::sys::waitpid(child, false)? {
