@@ -5,8 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use mproc::{
-    Dict, DictOptions, Event, Lock, Manager, Queue, QueueOptions, Segment, Value,
-    set_default_mode,
+    Dict, DictOptions, Event, Lock, Manager, Queue, QueueOptions, Segment, Value, set_default_mode,
 };
 
 fn mode_of(name: &str) -> u32 {
@@ -59,7 +58,9 @@ fn the_default_mode_reaches_every_named_object() {
     let private = Lock::create(&name("private")).unwrap();
     assert_eq!(mode_of(&name("private")), 0o600);
 
-    drop((seg, lock, event, value, queue, dict, _mlock, manager, own, private));
+    drop((
+        seg, lock, event, value, queue, dict, _mlock, manager, own, private,
+    ));
     let left: Vec<String> = std::fs::read_dir("/dev/shm")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())

@@ -233,6 +233,7 @@ fn close_races_sends_and_loses_no_ok_send() {
     let rounds = if stress() { 2000 } else { 200 };
     let mut drained = 0;
     for round in 0..rounds {
+        watchdog::rearm(Duration::from_secs(30));
         let mpmc = round % 2 == 1;
         let opts = QueueOptions::new().capacity(16).slot_size(16);
         let spsc = (!mpmc).then(|| SpscQueue::new(opts).unwrap());
@@ -358,6 +359,9 @@ fn producer_killed_at_random_moments() {
     let mut abandoned_total = 0;
     let mut worst = Duration::ZERO;
     for round in 0..rounds {
+        // Every wait of a round is bounded by 5-10 s; a round of 2 000
+        // hand-offs takes 20 ms idle and up to a second on a loaded machine.
+        watchdog::rearm(Duration::from_secs(30));
         let q = Queue::new(QueueOptions::new().capacity(8).slot_size(64)).unwrap();
         let live_msgs = 2000u64;
         // The victim loans, fills slowly and commits, forever.

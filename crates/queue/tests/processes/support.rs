@@ -183,6 +183,14 @@ pub(crate) mod watchdog {
         });
     }
 
+    /// Gives the current test `limit` from now: a test of many rounds
+    /// re-arms at each round, so that a machine slowed by other work (each
+    /// round then takes many scheduler slices) fails it only for a round
+    /// that hangs, not for the sum of slow ones.
+    pub(crate) fn rearm(limit: Duration) {
+        DEADLINE_MS.store(now_ms() + limit.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// The current test is done.
     pub(crate) fn disarm() {
         DEADLINE_MS.store(0, Ordering::SeqCst);
