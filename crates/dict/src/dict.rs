@@ -23,10 +23,11 @@ use crate::{DictError, DictOptions, Result};
 /// [`get_with`](Dict::get_with) and [`update`](Dict::update) run under the
 /// shard lock: they must not call into the same dict. An operation there
 /// that needs the shard the closure runs under (the same key, or one that
-/// hashes to the same shard, or `len`, `keys` and growth, which lock them
-/// all) returns [`DictError::HeldByThisThread`] instead of waiting for
-/// ever; one on another shard can deadlock against another thread or
-/// process doing the reverse.
+/// hashes to the same shard, or `len` and `keys`, which visit every shard,
+/// or a growth, which locks them all) returns
+/// [`DictError::HeldByThisThread`] instead of waiting for ever; one on
+/// another shard can deadlock against another thread or process doing
+/// the reverse (a lock timeout bounds that wait).
 ///
 /// Waits for a shard lock last as long as its holder lives, unless the
 /// handle has a [lock timeout](Dict::set_lock_timeout): then any operation

@@ -79,6 +79,8 @@ not_under_loom! {
     mod options;
     mod pod_segment;
     mod recovery;
+    #[cfg(test)]
+    mod reentry_tests;
     mod root;
     mod shard;
     mod stats;

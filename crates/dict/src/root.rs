@@ -3,8 +3,8 @@
 //! base name of the generation segments, and the options.
 //!
 //! Payload: `generation: AtomicU64`, then the permission bits of the
-//! dict's segments (u64; 0 in roots made before they were recorded: the
-//! default, `0o600`), on their own line; then the base name's length (u64)
+//! dict's segments (u64: `1 << 32 | mode`; 0 in roots made before they
+//! were recorded, read as `0o600`), on their own line; then the base name's length (u64)
 //! and bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +22,9 @@ pub(crate) const ROOT_LEN: u64 = 64 + 8 + MAX_NAME_LEN as u64;
 const NAME_OFF: u64 = 64;
 /// Where the root records the permission bits of the dict's segments.
 const MODE_OFF: u64 = 8;
+/// Marks the mode word as written (so that mode 0 is told from a root
+/// made before modes were recorded, whose word is 0).
+const MODE_RECORDED: u64 = 1 << 32;
 /// The permission bits of a dict whose root records none.
 pub(crate) const DEFAULT_MODE: u32 = 0o600;
 /// Longest base name: room for `.g` and a 20-digit generation.
@@ -126,7 +129,7 @@ impl RootInfo {
             .params(self.params())
             .mode(self.mode)
             .init(|p| {
-                p.write_pod(MODE_OFF, &u64::from(self.mode))?;
+                p.write_pod(MODE_OFF, &(MODE_RECORDED | u64::from(self.mode)))?;
                 p.write_pod(NAME_OFF, &(base.len() as u64))?;
                 p.write_bytes(NAME_OFF + 8, base)?;
                 more().map_err(|e| {
@@ -190,7 +193,7 @@ impl RootInfo {
             .ok_or(corrupt("root base name", NAME_OFF + 8, len))?;
         let mode = match payload.read_pod::<u64>(MODE_OFF)? {
             0 => DEFAULT_MODE,
-            m if m <= 0o777 => m as u32,
+            m if m & !0o777 == MODE_RECORDED => (m & 0o777) as u32,
             m => return Err(corrupt("root permission bits", MODE_OFF, m)),
         };
         Ok(RootInfo {

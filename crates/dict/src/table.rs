@@ -252,6 +252,17 @@ impl<'a> Table<'a> {
         &self,
         deadline: Option<LockDeadline>,
     ) -> Result<Option<Vec<ShardGuard<'a>>>> {
+        // A shard this thread holds (an operation called from a closure
+        // that runs under it) is refused before any lock is taken: taking
+        // shards 0..s first would wait for ever on a grower in another
+        // thread or process that holds them and waits for shard s.
+        for s in 0..self.layout.shards() {
+            if self.shard(s)?.ctl.lock.is_held_by_this_thread() {
+                return Err(DictError::HeldByThisThread {
+                    locked: Locked::Shard(s),
+                });
+            }
+        }
         // One timeout for all of them.
         let mut deadline = deadline.map(LockDeadline::fixed);
         let mut guards = Vec::with_capacity(self.layout.shards() as usize);

@@ -53,6 +53,27 @@ fn the_default_mode_reaches_every_named_object() {
         assert_eq!(mode_of(n), want, "{n}");
     }
 
+    // Mode 0 too is recorded as asked: a handle that only opened the dict
+    // grows it with the creator's mode, not the default of roots that
+    // record none.
+    let closed = Dict::create(&name("zero"), DictOptions::new().capacity(4).mode(0)).unwrap();
+    let opened = Dict::open(&name("zero")).unwrap();
+    for i in 0u32..200 {
+        opened.insert(&i.to_le_bytes(), b"grow").unwrap();
+    }
+    assert!(opened.stats().unwrap().generation > 0);
+    let zero: Vec<String> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_prefix("mproc.").map(str::to_owned))
+        .filter(|n| n.starts_with(&name("zero")))
+        .collect();
+    assert!(zero.len() >= 2, "{zero:?}");
+    for n in &zero {
+        assert_eq!(mode_of(n), 0, "{n}");
+    }
+    drop((opened, closed));
+
     // Back to the default: new objects are private again.
     assert_eq!(set_default_mode(before), 0o660);
     let private = Lock::create(&name("private")).unwrap();

@@ -2,6 +2,10 @@
 //! producer's [`loan`](crate::Producer::loan) ("loan/borrow of queue
 //! slots"). The same calls as [`recv_ref`](crate::Consumer::recv_ref) and
 //! its forms.
+//!
+//! Where `std::borrow::Borrow` is imported, `rx.borrow()` resolves to that
+//! trait's `borrow(&self)` (method lookup tries `&self` before
+//! `&mut self`): write `Consumer::borrow(&mut rx)`, or use `recv_ref`.
 
 use std::time::Duration;
 
@@ -10,7 +14,8 @@ use crate::{Consumer, Result, SlotRef};
 impl Consumer {
     /// Borrows the next message in place, waiting for one: the same as
     /// [`recv_ref`](Self::recv_ref). The slot goes back to the producers
-    /// when the [`SlotRef`] drops.
+    /// when the [`SlotRef`] drops. With `std::borrow::Borrow` in scope,
+    /// call it as `Consumer::borrow(&mut rx)`.
     ///
     /// # Errors
     ///

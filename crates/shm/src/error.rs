@@ -189,12 +189,12 @@ pub(crate) fn os_error(err: io::Error, name: &str) -> ShmError {
     }
 }
 
-/// `n` bytes, in words ("1 byte", "2 bytes").
 /// A segment's name for a message: quoted, or "(anonymous)".
 fn shown(name: Option<&str>) -> String {
     name.map_or_else(|| "(anonymous)".to_owned(), |n| format!("`{n}`"))
 }
 
+/// `n` bytes, in words ("1 byte", "2 bytes").
 fn bytes(n: u64) -> String {
     if n == 1 {
         "1 byte".to_owned()

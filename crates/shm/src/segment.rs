@@ -82,7 +82,8 @@ impl std::fmt::Debug for Segment {
 
 impl Segment {
     /// Creates a named segment of kind [`SegmentKind::Raw`] with `len`
-    /// payload bytes, mode 0600, unlinked when this handle drops.
+    /// payload bytes, mode [`default_mode`](crate::default_mode) (0600
+    /// unless changed), unlinked when this handle drops.
     ///
     /// # Errors
     ///
