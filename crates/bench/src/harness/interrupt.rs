@@ -99,5 +99,6 @@ fn stop(signal: i32) -> ! {
     );
     tracked::kill_all();
     peers::iceoryx2::cleanup();
+    crate::harness::python::remove_scratch();
     std::process::exit(128 + signal)
 }

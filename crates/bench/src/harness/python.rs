@@ -94,11 +94,19 @@ impl Python {
             bail!("skipped, since {why}");
         }
         crate::harness::interrupt::ensure_running()?;
+        // Python's multiprocessing makes its temporary directory here: a
+        // script killed with its group (a timeout, a stopping signal)
+        // cannot remove it, so the harness does.
+        let scratch = SCRATCH.get_or_init(|| dir.join(format!("tmp-{}", mproc::sys::getpid())));
+        std::fs::create_dir_all(scratch)
+            .with_context(|| format!("creating {}", scratch.display()))?;
+        let _remove = RemoveScratch;
         let mut command = Command::new("python3");
         command
             .arg(dir.join(script))
             .args(args)
             .current_dir(dir)
+            .env("TMPDIR", scratch)
             .env(
                 "MPROC_BENCH_PIN",
                 crate::harness::pin::active().map_or(String::new(), |(_, a, b)| format!("{a},{b}")),
@@ -167,6 +175,26 @@ impl Python {
             bail!("{script} exited with {status}: {tail}");
         }
         serde_json::from_str(stdout.trim()).with_context(|| format!("{script} printed no JSON"))
+    }
+}
+
+/// The directory Python scripts get as `TMPDIR`, once one has run.
+static SCRATCH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Removes what the scripts left in their `TMPDIR` (the signal watcher
+/// calls it too, after killing the running script).
+pub(crate) fn remove_scratch() {
+    if let Some(dir) = SCRATCH.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Removes the scripts' `TMPDIR` when a run of one ends, however it ends.
+struct RemoveScratch;
+
+impl Drop for RemoveScratch {
+    fn drop(&mut self) {
+        remove_scratch();
     }
 }
 

@@ -118,6 +118,14 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     );
     println!("{heading}\n{tables}");
 
+    // Stopped by a signal: the figures are cut short, and the watcher
+    // thread is about to exit the process. The last complete run's files
+    // stay as they are.
+    if crate::harness::interrupt::ensure_running().is_err() {
+        loop {
+            std::thread::park();
+        }
+    }
     let Outputs {
         json: json_path,
         svg: svg_path,
