@@ -30,7 +30,6 @@ fn growth_from_inside_a_closure_while_another_thread_grows_is_refused() {
         let (held_tx, held_rx) = std::sync::mpsc::channel();
         let (big, inner) = (&big, &inner);
         let outer = s.spawn(move || {
-            let d = d;
             let mut refused = None;
             d.update(&held, |_| {
                 held_tx.send(()).unwrap();

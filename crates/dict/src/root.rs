@@ -4,8 +4,8 @@
 //!
 //! Payload: `generation: AtomicU64`, then the permission bits of the
 //! dict's segments (u64: `1 << 32 | mode`; 0 in roots made before they
-//! were recorded, read as `0o600`), on their own line; then the base name's length (u64)
-//! and bytes.
+//! were recorded, read as `0o600`), on their own line; then the base
+//! name's length (u64) and bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,8 +25,6 @@ const MODE_OFF: u64 = 8;
 /// Marks the mode word as written (so that mode 0 is told from a root
 /// made before modes were recorded, whose word is 0).
 const MODE_RECORDED: u64 = 1 << 32;
-/// The permission bits of a dict whose root records none.
-pub(crate) const DEFAULT_MODE: u32 = 0o600;
 /// Longest base name: room for `.g` and a 20-digit generation.
 pub(crate) const MAX_BASE_LEN: usize = MAX_NAME_LEN - 22;
 /// What a named dict's base adds to its name: `.i` and 8 hex digits that
@@ -192,7 +190,8 @@ impl RootInfo {
             })
             .ok_or(corrupt("root base name", NAME_OFF + 8, len))?;
         let mode = match payload.read_pod::<u64>(MODE_OFF)? {
-            0 => DEFAULT_MODE,
+            // A root made before modes were recorded: the default then.
+            0 => mproc_shm::DEFAULT_MODE,
             m if m & !0o777 == MODE_RECORDED => (m & 0o777) as u32,
             m => return Err(corrupt("root permission bits", MODE_OFF, m)),
         };
