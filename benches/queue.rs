@@ -3,7 +3,9 @@
 //! * `pingpong/*`: 8-byte round trip, SPSC and MPMC, per wait strategy,
 //!   against a raw ping-pong on a shared atomic (the floor), on one line
 //!   and on two (one per direction, as through any pair of queues), each
-//!   rotated over 64 cache lines.
+//!   rotated over 64 cache lines. The report measures the floors and the
+//!   queues in interleaved blocks and gives each queue's ratio to the
+//!   floors per block (see `BLOCKS`).
 //! * `throughput/*`: one-way messages of 8 B, 64 B, 1 KiB, 64 KiB, single
 //!   and batched, against rtrb and crossbeam's `ArrayQueue` between two
 //!   threads.
@@ -267,35 +269,157 @@ fn pong_value(n: u64, one_line: bool) -> u64 {
     if one_line { 2 * n } else { n }
 }
 
-/// Floor round trips: the pooled median and p99, and the lowest and
-/// highest per-line medians.
-fn floor_report(one_line: bool, n: usize) -> Duration {
-    let mut floor = AtomicPingPong::start(one_line);
-    let mut samples = Vec::with_capacity(n);
-    let mut per_line: Vec<Vec<Duration>> = (0..FLOOR_LINES)
-        .map(|_| Vec::with_capacity(n / FLOOR_LINES + 1))
-        .collect();
-    for _ in 0..n {
-        let t = Instant::now();
-        let line = floor.round_trip();
-        let d = t.elapsed();
-        samples.push(d);
-        per_line[line].push(d);
+/// How many blocks the round-trip rows are measured in, interleaved.
+///
+/// On these VMs a transfer's cost moves between runs seconds apart (the
+/// one-line floor measured 60 ns in one run and 130 ns in the next, as the
+/// host places the two vCPUs on one core's siblings or on two cores), so a
+/// floor measured before the queues is no reference for them. Each row
+/// instead runs `N / BLOCKS` round trips per block, with a fresh pair of
+/// processes, and every block runs every row in turn: a change of placement
+/// hits the floors and the queues alike, and their ratio holds.
+const BLOCKS: usize = 20;
+
+/// One row of the round-trip table.
+#[derive(Clone, Copy)]
+enum Row {
+    /// The atomic floor, on one line or two.
+    Floor { one_line: bool },
+    /// A queue pair with a wait strategy.
+    Queue {
+        kind: Kind,
+        name: &'static str,
+        wait: WaitStrategy,
+    },
+}
+
+impl Row {
+    /// Runs `n` round trips, adding their times to `samples` (and the
+    /// floor's to `per_line`, by the line each used).
+    fn measure(self, n: usize, samples: &mut Vec<Duration>, per_line: &mut [Vec<Duration>]) {
+        match self {
+            Row::Floor { one_line } => {
+                let mut floor = AtomicPingPong::start(one_line);
+                for _ in 0..n {
+                    let t = Instant::now();
+                    let line = floor.round_trip();
+                    let d = t.elapsed();
+                    samples.push(d);
+                    per_line[line].push(d);
+                }
+                floor.stop();
+            }
+            Row::Queue { kind, wait, .. } => {
+                let mut pp = PingPong::start(kind, wait);
+                let mut buf = [0u8; 8];
+                for _ in 0..n {
+                    let t = Instant::now();
+                    pp.round_trip(&mut buf);
+                    samples.push(t.elapsed());
+                }
+                pp.stop();
+            }
+        }
     }
-    floor.stop();
-    let line_medians: Vec<Duration> = per_line.into_iter().map(|v| percentiles(v).0).collect();
-    let lo = line_medians.iter().min().copied().unwrap_or_default();
-    let hi = line_medians.iter().max().copied().unwrap_or_default();
-    let (m, p) = percentiles(samples);
-    let name = if one_line {
-        "atomic floor, 1 line "
-    } else {
-        "atomic floor, 2 lines"
-    };
+}
+
+/// The round-trip rows: the floors and the spinning strategies measured in
+/// [`BLOCKS`] interleaved blocks of `n / BLOCKS` each (see there), then
+/// parking, which waits tens of microseconds per hop and is measured on
+/// its own (`n / 10` round trips).
+fn round_trip_report(n: usize) {
     println!(
-        "{name}  median {m:>9.2?}  p99 {p:>9.2?}  (per-line medians {lo:.0?}..{hi:.0?} over {FLOOR_LINES} lines)"
+        "== round trip, 8 B, two processes (median / p99 of {n}, in {BLOCKS} interleaved blocks) =="
     );
-    m
+    let mut rows = vec![
+        Row::Floor { one_line: true },
+        Row::Floor { one_line: false },
+    ];
+    for kind in [Kind::Spsc, Kind::Mpmc] {
+        for (name, wait) in strategies() {
+            if !matches!(wait, WaitStrategy::Park) {
+                rows.push(Row::Queue { kind, name, wait });
+            }
+        }
+    }
+    let mut samples: Vec<Vec<Duration>> = rows.iter().map(|_| Vec::with_capacity(n)).collect();
+    let mut per_line: Vec<Vec<Vec<Duration>>> = rows
+        .iter()
+        .map(|_| (0..FLOOR_LINES).map(|_| Vec::new()).collect())
+        .collect();
+    // Each row's median in each block, for the per-block ratios.
+    let mut block_medians: Vec<Vec<Duration>> = rows.iter().map(|_| Vec::new()).collect();
+    for _ in 0..BLOCKS {
+        for (i, row) in rows.iter().enumerate() {
+            let from = samples[i].len();
+            row.measure(n / BLOCKS, &mut samples[i], &mut per_line[i]);
+            block_medians[i].push(percentiles(samples[i][from..].to_vec()).0);
+        }
+    }
+    let mut floors = [Duration::ZERO; 2];
+    for (i, (row, samples)) in rows.iter().zip(samples).enumerate() {
+        let (m, p) = percentiles(samples);
+        let per_line = std::mem::take(&mut per_line[i]);
+        match *row {
+            Row::Floor { one_line } => {
+                let line_medians: Vec<Duration> =
+                    per_line.into_iter().map(|v| percentiles(v).0).collect();
+                let lo = line_medians.iter().min().copied().unwrap_or_default();
+                let hi = line_medians.iter().max().copied().unwrap_or_default();
+                let name = if one_line {
+                    "atomic floor, 1 line "
+                } else {
+                    "atomic floor, 2 lines"
+                };
+                floors[usize::from(!one_line)] = m;
+                println!(
+                    "{name}  median {m:>9.2?}  p99 {p:>9.2?}  (per-line medians {lo:.0?}..{hi:.0?} over {FLOOR_LINES} lines)"
+                );
+            }
+            Row::Queue { kind, name, .. } => {
+                print_queue_row(kind, name, m, p, floors);
+                // Rows 0 and 1 are the floors.
+                let ratios = [0, 1].map(|f| median_ratio(&block_medians[i], &block_medians[f]));
+                println!(
+                    "    per-block ratio, median of {BLOCKS}: {:.2}x the 1-line floor, {:.2}x the 2-line floor",
+                    ratios[0], ratios[1]
+                );
+            }
+        }
+    }
+    for kind in [Kind::Spsc, Kind::Mpmc] {
+        let mut samples = Vec::with_capacity(n / 10);
+        Row::Queue {
+            kind,
+            name: "park",
+            wait: WaitStrategy::Park,
+        }
+        .measure(n / 10, &mut samples, &mut []);
+        let (m, p) = percentiles(samples);
+        print_queue_row(kind, "park", m, p, floors);
+    }
+}
+
+/// The median over blocks of `row`'s block median over `floor`'s in the
+/// same block.
+fn median_ratio(row: &[Duration], floor: &[Duration]) -> f64 {
+    let mut r: Vec<f64> = row
+        .iter()
+        .zip(floor)
+        .map(|(a, b)| a.as_secs_f64() / b.as_secs_f64().max(1e-12))
+        .collect();
+    r.sort_by(f64::total_cmp);
+    r.get(r.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One queue row of the round-trip table, with its ratios to the floors.
+fn print_queue_row(kind: Kind, name: &str, m: Duration, p: Duration, [one, two]: [Duration; 2]) {
+    let ratio = |f: Duration| m.as_secs_f64() / f.as_secs_f64();
+    println!(
+        "{kind:?} {name:<15} median {m:>9.2?}  p99 {p:>9.2?}  ({:.2}x the 1-line floor, {:.2}x the 2-line floor)",
+        ratio(one),
+        ratio(two)
+    );
 }
 
 /// The floors again with work on each hop, and the work a queue hop does.
@@ -365,34 +489,7 @@ fn strategies() -> [(&'static str, WaitStrategy); 3] {
 /// Median and p99 of single round trips, gap sweeps, blocked CPU.
 fn report() {
     const N: usize = 20_000;
-    println!("== round trip, 8 B, two processes (median / p99 of {N}) ==");
-    let floor = floor_report(true, N);
-    let two_lines = floor_report(false, N);
-    for kind in [Kind::Spsc, Kind::Mpmc] {
-        for (name, wait) in strategies() {
-            let n = if matches!(wait, WaitStrategy::Park) {
-                N / 10
-            } else {
-                N
-            };
-            let mut pp = PingPong::start(kind, wait);
-            let mut buf = [0u8; 8];
-            let mut samples = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t = Instant::now();
-                pp.round_trip(&mut buf);
-                samples.push(t.elapsed());
-            }
-            pp.stop();
-            let (m, p) = percentiles(samples);
-            let ratio = |f: Duration| m.as_secs_f64() / f.as_secs_f64();
-            println!(
-                "{kind:?} {name:<15} median {m:>9.2?}  p99 {p:>9.2?}  ({:.2}x the 1-line floor, {:.2}x the 2-line floor)",
-                ratio(floor),
-                ratio(two_lines)
-            );
-        }
-    }
+    round_trip_report(N);
     work_sweep(N);
     println!("== SPSC round trip after an idle gap (median of 300), by spin window ==");
     let windows = [

@@ -81,7 +81,7 @@ impl<M: RingMemory> MpmcWriter<M> {
     /// the attempt in `claim` first. The slots are this writer's until it
     /// publishes them; consumers wait for them (or skip them once this
     /// process is dead).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_reserve(
         &self,
         max: u64,
@@ -167,7 +167,7 @@ impl<M: RingMemory> MpmcWriter<M> {
     }
 
     /// Publishes reserved slots (their lengths written).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn publish(&self, span: Span) {
         for pos in span.positions() {
             // SYNC POINT: Release pairs with the Acquire load of seq in
@@ -238,7 +238,7 @@ impl<M: RingMemory> MpmcReader<M> {
     /// it reports `Empty` without reading the producers' tail, whose cache
     /// line a spinning consumer would otherwise pull from the producer on
     /// every attempt. `Empty` here may be `Stalled`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_claim(
         &self,
         max: u64,
@@ -247,7 +247,7 @@ impl<M: RingMemory> MpmcReader<M> {
         self.claim_inner(max, claim, false)
     }
 
-    #[inline]
+    #[inline(always)]
     fn claim_inner(
         &self,
         max: u64,
@@ -376,7 +376,7 @@ impl<M: RingMemory> MpmcReader<M> {
     }
 
     /// Releases claimed slots to the producers of the next lap.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn release(&self, span: Span) {
         let cap = self.mem.capacity();
         for pos in span.positions() {

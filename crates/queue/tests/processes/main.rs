@@ -555,7 +555,9 @@ fn producer_killed_holding_loan_batch() {
 
 fn consumer_killed_holding_slot_mpmc() {
     let q = Queue::new(QueueOptions::new().capacity(4).slot_size(16)).unwrap();
-    let shared = Shared::new(3);
+    // Words: 0 the holder holds, 1 errors, 2 messages read, 3 the reader
+    // is attached.
+    let shared = Shared::new(4);
     let mut tx = q.producer().unwrap();
     tx.send(&encode(0, 0)).unwrap();
     let holder = fork_child(|| {
@@ -568,6 +570,7 @@ fn consumer_killed_holding_slot_mpmc() {
     let n = 1000u64;
     let reader = fork_child(|| {
         let mut rx = q.consumer().unwrap();
+        shared.add(3, 1);
         let mut buf = [0u8; 16];
         let mut expect = 1;
         loop {
@@ -588,6 +591,9 @@ fn consumer_killed_holding_slot_mpmc() {
         shared.add(2, expect - 1);
         0
     });
+    // Until the reader is attached, the dead holder is the only consumer: a
+    // send that found the ring full then would rightly be `Disconnected`.
+    shared.wait_for(3, 1, Duration::from_secs(10));
     let start = Instant::now();
     for seq in 1..=n {
         tx.send_timeout(&encode(0, seq), Duration::from_secs(5))
