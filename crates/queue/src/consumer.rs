@@ -335,6 +335,16 @@ impl Consumer {
         }
     }
 
+    /// [`next`](Self::next) as a call, for the receives that hand out a
+    /// [`SlotRef`]: those are inlined into the caller's crate (a guard
+    /// returned from a call comes back through memory, and the caller's
+    /// wide reload of the stores that wrote it was a third of a
+    /// `recv_ref`), and the claim path they would carry is not.
+    #[inline(never)]
+    fn next_claimed(&mut self, wait: Wait) -> Result<(u64, usize)> {
+        self.next(wait)
+    }
+
     /// The next message, claimed: (position, length).
     #[inline(always)]
     pub(crate) fn next(&mut self, mut wait: Wait) -> Result<(u64, usize)> {
@@ -380,8 +390,9 @@ impl Consumer {
     /// let msg = rx.recv_ref().unwrap();
     /// assert_eq!(&msg[..], b"in place");
     /// ```
+    #[inline]
     pub fn recv_ref(&mut self) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Wait::Forever)?;
+        let (pos, len) = self.next_claimed(Wait::Forever)?;
         Ok(SlotRef::new(self, pos, len))
     }
 
@@ -399,8 +410,9 @@ impl Consumer {
     /// let mut rx = q.consumer().unwrap();
     /// assert!(matches!(rx.try_recv_ref(), Err(QueueError::Empty)));
     /// ```
+    #[inline]
     pub fn try_recv_ref(&mut self) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Wait::Never)?;
+        let (pos, len) = self.next_claimed(Wait::Never)?;
         Ok(SlotRef::new(self, pos, len))
     }
 
@@ -420,8 +432,9 @@ impl Consumer {
     /// let err = rx.recv_ref_timeout(Duration::from_millis(1)).unwrap_err();
     /// assert!(matches!(err, QueueError::Timeout { .. }));
     /// ```
+    #[inline]
     pub fn recv_ref_timeout(&mut self, timeout: Duration) -> Result<SlotRef<'_>> {
-        let (pos, len) = self.next(Wait::Within(timeout))?;
+        let (pos, len) = self.next_claimed(Wait::Within(timeout))?;
         Ok(SlotRef::new(self, pos, len))
     }
 

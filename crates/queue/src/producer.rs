@@ -236,6 +236,13 @@ impl Producer {
         Ok(())
     }
 
+    /// One slot reserved, as a call, for the loans: those are inlined into
+    /// the caller's crate (see `Consumer::next_claimed`).
+    #[inline(never)]
+    fn reserve_slot(&mut self, mut wait: Wait) -> Result<Span> {
+        self.reserve(1, &mut wait)
+    }
+
     /// Reserves up to `max` slots: `None` = do not wait, `Some(deadline)`
     /// = wait (until the deadline, if any).
     ///
@@ -480,8 +487,9 @@ impl Producer {
     /// slot.commit(5).unwrap();
     /// assert_eq!(q.consumer().unwrap().recv().unwrap(), b"hello");
     /// ```
+    #[inline]
     pub fn loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, &mut Wait::Forever)?;
+        let span = self.reserve_slot(Wait::Forever)?;
         Ok(SlotMut::new(self, span.pos))
     }
 
@@ -500,8 +508,9 @@ impl Producer {
     /// tx.try_loan().unwrap().commit(0).unwrap();
     /// assert!(matches!(tx.try_loan(), Err(QueueError::Full { .. })));
     /// ```
+    #[inline]
     pub fn try_loan(&mut self) -> Result<SlotMut<'_>> {
-        let span = self.reserve(1, &mut Wait::Never)?;
+        let span = self.reserve_slot(Wait::Never)?;
         Ok(SlotMut::new(self, span.pos))
     }
 

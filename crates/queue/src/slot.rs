@@ -35,6 +35,7 @@ pub struct SlotMut<'a> {
 }
 
 impl<'a> SlotMut<'a> {
+    #[inline]
     pub(crate) fn new(producer: &'a mut Producer, pos: u64) -> SlotMut<'a> {
         SlotMut {
             producer,
@@ -81,6 +82,7 @@ impl<'a> SlotMut<'a> {
 
 impl Deref for SlotMut<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         // SAFETY: the slot is reserved by this loan and unpublished: no one
         // else reads or writes it; it holds slot_size bytes.
@@ -91,6 +93,7 @@ impl Deref for SlotMut<'_> {
 }
 
 impl DerefMut for SlotMut<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `deref`, and `&mut self` makes this the only view.
         unsafe {
@@ -143,6 +146,7 @@ pub struct SlotRef<'a> {
 }
 
 impl<'a> SlotRef<'a> {
+    #[inline]
     pub(crate) fn new(consumer: &'a mut Consumer, pos: u64, len: usize) -> SlotRef<'a> {
         SlotRef { consumer, pos, len }
     }
@@ -175,6 +179,7 @@ impl<'a> SlotRef<'a> {
 
 impl Deref for SlotRef<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         // SAFETY: the slot is claimed by this handle until drop; producers
         // do not write it before it is released; len <= slot_size.
