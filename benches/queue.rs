@@ -272,9 +272,9 @@ fn pong_value(n: u64, one_line: bool) -> u64 {
 /// How many blocks the round-trip rows are measured in, interleaved.
 ///
 /// On these VMs a transfer's cost moves between runs seconds apart (the
-/// one-line floor measured 60 ns in one run and 130 ns in the next, as the
-/// host places the two vCPUs on one core's siblings or on two cores), so a
-/// floor measured before the queues is no reference for them. Each row
+/// one-line floor measured 120-130 ns in most runs, 60 ns in two and
+/// 380 ns in one: the host moves the two vCPUs), so a floor measured
+/// before the queues is no reference for them. Each row
 /// instead runs `N / BLOCKS` round trips per block, with a fresh pair of
 /// processes, and every block runs every row in turn: a change of placement
 /// hits the floors and the queues alike, and their ratio holds.
