@@ -175,38 +175,56 @@ impl Connection {
         (first, second)
     }
 
+    #[inline]
     fn tx(&mut self) -> Result<&mut Producer> {
         if self.tx.is_none() {
-            let core = self
-                .out
-                .clone()
-                .ok_or(QueueError::WrongDirection { op: "send" })?;
-            let mut tx = Producer::attach(core)?;
-            if let Some(peer) = self.inc.clone() {
-                tx.watch_peer(peer);
-            }
-            self.tx = Some(tx);
+            self.attach_tx()?;
         }
-        self.tx
-            .as_mut()
-            .ok_or(QueueError::WrongDirection { op: "send" })
+        match self.tx.as_mut() {
+            Some(tx) => Ok(tx),
+            None => Err(QueueError::WrongDirection { op: "send" }),
+        }
     }
 
+    /// Registers this end's sending side at its first send (see `tx`);
+    /// kept out of the send path.
+    #[cold]
+    fn attach_tx(&mut self) -> Result<()> {
+        let Some(core) = self.out.clone() else {
+            return Err(QueueError::WrongDirection { op: "send" });
+        };
+        let mut tx = Producer::attach(core)?;
+        if let Some(peer) = self.inc.clone() {
+            tx.watch_peer(peer);
+        }
+        self.tx = Some(tx);
+        Ok(())
+    }
+
+    #[inline]
     fn rx(&mut self) -> Result<&mut Consumer> {
         if self.rx.is_none() {
-            let core = self
-                .inc
-                .clone()
-                .ok_or(QueueError::WrongDirection { op: "recv" })?;
-            let mut rx = Consumer::attach(core)?;
-            if let Some(peer) = self.out.clone() {
-                rx.watch_peer(peer);
-            }
-            self.rx = Some(rx);
+            self.attach_rx()?;
         }
-        self.rx
-            .as_mut()
-            .ok_or(QueueError::WrongDirection { op: "recv" })
+        match self.rx.as_mut() {
+            Some(rx) => Ok(rx),
+            None => Err(QueueError::WrongDirection { op: "recv" }),
+        }
+    }
+
+    /// Registers this end's receiving side at its first receive (see
+    /// `rx`); kept out of the receive path.
+    #[cold]
+    fn attach_rx(&mut self) -> Result<()> {
+        let Some(core) = self.inc.clone() else {
+            return Err(QueueError::WrongDirection { op: "recv" });
+        };
+        let mut rx = Consumer::attach(core)?;
+        if let Some(peer) = self.out.clone() {
+            rx.watch_peer(peer);
+        }
+        self.rx = Some(rx);
+        Ok(())
     }
 
     /// The numbers of the ring this end sends on and of the one it
