@@ -11,7 +11,7 @@ use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
-use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed};
+use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed, spsc_claim_or_closed};
 use crate::slot::SlotRef;
 use crate::wait::{CheckClock, Wait, after_miss};
 use crate::waiter::Attempt;
@@ -168,26 +168,19 @@ impl Consumer {
                     if check && let Err(RingError::Corrupt { field, value }) = r.validate() {
                         return Err(QueueError::Corrupt { field, value });
                     }
-                    match claim_or_closed(closed, || r.try_claim(max)) {
+                    // The close handshake (`ring::recheck_closed`): a live
+                    // producer's reservation made before it saw the close
+                    // is a send that returns `Ok`: wait for its message.
+                    let (head, records) = (r.head(), &self.core.control.records);
+                    let (cap, me) = (self.core.layout.capacity, self.me);
+                    let reserved = || records.reserved_past(head, cap, me);
+                    match spsc_claim_or_closed(closed, || r.try_claim(max), reserved) {
                         Ok(span) => {
                             // Recorded before the messages reach the caller,
                             // so that a successor skips what this process
                             // took should it die holding it.
                             self.claim.announce(span);
                             Ok(span)
-                        }
-                        // The close handshake (`ring::recheck_closed`):
-                        // a live producer's reservation made before it saw
-                        // the close is a send that returns `Ok`: wait for
-                        // its message.
-                        Err(RingError::Closed)
-                            if self.core.control.records.reserved_past(
-                                r.head(),
-                                self.core.layout.capacity,
-                                self.me,
-                            ) =>
-                        {
-                            Err(RingError::Empty)
                         }
                         other => other,
                     }

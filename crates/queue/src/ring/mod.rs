@@ -185,6 +185,36 @@ pub(crate) fn recheck_closed_after_cas(closed: &AtomicU32) -> bool {
     closed.load(Ordering::SeqCst) != 0
 }
 
+/// An SPSC consumer's [`claim_or_closed`]: a `Closed` stands only if no
+/// live producer holds a reservation ahead of the head (`reserved`, which
+/// reads the producers' claim words and their liveness: see
+/// [`recheck_closed`]); with one, the caller waits for its message
+/// (`Empty`).
+///
+/// Without one, the ring is looked at once more before `Closed` is
+/// reported. A producer whose send saw the flag open publishes its message,
+/// returns `Ok`, and may end right after: if that happens between the look
+/// at the ring in `claim_or_closed` and `reserved`'s look at its process,
+/// `reserved` finds the reservation held by a process that is gone and
+/// answers `false`, though the message is in the ring. A process seen
+/// ended has made its stores visible (its exit passes through the kernel's
+/// own barriers before `/proc` shows it), so this last look finds it.
+#[inline]
+pub(crate) fn spsc_claim_or_closed(
+    closed: &AtomicU32,
+    mut try_claim: impl FnMut() -> Result<Span, RingError>,
+    reserved: impl FnOnce() -> bool,
+) -> Result<Span, RingError> {
+    match claim_or_closed(closed, &mut try_claim) {
+        Err(RingError::Closed) if reserved() => Err(RingError::Empty),
+        Err(RingError::Closed) => match try_claim() {
+            Err(RingError::Empty) => Err(RingError::Closed),
+            other => other,
+        },
+        other => other,
+    }
+}
+
 /// Runs `try_claim`; if the ring is empty and closed, tries once more (the
 /// closer's messages are visible once the flag is) and reports `Closed`.
 #[inline]

@@ -9,7 +9,7 @@ use mproc_shm::HeapRegion;
 use super::memory::{MPMC_SLOT_HEADER, RegionRing, RingMemory, SPSC_SLOT_HEADER, stride};
 use super::mpmc::{self, MpmcReader, MpmcWriter};
 use super::spsc::{self, SpscReader, SpscWriter};
-use super::{ClaimWords, RingError, Span, claim_or_closed, close};
+use super::{ClaimWords, RingError, Span, claim_or_closed, close, spsc_claim_or_closed};
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 
 const COUNT: u64 = if cfg!(miri) { 200 } else { 100_000 };
@@ -631,6 +631,36 @@ fn close_is_seen_after_the_last_message() {
     r.release(span);
     assert_eq!(
         claim_or_closed(&closed, || r.try_claim(1, None)),
+        Err(RingError::Closed)
+    );
+}
+
+/// The SPSC close handshake's last look: a producer that published and
+/// ended between the consumer's look at the ring and its look at the
+/// producers (here, inside `reserved`, which then finds no live holder)
+/// has its message delivered, not a `Closed` that loses a send that
+/// returned `Ok`. A live reservation makes the consumer wait, and with
+/// neither the answer is `Closed`.
+#[test]
+fn spsc_close_looks_at_the_ring_after_the_producers() {
+    let heap = Heap::new(4, 8, SPSC_SLOT_HEADER);
+    let mut w = SpscWriter::new(heap.ring());
+    let mut r = SpscReader::new(heap.ring());
+    let closed = AtomicU32::new(0);
+    close(&closed);
+    assert_eq!(
+        spsc_claim_or_closed(&closed, || r.try_claim(1), || true),
+        Err(RingError::Empty)
+    );
+    let published_then_ended = || {
+        spsc_push(&mut w, b"last").unwrap();
+        false
+    };
+    let span = spsc_claim_or_closed(&closed, || r.try_claim(1), published_then_ended).unwrap();
+    assert_eq!(span, Span { pos: 0, n: 1 });
+    assert_eq!(spsc_pop(&mut r).unwrap(), b"last");
+    assert_eq!(
+        spsc_claim_or_closed(&closed, || r.try_claim(1), || false),
         Err(RingError::Closed)
     );
 }
