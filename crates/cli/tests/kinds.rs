@@ -375,3 +375,25 @@ fn a_dict_missing_its_table_is_listed_with_the_reason() {
     );
     drop(d);
 }
+
+/// A dict root whose recorded base names another dict's tables (a corrupt
+/// or hostile root) takes only itself along on `rm`: the other dict keeps
+/// its tables.
+#[test]
+fn rm_of_a_root_naming_another_dicts_tables_leaves_them() {
+    let (name, other) = (unique("rmbad"), unique("rmother"));
+    let d = Dict::create(&name, DictOptions::new()).unwrap();
+    let victim = Dict::create(&other, DictOptions::new()).unwrap();
+    victim.insert(b"k", b"v").unwrap();
+    let table = victim.generation_segment(0).unwrap();
+    let base = table.strip_suffix(".g0").unwrap();
+    // The root's payload: the base name's length at 64, its bytes at 72.
+    let root = Segment::open(&name).unwrap();
+    root.payload().write_pod(64, &(base.len() as u64)).unwrap();
+    root.payload().write_bytes(72, base.as_bytes()).unwrap();
+    drop(root);
+    let run = mproc(&["rm", &name]);
+    assert!(common::exists(&table), "{}", run.ok());
+    assert_eq!(victim.get(b"k").unwrap(), Some(b"v".to_vec()));
+    drop((d, victim));
+}

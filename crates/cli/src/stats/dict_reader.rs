@@ -49,7 +49,9 @@ pub(super) fn read(name: &str, header: &Header) -> Result<KindStats, ReadError> 
 }
 
 /// The base of the table names that the dict root `name` records (its
-/// name and a tag of the dict, `docs/layout.md`), if the root reads.
+/// name and a tag of the dict, `docs/layout.md`), if the root reads and
+/// the base is one of the two forms a root of that name may record. A
+/// corrupt root naming another dict's tables names none.
 pub(crate) fn root_base(name: &str) -> Option<String> {
     let seg = open_read_only(name, SegmentKind::Dict).ok()?;
     if seg.header().params[0] != ROOT_ROLE {
@@ -62,7 +64,24 @@ pub(crate) fn root_base(name: &str) -> Option<String> {
     }
     let mut buf = vec![0u8; len as usize];
     p.read_bytes(72, &mut buf).ok()?;
-    String::from_utf8(buf).ok()
+    String::from_utf8(buf)
+        .ok()
+        .filter(|base| base_belongs_to(base, name))
+}
+
+/// Whether `base` may name the tables of the dict root `name`: the name
+/// and a tag (`.i` and 8 hex digits), or the name alone (dicts made before
+/// tags), as the dict's own opener requires.
+fn base_belongs_to(base: &str, name: &str) -> bool {
+    match base.strip_prefix(name) {
+        Some("") => true,
+        Some(tag) => {
+            tag.len() == 10
+                && tag.starts_with(".i")
+                && tag[2..].bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
 }
 
 fn dict(name: &str) -> Result<KindStats, ReadError> {
