@@ -262,7 +262,11 @@ fn a_process_killed_while_making_an_object_leaves_nothing() {
         Ok(other) => i32::from(other.lock("x").is_err()),
         Err(_) => 2,
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // Killed once it sleeps on the registry lock (its waiter bit is set),
+    // not at some moment before it got there.
+    wait_for("the child to wait for the registry", || {
+        format!("{lock:?}").contains("waiters: true")
+    });
     kill(child, Signal::Kill).unwrap();
     assert_eq!(
         waitpid(child, false).unwrap(),
