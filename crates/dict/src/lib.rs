@@ -95,6 +95,7 @@ not_under_loom! {
     pub use dict::Dict;
     pub use error::{DictError, Locked, Result};
     pub use manager::{MAX_NAMES, MAX_OBJECT_NAME, Manager};
+    pub use root::table_base_belongs_to;
     pub use options::{DEFAULT_CAPACITY, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_LEN, DictOptions};
     pub use stats::DictStats;
     pub use typed::TypedDict;

@@ -49,9 +49,22 @@ pub(crate) fn named_base(name: &str) -> String {
 }
 
 /// Whether `base` (read from a root) may name the generations of the dict
-/// named `name`: the name and a tag, or the name alone (dicts made before
-/// tags). A root pointing at another dict's segments is corrupt.
-pub(crate) fn base_belongs_to(base: &str, name: &str) -> bool {
+/// named `name`: the name and a tag (`.i` and 8 hex digits), or the name
+/// alone (dicts made before tags). A root pointing at another dict's
+/// segments is corrupt: [`Dict::open`](crate::Dict::open) refuses it, and
+/// a tool that removes a dict's tables by the base its root records must
+/// refuse it too (`docs/layout.md`, dict root).
+///
+/// # Examples
+///
+/// ```
+/// use mproc_dict::table_base_belongs_to;
+/// assert!(table_base_belongs_to("cache.i0123abcd", "cache"));
+/// assert!(table_base_belongs_to("cache", "cache"));
+/// assert!(!table_base_belongs_to("other.i0123abcd", "cache"));
+/// assert!(!table_base_belongs_to("cache.ixyz", "cache"));
+/// ```
+pub fn table_base_belongs_to(base: &str, name: &str) -> bool {
     match base.strip_prefix(name) {
         Some("") => true,
         Some(tag) => {
@@ -149,7 +162,7 @@ impl RootInfo {
     /// that names another dict's segments.
     pub(crate) fn read_named(seg: &Segment, name: &str) -> Result<RootInfo> {
         let info = RootInfo::read(seg)?;
-        if !base_belongs_to(&info.base, name) {
+        if !table_base_belongs_to(&info.base, name) {
             return Err(corrupt(
                 "root base name (another dict's segments)",
                 NAME_OFF + 8,

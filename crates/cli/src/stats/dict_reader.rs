@@ -66,22 +66,7 @@ pub(crate) fn root_base(name: &str) -> Option<String> {
     p.read_bytes(72, &mut buf).ok()?;
     String::from_utf8(buf)
         .ok()
-        .filter(|base| base_belongs_to(base, name))
-}
-
-/// Whether `base` may name the tables of the dict root `name`: the name
-/// and a tag (`.i` and 8 hex digits), or the name alone (dicts made before
-/// tags), as the dict's own opener requires.
-fn base_belongs_to(base: &str, name: &str) -> bool {
-    match base.strip_prefix(name) {
-        Some("") => true,
-        Some(tag) => {
-            tag.len() == 10
-                && tag.starts_with(".i")
-                && tag[2..].bytes().all(|b| b.is_ascii_hexdigit())
-        }
-        None => false,
-    }
+        .filter(|base| mproc_dict::table_base_belongs_to(base, name))
 }
 
 fn dict(name: &str) -> Result<KindStats, ReadError> {
