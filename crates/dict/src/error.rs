@@ -74,7 +74,8 @@ pub enum DictError {
         available: u64,
     },
     /// A lock stayed held for the whole timeout the caller gave (a dict
-    /// handle's [`set_lock_timeout`](crate::Dict::set_lock_timeout), or
+    /// handle's [`set_lock_timeout`](crate::Dict::set_lock_timeout), a
+    /// manager's [`set_lock_timeout`](crate::Manager::set_lock_timeout), or
     /// [`Value::lock_timeout`](crate::Value::lock_timeout) and
     /// [`Array::lock_timeout`](crate::Array::lock_timeout)): its holder is
     /// alive (a dead one is taken over) but slow, for instance inside a
@@ -211,6 +212,9 @@ pub enum Locked {
     Value,
     /// An [`Array`](crate::Array)'s lock.
     Array,
+    /// A [`Manager`](crate::Manager)'s registry lock (see
+    /// [`Manager::set_lock_timeout`](crate::Manager::set_lock_timeout)).
+    Registry,
 }
 
 impl std::fmt::Display for Locked {
@@ -219,6 +223,7 @@ impl std::fmt::Display for Locked {
             Locked::Shard(s) => write!(f, "dict shard {s}"),
             Locked::Value => f.write_str("value"),
             Locked::Array => f.write_str("array"),
+            Locked::Registry => f.write_str("manager registry"),
         }
     }
 }

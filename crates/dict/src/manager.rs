@@ -14,6 +14,7 @@ mod queues;
 mod sync_objects;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use mproc_queue::QueueError;
 use mproc_shm::{Segment, SegmentKind, ShmError};
@@ -21,7 +22,7 @@ use mproc_sync::{RawLock, SyncError, TryLockError};
 use mproc_sys::ProcessId;
 
 use crate::error::corrupt;
-use crate::{Dict, DictError, Result};
+use crate::{Dict, DictError, Locked, Result};
 
 /// Names a manager can hold. A name is recorded before its object is made
 /// and stays recorded (with its kind) even if the making fails, such as a
@@ -107,6 +108,9 @@ pub struct Manager {
     seg: Segment,
     prefix: String,
     remove_by: Option<ProcessId>,
+    /// How long a get-or-create waits for the registry lock (`None`: as
+    /// long as its holder lives).
+    lock_timeout: Option<Duration>,
 }
 
 fn already_exists(e: &DictError) -> bool {
@@ -161,6 +165,7 @@ impl Manager {
             seg,
             prefix: prefix.to_owned(),
             remove_by: Some(ProcessId::current_or_pid()),
+            lock_timeout: None,
         })
     }
 
@@ -186,7 +191,54 @@ impl Manager {
             seg,
             prefix: prefix.to_owned(),
             remove_by: None,
+            lock_timeout: None,
         })
+    }
+
+    /// Bounds how long this handle's get-or-create calls wait for the
+    /// registry lock: past `timeout` they fail with
+    /// [`DictError::LockTimeout`] (`locked: Locked::Registry`) and make
+    /// nothing. `None` (the default) waits as long as the holder lives (a
+    /// dead holder is taken over at once). The registry is held only while
+    /// a name is recorded, so a long wait means a holder stopped (by a
+    /// debugger or `SIGSTOP`) or a registry whose lock word was
+    /// overwritten with a live thread's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mproc_dict::{DictError, Locked, Manager};
+    /// use mproc_sync::RawLock;
+    ///
+    /// let mut m = Manager::create("doc-manager-timeout").unwrap();
+    /// m.set_lock_timeout(Some(Duration::from_millis(20)));
+    /// assert_eq!(m.lock_timeout(), Some(Duration::from_millis(20)));
+    /// // Another process holding the registry, played here by a second
+    /// // handle on the same segment.
+    /// let seg = mproc_shm::Segment::open("doc-manager-timeout").unwrap();
+    /// let lock = RawLock::attach(&seg.payload(), 0).unwrap();
+    /// let held = lock.lock().unwrap();
+    /// let err = m.value::<u64>("hits", 0).unwrap_err();
+    /// assert!(matches!(err, DictError::LockTimeout { locked: Locked::Registry, .. }));
+    /// drop(held);
+    /// assert_eq!(m.value::<u64>("hits", 0).unwrap().get().unwrap(), 0);
+    /// ```
+    pub fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.lock_timeout = timeout;
+    }
+
+    /// This handle's registry lock timeout (see
+    /// [`set_lock_timeout`](Manager::set_lock_timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let m = mproc_dict::Manager::create("doc-manager-lock-timeout").unwrap();
+    /// assert_eq!(m.lock_timeout(), None);
+    /// ```
+    pub fn lock_timeout(&self) -> Option<Duration> {
+        self.lock_timeout
     }
 
     /// The prefix.
@@ -293,7 +345,18 @@ impl Manager {
     fn register(&self, name: &str, kind: SegmentKind) -> Result<()> {
         self.check_name(name, kind)?;
         let lock = RawLock::attach(&self.seg.payload(), 0)?;
-        let mut held = lock.lock().unwrap_or_else(|died| died.into_inner());
+        let mut held = match self.lock_timeout {
+            None => lock.lock().unwrap_or_else(|died| died.into_inner()),
+            Some(timeout) => match lock.lock_timeout(timeout) {
+                Ok(held) | Err(TryLockError::OwnerDied(held)) => held,
+                Err(TryLockError::TimedOut { .. } | TryLockError::WouldBlock) => {
+                    return Err(DictError::LockTimeout {
+                        locked: Locked::Registry,
+                        timeout,
+                    });
+                }
+            },
+        };
         // Entries are written before the count moves: a holder that died
         // left at worst an entry past the count, which is ignored.
         held.make_consistent();

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use mproc_dict::{Array, DictError, Manager, Value};
+use mproc_dict::{Array, DictError, Locked, Manager, Value};
 use mproc_queue::QueueOptions;
 use mproc_shm::{SegmentKind, ShmError};
 use mproc_sync::SyncError;
@@ -278,6 +278,41 @@ fn a_process_killed_while_making_an_object_leaves_nothing() {
     drop_and_check_clean(m);
 }
 
+/// A registry held by a process that does not let go (stopped with
+/// `SIGSTOP` while it holds the lock): a handle with a lock timeout gets
+/// `LockTimeout` and makes nothing, where it used to wait for ever; once
+/// the holder is killed, the next call takes the lock over and succeeds.
+fn a_registry_held_by_a_stopped_process_times_out() {
+    const P: &str = "test-mgr-stopped-holder";
+    let mut m = Manager::create(P).unwrap();
+    let registry = mproc_shm::Segment::open(P).unwrap();
+    let lock = mproc_sync::RawLock::attach(&registry.payload(), 0).unwrap();
+    let holder = spawn(|| {
+        let _held = lock.lock().unwrap();
+        let _ = kill(mproc_sys::getpid(), Signal::Stop);
+        0
+    });
+    wait_for("the child to hold the registry", || {
+        matches!(lock.try_lock(), Err(mproc_sync::TryLockError::WouldBlock))
+    });
+    let timeout = Duration::from_millis(50);
+    m.set_lock_timeout(Some(timeout));
+    let err = m.value("hits", 0u32).unwrap_err();
+    assert!(
+        matches!(err, DictError::LockTimeout { locked: Locked::Registry, timeout: t } if t == timeout),
+        "{err:?}"
+    );
+    assert!(shm_names(&format!("{P}.")).is_empty(), "nothing made");
+    kill(holder, Signal::Kill).unwrap();
+    assert_eq!(
+        waitpid(holder, false).unwrap(),
+        Some(ExitStatus::Signaled(9))
+    );
+    assert_eq!(m.value("hits", 7u32).unwrap().get().unwrap(), 7);
+    drop(registry);
+    drop_and_check_clean(m);
+}
+
 /// A handle opened before the creator dropped the manager makes nothing
 /// afterwards: the object it would make is removed again and the call
 /// says so, instead of leaving a persistent segment no one removes.
@@ -400,6 +435,10 @@ fn main() {
     run(
         "objects_made_after_the_creators_drop_are_refused_and_removed",
         objects_made_after_the_creators_drop_are_refused_and_removed,
+    );
+    run(
+        "a_registry_held_by_a_stopped_process_times_out",
+        a_registry_held_by_a_stopped_process_times_out,
     );
     run("pod_holder_killed", pod_holder_killed);
     let _ = kill(dog, Signal::Kill);
