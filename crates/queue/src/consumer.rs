@@ -161,6 +161,9 @@ impl Consumer {
 
     #[inline(always)]
     fn try_claim_once(&mut self, max: u64, check: bool) -> Result<Attempt<Span>> {
+        // Set once every producer was found gone: the look that follows
+        // decides between a message and `Disconnected`.
+        let mut last_look = false;
         loop {
             let closed = self.core.control.closed;
             let r = match &mut self.reader {
@@ -208,13 +211,19 @@ impl Consumer {
                     Ok(Attempt::Wait)
                 }
                 Err(RingError::Empty) if check => {
+                    if last_look {
+                        return Err(QueueError::Disconnected);
+                    }
                     if self.producers_gone() {
                         // Anything a dead producer published is visible by
-                        // now: take it before reporting.
-                        return match self.try_claim_once(max, false)? {
-                            Attempt::Ready(span) => Ok(Attempt::Ready(span)),
-                            Attempt::Wait => Err(QueueError::Disconnected),
-                        };
+                        // now: look again before reporting, with the checks,
+                        // so that an MPMC slot a dead producer reserved and
+                        // never published is found stalled and skipped
+                        // (`abandon_if_dead`) instead of hiding a message
+                        // another producer published behind it before it
+                        // went.
+                        last_look = true;
+                        continue;
                     }
                     Ok(Attempt::Wait)
                 }

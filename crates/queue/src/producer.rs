@@ -205,8 +205,14 @@ impl Producer {
                 Ok(Attempt::Ready(span))
             }
             Err(RingError::Full { pos }) => {
-                if check {
-                    self.check_peers(pos)?;
+                if check && let Err(gone) = self.check_peers(pos) {
+                    // The last consumer may have freed room before it went
+                    // (between the look at the ring and the look at the
+                    // consumers): `Disconnected` is for a ring still full.
+                    return match self.try_reserve_once(max, false)? {
+                        Attempt::Ready(span) => Ok(Attempt::Ready(span)),
+                        Attempt::Wait => Err(gone),
+                    };
                 }
                 Ok(Attempt::Wait)
             }
