@@ -373,7 +373,7 @@ fn round_trip_report(n: usize) {
                 };
                 floors[usize::from(!one_line)] = m;
                 println!(
-                    "{name}  median {m:>9.2?}  p99 {p:>9.2?}  (per-line medians {lo:.0?}..{hi:.0?} over {FLOOR_LINES} lines)"
+                    "{name}  median {m:>9.2?}  p99 {p:>9.2?}  (per-line medians {lo:.0?}..{hi:.0?}: line k of each block's segment pooled, {FLOOR_LINES} lines)"
                 );
             }
             Row::Queue { kind, name, .. } => {
