@@ -174,9 +174,10 @@ impl Consumer {
                     // The close handshake (`ring::recheck_closed`): a live
                     // producer's reservation made before it saw the close
                     // is a send that returns `Ok`: wait for its message.
-                    let (head, records) = (r.head(), &self.core.control.records);
-                    let (cap, me) = (self.core.layout.capacity, self.me);
-                    let reserved = || records.reserved_past(head, cap, me);
+                    let head = r.head();
+                    let (core, me) = (&self.core, self.me);
+                    let reserved =
+                        || (core.control.records).reserved_past(head, core.layout.capacity, me);
                     match spsc_claim_or_closed(closed, || r.try_claim(max), reserved) {
                         Ok(span) => {
                             // Recorded before the messages reach the caller,

@@ -206,18 +206,25 @@ impl Producer {
             }
             Err(RingError::Full { pos }) => {
                 if check && let Err(gone) = self.check_peers(pos) {
-                    // The last consumer may have freed room before it went
-                    // (between the look at the ring and the look at the
-                    // consumers): `Disconnected` is for a ring still full.
-                    return match self.try_reserve_once(max, false)? {
-                        Attempt::Ready(span) => Ok(Attempt::Ready(span)),
-                        Attempt::Wait => Err(gone),
-                    };
+                    return self.room_or(max, gone);
                 }
                 Ok(Attempt::Wait)
             }
             Err(RingError::Corrupt { field, value }) => Err(QueueError::Corrupt { field, value }),
             Err(_) => Ok(Attempt::Wait),
+        }
+    }
+
+    /// After the checks found every consumer gone (`gone`): the last
+    /// consumer may have freed room before it went (between the look at the
+    /// ring and the look at the consumers), so the ring is looked at once
+    /// more; `gone` (`Disconnected`) is for a ring still full.
+    #[cold]
+    #[inline(never)]
+    fn room_or(&mut self, max: u64, gone: QueueError) -> Result<Attempt<Span>> {
+        match self.try_reserve_once(max, false)? {
+            Attempt::Ready(span) => Ok(Attempt::Ready(span)),
+            Attempt::Wait => Err(gone),
         }
     }
 

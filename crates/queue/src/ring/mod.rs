@@ -205,9 +205,27 @@ pub(crate) fn spsc_claim_or_closed(
     mut try_claim: impl FnMut() -> Result<Span, RingError>,
     reserved: impl FnOnce() -> bool,
 ) -> Result<Span, RingError> {
-    match claim_or_closed(closed, &mut try_claim) {
-        Err(RingError::Closed) if reserved() => Err(RingError::Empty),
-        Err(RingError::Closed) => match try_claim() {
+    match try_claim() {
+        Err(RingError::Empty) if is_closed(closed) => spsc_empty_and_closed(try_claim, reserved),
+        other => other,
+    }
+}
+
+/// The rest of [`spsc_claim_or_closed`] once the ring looked empty with
+/// the flag set, out of the receive path (a closed queue's last calls).
+#[cold]
+#[inline(never)]
+fn spsc_empty_and_closed(
+    mut try_claim: impl FnMut() -> Result<Span, RingError>,
+    reserved: impl FnOnce() -> bool,
+) -> Result<Span, RingError> {
+    // SYNC POINT: the consumer's fence of the close handshake, as in
+    // `claim_or_closed`: the claims read by `reserved` include every
+    // reservation made before its producer could see the flag.
+    crate::atomics::fence(Ordering::SeqCst);
+    match try_claim() {
+        Err(RingError::Empty) if reserved() => Err(RingError::Empty),
+        Err(RingError::Empty) => match try_claim() {
             Err(RingError::Empty) => Err(RingError::Closed),
             other => other,
         },
