@@ -266,11 +266,11 @@ impl Consumer {
     /// wider reloads cost more than the hand-off itself. Inlined, a
     /// `recv_into` + `send` hop in one process went from 31-35 to 16-18 ns
     /// (SPSC) and from 25-33 to 16-20 ns (MPMC), and the busy-spin
-    /// ping-pong between two processes from 1.62-1.77x to 1.38-1.65x the
-    /// one-line atomic floor (SPSC) and from 1.85-2.08x to 1.54-1.77x
+    /// ping-pong between two processes from 1.62-1.77x to 1.26-1.51x the
+    /// one-line atomic floor (SPSC) and from 1.85-2.08x to 1.42-1.83x
     /// (MPMC) on an AMD EPYC VM (`cargo bench --bench queue`, its report;
-    /// five runs before, six to nine after). The waiting part
-    /// ([`after_miss`]) stays a call.
+    /// six runs before, seven after, with the close handshake's slow part
+    /// out of line too). The waiting part ([`after_miss`]) stays a call.
     #[inline(always)]
     pub(crate) fn claim(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
         // A message at once, the common case: no clock, no waiter.
