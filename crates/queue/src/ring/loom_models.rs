@@ -341,70 +341,27 @@ fn assert_handshake(sent: bool, saw_closed: bool, got: &[u8]) {
 /// producer counts as done is never left behind by a `Closed`.
 #[test]
 fn loom_spsc_close_handshake_loses_no_send() {
-    loom::model(|| {
-        let s = shared(2, false, 1);
-        let claim_end = Arc::new(AtomicU64::new(1));
-        let p = s.clone();
-        let pe = claim_end.clone();
-        let producer = thread::spawn(move || {
-            let mut w = SpscWriter::new(&p.ring);
-            let claim_start = AtomicU64::new(1);
-            let claim = ClaimWords {
-                start: &claim_start,
-                end: &pe,
-            };
-            if super::is_closed(&p.closed) {
-                return false;
-            }
-            let span = w.try_reserve(1).unwrap();
-            claim.announce(span);
-            if super::recheck_closed(&p.closed) {
-                claim.withdraw(span);
-                return false;
-            }
-            write_one(&p.ring, span.pos, 9);
-            w.publish(1);
-            true
-        });
-        let c = s.clone();
-        let closer = thread::spawn(move || close(&c.closed));
-        let mut r = SpscReader::new(&s.ring);
-        let mut got = Vec::new();
-        let mut saw_closed = false;
-        for _ in 0..2 {
-            // The producer's record stands for a live one while its claim
-            // is ahead of the head (`Records::reserved_past`).
-            let head = r.head();
-            let reserved = || claim_end.load(Ordering::Relaxed) != head;
-            match super::spsc_claim_or_closed(&s.closed, || r.try_claim(1), reserved) {
-                Ok(span) => {
-                    got.push(read_one(&s.ring, span.pos));
-                    r.release(span.n);
-                }
-                Err(RingError::Closed) => {
-                    saw_closed = true;
-                    break;
-                }
-                Err(RingError::Empty) => {}
-                Err(e) => panic!("{e:?}"),
-            }
-        }
-        let sent = producer.join().unwrap();
-        closer.join().unwrap();
-        assert_handshake(sent, saw_closed, &got);
-    });
+    spsc_close_handshake(false);
 }
 
 /// The SPSC close handshake when the producer ends right after its send:
 /// its record then stands for a live producer only until the consumer sees
-/// it gone (`ended`, standing for the `/proc` look of
-/// `Records::reserved_past`; a process seen gone has made its stores
-/// visible, modelled as Release/Acquire). A send that returned `Ok` is
-/// delivered even when the producer is found gone between the consumer's
-/// look at the ring and its look at the producer.
+/// it gone. A send that returned `Ok` is delivered even when the producer
+/// is found gone between the consumer's look at the ring and its look at
+/// the producer (the last look of `spsc_claim_or_closed`).
 #[test]
 fn loom_spsc_close_handshake_producer_ends_after_send() {
-    loom::model(|| {
+    spsc_close_handshake(true);
+}
+
+/// One producer sends once (unless it sees the close), a third party
+/// closes, and the consumer receives until `Closed`. The producer's record
+/// stands for a live one while its claim is ahead of the head
+/// (`Records::reserved_past`) and, if `producer_ends`, until it has ended
+/// (`ended`, standing for the `/proc` look; a process seen gone has made
+/// its stores visible, modelled as Release/Acquire).
+fn spsc_close_handshake(producer_ends: bool) {
+    loom::model(move || {
         let s = shared(2, false, 1);
         let claim_end = Arc::new(AtomicU64::new(1));
         let ended = Arc::new(AtomicU32::new(0));
@@ -431,7 +388,9 @@ fn loom_spsc_close_handshake_producer_ends_after_send() {
                 w.publish(1);
                 true
             })();
-            pended.store(1, Ordering::Release);
+            if producer_ends {
+                pended.store(1, Ordering::Release);
+            }
             sent
         });
         let c = s.clone();
@@ -441,8 +400,10 @@ fn loom_spsc_close_handshake_producer_ends_after_send() {
         let mut saw_closed = false;
         for _ in 0..2 {
             let head = r.head();
-            let reserved =
-                || claim_end.load(Ordering::Relaxed) != head && ended.load(Ordering::Acquire) == 0;
+            let reserved = || {
+                claim_end.load(Ordering::Relaxed) != head
+                    && !(producer_ends && ended.load(Ordering::Acquire) != 0)
+            };
             match super::spsc_claim_or_closed(&s.closed, || r.try_claim(1), reserved) {
                 Ok(span) => {
                     got.push(read_one(&s.ring, span.pos));
