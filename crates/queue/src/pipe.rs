@@ -177,54 +177,14 @@ impl Connection {
 
     #[inline]
     fn tx(&mut self) -> Result<&mut Producer> {
-        if self.tx.is_none() {
-            self.attach_tx()?;
-        }
-        match self.tx.as_mut() {
-            Some(tx) => Ok(tx),
-            None => Err(QueueError::WrongDirection { op: "send" }),
-        }
-    }
-
-    /// Registers this end's sending side at its first send (see `tx`);
-    /// kept out of the send path.
-    #[cold]
-    fn attach_tx(&mut self) -> Result<()> {
-        let Some(core) = self.out.clone() else {
-            return Err(QueueError::WrongDirection { op: "send" });
-        };
-        let mut tx = Producer::attach(core)?;
-        if let Some(peer) = self.inc.clone() {
-            tx.watch_peer(peer);
-        }
-        self.tx = Some(tx);
-        Ok(())
+        let attach: Attach<Producer> = (Producer::attach, Producer::watch_peer);
+        direction(&mut self.tx, &self.out, &self.inc, "send", attach)
     }
 
     #[inline]
     fn rx(&mut self) -> Result<&mut Consumer> {
-        if self.rx.is_none() {
-            self.attach_rx()?;
-        }
-        match self.rx.as_mut() {
-            Some(rx) => Ok(rx),
-            None => Err(QueueError::WrongDirection { op: "recv" }),
-        }
-    }
-
-    /// Registers this end's receiving side at its first receive (see
-    /// `rx`); kept out of the receive path.
-    #[cold]
-    fn attach_rx(&mut self) -> Result<()> {
-        let Some(core) = self.inc.clone() else {
-            return Err(QueueError::WrongDirection { op: "recv" });
-        };
-        let mut rx = Consumer::attach(core)?;
-        if let Some(peer) = self.out.clone() {
-            rx.watch_peer(peer);
-        }
-        self.rx = Some(rx);
-        Ok(())
+        let attach: Attach<Consumer> = (Consumer::attach, Consumer::watch_peer);
+        direction(&mut self.rx, &self.inc, &self.out, "recv", attach)
     }
 
     /// The numbers of the ring this end sends on and of the one it
@@ -399,4 +359,47 @@ impl std::fmt::Debug for Connection {
             .field("can_recv", &self.inc.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// How a direction's handle is made: attached to its ring, then told to
+/// watch the peer's handle on the other ring.
+type Attach<H> = (fn(Arc<QueueCore>) -> Result<H>, fn(&mut H, Arc<QueueCore>));
+
+/// A pipe end's handle for one direction (`handle`, on `ring`), registered
+/// at its first use; [`QueueError::WrongDirection`] naming `op` on a
+/// one-way end without that direction.
+#[inline]
+fn direction<'a, H>(
+    handle: &'a mut Option<H>,
+    ring: &Option<Arc<QueueCore>>,
+    peer: &Option<Arc<QueueCore>>,
+    op: &'static str,
+    attach: Attach<H>,
+) -> Result<&'a mut H> {
+    if handle.is_none() {
+        *handle = Some(attach_direction(ring, peer, op, attach)?);
+    }
+    // Not `ok_or`: it would build (and drop) the error on every call.
+    match handle {
+        Some(handle) => Ok(handle),
+        None => Err(QueueError::WrongDirection { op }),
+    }
+}
+
+/// [`direction`]'s registration, out of the send and receive paths.
+#[cold]
+fn attach_direction<H>(
+    ring: &Option<Arc<QueueCore>>,
+    peer: &Option<Arc<QueueCore>>,
+    op: &'static str,
+    (attach, watch_peer): Attach<H>,
+) -> Result<H> {
+    let Some(core) = ring.clone() else {
+        return Err(QueueError::WrongDirection { op });
+    };
+    let mut handle = attach(core)?;
+    if let Some(peer) = peer.clone() {
+        watch_peer(&mut handle, peer);
+    }
+    Ok(handle)
 }
