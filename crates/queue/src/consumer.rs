@@ -11,7 +11,9 @@ use crate::records::Role;
 use crate::ring::memory::{CANCELLED_LEN, RegionRing, RingMemory};
 use crate::ring::mpmc::MpmcReader;
 use crate::ring::spsc::SpscReader;
-use crate::ring::{ClaimWords, RingError, Span, claim_or_closed, is_closed, spsc_claim_or_closed};
+use crate::ring::{
+    ClaimWords, RingError, Span, claim_or_closed, claim_or_closed_unless_reserved, is_closed,
+};
 use crate::slot::SlotRef;
 use crate::wait::{CheckClock, Wait, after_miss};
 use crate::waiter::Attempt;
@@ -178,7 +180,7 @@ impl Consumer {
                     let (core, me) = (&self.core, self.me);
                     let reserved =
                         || (core.control.records).reserved_past(head, core.layout.capacity, me);
-                    match spsc_claim_or_closed(closed, || r.try_claim(max), reserved) {
+                    match claim_or_closed_unless_reserved(closed, || r.try_claim(max), reserved) {
                         Ok(span) => {
                             // Recorded before the messages reach the caller,
                             // so that a successor skips what this process

@@ -348,7 +348,7 @@ fn loom_spsc_close_handshake_loses_no_send() {
 /// its record then stands for a live producer only until the consumer sees
 /// it gone. A send that returned `Ok` is delivered even when the producer
 /// is found gone between the consumer's look at the ring and its look at
-/// the producer (the last look of `spsc_claim_or_closed`).
+/// the producer (the last look of `claim_or_closed_unless_reserved`).
 #[test]
 fn loom_spsc_close_handshake_producer_ends_after_send() {
     spsc_close_handshake(true);
@@ -404,7 +404,7 @@ fn spsc_close_handshake(producer_ends: bool) {
                 claim_end.load(Ordering::Relaxed) != head
                     && !(producer_ends && ended.load(Ordering::Acquire) != 0)
             };
-            match super::spsc_claim_or_closed(&s.closed, || r.try_claim(1), reserved) {
+            match super::claim_or_closed_unless_reserved(&s.closed, || r.try_claim(1), reserved) {
                 Ok(span) => {
                     got.push(read_one(&s.ring, span.pos));
                     r.release(span.n);

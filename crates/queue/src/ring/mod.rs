@@ -185,7 +185,19 @@ pub(crate) fn recheck_closed_after_cas(closed: &AtomicU32) -> bool {
     closed.load(Ordering::SeqCst) != 0
 }
 
-/// An SPSC consumer's [`claim_or_closed`]: a `Closed` stands only if no
+/// Runs `try_claim`; if the ring is empty and closed, fences, looks again
+/// and reports `Closed` (the closer's messages are visible once the flag
+/// is). For a consumer whose producers' reservations are read from their
+/// claim words (SPSC), see [`claim_or_closed_unless_reserved`].
+#[inline]
+pub(crate) fn claim_or_closed(
+    closed: &AtomicU32,
+    try_claim: impl FnMut() -> Result<Span, RingError>,
+) -> Result<Span, RingError> {
+    claim_or_closed_unless_reserved(closed, try_claim, || false)
+}
+
+/// [`claim_or_closed`] for an SPSC consumer: a `Closed` stands only if no
 /// live producer holds a reservation ahead of the head (`reserved`, which
 /// reads the producers' claim words and their liveness: see
 /// [`recheck_closed`]); with one, the caller waits for its message
@@ -194,34 +206,36 @@ pub(crate) fn recheck_closed_after_cas(closed: &AtomicU32) -> bool {
 /// Without one, the ring is looked at once more before `Closed` is
 /// reported. A producer whose send saw the flag open publishes its message,
 /// returns `Ok`, and may end right after: if that happens between the look
-/// at the ring in `claim_or_closed` and `reserved`'s look at its process,
-/// `reserved` finds the reservation held by a process that is gone and
-/// answers `false`, though the message is in the ring. A process seen
-/// ended has made its stores visible (its exit passes through the kernel's
-/// own barriers before `/proc` shows it), so this last look finds it.
+/// at the ring and `reserved`'s look at its process, `reserved` finds the
+/// reservation held by a process that is gone and answers `false`, though
+/// the message is in the ring. A process seen ended has made its stores
+/// visible (its exit passes through the kernel's own barriers before
+/// `/proc` shows it), so this last look finds it.
 #[inline]
-pub(crate) fn spsc_claim_or_closed(
+pub(crate) fn claim_or_closed_unless_reserved(
     closed: &AtomicU32,
     mut try_claim: impl FnMut() -> Result<Span, RingError>,
     reserved: impl FnOnce() -> bool,
 ) -> Result<Span, RingError> {
     match try_claim() {
-        Err(RingError::Empty) if is_closed(closed) => spsc_empty_and_closed(try_claim, reserved),
+        Err(RingError::Empty) if is_closed(closed) => empty_and_closed(try_claim, reserved),
         other => other,
     }
 }
 
-/// The rest of [`spsc_claim_or_closed`] once the ring looked empty with
-/// the flag set, out of the receive path (a closed queue's last calls).
+/// The rest of [`claim_or_closed_unless_reserved`] once the ring looked
+/// empty with the flag set, out of the receive path (a closed queue's last
+/// calls).
 #[cold]
 #[inline(never)]
-fn spsc_empty_and_closed(
+fn empty_and_closed(
     mut try_claim: impl FnMut() -> Result<Span, RingError>,
     reserved: impl FnOnce() -> bool,
 ) -> Result<Span, RingError> {
-    // SYNC POINT: the consumer's fence of the close handshake, as in
-    // `claim_or_closed`: the claims read by `reserved` include every
-    // reservation made before its producer could see the flag.
+    // SYNC POINT: the consumer's fence of the close handshake
+    // (`recheck_closed`): a caller that gets `Closed` and then reads the
+    // producers' claims (here, `reserved`) sees every reservation made
+    // before the producer could see the flag.
     crate::atomics::fence(Ordering::SeqCst);
     match try_claim() {
         Err(RingError::Empty) if reserved() => Err(RingError::Empty),
@@ -229,29 +243,6 @@ fn spsc_empty_and_closed(
             Err(RingError::Empty) => Err(RingError::Closed),
             other => other,
         },
-        other => other,
-    }
-}
-
-/// Runs `try_claim`; if the ring is empty and closed, tries once more (the
-/// closer's messages are visible once the flag is) and reports `Closed`.
-#[inline]
-pub(crate) fn claim_or_closed(
-    closed: &AtomicU32,
-    mut try_claim: impl FnMut() -> Result<Span, RingError>,
-) -> Result<Span, RingError> {
-    match try_claim() {
-        Err(RingError::Empty) if is_closed(closed) => {
-            // SYNC POINT: the consumer's fence of the close handshake
-            // (`recheck_closed`): a caller that gets `Closed` and then reads
-            // the producers' claims sees every reservation made before the
-            // producer could see the flag.
-            crate::atomics::fence(Ordering::SeqCst);
-            match try_claim() {
-                Err(RingError::Empty) => Err(RingError::Closed),
-                other => other,
-            }
-        }
         other => other,
     }
 }

@@ -9,7 +9,7 @@ use mproc_shm::HeapRegion;
 use super::memory::{MPMC_SLOT_HEADER, RegionRing, RingMemory, SPSC_SLOT_HEADER, stride};
 use super::mpmc::{self, MpmcReader, MpmcWriter};
 use super::spsc::{self, SpscReader, SpscWriter};
-use super::{ClaimWords, RingError, Span, claim_or_closed, close, spsc_claim_or_closed};
+use super::{ClaimWords, RingError, Span, claim_or_closed, claim_or_closed_unless_reserved, close};
 use crate::atomics::{AtomicU32, AtomicU64, Ordering};
 
 const COUNT: u64 = if cfg!(miri) { 200 } else { 100_000 };
@@ -649,18 +649,19 @@ fn spsc_close_looks_at_the_ring_after_the_producers() {
     let closed = AtomicU32::new(0);
     close(&closed);
     assert_eq!(
-        spsc_claim_or_closed(&closed, || r.try_claim(1), || true),
+        claim_or_closed_unless_reserved(&closed, || r.try_claim(1), || true),
         Err(RingError::Empty)
     );
     let published_then_ended = || {
         spsc_push(&mut w, b"last").unwrap();
         false
     };
-    let span = spsc_claim_or_closed(&closed, || r.try_claim(1), published_then_ended).unwrap();
+    let span =
+        claim_or_closed_unless_reserved(&closed, || r.try_claim(1), published_then_ended).unwrap();
     assert_eq!(span, Span { pos: 0, n: 1 });
     assert_eq!(spsc_pop(&mut r).unwrap(), b"last");
     assert_eq!(
-        spsc_claim_or_closed(&closed, || r.try_claim(1), || false),
+        claim_or_closed_unless_reserved(&closed, || r.try_claim(1), || false),
         Err(RingError::Closed)
     );
 }
