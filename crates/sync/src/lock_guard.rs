@@ -8,7 +8,11 @@ use crate::RawLock;
 /// [`Condition`](crate::Condition), or an embedded one) until dropped.
 ///
 /// Not `Send`: the lock word names the thread that holds it, and a waiter
-/// that finds that thread gone recovers the lock.
+/// that finds that thread gone recovers the lock. For the same reason only
+/// the thread that took the lock releases it: the copy of a guard that a
+/// forked child inherits (one moved into the child's closure, say) unlocks
+/// nothing when it drops, since the child never held the lock; the
+/// parent's own guard still does.
 ///
 /// # Examples
 ///
@@ -23,18 +27,21 @@ use crate::RawLock;
 pub struct LockGuard<'a> {
     lock: &'a RawLock,
     died: bool,
+    /// Kernel id of the thread that took the lock.
+    tid: u32,
     _not_send: PhantomData<*const ()>,
 }
 
 impl<'a> LockGuard<'a> {
     /// # Safety
     ///
-    /// The calling thread holds `lock`, and from now on only this guard
-    /// releases it.
-    pub(crate) unsafe fn new(lock: &'a RawLock, died: bool) -> LockGuard<'a> {
+    /// The calling thread, whose id is `tid`, holds `lock`, and from now
+    /// on only this guard releases it.
+    pub(crate) unsafe fn new(lock: &'a RawLock, died: bool, tid: u32) -> LockGuard<'a> {
         LockGuard {
             lock,
             died,
+            tid,
             _not_send: PhantomData,
         }
     }
@@ -65,8 +72,10 @@ impl<'a> LockGuard<'a> {
     /// assert!(g.is_consistent());
     /// ```
     pub fn make_consistent(&mut self) {
-        if self.died {
-            // SAFETY: this guard proves the calling thread holds the lock.
+        // A forked child's copy of the guard holds nothing (see `drop`).
+        if self.died && crate::identity::current_tid() == self.tid {
+            // SAFETY: the calling thread made this guard (checked just
+            // above), so it holds the lock.
             unsafe { self.lock.make_consistent() };
             self.died = false;
         }
@@ -85,6 +94,11 @@ impl<'a> LockGuard<'a> {
         self.lock
     }
 
+    /// Kernel id of the thread that took the lock.
+    pub(crate) fn tid(&self) -> u32 {
+        self.tid
+    }
+
     /// Releases the lock and hands back the lock it held (for
     /// [`Condition`](crate::Condition), which re-acquires it).
     pub(crate) fn unlock_into_raw(self) -> &'a RawLock {
@@ -97,9 +111,16 @@ impl<'a> LockGuard<'a> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: the guard proves the calling thread holds the lock, and it
-        // is dropped only once; `died` tracks the OWNER_DIED bit, which only
-        // the holder changes (through this guard's `make_consistent`).
+        // A guard is not Send, so another thread has it only as a forked
+        // child's copy of its parent's memory: that process never held the
+        // lock, and unlocking would release whoever holds it now.
+        if crate::identity::current_tid() != self.tid {
+            return;
+        }
+        // SAFETY: the guard was made by the calling thread (checked just
+        // above), which took the lock then, and it is dropped only once;
+        // `died` tracks the OWNER_DIED bit, which only the holder changes
+        // (through this guard's `make_consistent`).
         unsafe { self.lock.unlock_as(self.died) };
     }
 }

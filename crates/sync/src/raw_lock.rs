@@ -367,7 +367,7 @@ impl RawLock {
                 None => return self.lock(),
             },
         };
-        Ok(self.guard(how)).and_then(check_died)
+        Ok(self.guard(how, me)).and_then(check_died)
     }
 
     /// Acquires the lock if nobody holds it, without blocking (and without
@@ -388,8 +388,9 @@ impl RawLock {
     /// ```
     #[inline]
     pub fn try_lock(&self) -> TryLockResult<LockGuard<'_>> {
-        match self.try_fast(identity::current()) {
-            Some(how) => try_check_died(self.guard(how)),
+        let me = identity::current();
+        match self.try_fast(me) {
+            Some(how) => try_check_died(self.guard(how, me)),
             None => Err(TryLockError::WouldBlock),
         }
     }
@@ -452,13 +453,13 @@ impl RawLock {
                     })?
             }
         };
-        try_check_died(self.guard(how))
+        try_check_died(self.guard(how, me))
     }
 
-    fn guard(&self, how: Acquired) -> LockGuard<'_> {
-        // SAFETY: the caller acquired the lock; the guard takes over the
-        // duty to unlock it.
-        unsafe { LockGuard::new(self, how == Acquired::OwnerDied) }
+    fn guard(&self, how: Acquired, me: Identity) -> LockGuard<'_> {
+        // SAFETY: the calling thread, `me`, acquired the lock; the guard
+        // takes over the duty to unlock it.
+        unsafe { LockGuard::new(self, how == Acquired::OwnerDied, me.tid) }
     }
 
     /// One attempt: takes an unlocked word (keeping `OWNER_DIED`).

@@ -248,7 +248,9 @@ impl RawRLock {
     }
 
     fn reenter(&self) -> Option<RLockGuard<'_>> {
-        if !self.is_owned_by_current_thread() {
+        // As `is_owned_by_current_thread`, keeping the identity for the guard.
+        let me = identity::current();
+        if !self.lock.is_held_by(me) {
             return None;
         }
         // Only the holder touches the count.
@@ -257,6 +259,7 @@ impl RawRLock {
         Some(RLockGuard {
             rlock: self,
             outer: None,
+            tid: me.tid,
             _not_send: PhantomData,
         })
     }
@@ -266,6 +269,7 @@ impl RawRLock {
         self.count.store(1, Ordering::Relaxed);
         RLockGuard {
             rlock: self,
+            tid: g.tid(),
             outer: Some(g),
             _not_send: PhantomData,
         }
@@ -297,7 +301,10 @@ impl std::fmt::Debug for RawRLock {
 }
 
 /// One acquisition of a [`RawRLock`]; the lock is released when the last
-/// guard of its holder drops. Not `Send`.
+/// guard of its holder drops. Not `Send`. As a [`LockGuard`], it counts
+/// only in the thread that made it: the copy a forked child inherits
+/// neither lowers the holder's count nor unlocks when it drops (Python's
+/// `RLock.release` by a thread that does not own it is an error).
 ///
 /// # Examples
 ///
@@ -311,6 +318,8 @@ pub struct RLockGuard<'a> {
     rlock: &'a RawRLock,
     /// The outermost guard owns the inner lock's guard.
     outer: Option<LockGuard<'a>>,
+    /// Kernel id of the thread that made this acquisition.
+    tid: u32,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -344,6 +353,12 @@ impl RLockGuard<'_> {
 
 impl Drop for RLockGuard<'_> {
     fn drop(&mut self) {
+        // Another thread has a guard only as a forked child's copy of its
+        // parent's memory: that process holds nothing (and the copy of the
+        // inner guard, dropped with this one, unlocks nothing either).
+        if identity::current_tid() != self.tid {
+            return;
+        }
         let c = self.rlock.count.load(Ordering::Relaxed);
         let left = c.saturating_sub(1);
         self.rlock.count.store(left, Ordering::Relaxed);
@@ -352,9 +367,10 @@ impl Drop for RLockGuard<'_> {
             // outermost or a nested one) happens to drop last.
             match self.outer.take() {
                 Some(g) => drop(g),
-                // SAFETY: the count reached 0 in the holder's thread (guards
-                // are not Send), so this thread holds the lock; the outer
-                // guard was dropped earlier without unlocking (see below).
+                // SAFETY: the count reached 0 in the holder's thread (the
+                // thread that made this guard, checked above), so this
+                // thread holds the lock; the outer guard was dropped earlier
+                // without unlocking (see below).
                 None => unsafe { self.rlock.lock.unlock() },
             }
         } else if let Some(g) = self.outer.take() {

@@ -224,3 +224,76 @@ pub(crate) fn named_lock_and_timeouts() {
     drop(g);
     join_all_ok(&[child], LIMIT);
 }
+
+/// A guard moved into a forked child is a copy: the parent's copy (dropped
+/// when `spawn` returns, as `Process::start` drops its body) unlocks, and
+/// the child's copy must not unlock again, or it releases whoever holds the
+/// lock by then (two holders at once).
+pub(crate) fn forked_copy_of_a_guard_leaves_the_lock_alone() {
+    let lock = Lock::new().unwrap();
+    let flags = Segment::anonymous(64).unwrap();
+    let step = flags.payload().get::<AtomicU32>(0).unwrap();
+    let g = lock.lock().unwrap();
+    let child = spawn(move || {
+        if !wait_until(LIMIT, || step.load(Ordering::Acquire) == 1) {
+            return 1;
+        }
+        drop(g); // this process never held the lock
+        0
+    });
+    // The parent's copy of the guard was dropped with the body: the lock
+    // is free, and this thread takes it.
+    let mine = lock
+        .lock_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("the parent's copy of the guard did not unlock"));
+    step.store(1, Ordering::Release);
+    join_all_ok(&[child], LIMIT);
+    assert!(
+        lock.is_held_by_this_thread(),
+        "a forked child's copy of a guard released the lock this thread holds"
+    );
+    // Another process finds it held, too.
+    assert_eq!(spawn_try_lock(&lock), ExitStatus::Exited(0));
+    drop(mine);
+    assert!(!lock.is_locked());
+}
+
+/// Exits 0 if a forked child's `try_lock` finds the lock held.
+fn spawn_try_lock(lock: &Lock) -> ExitStatus {
+    let child = spawn(|| match lock.try_lock() {
+        Err(TryLockError::WouldBlock) => 0,
+        _ => 1,
+    });
+    join(child, LIMIT)
+}
+
+/// An RLock held twice by the parent: the inner guard moved into a forked
+/// child is a copy (the parent's copy drops with the body); the child's
+/// drop must not touch the shared count nor unlock the parent's outer
+/// hold (Python's `RLock.release` by a non-owner is an error).
+pub(crate) fn forked_copy_of_an_rlock_guard_leaves_it_alone() {
+    let rlock = RLock::new().unwrap();
+    let flags = Segment::anonymous(64).unwrap();
+    let step = flags.payload().get::<AtomicU32>(0).unwrap();
+    let outer = rlock.lock().unwrap();
+    let inner = rlock.lock().unwrap();
+    assert_eq!(rlock.count(), 2);
+    let child = spawn(move || {
+        if !wait_until(LIMIT, || step.load(Ordering::Acquire) == 1) {
+            return 1;
+        }
+        drop(inner); // this process never held the lock
+        0
+    });
+    // The parent's copy of `inner` dropped with the body.
+    assert_eq!(rlock.count(), 1);
+    step.store(1, Ordering::Release);
+    join_all_ok(&[child], LIMIT);
+    assert!(
+        rlock.is_owned_by_current_thread() && rlock.count() == 1,
+        "a forked child's copy of a guard released the parent's hold (count {})",
+        rlock.count()
+    );
+    drop(outer);
+    assert!(!rlock.is_locked());
+}

@@ -45,6 +45,8 @@ fn main() {
         lock::killed_holder_is_recovered(60),
         lock::killed_holder_wakes_a_sleeping_waiter(60),
         lock::named_lock_and_timeouts(60),
+        lock::forked_copy_of_a_guard_leaves_the_lock_alone(60),
+        lock::forked_copy_of_an_rlock_guard_leaves_it_alone(60),
         primitives::condition_producer_consumer(120),
         primitives::event_wakes_eight_processes(60),
         primitives::semaphore_bound_under_contention(120),
