@@ -62,6 +62,11 @@ pub struct Value<T> {
 
 /// [`Value::lock`]'s guard: the value, borrowed in place under the lock.
 ///
+/// The guard belongs to the thread that took the lock. A copy of it that a
+/// forked child inherits (one moved into the child's closure) holds
+/// nothing: dropping it releases nothing, and reading or writing through
+/// it races with whoever holds the lock then. Take the lock in the child.
+///
 /// # Examples
 ///
 /// ```

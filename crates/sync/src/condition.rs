@@ -249,7 +249,11 @@ impl RawCondition {
         }
     }
 
-    /// [`wait`](Self::wait), for at most `timeout`.
+    /// [`wait`](Self::wait), waiting for a notification for at most
+    /// `timeout`. As with std's `Condvar` and Python's `Condition.wait`,
+    /// the lock is then re-taken without a limit: a holder that keeps it
+    /// (or a process stopped while holding it) delays the return past
+    /// `timeout`.
     ///
     /// # Errors
     ///
@@ -413,8 +417,10 @@ impl RawCondition {
         Ok(guard)
     }
 
-    /// [`wait_while`](Self::wait_while) for at most `timeout`; the result
-    /// says whether it gave up with the condition still holding.
+    /// [`wait_while`](Self::wait_while), giving up once `timeout` has
+    /// passed; the result says whether it gave up with the condition still
+    /// holding. The lock is re-taken after each wait without a limit, as
+    /// in [`wait_timeout`](Self::wait_timeout).
     ///
     /// # Errors
     ///

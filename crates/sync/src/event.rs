@@ -180,7 +180,10 @@ impl RawEvent {
     }
 
     /// Blocks until the flag is set or `timeout` passes; returns whether it
-    /// was set.
+    /// was set during the wait. A set followed at once by a clear still
+    /// ends the wait with `true`, as in Python's `threading.Event`
+    /// (`multiprocessing.Event.wait` reads the flag again after waking and
+    /// can return `False` then).
     ///
     /// # Examples
     ///

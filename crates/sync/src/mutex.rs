@@ -289,6 +289,11 @@ impl<T: Pod + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
 
 /// Access to a [`Mutex`]'s value while its lock is held.
 ///
+/// The guard belongs to the thread that took the lock. A copy of it that a
+/// forked child inherits (one moved into the child's closure) holds
+/// nothing: dropping it releases nothing, and reading or writing through
+/// it races with whoever holds the lock then. Take the lock in the child.
+///
 /// # Examples
 ///
 /// ```
