@@ -1,7 +1,8 @@
 //! Ten processes each write `key * key` into a shared table under one
-//! `Lock`; the parent prints the table. The cheat sheet's `Lock` example,
-//! with the table as plain words of a raw shared [`Segment`] guarded by the
-//! lock (the `dict` example does the same with a `Dict`).
+//! `Lock`; the parent prints the table. The `Lock` pattern of
+//! `docs/migrating-from-python.md` (section 5), with the table as plain
+//! words of a raw shared [`Segment`] guarded by the lock (the `dict`
+//! example does the same with a `Dict`).
 //!
 //! `cargo run --release --example lock`
 
