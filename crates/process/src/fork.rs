@@ -64,6 +64,13 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             info.pid = child;
             let shared = Arc::new(ChildShared::new(info));
             table.children.push(Arc::clone(&shared));
+            drop(table);
+            drop(err);
+            drop(out);
+            // What the body captured is the child's now: handles registered
+            // under this process (queue ends) pass their registration to it
+            // as this copy drops, instead of unregistering.
+            mproc_sys::while_handing_over_to(child, || drop(body));
             Ok(Child::new(shared, StartMethod::Fork))
         }
     }

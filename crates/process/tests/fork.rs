@@ -77,6 +77,10 @@ fn main() {
                 "children_read_end_of_file_on_stdin",
                 children_read_end_of_file_on_stdin,
             ),
+            (
+                "queue_ends_the_body_captured_are_the_childs",
+                queue_ends_the_body_captured_are_the_childs,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -715,4 +719,31 @@ fn a_pool_closes_in_a_process_ignoring_sigchld() {
         .unwrap();
     assert!(status.success(), "{status}: {err}");
     assert_eq!(out, "closed\n", "{err}");
+}
+
+/// Queue ends moved into a child's closure, as Python passes a queue in
+/// `args`: `start` drops the parent's copy of the closure, and the ends
+/// stay attached, now for the child. The consumer here waits for the
+/// child's messages (it got `Disconnected` at once when the parent's copy
+/// unregistered the producer) and learns of the child's end after them.
+fn queue_ends_the_body_captured_are_the_childs() {
+    use mproc_queue::{Queue, QueueError, QueueOptions};
+
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut rx = q.consumer().unwrap();
+    let mut tx = q.producer().unwrap();
+    let child = Process::new(move || {
+        for i in 0..3u8 {
+            std::thread::sleep(Duration::from_millis(50));
+            tx.send(&[i]).unwrap();
+        }
+    })
+    .start()
+    .unwrap();
+    for i in 0..3u8 {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), [i]);
+    }
+    assert_eq!(join(&child), 0);
+    let after = rx.recv_timeout(Duration::from_secs(10));
+    assert!(matches!(after, Err(QueueError::Disconnected)), "{after:?}");
 }

@@ -26,7 +26,9 @@ pub(crate) enum Reader {
 
 /// A consumer handle of a [`Queue`](crate::Queue),
 /// [`SpscQueue`](crate::SpscQueue) or [`JoinableQueue`](crate::JoinableQueue),
-/// registered in the queue's segment under the calling process.
+/// registered in the queue's segment under the calling process. Moved
+/// into the closure of a `Process` started by fork, it passes to the child
+/// (as a [`Producer`](crate::Producer) does).
 ///
 /// `recv_into` and `recv_ref` allocate nothing; `recv` returns a `Vec`.
 /// After `close`, consumers drain the queue and then get
@@ -54,6 +56,9 @@ pub struct Consumer {
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
     me: ProcessId,
+    /// The fork epoch `me` is of ([`mproc_sys::fork_epoch`]): another in a
+    /// forked child's copy of the handle (see `adopt`).
+    epoch: u64,
     /// When the slow checks of a consumer that finds nothing are due.
     clock: CheckClock,
     /// The record's word that marks this handle asleep.
@@ -118,6 +123,7 @@ impl Consumer {
             record,
             claim,
             me,
+            epoch: mproc_sys::fork_epoch(),
             pending: None,
             clock: CheckClock::new(),
             parked,
@@ -235,6 +241,27 @@ impl Consumer {
         }
     }
 
+    /// Takes up a handle copied into a forked child: from its first
+    /// operation there, the handle acts for the child's process (`me`,
+    /// parked marks). Its record stands for the child once the parent has
+    /// handed it over (a `Process` body's capture, see
+    /// [`Records::hand_over`](crate::records::Records::hand_over)); a copy
+    /// of a handle its parent kept (a bare `fork`) shares the parent's
+    /// record, as before.
+    #[inline(always)]
+    fn adopt_if_forked(&mut self) {
+        if self.epoch != mproc_sys::fork_epoch() {
+            self.adopt();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn adopt(&mut self) {
+        self.me = ProcessId::current_or_pid();
+        self.epoch = mproc_sys::fork_epoch();
+    }
+
     /// Whether every producer is gone (see [`watch_peer`](Self::watch_peer)
     /// for a pipe end whose peer never produced).
     fn producers_gone(&self) -> bool {
@@ -275,6 +302,7 @@ impl Consumer {
     /// out of line too). The waiting part ([`after_miss`]) stays a call.
     #[inline(always)]
     pub(crate) fn claim(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
+        self.adopt_if_forked();
         // A message at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_claim_once(max, false)? {
             return Ok(span);
@@ -615,10 +643,22 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
+        self.adopt_if_forked();
+        let records = self.core.control.records;
+        // The parent's copy of a handle a forked child's body captured:
+        // the child's copy goes on receiving (and holds what is pending).
+        if records.hand_over_if_forking(self.record, Role::Consumer, self.me) {
+            return;
+        }
+        // A forked child's copy of a handle its parent kept (a bare
+        // `fork`) leaves the parent's record and pending message alone.
+        if !records.stands_for(self.record, Role::Consumer, self.me) {
+            return;
+        }
         if let Some((pos, _)) = self.pending.take() {
             self.release(Span { pos, n: 1 });
         }
-        self.core.control.records.detach(self.record);
+        records.detach(self.record);
         self.core.control.not_full.notify_all();
     }
 }

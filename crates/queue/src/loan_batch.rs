@@ -173,7 +173,8 @@ impl<'a> LoanBatch<'a> {
 
 impl Drop for LoanBatch<'_> {
     fn drop(&mut self) {
-        if !self.done {
+        // As `SlotMut`: a forked child's body captured it.
+        if !self.done && !mproc_sys::is_handing_over() {
             self.producer.cancel(self.span);
         }
     }

@@ -34,8 +34,14 @@ pub(crate) enum Writer {
 
 /// A producer handle of a [`Queue`](crate::Queue),
 /// [`SpscQueue`](crate::SpscQueue) or [`JoinableQueue`](crate::JoinableQueue),
-/// registered in the queue's segment under the calling process (make
-/// handles in the process that uses them: after `fork`, in the child).
+/// registered in the queue's segment under the calling process.
+///
+/// A handle moved into the closure of a `Process` started by fork passes
+/// to the child: the parent's copy, dropped by `start`, hands its
+/// registration over instead of unregistering, and the handle counts as
+/// the child's from then on (its death is the producer's). After a bare
+/// `fork`, make handles in the child: a copy of a handle the parent keeps
+/// shares the parent's registration.
 ///
 /// `send*`, `loan` and `commit` allocate nothing. Dropping the handle
 /// unregisters it; once every producer is gone (dropped or its process
@@ -60,6 +66,9 @@ pub struct Producer {
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
     me: ProcessId,
+    /// The fork epoch `me` is of ([`mproc_sys::fork_epoch`]): another in a
+    /// forked child's copy of the handle (see `adopt`).
+    epoch: u64,
     /// When the slow checks of a producer that finds no room are due.
     clock: CheckClock,
     /// The record's word that marks this handle asleep.
@@ -103,6 +112,7 @@ impl Producer {
             record,
             claim,
             me,
+            epoch: mproc_sys::fork_epoch(),
             clock: CheckClock::new(),
             parked,
             peer: None,
@@ -115,6 +125,27 @@ impl Producer {
     /// consumers' (`Disconnected` on a full ring), instead of nothing.
     pub(crate) fn watch_peer(&mut self, peer: Arc<QueueCore>) {
         self.peer = Some(peer);
+    }
+
+    /// Takes up a handle copied into a forked child: from its first
+    /// operation there, the handle acts for the child's process (`me`,
+    /// parked marks). Its record stands for the child once the parent has
+    /// handed it over (a `Process` body's capture, see
+    /// [`Records::hand_over`](crate::records::Records::hand_over)); a copy
+    /// of a handle its parent kept (a bare `fork`) shares the parent's
+    /// record, as before.
+    #[inline(always)]
+    fn adopt_if_forked(&mut self) {
+        if self.epoch != mproc_sys::fork_epoch() {
+            self.adopt();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn adopt(&mut self) {
+        self.me = ProcessId::current_or_pid();
+        self.epoch = mproc_sys::fork_epoch();
     }
 
     /// Whether every consumer is gone (see [`watch_peer`](Self::watch_peer)
@@ -263,6 +294,7 @@ impl Producer {
     /// `Consumer::claim`.
     #[inline(always)]
     pub(crate) fn reserve(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
+        self.adopt_if_forked();
         // Room at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_reserve_once(max, false)? {
             return Ok(span);
@@ -560,7 +592,19 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.core.control.records.detach(self.record);
+        self.adopt_if_forked();
+        let records = self.core.control.records;
+        // The parent's copy of a handle a forked child's body captured:
+        // the child's copy goes on sending.
+        if records.hand_over_if_forking(self.record, Role::Producer, self.me) {
+            return;
+        }
+        // A forked child's copy of a handle its parent kept (a bare
+        // `fork`) leaves the parent's record alone.
+        if !records.stands_for(self.record, Role::Producer, self.me) {
+            return;
+        }
+        records.detach(self.record);
         // Blocked consumers re-check their peers.
         self.core.control.not_empty.notify_all();
     }

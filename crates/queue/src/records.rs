@@ -3,7 +3,7 @@
 //! held.
 //!
 //! A record is 128 bytes (its own pair of cache lines): `state: u32`, `pid: u32`, `start_time: u64`,
-//! `claim_start: u64`, `claim_end: u64`, `parked: u32`, reserved. States:
+//! `claim_start: u64`, `claim_end: u64`, `parked: u32`, 4 reserved, `heir: u64`, reserved. States:
 //!
 //! | state       | meaning                                                 |
 //! | ----------- | ------------------------------------------------------- |
@@ -18,6 +18,13 @@
 //! reused once no process with that pid exists: the attacher's pid is in
 //! the state word itself, written by the same compare-and-swap that takes
 //! the record, since the `pid` field may still be the previous owner's.
+//!
+//! `heir` is 0, or the process the handle was handed to
+//! ([`ProcessId::to_word`]): a handle that a forked child's body captured
+//! is dropped by its parent as the child starts, and passes its record to
+//! the child instead of freeing it ([`Records::hand_over`]). The record
+//! then stands for the heir: its liveness is the heir's, and the heir's
+//! copy of the handle frees it.
 //!
 //! `parked` says which sleeper count the handle is counted in while it
 //! sleeps on the futex ([`PARKED_NOT_EMPTY`], [`PARKED_NOT_FULL`] in the low
@@ -82,6 +89,7 @@ pub(crate) struct Record<'a> {
     claim_start: &'a AtomicU64,
     claim_end: &'a AtomicU64,
     parked: &'a AtomicU32,
+    heir: &'a AtomicU64,
 }
 
 impl<'a> Record<'a> {
@@ -103,11 +111,15 @@ impl<'a> Record<'a> {
         self.claim_end.load(Ordering::Relaxed)
     }
 
+    /// The process the record stands for: its heir if it was handed over,
+    /// else the process that attached it.
     fn process(&self) -> ProcessId {
-        ProcessId {
+        // Acquire: pairs with the Release store in `hand_over`, made after
+        // the handle's last use of the record in the parent.
+        ProcessId::from_word(self.heir.load(Ordering::Acquire)).unwrap_or(ProcessId {
             pid: self.pid.load(Ordering::Relaxed) as i32,
             start_time: self.start_time.load(Ordering::Relaxed),
-        }
+        })
     }
 
     /// Whether the record's process is running (`me` is known alive).
@@ -162,6 +174,7 @@ impl<'a> Records<'a> {
             claim_start: self.region.get(base + 16)?,
             claim_end: self.region.get(base + 24)?,
             parked: self.region.get(base + 32)?,
+            heir: self.region.get(base + 40)?,
         })
     }
 
@@ -214,7 +227,7 @@ impl<'a> Records<'a> {
             // the dead one's pid doing so within this scan is the one case
             // left, and costs a count taken once too often).
             if matches!(s, PRODUCER | CONSUMER)
-                && seen == parked_mark(seen & 3, r.pid.load(Ordering::Relaxed) as i32)
+                && seen == parked_mark(seen & 3, r.process().pid)
                 && !r.alive(me)
                 && self.unpark(&r, Some(seen))
             {
@@ -284,6 +297,7 @@ impl<'a> Records<'a> {
             r.start_time.store(me.start_time, Ordering::Relaxed);
             r.claim_start.store(0, Ordering::Relaxed);
             r.claim_end.store(0, Ordering::Relaxed);
+            r.heir.store(0, Ordering::Relaxed);
             // SeqCst: two exclusive attachers each see the other's record
             // in the scan below (store-then-load on both sides).
             r.state.store(want, Ordering::SeqCst);
@@ -311,6 +325,42 @@ impl<'a> Records<'a> {
                     .get(i)
                     .is_ok_and(|r| r.state.load(Ordering::SeqCst) == role.state() && r.alive(me))
         })
+    }
+
+    /// Whether record `i` holds a handle of `role` that stands for `me`
+    /// (attached by `me`, or handed to it): one that `me`'s copy of the
+    /// handle frees when it drops. A forked child's copy of a handle its
+    /// parent kept (a `fork` outside `Process`) finds the parent's record
+    /// and leaves it.
+    pub(crate) fn stands_for(&self, i: u32, role: Role, me: ProcessId) -> bool {
+        self.get(i)
+            .is_ok_and(|r| r.state.load(Ordering::Acquire) == role.state() && r.process() == me)
+    }
+
+    /// Passes record `i`, a handle of `role` standing for `from`, to the
+    /// forked child `to` (whose copy of the handle goes on using it),
+    /// instead of freeing it. Returns false, changing nothing, if the
+    /// record does not stand for `from` or `to` cannot be recorded.
+    pub(crate) fn hand_over(&self, i: u32, role: Role, from: ProcessId, to: ProcessId) -> bool {
+        let (Some(word), true) = (to.to_word(), self.stands_for(i, role, from)) else {
+            return false;
+        };
+        self.get(i).is_ok_and(|r| {
+            // SYNC POINT: Release pairs with the Acquire load in
+            // `Record::process`: a reader that finds the heir sees the
+            // parent's last claim words before it.
+            r.heir.store(word, Ordering::Release);
+            true
+        })
+    }
+
+    /// For a handle's drop: if this thread is dropping a forked child's
+    /// body in the parent ([`mproc_sys::handing_over_to`]), passes record
+    /// `i` to the child ([`hand_over`](Self::hand_over)) and returns true;
+    /// the handle must then leave the record and the ring alone (the
+    /// child's copy goes on with them).
+    pub(crate) fn hand_over_if_forking(&self, i: u32, role: Role, me: ProcessId) -> bool {
+        mproc_sys::handing_over_to().is_some_and(|child| self.hand_over(i, role, me, child))
     }
 
     /// Frees record `i`.

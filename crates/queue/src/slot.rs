@@ -107,7 +107,9 @@ impl DerefMut for SlotMut<'_> {
 
 impl Drop for SlotMut<'_> {
     fn drop(&mut self) {
-        if !self.done {
+        // The parent's copy of a loan a forked child's body captured: the
+        // child's copy writes and commits it.
+        if !self.done && !mproc_sys::is_handing_over() {
             self.producer.cancel(Span {
                 pos: self.pos,
                 n: 1,
@@ -189,6 +191,11 @@ impl Deref for SlotRef<'_> {
 
 impl Drop for SlotRef<'_> {
     fn drop(&mut self) {
+        // The parent's copy of a message a forked child's body captured:
+        // the child's copy reads it and releases it.
+        if mproc_sys::is_handing_over() {
+            return;
+        }
         self.consumer.release(Span {
             pos: self.pos,
             n: 1,

@@ -23,6 +23,7 @@ mod cpu_count;
 mod cpu_time;
 mod fork_epoch;
 mod futex;
+mod hand_over;
 mod pidfd;
 mod prefetch;
 mod proc_stat;
@@ -43,6 +44,7 @@ pub use cpu_count::{affinity_cpu_count, online_cpu_count};
 pub use cpu_time::{process_cpu_time, thread_cpu_time};
 pub use fork_epoch::fork_epoch;
 pub use futex::{FutexWait, futex_wait, futex_wake, futex_wake_all};
+pub use hand_over::{handing_over_to, is_handing_over, while_handing_over_to};
 pub use pidfd::{pidfd_open, wait_readable};
 pub use prefetch::prefetch_for_write;
 pub use process::{

@@ -30,6 +30,9 @@ pub struct ProcessId {
     pub start_time: u64,
 }
 
+/// Bits of a pid in [`ProcessId::to_word`] (Linux's largest pid is 2^22).
+const PID_BITS: u32 = 22;
+
 impl ProcessId {
     /// The calling process.
     ///
@@ -124,6 +127,41 @@ impl ProcessId {
         })
     }
 
+    /// This identity in one word, for a single atomic store and load:
+    /// the pid in the low 22 bits (Linux's largest pid fits), the start
+    /// time above (42 bits of clock ticks, centuries at 100 Hz). `None`
+    /// if it does not fit; never 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_sys::ProcessId;
+    /// let me = ProcessId::current().unwrap();
+    /// assert_eq!(ProcessId::from_word(me.to_word().unwrap()), Some(me));
+    /// assert_eq!(ProcessId { pid: 1 << 22, start_time: 0 }.to_word(), None);
+    /// ```
+    pub fn to_word(&self) -> Option<u64> {
+        let fits = self.pid > 0
+            && (self.pid as u64) < 1 << PID_BITS
+            && self.start_time < 1 << (64 - PID_BITS);
+        fits.then_some((self.start_time << PID_BITS) | self.pid as u64)
+    }
+
+    /// The identity [`to_word`](Self::to_word) made `word` of; `None` for
+    /// 0 (no identity).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(mproc_sys::ProcessId::from_word(0), None);
+    /// ```
+    pub fn from_word(word: u64) -> Option<ProcessId> {
+        (word != 0).then_some(ProcessId {
+            pid: (word & ((1 << PID_BITS) - 1)) as i32,
+            start_time: word >> PID_BITS,
+        })
+    }
+
     /// Whether this is the calling process: the same pid and, when both
     /// start times are known (not 0), the same start time.
     ///
@@ -168,7 +206,6 @@ mod current_cache {
 
     use super::ProcessId;
 
-    const PID_BITS: u32 = 22;
     static CACHE: AtomicU64 = AtomicU64::new(0);
     static CACHE_EPOCH: AtomicU64 = AtomicU64::new(u64::MAX);
 
@@ -182,24 +219,14 @@ mod current_cache {
         if CACHE_EPOCH.load(Ordering::Acquire) != crate::fork_epoch() {
             return None;
         }
-        let word = CACHE.load(Ordering::Relaxed);
-        let cached_pid = (word & ((1 << PID_BITS) - 1)) as i32;
-        (word != 0 && cached_pid == pid).then_some(ProcessId {
-            pid,
-            start_time: word >> PID_BITS,
-        })
+        ProcessId::from_word(CACHE.load(Ordering::Relaxed)).filter(|me| me.pid == pid)
     }
 
     /// Caches `me`, if it fits the word.
     pub(super) fn set(me: ProcessId) {
         let epoch = crate::fork_epoch();
-        let fits =
-            me.pid > 0 && (me.pid as u64) < 1 << PID_BITS && me.start_time < 1 << (64 - PID_BITS);
-        if fits {
-            CACHE.store(
-                (me.start_time << PID_BITS) | me.pid as u64,
-                Ordering::Relaxed,
-            );
+        if let Some(word) = me.to_word() {
+            CACHE.store(word, Ordering::Relaxed);
             CACHE_EPOCH.store(epoch, Ordering::Release);
         }
     }

@@ -6,6 +6,7 @@
 //! bounded and a watchdog kills the children and fails the run if a test
 //! hangs. `MPROC_QUEUE_STRESS=1` runs the bigger sizes.
 
+mod hand_over;
 mod support;
 mod wakes;
 
@@ -82,6 +83,18 @@ fn main() {
         (
             "consumer_killed_asleep_leaves_the_sleeper_count",
             consumer_killed_asleep_leaves_the_sleeper_count,
+        ),
+        (
+            "a_producer_a_child_captured_stays_attached",
+            hand_over::a_producer_a_child_captured_stays_attached,
+        ),
+        (
+            "a_consumer_a_child_captured_stays_attached",
+            hand_over::a_consumer_a_child_captured_stays_attached,
+        ),
+        (
+            "a_child_killed_before_using_what_it_captured_is_gone",
+            hand_over::a_child_killed_before_using_what_it_captured_is_gone,
         ),
     ];
     let filter: Vec<String> = std::env::args()

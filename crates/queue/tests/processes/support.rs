@@ -14,7 +14,7 @@ pub(crate) fn stress() -> bool {
 
 static CHILDREN: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
 
-fn track(pid: i32) {
+pub(crate) fn track(pid: i32) {
     for c in &CHILDREN {
         if c.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
