@@ -71,7 +71,9 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        if self.remove_by.is_some_and(|p| p.is_current()) {
+        // Not in the parent's copy of a dict a forked child's body
+        // captured: the child's copy removes the tables when done.
+        if self.root.removes_on_drop(self.remove_by) {
             let first = u64::from(self.info.flags & FLAG_ANON_GEN0 != 0);
             let last = root::current_generation(&self.root).unwrap_or(0);
             root::unlink_generations(&self.info, first, last);

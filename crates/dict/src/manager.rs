@@ -469,7 +469,9 @@ fn remove_object(full: &str, kind: SegmentKind) -> Result<()> {
 
 impl Drop for Manager {
     fn drop(&mut self) {
-        if !self.remove_by.is_some_and(|p| p.is_current()) {
+        // Not in the parent's copy of a manager a forked child's body
+        // captured: the child's copy closes it when done.
+        if !self.seg.removes_on_drop(self.remove_by) {
             return;
         }
         // Closed under the registry lock before the names are read: a

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{BOUND, assert_all_ok, run, shm_names, spawn, wait_all, wait_for, watchdog};
 use mproc_dict::{Array, Dict, DictError, DictOptions, Manager, TypedDict, Value};
-use mproc_sys::{ExitStatus, Signal, kill, waitpid};
+use mproc_sys::{ExitStatus, ForkResult, Signal, exit_immediately, fork, kill, waitpid};
 
 const WATCHDOG: Duration = Duration::from_secs(150);
 
@@ -598,6 +598,69 @@ fn lock_timeout_against_a_live_then_dead_holder() {
     assert_eq!(impatient.len().unwrap(), 1);
 }
 
+/// Forks a child that runs `f`; the parent drops its copy of `f`, handing
+/// what it captured to the child, as `Process::start` does.
+fn spawn_handing_over(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: this test binary is single-threaded when it forks; the child
+    // runs `f` and leaves through `_exit`.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let _ = mproc_sys::set_parent_death_signal(Some(Signal::Kill));
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+            exit_immediately(code)
+        }
+        ForkResult::Parent { child } => {
+            mproc_sys::while_handing_over_to(child, || drop(f));
+            child
+        }
+    }
+}
+
+/// A dict moved into a child's closure is the child's: the parent's copy
+/// (dropped as the child starts) removes nothing, so a named dict still
+/// opens by name, and the child's copy removes the root and every table,
+/// including those it grew, when the child is done (they were unlinked as
+/// the child started, or, for tables grown in the child, left behind).
+fn a_dict_a_child_captured_is_the_childs() {
+    let go = Value::new(0u64).unwrap();
+    let before = shm_names("mproc.");
+    let name = format!("dict-test-handover-{}", std::process::id());
+    for named in [true, false] {
+        go.set(0).unwrap();
+        let opts = DictOptions::new().capacity(16);
+        let d = if named {
+            Dict::create(&name, opts).unwrap()
+        } else {
+            Dict::new(opts).unwrap()
+        };
+        let go_ref = &go;
+        let child = spawn_handing_over(move || {
+            let deadline = Instant::now() + BOUND;
+            while go_ref.get().unwrap() == 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Grows the table several times over.
+            for k in 0u64..2000 {
+                d.insert(&k.to_le_bytes(), &k.to_le_bytes()).unwrap();
+            }
+            0
+        });
+        let opened = named.then(|| Dict::open(&name));
+        go.set(1).unwrap();
+        assert_all_ok(&wait_all(&[child], BOUND));
+        // Opened while the child was about to grow it (its tables are gone
+        // now that the child is done).
+        if let Some(opened) = opened {
+            assert!(opened.is_ok(), "{:?}", opened.err());
+        }
+        let left: Vec<String> = shm_names("mproc.")
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
 fn main() {
     let dog = watchdog(WATCHDOG);
     run(
@@ -628,6 +691,10 @@ fn main() {
     );
     run("typed_dict_across_processes", typed_dict_across_processes);
     run("manager_across_processes", manager_across_processes);
+    run(
+        "a_dict_a_child_captured_is_the_childs",
+        a_dict_a_child_captured_is_the_childs,
+    );
     run("crash_loop", crash_loop);
     let _ = kill(dog, Signal::Kill);
     let _ = waitpid(dog, false);

@@ -81,6 +81,10 @@ fn main() {
                 "queue_ends_the_body_captured_are_the_childs",
                 queue_ends_the_body_captured_are_the_childs,
             ),
+            (
+                "a_named_queue_the_body_captured_keeps_its_name",
+                a_named_queue_the_body_captured_keeps_its_name,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -746,4 +750,33 @@ fn queue_ends_the_body_captured_are_the_childs() {
     assert_eq!(join(&child), 0);
     let after = rx.recv_timeout(Duration::from_secs(10));
     assert!(matches!(after, Err(QueueError::Disconnected)), "{after:?}");
+}
+
+/// A named queue moved into a child's closure: `start` drops the parent's
+/// copy, which made the segment, and the name stays (it was unlinked then,
+/// so nobody could open the queue the child was still using); the child's
+/// copy removes it when the child is done.
+fn a_named_queue_the_body_captured_keeps_its_name() {
+    use mproc_queue::{Queue, QueueOptions};
+
+    let name = format!("fork-test-handover-{}", std::process::id());
+    let q = Queue::create(&name, QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let go = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut go_rx = go.consumer().unwrap();
+    let mut go_tx = go.producer().unwrap();
+    let child = Process::new(move || {
+        let _q = q;
+        let _ = go_rx.recv_timeout(Duration::from_secs(10));
+    })
+    .start()
+    .unwrap();
+    let opened = Queue::open(&name);
+    go_tx.send(b"go").unwrap();
+    assert_eq!(join(&child), 0);
+    assert!(opened.is_ok(), "{:?}", opened.err());
+    drop(opened);
+    assert!(
+        Queue::open(&name).is_err(),
+        "the child left the name behind"
+    );
 }

@@ -105,6 +105,24 @@ pub(crate) fn flags_word<'a>(region: &Region<'a>) -> Result<&'a AtomicU32> {
     region.get::<AtomicU32>(OFF_FLAGS)
 }
 
+/// The creator fields as they are now (the process that unlinks the
+/// segment when it is done with it, see [`set_creator`]).
+pub(crate) fn creator(region: &Region<'_>) -> Result<ProcessId> {
+    Ok(ProcessId {
+        pid: region.read_pod(OFF_CREATOR_PID)?,
+        start_time: region.read_pod(OFF_CREATOR_START)?,
+    })
+}
+
+/// Makes `heir` the creator of a ready segment: the forked child its
+/// creator handed it to (`Segment`'s drop). Readers of the header from
+/// other processes read it twice until both reads agree
+/// (`registry::read_header`), so they see one creator or the other.
+pub(crate) fn set_creator(region: &Region<'_>, heir: ProcessId) -> Result<()> {
+    region.write_pod(OFF_CREATOR_START, &heir.start_time)?;
+    region.write_pod(OFF_CREATOR_PID, &heir.pid)
+}
+
 /// Writes a fresh header into a zeroed region and leaves it INITIALIZING.
 pub(crate) fn write_initializing(region: &Region<'_>, h: &NewHeader) -> Result<()> {
     region.write_pod(OFF_CREATOR_PID, &h.creator.pid)?;

@@ -393,6 +393,39 @@ impl Segment {
     pub fn is_creator(&self) -> bool {
         self.unlink_by.is_some()
     }
+
+    /// For an object that made this segment in process `made_by` (`None`:
+    /// it only opened it) and removes what it made when dropped (a dict's
+    /// tables, a manager's objects): whether its drop here and now should.
+    ///
+    /// - In `made_by`: yes, unless this thread is dropping a forked child's
+    ///   body that captured the object ([`mproc_sys::while_handing_over_to`],
+    ///   as `Process::start` does). Then the segment passes to the child
+    ///   (its header names the child as creator from now on, named or
+    ///   anonymous), whose copy removes everything when done.
+    /// - In a forked child: only if the segment was handed to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use mproc_shm::Segment;
+    /// use mproc_sys::ProcessId;
+    ///
+    /// let seg = Segment::create("doc-removes-on-drop", 8).unwrap();
+    /// let me = Some(ProcessId::current().unwrap());
+    /// assert!(seg.removes_on_drop(me));
+    /// assert!(!seg.removes_on_drop(None));
+    /// ```
+    pub fn removes_on_drop(&self, made_by: Option<ProcessId>) -> bool {
+        match made_by {
+            None => false,
+            Some(p) if p.is_current() => match mproc_sys::handing_over_to() {
+                Some(child) => header::set_creator(&self.region(), child).is_err(),
+                None => true,
+            },
+            Some(_) => header::creator(&self.region()).ok() == Some(ProcessId::current_or_pid()),
+        }
+    }
 }
 
 /// Unlinks a name being created when dropped before `made` is set: on an
@@ -434,9 +467,14 @@ impl Drop for Segment {
         let (Some((creator, made)), Some(name)) = (self.unlink_by, &self.name) else {
             return;
         };
-        if !creator.is_current() {
-            return;
-        }
+        // A forked child's copy of the creator's segment unlinks it only if
+        // it was handed the segment (below, and the header says so).
+        let a_forked_copy = !creator.is_current();
+        let heir = if a_forked_copy {
+            None
+        } else {
+            mproc_sys::handing_over_to()
+        };
         let os_name = name.os_name();
         // Gone already (removed by hand), or the name is now another
         // file's: nothing of ours to unlink. (The name could still change
@@ -451,9 +489,25 @@ impl Drop for Segment {
             Err(_) => None,
         };
         // A file shrunk under the mapping (by a peer with write access)
-        // faults on access: its persistence flag is read only if the
-        // header is still there.
-        if now.is_none_or(|n| n.size >= HEADER_LEN) && self.is_persistent() {
+        // faults on access: the header is read or written only if it is
+        // still there.
+        let header_there = now.is_none_or(|n| n.size >= HEADER_LEN);
+        if let Some(child) = heir {
+            // The creator's copy of a segment that a forked child's body
+            // captured (`Process::start` drops it): the child's copy
+            // unlinks it when done.
+            if header_there && header::set_creator(&self.region(), child).is_ok() {
+                return;
+            }
+        }
+        if a_forked_copy
+            && !(header_there
+                && header::creator(&self.region()).ok() == Some(ProcessId::current_or_pid()))
+        {
+            // A copy its creator kept (a bare `fork`): the creator unlinks.
+            return;
+        }
+        if header_there && self.is_persistent() {
             return;
         }
         let _ = mproc_sys::shm_unlink(&os_name);
