@@ -242,8 +242,9 @@ impl Consumer {
     }
 
     /// Takes up a handle copied into a forked child: from its first
-    /// operation there, the handle acts for the child's process (`me`,
-    /// parked marks). Its record stands for the child once the parent has
+    /// operation there that does not succeed at once (the paths that wait
+    /// and check peers, the only ones that act for a process) and at its
+    /// drop, the handle acts for the child's process (`me`, parked marks). Its record stands for the child once the parent has
     /// handed it over (a `Process` body's capture, see
     /// [`Records::hand_over`](crate::records::Records::hand_over)); a copy
     /// of a handle its parent kept (a bare `fork`) shares the parent's
@@ -302,11 +303,12 @@ impl Consumer {
     /// out of line too). The waiting part ([`after_miss`]) stays a call.
     #[inline(always)]
     pub(crate) fn claim(&mut self, max: u64, wait: &mut Wait) -> Result<Span> {
-        self.adopt_if_forked();
         // A message at once, the common case: no clock, no waiter.
         if let Attempt::Ready(span) = self.try_claim_once(max, false)? {
             return Ok(span);
         }
+        // Only waiting and the checks that come with it act for a process.
+        self.adopt_if_forked();
         let mut clock = self.clock;
         let waiter = self.core.control.not_empty.marked(self.parked, self.me.pid);
         // More messages than the one taken: worth another sleeper's wake.
