@@ -18,7 +18,7 @@ fn clock() -> String {
 
 fn heartbeat() {
     loop {
-        println!("{} heartbeat at {} UTC", current_process().name(), clock());
+        println!("{}: alive at {} UTC", current_process().name(), clock());
         std::thread::sleep(Duration::from_secs(1));
     }
 }

@@ -85,7 +85,7 @@ fn process() {
 
 #[test]
 fn daemon() {
-    run("daemon", &["heartbeat at", "the daemon dies with us"]);
+    run("daemon", &["heartbeat: alive at", "the daemon dies with us"]);
 }
 
 #[test]
