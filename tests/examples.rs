@@ -2,6 +2,11 @@
 //! examples but would not notice one whose run fails. Each example runs as
 //! its own process (built next to this test's binary, in the target
 //! directory's `examples/`), bounded by a timeout.
+//!
+//! `cargo test` (or `cargo test -p mproc-examples`) builds the examples
+//! before running this; `--test examples` alone does not, so run
+//! `cargo build --examples` first then. An example binary older than its
+//! source fails the test rather than running stale.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -23,6 +28,14 @@ fn example(name: &str) -> PathBuf {
 /// fails or does not print each of `expected`.
 fn run(name: &str, expected: &[&str]) -> String {
     let path = example(name);
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.rs"));
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(built), Some(written)) = (modified(&path), modified(&source)) {
+        assert!(
+            built >= written,
+            "example {name} is older than its source: `cargo build --examples` first"
+        );
+    }
     let mut child = Command::new(&path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -85,7 +98,10 @@ fn process() {
 
 #[test]
 fn daemon() {
-    run("daemon", &["heartbeat: alive at", "the daemon dies with us"]);
+    run(
+        "daemon",
+        &["heartbeat: alive at", "the daemon dies with us"],
+    );
 }
 
 #[test]
