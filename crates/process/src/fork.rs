@@ -36,6 +36,13 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
         daemon,
         identity,
     };
+    // The child waits for the parent to hand it what the body captured
+    // (below) before running the body: done first, the child's drop of a
+    // queue end or segment would find it still the parent's and leave it,
+    // and the parent's hand-over would then make a dead child its owner.
+    // Close-on-exec; the parent keeps the read end open until it has
+    // written, so the write cannot raise SIGPIPE.
+    let handed_over = std::io::pipe().map_err(|source| ProcessError::Fork { source })?;
     // SAFETY: the child touches only what this thread held locked (stdout,
     // stderr, the table) or owns (`body`) before it runs the user's body,
     // and leaves through `_exit`. Locks held by other threads at the fork
@@ -57,6 +64,7 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             if daemon {
                 die_with_parent(parent_pid);
             }
+            wait_for_hand_over(handed_over, parent_pid);
             let code = run_guarded(|| body.run());
             finish_forked(code)
         }
@@ -71,7 +79,33 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             // under this process (queue ends) pass their registration to it
             // as this copy drops, instead of unregistering.
             mproc_sys::while_handing_over_to(child, || drop(body));
+            let (reader, mut writer) = handed_over;
+            let _ = writer.write_all(&[1]);
+            drop((reader, writer));
             Ok(Child::new(shared, StartMethod::Fork))
+        }
+    }
+}
+
+/// In a forked child: waits until the parent has dropped its copy of the
+/// body (a byte on `handed_over`), or is gone.
+fn wait_for_hand_over(handed_over: (std::io::PipeReader, std::io::PipeWriter), parent: i32) {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+
+    let (mut reader, writer) = handed_over;
+    drop(writer);
+    loop {
+        match mproc_sys::wait_readable(reader.as_fd(), Some(std::time::Duration::from_millis(100)))
+        {
+            // The byte, or end of file (the parent died and nobody else
+            // holds the write end).
+            Ok(true) => {
+                let _ = reader.read(&mut [0]);
+                return;
+            }
+            Ok(false) if mproc_sys::getppid() == parent => {}
+            _ => return,
         }
     }
 }

@@ -85,6 +85,10 @@ fn main() {
                 "a_named_queue_the_body_captured_keeps_its_name",
                 a_named_queue_the_body_captured_keeps_its_name,
             ),
+            (
+                "a_queue_the_child_drops_before_the_hand_over_is_removed",
+                a_queue_the_child_drops_before_the_hand_over_is_removed,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -779,4 +783,45 @@ fn a_named_queue_the_body_captured_keeps_its_name() {
         Queue::open(&name).is_err(),
         "the child left the name behind"
     );
+}
+
+/// A named queue moved into a child's closure that the child drops before
+/// the parent has finished dropping its copy of the closure (held back
+/// here by a value captured ahead of the queue, which waits for the
+/// child's word in the parent). The child's copy is the one that removes
+/// the name; done before the hand-over, it found the parent still the
+/// creator and left the name, and the parent then named the dead child
+/// creator: nobody removed it.
+fn a_queue_the_child_drops_before_the_hand_over_is_removed() {
+    use mproc_queue::{Consumer, Queue, QueueOptions};
+
+    /// In the parent's copy of the closure only: waits (a bounded while)
+    /// for the child's word that it dropped the queue.
+    struct HoldsBack<'a>(&'a mut Consumer);
+    impl Drop for HoldsBack<'_> {
+        fn drop(&mut self) {
+            if mproc_sys::is_handing_over() {
+                let _ = self.0.recv_timeout(Duration::from_secs(2));
+            }
+        }
+    }
+
+    let name = format!("fork-test-early-drop-{}", std::process::id());
+    let q = Queue::create(&name, QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let done = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut done_rx = done.consumer().unwrap();
+    let mut done_tx = done.producer().unwrap();
+    let held = (HoldsBack(&mut done_rx), q);
+    let child = Process::new(move || {
+        let (holds_back, q) = held;
+        drop(holds_back);
+        drop(q);
+        let _ = done_tx.send(b"dropped");
+    })
+    .start()
+    .unwrap();
+    assert_eq!(join(&child), 0);
+    let left = Queue::open(&name).is_ok();
+    let _ = mproc_shm::Segment::unlink(&name);
+    assert!(!left, "nobody removed the name");
 }
