@@ -661,6 +661,60 @@ fn a_dict_a_child_captured_is_the_childs() {
     }
 }
 
+/// Waits (bounded) until `v` holds at least `at`.
+fn wait_for_stage(v: &Value<u64>, at: u64) {
+    let deadline = Instant::now() + BOUND;
+    while v.get().unwrap() < at && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A dict moved into a child's closure, which the child moves on into a
+/// grandchild's: the child's copy, dropped as the grandchild starts,
+/// removes nothing (it removed the root and the tables then, so the name
+/// no longer opened while the grandchild used the dict), and the
+/// grandchild's copy removes everything when done.
+fn a_dict_handed_on_to_a_grandchild_is_the_grandchilds() {
+    let stage = Value::new(0u64).unwrap();
+    let before = shm_names("mproc.");
+    let name = format!("dict-test-hand-on-{}", std::process::id());
+    let d = Dict::create(&name, DictOptions::new().capacity(16)).unwrap();
+    let stage_ref = &stage;
+    let child = spawn_handing_over(move || {
+        // Once the parent has handed `d` over.
+        wait_for_stage(stage_ref, 1);
+        let grandchild = spawn_handing_over(move || {
+            wait_for_stage(stage_ref, 3);
+            for k in 0u64..2000 {
+                d.insert(&k.to_le_bytes(), &k.to_le_bytes()).unwrap();
+            }
+            0
+        });
+        stage_ref.set(2).unwrap();
+        assert_all_ok(&wait_all(&[grandchild], BOUND));
+        0
+    });
+    stage.set(1).unwrap();
+    wait_for_stage(&stage, 2);
+    let opened = Dict::open(&name);
+    stage.set(3).unwrap();
+    assert_all_ok(&wait_all(&[child], BOUND));
+    let ok = opened.is_ok();
+    drop(opened);
+    let left: Vec<String> = shm_names("mproc.")
+        .into_iter()
+        .filter(|n| !before.contains(n))
+        .collect();
+    for n in &left {
+        let _ = std::fs::remove_file(format!("/dev/shm/{n}"));
+    }
+    assert!(
+        ok,
+        "the dict could not be opened while the grandchild had it"
+    );
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 fn main() {
     let dog = watchdog(WATCHDOG);
     run(
@@ -694,6 +748,10 @@ fn main() {
     run(
         "a_dict_a_child_captured_is_the_childs",
         a_dict_a_child_captured_is_the_childs,
+    );
+    run(
+        "a_dict_handed_on_to_a_grandchild_is_the_grandchilds",
+        a_dict_handed_on_to_a_grandchild_is_the_grandchilds,
     );
     run("crash_loop", crash_loop);
     let _ = kill(dog, Signal::Kill);

@@ -89,6 +89,10 @@ fn main() {
                 "a_queue_the_child_drops_before_the_hand_over_is_removed",
                 a_queue_the_child_drops_before_the_hand_over_is_removed,
             ),
+            (
+                "a_named_queue_handed_on_to_a_grandchild_keeps_its_name",
+                a_named_queue_handed_on_to_a_grandchild_keeps_its_name,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -824,4 +828,48 @@ fn a_queue_the_child_drops_before_the_hand_over_is_removed() {
     let left = Queue::open(&name).is_ok();
     let _ = mproc_shm::Segment::unlink(&name);
     assert!(!left, "nobody removed the name");
+}
+
+/// A named queue moved into a child's closure, which the child moves on
+/// into a grandchild's: the child's copy, dropped by its own `start`,
+/// hands the segment on instead of unlinking it (the child unlinked it as
+/// the grandchild started: the name could not be opened while the
+/// grandchild used the queue), and the grandchild's copy removes it.
+fn a_named_queue_handed_on_to_a_grandchild_keeps_its_name() {
+    use mproc_queue::{Queue, QueueOptions};
+
+    let name = format!("fork-test-hand-on-{}", std::process::id());
+    let opts = QueueOptions::new().capacity(4).slot_size(8);
+    let q = Queue::create(&name, opts).unwrap();
+    let go = Queue::new(opts).unwrap();
+    let mut go_rx = go.consumer().unwrap();
+    let mut go_tx = go.producer().unwrap();
+    let ready = Queue::new(opts).unwrap();
+    let mut ready_rx = ready.consumer().unwrap();
+    let mut ready_tx = ready.producer().unwrap();
+    let child = Process::new(move || {
+        // Once the parent has handed `q` over.
+        go_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let grandchild = Process::new(move || {
+            let _q = q;
+            let _ = go_rx.recv_timeout(Duration::from_secs(10));
+        })
+        .start()
+        .unwrap();
+        ready_tx.send(b"ready").unwrap();
+        assert_eq!(join(&grandchild), 0);
+    })
+    .start()
+    .unwrap();
+    go_tx.send(b"go").unwrap();
+    let ready = ready_rx.recv_timeout(Duration::from_secs(10));
+    let opened = Queue::open(&name);
+    go_tx.send(b"go").unwrap();
+    assert_eq!(join(&child), 0);
+    assert!(ready.is_ok(), "{:?}", ready.err());
+    assert!(opened.is_ok(), "{:?}", opened.err());
+    drop(opened);
+    let left = Queue::open(&name).is_ok();
+    let _ = mproc_shm::Segment::unlink(&name);
+    assert!(!left, "the grandchild left the name behind");
 }

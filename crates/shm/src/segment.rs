@@ -403,7 +403,9 @@ impl Segment {
     ///   as `Process::start` does). Then the segment passes to the child
     ///   (its header names the child as creator from now on, named or
     ///   anonymous), whose copy removes everything when done.
-    /// - In a forked child: only if the segment was handed to it.
+    /// - In a forked child: only if the segment was handed to it, and then
+    ///   as in `made_by` (a body of its own child's that captured the object
+    ///   passes it on to that child).
     ///
     /// # Examples
     ///
@@ -417,13 +419,16 @@ impl Segment {
     /// assert!(!seg.removes_on_drop(None));
     /// ```
     pub fn removes_on_drop(&self, made_by: Option<ProcessId>) -> bool {
-        match made_by {
+        let ours = match made_by {
             None => false,
-            Some(p) if p.is_current() => match mproc_sys::handing_over_to() {
-                Some(child) => header::set_creator(&self.region(), child).is_err(),
-                None => true,
-            },
+            Some(p) if p.is_current() => true,
             Some(_) => header::creator(&self.region()).ok() == Some(ProcessId::current_or_pid()),
+        };
+        // Handed on, also by a child it was handed to (to a child of its
+        // own).
+        ours && match mproc_sys::handing_over_to() {
+            Some(child) => header::set_creator(&self.region(), child).is_err(),
+            None => true,
         }
     }
 }
@@ -467,14 +472,11 @@ impl Drop for Segment {
         let (Some((creator, made)), Some(name)) = (self.unlink_by, &self.name) else {
             return;
         };
-        // A forked child's copy of the creator's segment unlinks it only if
-        // it was handed the segment (below, and the header says so).
+        // A forked child's copy of the creator's segment unlinks it, or
+        // hands it on to a child of its own, only if it was handed the
+        // segment (below, and the header says so).
         let a_forked_copy = !creator.is_current();
-        let heir = if a_forked_copy {
-            None
-        } else {
-            mproc_sys::handing_over_to()
-        };
+        let heir = mproc_sys::handing_over_to();
         let os_name = name.os_name();
         // Gone already (removed by hand), or the name is now another
         // file's: nothing of ours to unlink. (The name could still change
@@ -492,6 +494,13 @@ impl Drop for Segment {
         // faults on access: the header is read or written only if it is
         // still there.
         let header_there = now.is_none_or(|n| n.size >= HEADER_LEN);
+        if a_forked_copy
+            && !(header_there
+                && header::creator(&self.region()).ok() == Some(ProcessId::current_or_pid()))
+        {
+            // A copy its creator kept (a bare `fork`): the creator unlinks.
+            return;
+        }
         if let Some(child) = heir {
             // The creator's copy of a segment that a forked child's body
             // captured (`Process::start` drops it): the child's copy
@@ -499,13 +508,6 @@ impl Drop for Segment {
             if header_there && header::set_creator(&self.region(), child).is_ok() {
                 return;
             }
-        }
-        if a_forked_copy
-            && !(header_there
-                && header::creator(&self.region()).ok() == Some(ProcessId::current_or_pid()))
-        {
-            // A copy its creator kept (a bare `fork`): the creator unlinks.
-            return;
         }
         if header_there && self.is_persistent() {
             return;
