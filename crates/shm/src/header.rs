@@ -11,7 +11,7 @@
 //! | 24 | 4 | creator_pid | |
 //! | 28 | 4 | init | atomic: 0 unset, 1 initializing, 2 ready |
 //! | 32 | 8 | creator_start_time | clock ticks after boot |
-//! | 40 | 4 | flags | atomic: bit 0 = persistent |
+//! | 40 | 4 | flags | atomic: bit 0 = persistent, bit 1 = creator being handed over |
 //! | 44 | 4 | reserved | |
 //! | 48 | 64 | params | 8 × u64, kind-specific layout parameters |
 //! | 112 | 16 | reserved | |
@@ -54,6 +54,8 @@ pub(crate) const INIT_INITIALIZING: u32 = 1;
 pub(crate) const INIT_READY: u32 = 2;
 /// Flags bit: the segment outlives its creator and `remove_stale`.
 pub(crate) const FLAG_PERSISTENT: u32 = 1;
+/// Flags bit: the creator fields are being rewritten ([`set_creator`]).
+pub(crate) const FLAG_HANDING_OVER: u32 = 2;
 
 /// A copy of a segment's header, as read when it was opened.
 ///
@@ -115,12 +117,29 @@ pub(crate) fn creator(region: &Region<'_>) -> Result<ProcessId> {
 }
 
 /// Makes `heir` the creator of a ready segment: the forked child its
-/// creator handed it to (`Segment`'s drop). Readers of the header from
-/// other processes read it twice until both reads agree
-/// (`registry::read_header`), so they see one creator or the other.
+/// creator handed it to (`Segment`'s drop). The two fields are written
+/// with [`FLAG_HANDING_OVER`] raised around them: a reader in another
+/// process (which reads the header twice until both reads agree,
+/// `registry::read_header`) may see one creator's pid with the other's
+/// start time while the writer is held up between the two writes, and the
+/// flag tells it that the pair is in passing, not a dead creator.
 pub(crate) fn set_creator(region: &Region<'_>, heir: ProcessId) -> Result<()> {
-    region.write_pod(OFF_CREATOR_START, &heir.start_time)?;
-    region.write_pod(OFF_CREATOR_PID, &heir.pid)
+    let flags = flags_word(region)?;
+    // SeqCst: raised before the creator fields change (and seen by a
+    // reader that sees them changed; on x86 the stores are seen in order).
+    flags.fetch_or(FLAG_HANDING_OVER, Ordering::SeqCst);
+    let written = region
+        .write_pod(OFF_CREATOR_START, &heir.start_time)
+        .and_then(|()| region.write_pod(OFF_CREATOR_PID, &heir.pid));
+    // Release: lowered after both fields are written.
+    flags.fetch_and(!FLAG_HANDING_OVER, Ordering::Release);
+    written
+}
+
+/// Whether the creator fields were being rewritten when the header was
+/// read (see [`set_creator`]).
+pub(crate) fn is_handing_over(region: &Region<'_>) -> bool {
+    flags_word(region).is_ok_and(|f| f.load(Ordering::Relaxed) & FLAG_HANDING_OVER != 0)
 }
 
 /// Writes a fresh header into a zeroed region and leaves it INITIALIZING.

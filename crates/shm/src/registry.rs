@@ -135,6 +135,7 @@ pub fn inspect(name: &str) -> Result<SegmentInfo> {
     let region = heap.region();
     region.write_bytes(0, &bytes)?;
     let persistent = header::is_persistent(&region);
+    let handing_over = header::is_handing_over(&region);
     // The mapping covers only the header; validate the length against the
     // real file size.
     let state = header::state(&region, len);
@@ -153,7 +154,12 @@ pub fn inspect(name: &str) -> Result<SegmentInfo> {
         name,
         len,
         creator,
-        creator_alive: creator.is_some_and(|c| c.is_alive()),
+        // While the creator fields are handed over to a forked child, the
+        // pair read may mix the parent's and the child's: then any live
+        // process with the pid read counts (both are alive then).
+        creator_alive: creator.is_some_and(|c| {
+            c.is_alive() || handing_over && ProcessId::of(c.pid).is_ok_and(|p| p.is_alive())
+        }),
         persistent,
         status,
     })
@@ -265,4 +271,45 @@ pub fn remove_stale() -> Result<StaleSweep> {
         }
     }
     Ok(sweep)
+}
+
+#[cfg(test)]
+mod tests {
+    use mproc_sys::ProcessId;
+
+    use super::inspect;
+    use crate::Segment;
+    use crate::header;
+
+    /// A creator pair mixed by a hand-over in progress (this process's pid
+    /// with another start time) reads as a live creator while the flag is
+    /// up, and as a dead one without it (what a sweep then removes).
+    #[test]
+    fn a_creator_mixed_by_a_hand_over_in_progress_is_alive() {
+        let name = format!("registry-test-mixed-{}", std::process::id());
+        let seg = Segment::create(&name, 8).unwrap();
+        let me = ProcessId::current().unwrap();
+        let mixed = ProcessId {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
+        let region = seg.region();
+        let flags = header::flags_word(&region).unwrap();
+        region.write_pod(24, &mixed.pid).unwrap();
+        region.write_pod(32, &mixed.start_time).unwrap();
+        flags.fetch_or(
+            header::FLAG_HANDING_OVER,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        assert!(inspect(&name).unwrap().creator_alive);
+        flags.fetch_and(
+            !header::FLAG_HANDING_OVER,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        assert!(!inspect(&name).unwrap().creator_alive);
+        // Back to this process, so that the drop unlinks it.
+        header::set_creator(&region, me).unwrap();
+        assert!(inspect(&name).unwrap().creator_alive);
+        assert!(!header::is_handing_over(&region));
+    }
 }
