@@ -9,9 +9,17 @@
 //! source fails the test rather than running stale.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How long an example may run.
+const LIMIT: Duration = Duration::from_secs(60);
+/// How long the processes an example started may hold its output after it
+/// exited (a daemon child dies with it, but not at the same instant).
+const GRACE: Duration = Duration::from_secs(10);
 
 /// The built example `name`.
 fn example(name: &str) -> PathBuf {
@@ -24,8 +32,9 @@ fn example(name: &str) -> PathBuf {
     profile_dir.join("examples").join(name)
 }
 
-/// Runs example `name` (at most 60 s) and returns its stdout; panics if it
-/// fails or does not print each of `expected`.
+/// Runs example `name` (at most [`LIMIT`]) and returns its stdout; panics
+/// if it fails, runs too long, leaves a process behind or does not print
+/// each of `expected`.
 fn run(name: &str, expected: &[&str]) -> String {
     let path = example(name);
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.rs"));
@@ -36,41 +45,8 @@ fn run(name: &str, expected: &[&str]) -> String {
             "example {name} is older than its source: `cargo build --examples` first"
         );
     }
-    let mut child = Command::new(&path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e} (built by `cargo test`?)", path.display()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the example") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("example {name} ran for more than 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        status.success(),
-        "example {name}: {status}\nstdout:\n{out}\nstderr:\n{err}"
-    );
+    let out = run_bounded(&format!("example {name}"), &mut Command::new(&path), LIMIT)
+        .unwrap_or_else(|e| panic!("{e}"));
     for want in expected {
         assert!(
             out.contains(want),
@@ -78,6 +54,110 @@ fn run(name: &str, expected: &[&str]) -> String {
         );
     }
     out
+}
+
+/// Runs `cmd` in a process group of its own and returns its stdout once it
+/// exited and every process holding its output (its children) is gone.
+/// An error if it fails, runs longer than `limit`, or leaves a process
+/// holding its output for more than [`GRACE`] after it exits (a child
+/// that outlived it, which would otherwise keep the read waiting for
+/// ever); the group is killed then.
+fn run_bounded(what: &str, cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("{what}: {e} (built by `cargo test`?)"))?;
+    let group = child.id() as i32;
+    // Read as it runs, so that a full pipe does not stop it; each read
+    // ends when the last process holding that output is gone.
+    let (tx, rx) = mpsc::channel();
+    let readers: [Box<dyn Read + Send>; 2] = [
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for (i, mut r) in readers.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            let _ = tx.send((i, s));
+        });
+    }
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            kill_group(group);
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} ran for more than {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut outputs = [String::new(), String::new()];
+    let outputs_by = Instant::now() + GRACE;
+    for _ in 0..2 {
+        let left = outputs_by.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, s)) => outputs[i] = s,
+            Err(_) => {
+                // Still a member of the group (the leader is reaped, but
+                // its id cannot be reused while the group has members).
+                kill_group(group);
+                return Err(format!(
+                    "{what} exited ({status}) but left a process holding its output"
+                ));
+            }
+        }
+    }
+    let [out, err] = outputs;
+    if !status.success() {
+        return Err(format!("{what}: {status}\nstdout:\n{out}\nstderr:\n{err}"));
+    }
+    Ok(out)
+}
+
+/// Kills every process of group `group`.
+fn kill_group(group: i32) {
+    // SAFETY: kill has no memory effects; a negative pid names a group.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+}
+
+/// A program that exits but leaves a child holding its output fails the
+/// run within bounds, and the child is killed.
+#[test]
+fn a_process_left_behind_fails_the_run() {
+    let pid_file = std::env::temp_dir().join(format!("mproc-examples-left-{}", std::process::id()));
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("sleep 600 & echo $! > {}", pid_file.display()));
+    let result = run_bounded("sh", &mut cmd, Duration::from_secs(5));
+    let pid = std::fs::read_to_string(&pid_file).expect("the pid of sleep");
+    let _ = std::fs::remove_file(&pid_file);
+    let err = result.expect_err("a run that left a process behind passed");
+    assert!(err.contains("left a process"), "{err}");
+    // Gone, or a zombie of whoever adopted it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    while !gone() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        gone(),
+        "the process left behind, {}, still runs",
+        pid.trim()
+    );
 }
 
 #[test]
