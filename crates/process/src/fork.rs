@@ -58,13 +58,15 @@ pub(crate) fn start(body: Box<dyn Body + '_>, name: Option<String>, daemon: bool
             drop(table);
             drop(err);
             drop(out);
-            // As Python's children: reading stdin sees end of file. Left as
-            // inherited if /dev/null cannot be opened (a bare chroot).
-            let _ = mproc_sys::stdin_from_null();
             if daemon {
                 die_with_parent(parent_pid);
             }
             wait_for_hand_over(handed_over, parent_pid);
+            // As Python's children: reading stdin sees end of file. Left as
+            // inherited if /dev/null cannot be opened (a bare chroot). Done
+            // after the wait: in a parent whose stdin was closed, the pipe
+            // waited on is descriptor 0, which this replaces.
+            let _ = mproc_sys::stdin_from_null();
             let code = run_guarded(|| body.run());
             finish_forked(code)
         }

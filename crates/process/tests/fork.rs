@@ -93,6 +93,10 @@ fn main() {
                 "a_named_queue_handed_on_to_a_grandchild_keeps_its_name",
                 a_named_queue_handed_on_to_a_grandchild_keeps_its_name,
             ),
+            (
+                "a_child_of_a_parent_without_stdin_waits_for_the_hand_over",
+                a_child_of_a_parent_without_stdin_waits_for_the_hand_over,
+            ),
         ],
         Duration::from_secs(240),
     );
@@ -538,6 +542,7 @@ fn run_scenario(name: &str) {
         "output" => scenario_output(),
         "pool_with_sigchld_ignored" => scenario_pool_with_sigchld_ignored(),
         "stdin" => scenario_stdin(),
+        "stdin_closed" => scenario_stdin_closed(),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -872,4 +877,26 @@ fn a_named_queue_handed_on_to_a_grandchild_keeps_its_name() {
     let left = Queue::open(&name).is_ok();
     let _ = mproc_shm::Segment::unlink(&name);
     assert!(!left, "the grandchild left the name behind");
+}
+
+/// [`a_queue_the_child_drops_before_the_hand_over_is_removed`] in a
+/// process whose descriptor 0 is closed.
+fn scenario_stdin_closed() {
+    // SAFETY: descriptor 0 is this process's stdin, which nothing here
+    // uses; closing it leaves 0 free for the next descriptor made.
+    drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(0) });
+    a_queue_the_child_drops_before_the_hand_over_is_removed();
+    println!("ok");
+}
+
+/// A parent started with its stdin closed: the pipe on which the child
+/// waits for the hand-over was made as descriptor 0, which the child
+/// replaced with `/dev/null` before waiting, so it read end of file at
+/// once and ran its body before the parent had handed over what the body
+/// captured (a named queue the child dropped early was then left behind).
+fn a_child_of_a_parent_without_stdin_waits_for_the_hand_over() {
+    let out = run_self("stdin_closed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "scenario failed: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n", "{stderr}");
 }
