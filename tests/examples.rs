@@ -124,8 +124,7 @@ fn run_bounded(what: &str, cmd: &mut Command, limit: Duration) -> Result<String,
 
 /// Kills every process of group `group`.
 fn kill_group(group: i32) {
-    // SAFETY: kill has no memory effects; a negative pid names a group.
-    unsafe { libc::kill(-group, libc::SIGKILL) };
+    let _ = mproc_sys::kill_group(group, mproc_sys::Signal::Kill);
 }
 
 /// A program that exits but leaves a child holding its output fails the

@@ -48,7 +48,7 @@ pub use hand_over::{handing_over_to, is_handing_over, while_handing_over_to};
 pub use pidfd::{pidfd_open, wait_readable};
 pub use prefetch::prefetch_for_write;
 pub use process::{
-    ExitStatus, ForkResult, exit_immediately, fork, getpid, getppid, getuid, kill,
+    ExitStatus, ForkResult, exit_immediately, fork, getpid, getppid, getuid, kill, kill_group,
     set_parent_death_signal, setgid, setuid, waitpid,
 };
 pub use process_id::{ProcessId, process_start_time};

@@ -178,6 +178,38 @@ pub fn kill(pid: i32, signal: Signal) -> io::Result<()> {
     }
 }
 
+/// Sends `signal` to every process of process group `group` (a leader's
+/// pid, as `std::os::unix::process::CommandExt::process_group(0)` makes).
+///
+/// # Errors
+///
+/// As `kill(2)`; `ESRCH` for a group of 0 or less (the caller's own group
+/// and every process are never what a group's id means).
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::process::CommandExt;
+/// use mproc_sys::{Signal, kill_group};
+///
+/// let mut child = std::process::Command::new("sleep").arg("60").process_group(0).spawn().unwrap();
+/// kill_group(child.id() as i32, Signal::Kill).unwrap();
+/// assert!(!child.wait().unwrap().success());
+/// ```
+pub fn kill_group(group: i32, signal: Signal) -> io::Result<()> {
+    if group <= 0 {
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // SAFETY: plain syscall with integer arguments; a negative pid names
+    // the group.
+    let rc = unsafe { libc::kill(-group, signal.as_raw()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Whether a process with this pid exists (possibly a zombie), by `kill(pid, 0)`.
 pub(crate) fn pid_exists(pid: i32) -> bool {
     if pid <= 0 {
