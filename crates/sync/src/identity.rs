@@ -47,13 +47,6 @@ mod imp {
         })
     }
 
-    /// The calling thread's kernel id alone (cached, see `current`): what
-    /// a guard compares with the id of the thread that made it.
-    #[inline]
-    pub(crate) fn current_tid() -> u32 {
-        mproc_sys::gettid_cached() as u32
-    }
-
     #[cold]
     fn fill(tid: u32) -> Identity {
         Identity {
@@ -101,16 +94,12 @@ mod imp {
         }
     }
 
-    pub(crate) fn current_tid() -> u32 {
-        TID.with(|t| *t)
-    }
-
     pub(crate) fn is_alive(_tid: u32, _start: Option<u64>, _mask: u64) -> bool {
         true
     }
 }
 
-pub(crate) use imp::{current, current_tid};
+pub(crate) use imp::current;
 
 /// A record is `tid << START_BITS | start time (low bits)`.
 const START_BITS: u32 = 40;

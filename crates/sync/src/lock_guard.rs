@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 
 use crate::RawLock;
+use crate::identity::Identity;
 
 /// Holds a [`RawLock`] (of a [`Lock`](crate::Lock), a
 /// [`Condition`](crate::Condition), or an embedded one) until dropped.
@@ -27,21 +28,22 @@ use crate::RawLock;
 pub struct LockGuard<'a> {
     lock: &'a RawLock,
     died: bool,
-    /// Kernel id of the thread that took the lock.
-    tid: u32,
+    /// The thread that took the lock (id and start time: a forked
+    /// descendant's thread given the same id is not it).
+    taker: Identity,
     _not_send: PhantomData<*const ()>,
 }
 
 impl<'a> LockGuard<'a> {
     /// # Safety
     ///
-    /// The calling thread, whose id is `tid`, holds `lock`, and from now
+    /// The calling thread, `taker`, holds `lock`, and from now
     /// on only this guard releases it.
-    pub(crate) unsafe fn new(lock: &'a RawLock, died: bool, tid: u32) -> LockGuard<'a> {
+    pub(crate) unsafe fn new(lock: &'a RawLock, died: bool, taker: Identity) -> LockGuard<'a> {
         LockGuard {
             lock,
             died,
-            tid,
+            taker,
             _not_send: PhantomData,
         }
     }
@@ -73,7 +75,7 @@ impl<'a> LockGuard<'a> {
     /// ```
     pub fn make_consistent(&mut self) {
         // A forked child's copy of the guard holds nothing (see `drop`).
-        if self.died && crate::identity::current_tid() == self.tid {
+        if self.died && crate::identity::current() == self.taker {
             // SAFETY: the calling thread made this guard (checked just
             // above), so it holds the lock.
             unsafe { self.lock.make_consistent() };
@@ -94,9 +96,9 @@ impl<'a> LockGuard<'a> {
         self.lock
     }
 
-    /// Kernel id of the thread that took the lock.
-    pub(crate) fn tid(&self) -> u32 {
-        self.tid
+    /// The thread that took the lock.
+    pub(crate) fn taker(&self) -> Identity {
+        self.taker
     }
 
     /// Releases the lock and hands back the lock it held (for
@@ -114,7 +116,7 @@ impl Drop for LockGuard<'_> {
         // A guard is not Send, so another thread has it only as a forked
         // child's copy of its parent's memory: that process never held the
         // lock, and unlocking would release whoever holds it now.
-        if crate::identity::current_tid() != self.tid {
+        if crate::identity::current() != self.taker {
             return;
         }
         // SAFETY: the guard was made by the calling thread (checked just

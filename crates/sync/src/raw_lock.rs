@@ -459,7 +459,7 @@ impl RawLock {
     fn guard(&self, how: Acquired, me: Identity) -> LockGuard<'_> {
         // SAFETY: the calling thread, `me`, acquired the lock; the guard
         // takes over the duty to unlock it.
-        unsafe { LockGuard::new(self, how == Acquired::OwnerDied, me.tid) }
+        unsafe { LockGuard::new(self, how == Acquired::OwnerDied, me) }
     }
 
     /// One attempt: takes an unlocked word (keeping `OWNER_DIED`).

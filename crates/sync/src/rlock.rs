@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::identity;
+use crate::identity::{self, Identity};
 use crate::loom::atomic::{AtomicU32, Ordering};
 use crate::tag::{check_tag, tag};
 use crate::{LockGuard, LockResult, OwnerDied, RawLock, Result, TryLockError, TryLockResult};
@@ -259,7 +259,7 @@ impl RawRLock {
         Some(RLockGuard {
             rlock: self,
             outer: None,
-            tid: me.tid,
+            taker: me,
             _not_send: PhantomData,
         })
     }
@@ -269,7 +269,7 @@ impl RawRLock {
         self.count.store(1, Ordering::Relaxed);
         RLockGuard {
             rlock: self,
-            tid: g.tid(),
+            taker: g.taker(),
             outer: Some(g),
             _not_send: PhantomData,
         }
@@ -318,8 +318,8 @@ pub struct RLockGuard<'a> {
     rlock: &'a RawRLock,
     /// The outermost guard owns the inner lock's guard.
     outer: Option<LockGuard<'a>>,
-    /// Kernel id of the thread that made this acquisition.
-    tid: u32,
+    /// The thread that made this acquisition (id and start time).
+    taker: Identity,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -356,7 +356,7 @@ impl Drop for RLockGuard<'_> {
         // Another thread has a guard only as a forked child's copy of its
         // parent's memory: that process holds nothing (and the copy of the
         // inner guard, dropped with this one, unlocks nothing either).
-        if identity::current_tid() != self.tid {
+        if identity::current() != self.taker {
             return;
         }
         let c = self.rlock.count.load(Ordering::Relaxed);
