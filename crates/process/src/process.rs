@@ -185,6 +185,15 @@ impl<'a> Process<'a> {
     /// Starts the child. Children that ended without being joined are
     /// reaped first, so that dropped handles leave no zombies.
     ///
+    /// With fork, the closure is the child's: `start` drops the parent's
+    /// copy of it, and what it captured is handed over instead of closed
+    /// (queue ends stay registered, named segments and dicts stay named,
+    /// now for the child). The child runs the closure once that drop is
+    /// done, so a captured value whose drop waits for something the child
+    /// does makes both wait until that wait gives up. Lock guards stay
+    /// with the thread that took the lock, and a [`Pool`](crate::Pool)
+    /// captured this way is terminated in the parent, as on any drop.
+    ///
     /// # Errors
     ///
     /// Fork: [`ProcessError::Fork`](crate::ProcessError::Fork) with the OS
