@@ -241,6 +241,15 @@ impl Consumer {
         }
     }
 
+    /// Whether this thread is dropping a forked child's body that captured
+    /// a message borrowed from this (MPMC) consumer: the child's copy
+    /// releases it. An MPMC claim moved the shared head; an SPSC one did
+    /// not (the handle's own head moves at release), and the parent's
+    /// borrow is released as on any drop (documented on `recv_ref`).
+    pub(crate) fn borrow_goes_to_a_child(&self) -> bool {
+        self.core.is_mpmc() && mproc_sys::is_handing_over()
+    }
+
     /// Takes up a handle copied into a forked child: from its first
     /// operation there that does not succeed at once (the paths that wait
     /// and check peers, the only ones that act for a process) and at its
@@ -409,6 +418,12 @@ impl Consumer {
 
     /// Borrows the next message in place, waiting for one; the slot is
     /// released when the [`SlotRef`] drops.
+    ///
+    /// A message borrowed from an MPMC queue and captured by a forked
+    /// `Process`'s closure is the child's to release. An SPSC one must not
+    /// go to a child while this process keeps the consumer: the parent
+    /// releases it as the child starts, and the producer may then reuse the
+    /// slot under the child's reading.
     ///
     /// # Errors
     ///

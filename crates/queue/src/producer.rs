@@ -127,6 +127,17 @@ impl Producer {
         self.peer = Some(peer);
     }
 
+    /// Whether this thread is dropping a forked child's body that captured
+    /// a loan of this (MPMC) producer: the child's copy of the loan commits
+    /// or cancels it. An MPMC reservation moved the shared tail, so this
+    /// handle's later sends take other slots. An SPSC one did not (the
+    /// handle's own tail moves at publish), and the parent's loan is given
+    /// back as on any drop: an SPSC loan must not go to a child whose
+    /// parent keeps the producer (documented on `loan`).
+    pub(crate) fn loan_goes_to_a_child(&self) -> bool {
+        self.core.is_mpmc() && mproc_sys::is_handing_over()
+    }
+
     /// Takes up a handle copied into a forked child: from its first
     /// operation there that does not succeed at once (the paths that wait
     /// and check peers, the only ones that act for a process) and at its
@@ -518,6 +529,13 @@ impl Producer {
 
     /// Lends the next free slot to fill in place, waiting for room;
     /// [`SlotMut::commit`] publishes it, dropping it publishes nothing.
+    ///
+    /// A loan of an MPMC queue captured by a forked `Process`'s closure is
+    /// the child's to commit. An SPSC loan must not go to a child while
+    /// this process keeps the producer: the producer's own tail moves only
+    /// at publish, so the child's commit and this handle's next send
+    /// would fill the same slot (the parent gives the loan back as the
+    /// child starts).
     ///
     /// # Errors
     ///

@@ -107,9 +107,9 @@ impl DerefMut for SlotMut<'_> {
 
 impl Drop for SlotMut<'_> {
     fn drop(&mut self) {
-        // The parent's copy of a loan a forked child's body captured: the
-        // child's copy writes and commits it.
-        if !self.done && !mproc_sys::is_handing_over() {
+        // The parent's copy of an MPMC loan a forked child's body captured:
+        // the child's copy writes and commits it.
+        if !self.done && !self.producer.loan_goes_to_a_child() {
             self.producer.cancel(Span {
                 pos: self.pos,
                 n: 1,
@@ -191,9 +191,9 @@ impl Deref for SlotRef<'_> {
 
 impl Drop for SlotRef<'_> {
     fn drop(&mut self) {
-        // The parent's copy of a message a forked child's body captured:
-        // the child's copy reads it and releases it.
-        if mproc_sys::is_handing_over() {
+        // The parent's copy of an MPMC message a forked child's body
+        // captured: the child's copy reads it and releases it.
+        if self.consumer.borrow_goes_to_a_child() {
             return;
         }
         self.consumer.release(Span {

@@ -118,3 +118,48 @@ pub(crate) fn a_child_killed_before_using_what_it_captured_is_gone() {
         assert!(start.elapsed() < Duration::from_secs(4));
     });
 }
+
+/// An MPMC loan a child's body captured, the producer staying with the
+/// parent: the slot is the child's until it commits (a consumer waits for
+/// it rather than skipping it), the parent's next send takes the next
+/// slot, and both arrive in order. (Given back by the parent's copy as the
+/// child started, the slot was skipped as cancelled, and the child's commit
+/// then wrote into a slot already passed.)
+pub(crate) fn an_mpmc_loan_a_child_captured_is_the_childs_to_commit() {
+    let q = Queue::new(QueueOptions::new().capacity(4).slot_size(8)).unwrap();
+    let mut tx = q.producer().unwrap();
+    let mut rx = q.consumer().unwrap();
+    let shared = Shared::new(1);
+    let s = &shared;
+    let mut loan = tx.loan().unwrap();
+    let child = fork_handing_over(move || {
+        s.wait_for(0, 1, Duration::from_secs(10));
+        loan[0] = 7;
+        i32::from(loan.commit(1).is_err())
+    });
+    tx.send(&[8]).unwrap();
+    let early = rx.recv_timeout(Duration::from_millis(300));
+    assert!(
+        matches!(early, Err(QueueError::Timeout { .. })),
+        "{early:?}"
+    );
+    shared.add(0, 1);
+    for want in [7u8, 8] {
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), [want]);
+    }
+    assert_eq!(wait_child(child, Duration::from_secs(5)), 0);
+}
+
+/// A message borrowed in place that a child's body captured, the consumer
+/// staying with the parent: the parent's next receive is the message after
+/// it, never the same one again.
+pub(crate) fn a_message_a_child_captured_is_not_delivered_again() {
+    on_both_kinds(4, |mut tx, mut rx| {
+        tx.send(&[1]).unwrap();
+        tx.send(&[2]).unwrap();
+        let msg = rx.recv_ref().unwrap();
+        let child = fork_handing_over(move || i32::from(msg[0]));
+        assert_eq!(wait_child(child, Duration::from_secs(5)), 1);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), [2]);
+    });
+}

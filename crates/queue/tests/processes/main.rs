@@ -96,6 +96,14 @@ fn main() {
             "a_child_killed_before_using_what_it_captured_is_gone",
             hand_over::a_child_killed_before_using_what_it_captured_is_gone,
         ),
+        (
+            "an_mpmc_loan_a_child_captured_is_the_childs_to_commit",
+            hand_over::an_mpmc_loan_a_child_captured_is_the_childs_to_commit,
+        ),
+        (
+            "a_message_a_child_captured_is_not_delivered_again",
+            hand_over::a_message_a_child_captured_is_not_delivered_again,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
