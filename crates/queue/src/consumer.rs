@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use mproc_sys::ProcessId;
 
+use crate::acting_process::ActingProcess;
 use crate::atomics::{AtomicU32, Ordering};
 use crate::core::QueueCore;
 use crate::records::Role;
@@ -55,10 +56,7 @@ pub struct Consumer {
     record: u32,
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
-    me: ProcessId,
-    /// The fork epoch `me` is of ([`mproc_sys::fork_epoch`]): another in a
-    /// forked child's copy of the handle (see `adopt`).
-    epoch: u64,
+    me: ActingProcess,
     /// When the slow checks of a consumer that finds nothing are due.
     clock: CheckClock,
     /// The record's word that marks this handle asleep.
@@ -122,8 +120,7 @@ impl Consumer {
             reader,
             record,
             claim,
-            me,
-            epoch: mproc_sys::fork_epoch(),
+            me: ActingProcess::new(me),
             pending: None,
             clock: CheckClock::new(),
             parked,
@@ -183,7 +180,7 @@ impl Consumer {
                     // producer's reservation made before it saw the close
                     // is a send that returns `Ok`: wait for its message.
                     let head = r.head();
-                    let (core, me) = (&self.core, self.me);
+                    let (core, me) = (&self.core, self.me.id());
                     let reserved =
                         || (core.control.records).reserved_past(head, core.layout.capacity, me);
                     match claim_or_closed_unless_reserved(closed, || r.try_claim(max), reserved) {
@@ -241,42 +238,11 @@ impl Consumer {
         }
     }
 
-    /// Whether this thread is dropping a forked child's body that captured
-    /// a message borrowed from this (MPMC) consumer: the child's copy
-    /// releases it. An MPMC claim moved the shared head; an SPSC one did
-    /// not (the handle's own head moves at release), and the parent's
-    /// borrow is released as on any drop (documented on `recv_ref`).
-    pub(crate) fn borrow_goes_to_a_child(&self) -> bool {
-        self.core.is_mpmc() && mproc_sys::is_handing_over()
-    }
-
-    /// Takes up a handle copied into a forked child: from its first
-    /// operation there that does not succeed at once (the paths that wait
-    /// and check peers, the only ones that act for a process) and at its
-    /// drop, the handle acts for the child's process (`me`, parked marks). Its record stands for the child once the parent has
-    /// handed it over (a `Process` body's capture, see
-    /// [`Records::hand_over`](crate::records::Records::hand_over)); a copy
-    /// of a handle its parent kept (a bare `fork`) shares the parent's
-    /// record, as before.
-    #[inline(always)]
-    fn adopt_if_forked(&mut self) {
-        if self.epoch != mproc_sys::fork_epoch() {
-            self.adopt();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn adopt(&mut self) {
-        self.me = ProcessId::current_or_pid();
-        self.epoch = mproc_sys::fork_epoch();
-    }
-
     /// Whether every producer is gone (see [`watch_peer`](Self::watch_peer)
     /// for a pipe end whose peer never produced).
     fn producers_gone(&self) -> bool {
         self.core
-            .role_gone(Role::Producer, self.peer.as_deref(), self.me)
+            .role_gone(Role::Producer, self.peer.as_deref(), self.me.id())
     }
 
     /// Publishes stalled position `pos` as abandoned if every producer that
@@ -287,7 +253,7 @@ impl Consumer {
     fn abandon_if_dead(&self, pos: u64) -> bool {
         let c = &self.core.control;
         if let Reader::Mpmc(r) = &self.reader
-            && (c.records.holders_dead(Role::Producer, pos, self.me) || self.producers_gone())
+            && (c.records.holders_dead(Role::Producer, pos, self.me.id()) || self.producers_gone())
             && r.abandon(pos)
         {
             c.abandoned.fetch_add(1, Ordering::Relaxed);
@@ -317,9 +283,13 @@ impl Consumer {
             return Ok(span);
         }
         // Only waiting and the checks that come with it act for a process.
-        self.adopt_if_forked();
+        self.me.adopt_if_forked();
         let mut clock = self.clock;
-        let waiter = self.core.control.not_empty.marked(self.parked, self.me.pid);
+        let waiter = self
+            .core
+            .control
+            .not_empty
+            .marked(self.parked, self.me.id().pid);
         // More messages than the one taken: worth another sleeper's wake.
         let (control, capacity) = (self.core.control, self.core.layout.capacity);
         let r = after_miss(
@@ -376,7 +346,7 @@ impl Consumer {
     #[cold]
     fn reap_parked_if_due(&mut self) {
         if self.clock.due(Instant::now()) {
-            self.core.control.records.reap_parked(self.me);
+            self.core.control.records.reap_parked(self.me.id());
         }
     }
 
@@ -660,16 +630,16 @@ impl Consumer {
 
 impl Drop for Consumer {
     fn drop(&mut self) {
-        self.adopt_if_forked();
+        self.me.adopt_if_forked();
         let records = self.core.control.records;
         // The parent's copy of a handle a forked child's body captured:
         // the child's copy goes on receiving (and holds what is pending).
-        if records.hand_over_if_forking(self.record, Role::Consumer, self.me) {
+        if records.hand_over_if_forking(self.record, Role::Consumer, self.me.id()) {
             return;
         }
         // A forked child's copy of a handle its parent kept (a bare
         // `fork`) leaves the parent's record and pending message alone.
-        if !records.stands_for(self.record, Role::Consumer, self.me) {
+        if !records.stands_for(self.record, Role::Consumer, self.me.id()) {
             return;
         }
         if let Some((pos, _)) = self.pending.take() {

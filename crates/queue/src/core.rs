@@ -208,6 +208,19 @@ impl QueueCore {
     pub(crate) fn is_mpmc(&self) -> bool {
         self.layout.flavor == Flavor::Mpmc
     }
+
+    /// Whether this thread is dropping a forked child's body that captured
+    /// a loan or a borrowed message of this area, which is then the
+    /// child's to commit or release ([`mproc_sys::is_handing_over`]). Only
+    /// for MPMC: its reservations and claims moved the shared tail and
+    /// head, so the parent's handle goes on with other slots. An SPSC
+    /// handle's own tail or head moves only at publish or release, and the
+    /// parent gives the slot back as on any drop: an SPSC loan or borrow
+    /// must not go to a child while the parent keeps the handle
+    /// (documented on `loan` and `recv_ref`).
+    pub(crate) fn slot_goes_to_a_child(&self) -> bool {
+        self.is_mpmc() && mproc_sys::is_handing_over()
+    }
 }
 
 /// Validates options into a layout.

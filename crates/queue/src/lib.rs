@@ -54,6 +54,8 @@
 //! assert_eq!(got, [0, 1, 2]);
 //! ```
 
+#[cfg(not(loom))]
+mod acting_process;
 mod atomics;
 #[cfg(not(loom))]
 mod batch;

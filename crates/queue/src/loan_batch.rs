@@ -174,7 +174,7 @@ impl<'a> LoanBatch<'a> {
 impl Drop for LoanBatch<'_> {
     fn drop(&mut self) {
         // As `SlotMut`: a forked child's body captured it.
-        if !self.done && !self.producer.loan_goes_to_a_child() {
+        if !self.done && !self.producer.core.slot_goes_to_a_child() {
             self.producer.cancel(self.span);
         }
     }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use mproc_sys::ProcessId;
 
+use crate::acting_process::ActingProcess;
 use crate::atomics::{AtomicU32, Ordering};
 use crate::core::QueueCore;
 use crate::records::Role;
@@ -60,15 +61,12 @@ pub(crate) enum Writer {
 /// assert_eq!(rx.recv().unwrap(), b"hello");
 /// ```
 pub struct Producer {
-    core: Arc<QueueCore>,
+    pub(crate) core: Arc<QueueCore>,
     writer: Writer,
     record: u32,
     claim: ClaimWords<'static>,
     wait: WaitStrategy,
-    me: ProcessId,
-    /// The fork epoch `me` is of ([`mproc_sys::fork_epoch`]): another in a
-    /// forked child's copy of the handle (see `adopt`).
-    epoch: u64,
+    me: ActingProcess,
     /// When the slow checks of a producer that finds no room are due.
     clock: CheckClock,
     /// The record's word that marks this handle asleep.
@@ -111,8 +109,7 @@ impl Producer {
             writer,
             record,
             claim,
-            me,
-            epoch: mproc_sys::fork_epoch(),
+            me: ActingProcess::new(me),
             clock: CheckClock::new(),
             parked,
             peer: None,
@@ -127,44 +124,11 @@ impl Producer {
         self.peer = Some(peer);
     }
 
-    /// Whether this thread is dropping a forked child's body that captured
-    /// a loan of this (MPMC) producer: the child's copy of the loan commits
-    /// or cancels it. An MPMC reservation moved the shared tail, so this
-    /// handle's later sends take other slots. An SPSC one did not (the
-    /// handle's own tail moves at publish), and the parent's loan is given
-    /// back as on any drop: an SPSC loan must not go to a child whose
-    /// parent keeps the producer (documented on `loan`).
-    pub(crate) fn loan_goes_to_a_child(&self) -> bool {
-        self.core.is_mpmc() && mproc_sys::is_handing_over()
-    }
-
-    /// Takes up a handle copied into a forked child: from its first
-    /// operation there that does not succeed at once (the paths that wait
-    /// and check peers, the only ones that act for a process) and at its
-    /// drop, the handle acts for the child's process (`me`, parked marks). Its record stands for the child once the parent has
-    /// handed it over (a `Process` body's capture, see
-    /// [`Records::hand_over`](crate::records::Records::hand_over)); a copy
-    /// of a handle its parent kept (a bare `fork`) shares the parent's
-    /// record, as before.
-    #[inline(always)]
-    fn adopt_if_forked(&mut self) {
-        if self.epoch != mproc_sys::fork_epoch() {
-            self.adopt();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn adopt(&mut self) {
-        self.me = ProcessId::current_or_pid();
-        self.epoch = mproc_sys::fork_epoch();
-    }
-
     /// Whether every consumer is gone (see [`watch_peer`](Self::watch_peer)
     /// for a pipe end whose peer never consumed).
     fn consumers_gone(&self) -> bool {
         self.core
-            .role_gone(Role::Consumer, self.peer.as_deref(), self.me)
+            .role_gone(Role::Consumer, self.peer.as_deref(), self.me.id())
     }
 
     /// Sets this handle's wait strategy.
@@ -279,7 +243,7 @@ impl Producer {
         if let Writer::Mpmc(w) = &self.writer {
             let prev = pos.wrapping_sub(self.core.layout.capacity);
             if w.held_by_consumer(pos)
-                && c.records.holders_dead(Role::Consumer, prev, self.me)
+                && c.records.holders_dead(Role::Consumer, prev, self.me.id())
                 && w.force_release(pos)
             {
                 c.abandoned.fetch_add(1, Ordering::Relaxed);
@@ -311,9 +275,13 @@ impl Producer {
             return Ok(span);
         }
         // Only waiting and the checks that come with it act for a process.
-        self.adopt_if_forked();
+        self.me.adopt_if_forked();
         let mut clock = self.clock;
-        let waiter = self.core.control.not_full.marked(self.parked, self.me.pid);
+        let waiter = self
+            .core
+            .control
+            .not_full
+            .marked(self.parked, self.me.id().pid);
         let capacity = self.core.layout.capacity;
         // Room beyond the slots taken: worth another sleeper's wake.
         let control = self.core.control;
@@ -453,7 +421,7 @@ impl Producer {
     #[cold]
     fn reap_parked_if_due(&mut self) {
         if self.clock.due(Instant::now()) {
-            self.core.control.records.reap_parked(self.me);
+            self.core.control.records.reap_parked(self.me.id());
         }
     }
 
@@ -612,16 +580,16 @@ impl Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        self.adopt_if_forked();
+        self.me.adopt_if_forked();
         let records = self.core.control.records;
         // The parent's copy of a handle a forked child's body captured:
         // the child's copy goes on sending.
-        if records.hand_over_if_forking(self.record, Role::Producer, self.me) {
+        if records.hand_over_if_forking(self.record, Role::Producer, self.me.id()) {
             return;
         }
         // A forked child's copy of a handle its parent kept (a bare
         // `fork`) leaves the parent's record alone.
-        if !records.stands_for(self.record, Role::Producer, self.me) {
+        if !records.stands_for(self.record, Role::Producer, self.me.id()) {
             return;
         }
         records.detach(self.record);

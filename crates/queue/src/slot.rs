@@ -109,7 +109,7 @@ impl Drop for SlotMut<'_> {
     fn drop(&mut self) {
         // The parent's copy of an MPMC loan a forked child's body captured:
         // the child's copy writes and commits it.
-        if !self.done && !self.producer.loan_goes_to_a_child() {
+        if !self.done && !self.producer.core.slot_goes_to_a_child() {
             self.producer.cancel(Span {
                 pos: self.pos,
                 n: 1,
@@ -193,7 +193,7 @@ impl Drop for SlotRef<'_> {
     fn drop(&mut self) {
         // The parent's copy of an MPMC message a forked child's body
         // captured: the child's copy reads it and releases it.
-        if self.consumer.borrow_goes_to_a_child() {
+        if self.consumer.core.slot_goes_to_a_child() {
             return;
         }
         self.consumer.release(Span {

@@ -2,31 +2,12 @@
 //! copy as `Process::start` does, and the ends stay attached for the child
 //! instead of being unregistered under the parent.
 
-use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use mproc_queue::{Consumer, Producer, Queue, QueueError, QueueOptions, SpscQueue};
-use mproc_sys::{ForkResult, Signal, exit_immediately, fork, kill, while_handing_over_to};
+use mproc_sys::{Signal, kill};
 
-use crate::support::{Shared, track, wait_child};
-
-/// Forks a child that runs `f`; the parent drops its copy of `f` handing
-/// what it captured to the child, as `Process::start` does.
-fn fork_handing_over(f: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: the parent's only other thread (the watchdog) sleeps holding
-    // no lock; the child runs `f` and leaves through `_exit`.
-    match unsafe { fork() }.expect("fork") {
-        ForkResult::Child => {
-            let code = std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or(99);
-            exit_immediately(code)
-        }
-        ForkResult::Parent { child } => {
-            track(child);
-            while_handing_over_to(child, || drop(f));
-            child
-        }
-    }
-}
+use crate::support::{Shared, fork_handing_over, wait_child};
 
 /// Runs `test` on the two ends of an MPMC queue, then of an SPSC queue,
 /// both of `capacity` slots.

@@ -14,7 +14,7 @@ pub(crate) fn stress() -> bool {
 
 static CHILDREN: [AtomicI32; 64] = [const { AtomicI32::new(0) }; 64];
 
-pub(crate) fn track(pid: i32) {
+fn track(pid: i32) {
     for c in &CHILDREN {
         if c.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
@@ -44,6 +44,20 @@ pub(crate) fn kill_tracked() {
 /// Forks a child that runs `f` and leaves with its return value (99 if it
 /// panicked), never returning into the test's main.
 pub(crate) fn fork_child(f: impl FnOnce() -> i32) -> i32 {
+    fork_child_then(f, |f, _| drop(f))
+}
+
+/// [`fork_child`], the parent dropping its copy of `f` handing what it
+/// captured to the child, as `Process::start` does.
+pub(crate) fn fork_handing_over(f: impl FnOnce() -> i32) -> i32 {
+    fork_child_then(f, |f, child| {
+        mproc_sys::while_handing_over_to(child, || drop(f))
+    })
+}
+
+/// Forks a child that runs `f`; the parent passes its copy of `f` and the
+/// child's pid to `parent`.
+fn fork_child_then<F: FnOnce() -> i32>(f: F, parent: impl FnOnce(F, i32)) -> i32 {
     // SAFETY: the parent's only other thread (the watchdog) sleeps holding
     // no lock; the child runs `f` and leaves through `_exit`.
     match unsafe { fork() }.expect("fork") {
@@ -53,6 +67,7 @@ pub(crate) fn fork_child(f: impl FnOnce() -> i32) -> i32 {
         }
         ForkResult::Parent { child } => {
             track(child);
+            parent(f, child);
             child
         }
     }
