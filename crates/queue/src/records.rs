@@ -122,6 +122,11 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// Whether the record holds a handle of `role` standing for `me`.
+    fn stands_for(&self, role: Role, me: ProcessId) -> bool {
+        self.state.load(Ordering::Acquire) == role.state() && self.process() == me
+    }
+
     /// Whether the record's process is running (`me` is known alive).
     fn alive(&self, me: ProcessId) -> bool {
         let p = self.process();
@@ -333,8 +338,7 @@ impl<'a> Records<'a> {
     /// parent kept (a `fork` outside `Process`) finds the parent's record
     /// and leaves it.
     pub(crate) fn stands_for(&self, i: u32, role: Role, me: ProcessId) -> bool {
-        self.get(i)
-            .is_ok_and(|r| r.state.load(Ordering::Acquire) == role.state() && r.process() == me)
+        self.get(i).is_ok_and(|r| r.stands_for(role, me))
     }
 
     /// Passes record `i`, a handle of `role` standing for `from`, to the
@@ -342,15 +346,18 @@ impl<'a> Records<'a> {
     /// instead of freeing it. Returns false, changing nothing, if the
     /// record does not stand for `from` or `to` cannot be recorded.
     pub(crate) fn hand_over(&self, i: u32, role: Role, from: ProcessId, to: ProcessId) -> bool {
-        let (Some(word), true) = (to.to_word(), self.stands_for(i, role, from)) else {
+        let Some(word) = to.to_word() else {
             return false;
         };
         self.get(i).is_ok_and(|r| {
-            // SYNC POINT: Release pairs with the Acquire load in
-            // `Record::process`: a reader that finds the heir sees the
-            // parent's last claim words before it.
-            r.heir.store(word, Ordering::Release);
-            true
+            let ours = r.stands_for(role, from);
+            if ours {
+                // SYNC POINT: Release pairs with the Acquire load in
+                // `Record::process`: a reader that finds the heir sees the
+                // parent's last claim words before it.
+                r.heir.store(word, Ordering::Release);
+            }
+            ours
         })
     }
 

@@ -295,8 +295,7 @@ mod tests {
         };
         let region = seg.region();
         let flags = header::flags_word(&region).unwrap();
-        region.write_pod(24, &mixed.pid).unwrap();
-        region.write_pod(32, &mixed.start_time).unwrap();
+        header::set_creator(&region, mixed).unwrap();
         flags.fetch_or(
             header::FLAG_HANDING_OVER,
             std::sync::atomic::Ordering::SeqCst,
